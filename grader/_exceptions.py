@@ -1,0 +1,64 @@
+"""Every error the grader raises on purpose.
+
+    GraderError                      base: something the person running the grader must fix or know
+    ├── ConfigError                  the course material is wrong: rubric, test module, reference missing
+    ├── SubmissionError              a submission cannot be read (unsafe archive, not a folder)
+    └── SandboxError                 the sandbox itself failed (cannot start a worker at all)
+
+    StudentFault                     base of what a student's code did; becomes a test outcome, never a crash
+    ├── MissingFile                  the file a problem needs was not submitted      -> outcome "missing"
+    ├── WorkerTimeout                the student's code ran out of time             -> outcome "timeout"
+    ├── WorkerCrashed                the worker died: exit(), a signal, memory      -> outcome "error"
+    ├── StudentError                 the student's code raised an exception          -> outcome "error"
+    └── WrongAnswer                  the student's code returned something unusable  -> outcome "failed"
+
+CheckFailed (an AssertionError) is what a comparison raises when the answer is wrong: outcome "failed".
+"""
+
+from __future__ import annotations
+
+
+class GraderError(Exception):
+    """Something the person running the grader must fix; the message says what and where."""
+
+
+class ConfigError(GraderError):
+    """The course material (rubric, tests, references, templates) is inconsistent."""
+
+
+class SubmissionError(GraderError):
+    """A submission cannot be taken in at all (e.g. an unsafe or corrupt archive)."""
+
+
+class SandboxError(GraderError):
+    """The sandbox could not start or talk to a worker for reasons that are not the student's."""
+
+
+class StudentFault(Exception):
+    """Something the student's code did; the message is written for the student."""
+
+    outcome = "error"
+
+
+class MissingFile(StudentFault):
+    outcome = "missing"
+
+
+class WorkerTimeout(StudentFault):
+    outcome = "timeout"
+
+
+class WorkerCrashed(StudentFault):
+    outcome = "error"
+
+
+class StudentError(StudentFault):
+    outcome = "error"
+
+
+class WrongAnswer(StudentFault):
+    outcome = "failed"
+
+
+class CheckFailed(AssertionError):
+    """A check found the student's answer wrong; the message explains by how much and why."""

@@ -1,0 +1,224 @@
+"""The Python API behind the CLI: grade a class, self-check one folder, validate an assignment."""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import os
+import secrets
+import shutil
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Callable, Literal
+
+import pytest
+
+from ._course import Assignment, Course
+from ._exceptions import ConfigError
+from ._feedback import write_feedback
+from ._intake import Submission, discover, single
+from ._models import Result, TestResult
+from ._plugin import GraderPlugin, Plan
+from ._sandbox import Limits, LocalRunner, Runner
+
+log = logging.getLogger(__name__)
+
+try:
+    GRADER_VERSION = version("dl-grader")
+except PackageNotFoundError:  # running from a checkout without installing
+    GRADER_VERSION = "0+unknown"
+
+
+def atomic_write(path: Path, data: str | bytes) -> None:
+    """Write ``path`` so that a reader sees the old file or the whole new one, never a part."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data.encode() if isinstance(data, str) else data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Callbacks the CLI uses to show progress; the library itself only logs."""
+
+    on_test: Callable[[str, TestResult], None] = lambda student, test: None
+    on_result: Callable[[Result], None] = lambda result: None
+
+
+def run_plan(plan: Plan) -> list[Result]:
+    """Run one pytest session over the plan's submissions; return their results in order."""
+    a = plan.assignment
+    problems = [p for p in a.rubric.problems if plan.problems is None or p.id in plan.problems]
+    if not problems:
+        raise ConfigError(f"none of the problems {sorted(plan.problems or [])} is in {a.id} (it has {[p.id for p in a.rubric.problems]})")
+    if not plan.submissions:
+        return []
+    args = [str(a.test_module(p)) for p in problems] + [
+        "-p", "no:cacheprovider",
+        "-p", "no:terminal",
+        "-p", "no:stepwise",
+        "--capture=no",
+        "--noconftest",
+        "--import-mode=importlib",
+        "--rootdir", str(a.rubric_dir),
+        "-c", os.devnull,
+        "-W", "ignore::pytest.PytestAssertRewriteWarning",
+    ]  # fmt: skip
+    plugin = GraderPlugin(plan)
+    code = pytest.main(args, plugins=[plugin])
+    if plan.config_error:
+        raise ConfigError(plan.config_error)
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        raise ConfigError(f"grading {a.id} stopped: pytest exited with {code!r}")
+    return plan.results
+
+
+def _stamp(result: Result) -> Result:
+    return result.model_copy(update={"grader_version": GRADER_VERSION, "graded_at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+
+
+def grade(
+    assignment: str,
+    submissions_dir: Path,
+    out_dir: Path,
+    *,
+    course: Course | None = None,
+    problems: set[str] | None = None,
+    seed: int | None = None,
+    runner: Runner | None = None,
+    device: str = "cpu",
+    limits: Limits | None = None,
+    progress: Progress = Progress(),
+) -> list[Result]:
+    """Grade every submission in ``submissions_dir``; write result.json and feedback.html per
+    student and gradebook.csv into ``out_dir``. Each student's files are written as soon as
+    their grading ends, so an interruption loses only the student being graded."""
+    course = course or Course.locate()
+    a = course.assignment(assignment)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix="grader-intake-"))
+    try:
+        subs = discover(submissions_dir, a.student_files, scratch)
+        for sub in subs:
+            for note in sub.notes:
+                log.info("%s: %s", sub.student, note)
+            if sub.problem:
+                log.warning("%s: %s", sub.student, sub.problem)
+        titles = {p.id: p.title for p in a.rubric.problems}
+
+        def write(result: Result) -> None:
+            result = _stamp(result)
+            folder = out_dir / result.student
+            atomic_write(folder / "result.json", result.model_dump_json(indent=2))
+            write_feedback(result, folder / "feedback.html", problem_titles=titles)
+            progress.on_result(result)
+
+        plan = Plan(
+            assignment=a,
+            submissions=subs,
+            runner=runner or LocalRunner(),
+            mode="grade",
+            problems=problems,
+            seed=secrets.randbits(31) if seed is None else seed,
+            device=device,
+            limits=limits or Limits(),
+            on_result=write,
+            on_test=progress.on_test,
+        )
+        results = run_plan(plan)
+        atomic_write(out_dir / "gradebook.csv", gradebook(a, results))
+        return results
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def gradebook(a: Assignment, results: list[Result]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    ids = [p.id for p in a.rubric.problems]
+    w.writerow(["student", *ids, "score", "max_score"])
+    for r in sorted(results, key=lambda r: r.student):
+        by = {p.id: p.score for p in r.problems}
+        w.writerow([r.student, *(by.get(i, "") for i in ids), r.score, r.max_score])
+    return buf.getvalue()
+
+
+def check(
+    assignment: str,
+    folder: Path,
+    *,
+    course: Course | None = None,
+    seed: int | None = None,
+    device: str = "cpu",
+    progress: Progress = Progress(),
+    feedback: Path | None = None,
+) -> Result:
+    """A student's self-check: the public tests on their folder; feedback.html written beside it."""
+    course = course or Course.locate()
+    a = course.assignment(assignment)
+    sub = single(folder, a.student_files, student=folder.resolve().name or "me")
+    plan = Plan(
+        assignment=a,
+        submissions=[sub],
+        runner=LocalRunner(),
+        mode="check",
+        seed=secrets.randbits(31) if seed is None else seed,
+        device=device,
+        on_test=progress.on_test,
+    )
+    (result,) = run_plan(plan)
+    result = _stamp(result)
+    write_feedback(result, feedback or folder / "feedback.html", problem_titles={p.id: p.title for p in a.rubric.problems})
+    return result
+
+
+@dataclass(frozen=True)
+class Validation:
+    assignment: str
+    which: Literal["reference", "template"]
+    result: Result
+    problems: list[str]  # what is wrong; empty when valid
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def validate(assignment: str, *, course: Course | None = None, seed: int | None = None, progress: Progress = Progress()) -> list[Validation]:
+    """The reference must score full marks on every test; the untouched template must score
+    zero on every test, each with an outcome other than an internal grader error."""
+    course = course or Course.locate()
+    a = course.assignment(assignment)
+    subs = [
+        Submission("reference", {f: a.reference_dir / f for f in a.student_files if (a.reference_dir / f).is_file()}),
+        Submission("template", {f: a.template_dir / f for f in a.student_files}),
+    ]
+    plan = Plan(
+        assignment=a,
+        submissions=subs,
+        runner=LocalRunner(),
+        mode="grade",
+        seed=secrets.randbits(31) if seed is None else seed,
+        on_test=progress.on_test,
+    )
+    results = {r.student: r for r in run_plan(plan)}
+    out = []
+    ref, tpl = results["reference"], results["template"]
+    out.append(Validation(a.id, "reference", ref, [
+        f"{t.name}: {t.outcome}\n{t.output}" for t in ref.tests if t.outcome != "passed"
+    ] + ([f"missing reference file {f}" for f in a.student_files if f not in subs[0].files])))
+    out.append(Validation(a.id, "template", tpl, [
+        f"{t.name}: {t.outcome} (the untouched template must not score)" for t in tpl.tests if t.score > 0
+    ] + [f"{t.name}: the grader failed internally:\n{t.output}" for t in tpl.tests if "grader itself failed" in t.output]))
+    return out

@@ -1,0 +1,186 @@
+"""Pydantic models for everything that crosses a boundary: rubric files, result files, wire messages."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ._exceptions import ConfigError
+
+Visibility = Literal["visible", "hidden", "after_due_date", "after_published"]
+Outcome = Literal["passed", "failed", "error", "timeout", "missing", "skipped"]
+Status = Literal["passed", "failed"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ---------------------------------------------------------------- rubric ----
+
+
+class TestSpec(_Strict):
+    """One check: a test function in rubrics/<assignment>/test_<problem>.py."""
+
+    name: str = Field(pattern=r"^test_[a-z0-9_]+$")
+    title: str = Field(min_length=3)
+    points: float = Field(ge=0)
+    visibility: Visibility = "visible"
+    timeout: float = Field(default=60.0, gt=0, description="seconds of the student's code this test may use")
+
+
+class ProblemSpec(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    title: str
+    file: str = Field(description="the student's file, as named in SPEC.md")
+    points: float = Field(ge=0)
+    memory_mb: int = Field(default=4096, ge=256, description="memory the student's worker may use")
+    import_timeout: float = Field(default=60.0, gt=0)
+    tests: list[TestSpec] = Field(min_length=1)
+
+    @property
+    def module(self) -> str:
+        return Path(self.file).stem
+
+    @model_validator(mode="after")
+    def _points_add_up(self) -> ProblemSpec:
+        total = sum(t.points for t in self.tests)
+        if abs(total - self.points) > 1e-9:
+            raise ValueError(f"problem {self.id!r} is worth {self.points} points but its tests add up to {total}")
+        names = [t.name for t in self.tests]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"problem {self.id!r} lists tests more than once: {sorted(dup)}")
+        return self
+
+
+class Rubric(_Strict):
+    assignment: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    title: str
+    data_files: list[str] = Field(default_factory=list, description="files of student_template/<assignment>/ every worker gets")
+    problems: list[ProblemSpec] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self) -> Rubric:
+        ids = [p.id for p in self.problems]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"problem ids are not unique: {ids}")
+        return self
+
+    @property
+    def max_score(self) -> float:
+        return sum(p.points for p in self.problems)
+
+    def problem(self, problem_id: str) -> ProblemSpec:
+        for p in self.problems:
+            if p.id == problem_id:
+                return p
+        raise KeyError(problem_id)
+
+    @classmethod
+    def load(cls, path: Path) -> Rubric:
+        try:
+            raw = tomllib.loads(path.read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: no rubric file here") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        try:
+            return cls.model_validate(raw)
+        except ValidationError as exc:
+            raise ConfigError(f"{path}: invalid rubric:\n{_describe(exc, raw)}") from None
+
+
+def _describe(exc: ValidationError, raw: Any) -> str:
+    """Turn a pydantic error into lines naming the field the way a person finds it in the file."""
+    lines = []
+    for err in exc.errors():
+        parts: list[str] = []
+        node: Any = raw
+        for key in err["loc"]:
+            if isinstance(key, int):
+                label = f"[{key}]"
+                node = node[key] if isinstance(node, list) and key < len(node) else None
+                if isinstance(node, dict) and ("id" in node or "name" in node):
+                    label += f" ({node.get('id') or node.get('name')})"
+                parts.append(label)
+            else:
+                parts.append(("." if parts else "") + str(key))
+                node = node.get(key) if isinstance(node, dict) else None
+        where = "".join(parts) or "(top level)"
+        lines.append(f"  {where}: {err['msg']}")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- results ---
+
+
+class TestResult(BaseModel):
+    name: str
+    problem: str
+    status: Status
+    outcome: Outcome
+    score: float
+    max_score: float
+    visibility: Visibility
+    output: str = ""
+    test: str = Field(description="the rubric's test function name")
+    duration: float = 0.0
+
+
+class ProblemResult(BaseModel):
+    id: str
+    title: str = ""
+    score: float
+    max_score: float
+
+
+class Result(BaseModel):
+    """result.json: a superset of Gradescope's results.json (upload as is)."""
+
+    assignment: str
+    student: str
+    score: float
+    max_score: float
+    execution_time: float
+    problems: list[ProblemResult]
+    tests: list[TestResult]
+    # Beyond Gradescope's fields: how this result was obtained.
+    mode: Literal["grade", "check"] = "grade"
+    seed: int = 0
+    device: str = "cpu"
+    grader_version: str = ""
+    graded_at: str = ""
+
+    @classmethod
+    def load(cls, path: Path) -> Result:
+        try:
+            return cls.model_validate_json(path.read_bytes())
+        except ValidationError as exc:
+            raise ConfigError(f"{path}: not a valid result file:\n{_describe(exc, None)}") from None
+
+
+# ---------------------------------------------------------------- wire ------
+
+
+class WorkerFault(BaseModel):
+    """What went wrong inside the worker, described for the student."""
+
+    model_config = ConfigDict(extra="ignore")
+    kind: Literal["wrong", "student", "not_implemented", "import", "unknown"]
+    type: str = Field(max_length=200)
+    message: str = Field(max_length=20_000)
+    traceback: str = Field(default="", max_length=20_000)
+
+
+class WorkerReply(BaseModel):
+    """The JSON header of every reply frame; tensors travel beside it as safetensors."""
+
+    model_config = ConfigDict(extra="ignore")
+    ok: bool
+    fault: WorkerFault | None = None
+    values: dict[str, Any] = Field(default_factory=dict)
+    info: dict[str, Any] = Field(default_factory=dict)

@@ -1,0 +1,305 @@
+"""The pytest plugin that turns rubric test modules into grades.
+
+One pytest session grades a whole batch: every rubric test is parametrised over the
+students, items run student by student, and when a student's last test is done their
+``Result`` is handed to ``Plan.on_result`` (which writes it). Session-scoped fixtures in
+rubric modules therefore compute reference outputs once per batch.
+
+Rubric tests see these fixtures: ``submission`` (a ``ProblemRun`` on the student's
+file), ``baseline`` (a ``ProblemRun`` on the template, for timing), ``given`` (the
+template module imported here, on the trusted side), ``generator`` (seeded
+``torch.Generator`` factory), ``seed``, ``device`` and ``assignment``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import logging
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Callable, Literal
+
+import pytest
+
+from ._course import Assignment
+from ._exceptions import CheckFailed, ConfigError, StudentFault
+from ._intake import Submission
+from ._models import ProblemResult, ProblemSpec, Result, TestResult, TestSpec
+from ._runs import ProblemRun
+from ._sandbox import Limits, Runner, WorkerSpec
+
+log = logging.getLogger(__name__)
+
+BASELINE = "(template)"
+
+
+@dataclass
+class Plan:
+    """Everything one grading session needs; built by ``grader._grade``."""
+
+    assignment: Assignment
+    submissions: list[Submission]
+    runner: Runner
+    mode: Literal["grade", "check"] = "grade"
+    problems: set[str] | None = None
+    seed: int = 0
+    device: str = "cpu"
+    limits: Limits = field(default_factory=Limits)
+    on_result: Callable[[Result], None] = lambda r: None
+    on_test: Callable[[str, TestResult], None] = lambda s, t: None
+    # Filled while grading:
+    config_error: str | None = None
+    internal_errors: list[str] = field(default_factory=list)
+    results: list[Result] = field(default_factory=list)
+
+    def selected(self, problem: ProblemSpec, test: TestSpec) -> bool:
+        if self.problems is not None and problem.id not in self.problems:
+            return False
+        return self.mode == "grade" or test.visibility == "visible"
+
+
+def _problem_of(item: pytest.Item) -> str:
+    return Path(str(item.path)).stem.removeprefix("test_")
+
+
+def _student_of(item: pytest.Item) -> str:
+    return item.callspec.params["submission"]  # type: ignore[attr-defined]
+
+
+class GraderPlugin:
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.rubric = plan.assignment.rubric
+        self.subs = {s.student: s for s in plan.submissions}
+        self.order = {s.student: i for i, s in enumerate(plan.submissions)}
+        self.runs: dict[tuple[str, str], ProblemRun] = {}
+        self.given_modules: dict[str, ModuleType] = {}
+        self.records: dict[str, list[TestResult]] = {s.student: [] for s in plan.submissions}
+        self.started: dict[str, float] = {}
+
+    # ------------------------------------------------------------ collection --
+
+    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        if "submission" in metafunc.fixturenames:
+            names = [s.student for s in self.plan.submissions]
+            metafunc.parametrize("submission", names, ids=names, indirect=True)
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.plan.config_error = f"a rubric test module failed to load:\n{report.longreprtext}"
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+        found: dict[str, set[str]] = {}
+        for item in items:
+            name = getattr(item, "originalname", item.name)
+            found.setdefault(_problem_of(item), set()).add(name)
+            if "submission" not in getattr(item, "fixturenames", ()):
+                self._config_error(f"{item.path}: {name} does not take the `submission` fixture, so it grades nothing")
+        problems = [p for p in self.rubric.problems if self.plan.problems is None or p.id in self.plan.problems]
+        for problem in problems:
+            listed = {t.name for t in problem.tests}
+            have = found.get(problem.id, set())
+            path = self.plan.assignment.test_module(problem)
+            if missing := sorted(listed - have):
+                self._config_error(f"{path}: the rubric lists {missing} but the module has no such test")
+            if extra := sorted(have - listed):
+                self._config_error(f"{path}: {extra} are not in rubric.toml, so they would be worth nothing")
+        keep, drop = [], []
+        rank = {(p.id, t.name): (i, j) for i, p in enumerate(self.rubric.problems) for j, t in enumerate(p.tests)}
+        for item in items:
+            problem = self.rubric.problem(_problem_of(item))
+            test = next(t for t in problem.tests if t.name == getattr(item, "originalname", item.name))
+            if self.plan.selected(problem, test):
+                item.add_marker(pytest.mark.timeout(test.timeout + 900, method="signal"))
+                item.stash[_SPEC] = (problem, test)
+                keep.append(item)
+            else:
+                drop.append(item)
+        keep.sort(key=lambda it: (self.order[_student_of(it)], rank[(_problem_of(it), getattr(it, "originalname", it.name))]))
+        items[:] = keep
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+
+    def _config_error(self, message: str) -> None:
+        self.plan.config_error = message
+        pytest.exit(message, returncode=4)
+
+    # -------------------------------------------------------------- fixtures --
+
+    def _run(self, student: str, problem: ProblemSpec) -> ProblemRun:
+        key = (student, problem.id)
+        if key not in self.runs:
+            a = self.plan.assignment
+            limits = Limits(**{**self.plan.limits.__dict__, "memory_mb": max(problem.memory_mb, 256)})
+            data = {n: a.template_dir / n for n in self.rubric.data_files}
+            if student == BASELINE:
+                files, missing = {problem.file: a.template_dir / problem.file}, None
+            else:
+                sub = self.subs[student]
+                src = sub.files.get(problem.file)
+                files = {problem.file: src} if src else {}
+                missing = sub.problem or (None if src else f"{problem.file} was not submitted.")
+            spec = WorkerSpec(
+                label=f"{student}/{problem.id}",
+                files={**data, **files},
+                module=problem.module,
+                driver=a.driver(problem),
+                limits=limits,
+                device=self.plan.device,
+            )
+            self.runs[key] = ProblemRun(self.plan.runner, spec, import_timeout=problem.import_timeout, missing=missing)
+        return self.runs[key]
+
+    @pytest.fixture
+    def submission(self, request: pytest.FixtureRequest) -> ProblemRun:
+        problem, test = request.node.stash[_SPEC]
+        run = self._run(request.param, problem)
+        run.start_test(test.timeout)
+        return run
+
+    @pytest.fixture
+    def baseline(self, request: pytest.FixtureRequest) -> ProblemRun:
+        problem, _ = request.node.stash[_SPEC]
+        run = self._run(BASELINE, problem)
+        run.start_test(3600.0)
+        return run
+
+    @pytest.fixture
+    def given(self, request: pytest.FixtureRequest) -> ModuleType:
+        problem, _ = request.node.stash[_SPEC]
+        if problem.id not in self.given_modules:
+            path = self.plan.assignment.template_dir / problem.file
+            spec = importlib.util.spec_from_file_location(f"_given_{self.rubric.assignment}_{problem.module}".replace("-", "_"), path)
+            assert spec and spec.loader
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            self.given_modules[problem.id] = module
+        return self.given_modules[problem.id]
+
+    @pytest.fixture
+    def seed(self) -> int:
+        return self.plan.seed
+
+    @pytest.fixture
+    def device(self) -> str:
+        return self.plan.device
+
+    @pytest.fixture
+    def assignment(self) -> Assignment:
+        return self.plan.assignment
+
+    @pytest.fixture
+    def generator(self, request: pytest.FixtureRequest) -> Callable[..., Any]:
+        """``generator(tag)``: a CPU torch.Generator seeded from this run's seed, the test and ``tag``.
+
+        The same for every student of a batch (so references are computed once), different each run.
+        """
+        import torch
+
+        base = f"{self.plan.seed}/{request.node.path.stem}/{getattr(request.node, 'originalname', request.node.name)}"
+
+        def make(tag: str = "") -> torch.Generator:
+            digest = hashlib.sha256(f"{base}/{tag}".encode()).digest()
+            return torch.Generator().manual_seed(int.from_bytes(digest[:8], "little") >> 1)
+
+        return make
+
+    # --------------------------------------------------------------- running --
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+        student = _student_of(item)
+        self.started.setdefault(student, time.monotonic())
+        yield
+        if nextitem is None or _student_of(nextitem) != student:
+            self._finish(student)
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+        outcome = yield
+        report: pytest.TestReport = outcome.get_result()
+        if report.when == "call" or (report.when == "setup" and not report.passed):
+            item.stash[_OUTCOME] = self._classify(item, call, report)
+
+    def _classify(self, item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport) -> tuple[str, str]:
+        if report.passed:
+            return "passed", ""
+        if report.skipped:
+            reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+            return "skipped", reason.removeprefix("Skipped: ")
+        exc = call.excinfo.value if call.excinfo else None
+        if isinstance(exc, StudentFault):
+            return exc.outcome, str(exc)
+        if isinstance(exc, (CheckFailed, AssertionError)):
+            return "failed", str(exc) or "The check failed."
+        if call.excinfo is not None and "Timeout" in call.excinfo.typename:
+            return "timeout", "The grader ran out of time on this test."
+        detail = "".join(traceback.format_exception(exc)) if exc else str(report.longrepr)
+        self.plan.internal_errors.append(f"{item.nodeid}:\n{detail}")
+        log.error("internal error in %s:\n%s", item.nodeid, detail)
+        return "error", (
+            "The grader itself failed on this test; this is not a verdict on your code. "
+            f"Please tell your instructor. ({type(exc).__name__ if exc else 'error'}: {exc})"
+        )
+
+    def pytest_runtest_logfinish(self, nodeid: str, location: Any) -> None:
+        pass
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_runtest_teardown(self, item: pytest.Item) -> None:
+        problem, test = item.stash[_SPEC]
+        outcome, output = item.stash.get(_OUTCOME, ("error", "The test did not run."))
+        student = _student_of(item)
+        record = TestResult(
+            name=f"{problem.id}: {test.title}",
+            problem=problem.id,
+            status="passed" if outcome == "passed" else "failed",
+            outcome=outcome,  # type: ignore[arg-type]
+            score=test.points if outcome == "passed" else 0.0,
+            max_score=test.points,
+            visibility=test.visibility,
+            output=output,
+            test=test.name,
+        )
+        self.records[student].append(record)
+        self.plan.on_test(student, record)
+
+    def _finish(self, student: str) -> None:
+        for (s, _), run in list(self.runs.items()):
+            if s == student:
+                run.close()
+        tests = self.records[student]
+        problems = []
+        for p in self.rubric.problems:
+            mine = [t for t in tests if t.problem == p.id]
+            if mine:
+                problems.append(ProblemResult(id=p.id, title=p.title, score=sum(t.score for t in mine), max_score=sum(t.max_score for t in mine)))
+        result = Result(
+            assignment=self.rubric.assignment,
+            student=student,
+            score=sum(t.score for t in tests),
+            max_score=sum(t.max_score for t in tests),
+            execution_time=round(time.monotonic() - self.started.get(student, time.monotonic()), 3),
+            problems=problems,
+            tests=tests,
+            mode=self.plan.mode,
+            seed=self.plan.seed,
+            device=self.plan.device,
+        )
+        self.plan.results.append(result)
+        self.plan.on_result(result)
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        for run in self.runs.values():
+            run.close()
+
+
+_SPEC = pytest.StashKey[tuple[ProblemSpec, TestSpec]]()
+_OUTCOME = pytest.StashKey[tuple[str, str]]()
+
+__all__ = ["BASELINE", "ConfigError", "GraderPlugin", "Plan"]

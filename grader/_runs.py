@@ -1,0 +1,114 @@
+"""What a rubric test holds: one submission's file for one problem, behind a worker.
+
+A ``ProblemRun`` starts its worker lazily, imports the student's file once, restarts
+the worker after a crash or a timeout (so one bad call costs only the test that made
+it), and charges each test only for the time the student's code used.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ._exceptions import MissingFile, StudentFault, WorkerCrashed, WorkerTimeout
+from ._sandbox import Runner, Worker, WorkerSpec
+
+
+class ProblemRun:
+    def __init__(
+        self,
+        runner: Runner,
+        spec: WorkerSpec,
+        *,
+        import_timeout: float,
+        missing: str | None = None,
+    ) -> None:
+        self.runner = runner
+        self.spec = spec
+        self.import_timeout = import_timeout
+        self.missing = missing
+        self._worker: Worker | None = None
+        self._import_failure: StudentFault | None = None
+        self.budget = 60.0  # seconds of student time the current test may still use; set per test
+        self.used = 0.0
+
+    # --------------------------------------------------------------- budget --
+
+    def start_test(self, budget: float) -> None:
+        self.budget, self.used = budget, 0.0
+
+    def _left(self) -> float:
+        left = self.budget - self.used
+        if left <= 0:
+            raise WorkerTimeout(f"Your code used up this test's {self.budget:.3g} s, so it was stopped.")
+        return left
+
+    # --------------------------------------------------------------- worker --
+
+    def _ready(self) -> Worker:
+        if self.missing:
+            raise MissingFile(self.missing)
+        if self._import_failure is not None:
+            raise self._import_failure
+        if self._worker is None:
+            worker = self.runner.start(self.spec)
+            try:
+                worker.request({"op": "load"}, None, self.import_timeout)
+            except WorkerTimeout:
+                worker.close()
+                self._import_failure = WorkerTimeout(
+                    f"Importing {self.spec.module}.py did not finish within {self.import_timeout:.3g} s "
+                    "(code at the top level of your file runs on import: put demos under "
+                    "`if __name__ == \"__main__\":`)."
+                )
+                raise self._import_failure from None
+            except StudentFault as exc:
+                worker.close()
+                self._import_failure = exc
+                raise
+            self._worker = worker
+        return self._worker
+
+    def _request(self, header: dict[str, Any], values: dict[str, Any] | None, timeout: float | None = None) -> dict[str, Any]:
+        worker = self._ready()
+        timeout = self._left() if timeout is None else timeout
+        started = time.monotonic()
+        try:
+            return worker.request(header, values, timeout)
+        except (WorkerTimeout, WorkerCrashed):
+            self._worker = None  # dead: the next call gets a fresh worker
+            raise
+        finally:
+            self.used += time.monotonic() - started
+
+    # ------------------------------------------------------------------ api --
+
+    def call(self, fn: str, /, **values: Any) -> dict[str, Any]:
+        """Run the driver's ``fn`` on the student's module; return what it reported."""
+        return self._request({"op": "call", "fn": fn}, values)
+
+    def prepare(self, fn: str, /, **values: Any) -> None:
+        """Have the driver's ``fn`` build a callable to time later with ``run``."""
+        self._request({"op": "prepare", "fn": fn}, values)
+
+    def run(self, fn: str, repeat: int = 1, timeout: float | None = None) -> float:
+        """Run a prepared callable ``repeat`` times; return the wall time measured here, outside the worker."""
+        started = time.perf_counter()
+        self._request({"op": "run", "fn": fn, "repeat": repeat}, None, timeout)
+        return time.perf_counter() - started
+
+    def freeze(self) -> None:
+        if self._worker is not None:
+            self._worker.freeze()
+
+    def thaw(self) -> None:
+        if self._worker is not None:
+            self._worker.thaw()
+
+    def output(self) -> str:
+        return self._worker.output() if self._worker is not None else ""
+
+    def close(self) -> None:
+        if self._worker is not None:
+            self._worker.close()
+            self._worker = None

@@ -1,0 +1,346 @@
+"""The trusted side of the boundary: start, talk to, limit, freeze and kill workers.
+
+A ``Runner`` starts ``Worker``s; this module has the local one (a process on this
+machine). Every worker runs ``_worker.py`` in a private folder holding a copy of the
+student's allow-listed files and nothing else, under ``python -I`` with a scrubbed
+environment, in its own session (so its whole process group can be frozen or killed),
+as an unprivileged user when the grader runs as root.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pwd
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from . import _worker
+from ._exceptions import SandboxError, StudentError, WorkerCrashed, WorkerTimeout, WrongAnswer
+from ._models import WorkerFault, WorkerReply
+
+log = logging.getLogger(__name__)
+
+_WORKER_SRC = Path(_worker.__file__)
+MAX_REPLY_BYTES = 1 << 30  # a reply larger than this is refused (the student's answer cannot be that big)
+OUTPUT_KEEP_BYTES = 64 << 10  # of each of stdout/stderr; the rest is drained and dropped
+START_TIMEOUT = 120.0  # importing torch in the worker: the harness's cost, not the student's
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one worker may use. Every default is here, and only here."""
+
+    memory_mb: int = 4096
+    file_mb: int = 64
+    cpu_seconds: int = 3600
+    threads: int = max(1, min(4, os.cpu_count() or 1))
+    output_bytes: int = OUTPUT_KEEP_BYTES
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """What a worker needs: the student's files (or the template's, for a baseline)."""
+
+    label: str  # for messages: "alice/bn_remove"
+    files: dict[str, Path]  # name in the worker's folder -> source path (allow-listed already)
+    module: str  # the student module to import, e.g. "bn_remove"
+    driver: Path  # the problem's driver, run inside the worker
+    limits: Limits = field(default_factory=Limits)
+    device: str = "cpu"
+
+
+class Worker(Protocol):
+    label: str
+
+    def request(self, header: dict[str, Any], values: dict[str, Any] | None, timeout: float) -> dict[str, Any]: ...
+
+    def freeze(self) -> None: ...
+
+    def thaw(self) -> None: ...
+
+    def output(self) -> str: ...
+
+    def close(self) -> None: ...
+
+
+class Runner(Protocol):
+    def start(self, spec: WorkerSpec) -> Worker: ...
+
+
+class _Drain(threading.Thread):
+    """Reads a pipe to its end, keeping the first ``keep`` bytes: a flood never blocks the worker."""
+
+    def __init__(self, stream: Any, keep: int) -> None:
+        super().__init__(daemon=True)
+        self.stream, self.keep = stream, keep
+        self.kept = bytearray()
+        self.total = 0
+
+    def run(self) -> None:
+        while chunk := self.stream.read1(1 << 16) if hasattr(self.stream, "read1") else self.stream.read(1 << 16):
+            self.total += len(chunk)
+            room = self.keep - len(self.kept)
+            if room > 0:
+                self.kept += chunk[:room]
+
+    def text(self) -> str:
+        s = self.kept.decode("utf-8", "replace")
+        if self.total > len(self.kept):
+            s += f"\n[... {self.total - len(self.kept)} more bytes of output dropped]"
+        return s
+
+
+def _unprivileged() -> tuple[int, int] | None:
+    """The uid/gid workers run as when the grader is root; None when it is not root."""
+    if os.geteuid() != 0:
+        return None
+    for name in ("grader-worker", "nobody"):
+        try:
+            pw = pwd.getpwnam(name)
+            return pw.pw_uid, pw.pw_gid
+        except KeyError:
+            continue
+    return 65534, 65534
+
+
+def _scrubbed_env(home: Path, threads: int, device: str) -> dict[str, str]:
+    """Only what the worker needs: no tokens, no PYTHON*, no proxies, nothing of the instructor's."""
+    env = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": str(home),
+        "TMPDIR": str(home / "tmp"),
+        "LANG": "C.UTF-8",
+        "OMP_NUM_THREADS": str(threads),
+        "MKL_NUM_THREADS": str(threads),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "TORCH_HOME": str(home / "torch"),
+    }
+    if device.startswith("cuda"):
+        for key in ("CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES", "LD_LIBRARY_PATH"):
+            if key in os.environ:
+                env[key] = os.environ[key]
+    else:
+        env["CUDA_VISIBLE_DEVICES"] = ""
+    return env
+
+
+class LocalWorker:
+    """A worker process on this machine."""
+
+    def __init__(self, spec: WorkerSpec) -> None:
+        self.label = spec.label
+        self.spec = spec
+        self.dir = Path(tempfile.mkdtemp(prefix="grader-worker-"))
+        sub = self.dir / "sub"
+        (self.dir / "tmp").mkdir()
+        sub.mkdir()
+        for name, src in spec.files.items():
+            shutil.copyfile(src, sub / name)  # copy bytes only: no symlinks, no modes, no owners
+        shutil.copyfile(_WORKER_SRC, self.dir / "worker.py")
+        shutil.copyfile(spec.driver, self.dir / "driver.py")
+        ids = _unprivileged()
+        if ids:
+            for path in [self.dir, *self.dir.rglob("*")]:
+                os.chown(path, *ids)
+        os.chmod(self.dir, 0o700)
+
+        req_r, self._req_w = os.pipe()
+        self._rep_r, rep_w = os.pipe()
+        lim = spec.limits
+        cmd = [
+            sys.executable, "-I", str(self.dir / "worker.py"),
+            "--req-fd", str(req_r), "--rep-fd", str(rep_w),
+            "--sub", str(sub), "--driver", str(self.dir / "driver.py"), "--module", spec.module,
+            "--threads", str(lim.threads), "--memory-mb", str(lim.memory_mb),
+            "--file-mb", str(lim.file_mb), "--cpu-seconds", str(lim.cpu_seconds), "--device", spec.device,
+        ]  # fmt: skip
+        try:
+            self.proc = subprocess.Popen(
+                cmd,
+                cwd=sub,
+                env=_scrubbed_env(self.dir, lim.threads, spec.device),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                pass_fds=(req_r, rep_w),
+                start_new_session=True,
+                user=ids[0] if ids else None,
+                group=ids[1] if ids else None,
+                extra_groups=[] if ids else None,
+            )
+        except OSError as exc:
+            raise SandboxError(f"cannot start a worker for {spec.label}: {exc}") from exc
+        finally:
+            os.close(req_r)
+            os.close(rep_w)
+        self._out = _Drain(self.proc.stdout, lim.output_bytes)
+        self._err = _Drain(self.proc.stderr, lim.output_bytes)
+        self._out.start()
+        self._err.start()
+        self._dead = False
+        try:
+            self._read(START_TIMEOUT, starting=True)
+        except (WorkerCrashed, WrongAnswer) as exc:  # no student code has run yet: this is ours
+            raise SandboxError(f"the worker for {spec.label} failed to start: {exc}") from None
+
+    # -------------------------------------------------------------- talking --
+
+    def request(self, header: dict[str, Any], values: dict[str, Any] | None, timeout: float) -> dict[str, Any]:
+        """Send one request; return the decoded reply values, or raise what the student's code caused."""
+        if self._dead:
+            raise SandboxError(f"worker {self.label} is closed")
+        plain, payload = _worker.encode(values or {})
+        try:
+            _worker.write_frame(self._req_w, {**header, "values": plain}, payload)
+        except (BrokenPipeError, OSError):
+            self._died()
+        reply, data = self._read(timeout)
+        if not reply.ok:
+            assert reply.fault is not None
+            self._raise_fault(reply.fault)
+        try:
+            values_out = _worker.decode(reply.values, data)
+        except Exception as exc:  # malformed payload: the student's process sent garbage
+            raise WrongAnswer(f"the worker sent back data the grader cannot read ({exc})") from None
+        values_out["__elapsed__"] = float(reply.info.get("elapsed", 0.0))
+        return values_out
+
+    def _raise_fault(self, fault: WorkerFault) -> None:
+        where = f"\n{fault.traceback.rstrip()}" if fault.traceback else ""
+        if fault.kind == "wrong":
+            raise WrongAnswer(fault.message)
+        if fault.kind == "not_implemented":
+            raise StudentError(f"Not written yet: {fault.message or 'NotImplementedError'}{where}")
+        if fault.kind == "import":
+            raise StudentError(f"Importing {self.spec.module}.py failed: {fault.type}: {fault.message}{where}")
+        if fault.kind == "unknown":
+            raise StudentError(
+                f"Using what your code returned failed with {fault.type}: {fault.message}\n"
+                "(check the type and shape of what you return against the assignment's contract)"
+            )
+        raise StudentError(f"Your code raised {fault.type}: {fault.message}{where}")
+
+    def _read(self, timeout: float, starting: bool = False) -> tuple[WorkerReply, bytes]:
+        deadline = time.monotonic() + timeout
+        try:
+            (hlen,) = _worker._LEN.unpack(self._recv(_worker._LEN.size, deadline))
+            if hlen > 16 << 20:
+                raise WrongAnswer("the worker sent an oversized reply header")
+            head = self._recv(hlen, deadline)
+            (plen,) = _worker._LEN.unpack(self._recv(_worker._LEN.size, deadline))
+            if plen > MAX_REPLY_BYTES:
+                raise WrongAnswer(f"the worker tried to send back {plen} bytes; at most {MAX_REPLY_BYTES} are accepted")
+            data = self._recv(plen, deadline) if plen else b""
+        except TimeoutError:
+            self.kill()
+            if starting:
+                raise SandboxError(f"the worker for {self.label} did not start within {timeout:.0f} s") from None
+            raise WorkerTimeout(f"Your code did not finish within {timeout:.3g} s, so it was stopped.") from None
+        except EOFError:
+            self._died()
+        try:
+            return WorkerReply.model_validate_json(head), data
+        except ValueError as exc:
+            self.kill()
+            raise WrongAnswer(f"the worker sent a malformed reply ({exc.__class__.__name__})") from None
+
+    def _recv(self, n: int, deadline: float) -> bytes:
+        chunks, got = [], 0
+        while got < n:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            ready, _, _ = select.select([self._rep_r], [], [], left)
+            if not ready:
+                raise TimeoutError
+            chunk = os.read(self._rep_r, min(n - got, 1 << 20))
+            if not chunk:
+                raise EOFError
+            chunks.append(chunk)
+            got += len(chunk)
+        return b"".join(chunks)
+
+    def _died(self) -> None:
+        """The worker is gone: say how, in the student's terms."""
+        try:
+            code = self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            code = None
+        self.kill()
+        if code is None:
+            why = "closed its connection to the grader"
+        elif code < 0:
+            sig = signal.Signals(-code).name
+            why = {
+                "SIGKILL": "was killed (most often: it used more memory than allowed)",
+                "SIGXCPU": "used more CPU time than allowed",
+                "SIGXFSZ": "wrote a file larger than allowed",
+                "SIGSEGV": "crashed (segmentation fault)",
+            }.get(sig, f"was stopped by {sig}")
+        else:
+            why = f"exited with status {code} (exit() / sys.exit() / os._exit() in your code?)"
+        tail = self.output().strip()
+        raise WorkerCrashed(f"The process running your code {why}." + (f"\nIts last output:\n{tail[-2000:]}" if tail else ""))
+
+    # ------------------------------------------------------------ lifecycle --
+
+    def freeze(self) -> None:
+        """Stop every process of this worker (so nothing it started can disturb a baseline timing)."""
+        self._signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        self._signal(signal.SIGCONT)
+
+    def _signal(self, sig: int) -> None:
+        try:
+            os.killpg(self.proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def output(self) -> str:
+        out, err = self._out.text(), self._err.text()
+        return "\n".join(s for s in (out, err) if s.strip())
+
+    def kill(self) -> None:
+        if self._dead:
+            return
+        self._dead = True
+        self._signal(signal.SIGKILL)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            log.warning("worker %s did not die after SIGKILL", self.label)
+        for fd in (self._req_w, self._rep_r):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self._out.join(timeout=2)
+        self._err.join(timeout=2)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def close(self) -> None:
+        if not self._dead:
+            try:
+                _worker.write_frame(self._req_w, {"op": "exit"})
+                self.proc.wait(timeout=2)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        self.kill()
+
+
+class LocalRunner:
+    """Workers as processes on this machine."""
+
+    def start(self, spec: WorkerSpec) -> Worker:
+        return LocalWorker(spec)

@@ -1,0 +1,273 @@
+"""The untrusted side: a worker process that imports one student file and runs calls on it.
+
+This file is copied into the worker's private folder and run as a script with
+``python -I`` (isolated: no PYTHON* variables, no user site, no script folder on
+sys.path). It depends on the standard library, torch and safetensors only, and must
+stay that way: it is not run as part of the ``grader`` package.
+
+Protocol: the trusted side writes request frames on one pipe and reads reply frames on
+another (their fd numbers come on the command line; stdout and stderr are for the
+student's prints only). A frame is two length-prefixed blocks: a JSON header and a
+safetensors payload (possibly empty). Nothing in a frame can execute code when read.
+
+The worker never decides a grade. It reports what the student's code returned; the
+trusted side compares that with its own computation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import resource
+import struct
+import sys
+import time
+import traceback
+from types import ModuleType
+from typing import Any, Callable
+
+_LEN = struct.Struct(">Q")
+
+
+class WrongAnswer(Exception):
+    """Raised by a driver when the student's code returned something unusable.
+
+    Drivers get this class as a global (see ``load_driver``): they need no import.
+    """
+
+
+# ------------------------------------------------------------------ framing --
+
+
+def write_frame(fd: int, header: dict[str, Any], payload: bytes = b"") -> None:
+    head = json.dumps(header, allow_nan=True).encode()
+    data = _LEN.pack(len(head)) + head + _LEN.pack(len(payload)) + payload
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
+
+
+def _read_exact(fd: int, n: int) -> bytes:
+    chunks = []
+    while n:
+        chunk = os.read(fd, min(n, 1 << 20))
+        if not chunk:
+            raise EOFError
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
+
+
+def read_frame(fd: int) -> tuple[dict[str, Any], bytes]:
+    (hlen,) = _LEN.unpack(_read_exact(fd, _LEN.size))
+    header = json.loads(_read_exact(fd, hlen))
+    (plen,) = _LEN.unpack(_read_exact(fd, _LEN.size))
+    return header, _read_exact(fd, plen) if plen else b""
+
+
+# ------------------------------------------------------- tensors <-> frames --
+
+# Values that hold tensors are flattened into the safetensors payload; the JSON side
+# keeps a marker saying how to rebuild them: {"__tensors__": "list", "n": 3} or
+# {"__tensors__": "dict", "keys": [...]}, or {"__tensors__": "one"}.
+
+
+def encode(values: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+    import torch
+    from safetensors.torch import save
+
+    flat: dict[str, Any] = {}
+    plain: dict[str, Any] = {}
+
+    def cpu(t: Any) -> Any:
+        # Plain tensor, own storage, contiguous, on the CPU: a subclass cannot travel.
+        t = t.detach()
+        if type(t) is not torch.Tensor:
+            t = t.as_subclass(torch.Tensor)
+        return t.to("cpu").clone().contiguous()
+
+    for name, value in values.items():
+        if isinstance(value, torch.Tensor):
+            flat[name] = cpu(value)
+            plain[name] = {"__tensors__": "one"}
+        elif isinstance(value, (list, tuple)) and value and all(isinstance(v, torch.Tensor) for v in value):
+            for i, v in enumerate(value):
+                flat[f"{name}.{i}"] = cpu(v)
+            plain[name] = {"__tensors__": "list", "n": len(value)}
+        elif isinstance(value, dict) and value and all(isinstance(v, torch.Tensor) for v in value.values()):
+            keys = [str(k) for k in value]
+            for k, v in zip(keys, value.values()):
+                flat[f"{name}/{k}"] = cpu(v)
+            plain[name] = {"__tensors__": "dict", "keys": keys}
+        else:
+            plain[name] = value
+    return plain, (save(flat) if flat else b"")
+
+
+def decode(plain: dict[str, Any], payload: bytes) -> dict[str, Any]:
+    from safetensors.torch import load
+
+    flat = load(payload) if payload else {}
+    out: dict[str, Any] = {}
+    for name, value in plain.items():
+        marker = value.get("__tensors__") if isinstance(value, dict) else None
+        if marker == "one":
+            out[name] = flat[name]
+        elif marker == "list":
+            out[name] = [flat[f"{name}.{i}"] for i in range(int(value["n"]))]
+        elif marker == "dict":
+            out[name] = {k: flat[f"{name}/{k}"] for k in value["keys"]}
+        else:
+            out[name] = value
+    return out
+
+
+# ------------------------------------------------------------------ loading --
+
+
+def load_driver(path: str, name: str = "_grader_driver") -> ModuleType:
+    """Import a driver file by path, with ``WrongAnswer`` in its globals."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    module.WrongAnswer = WrongAnswer  # type: ignore[attr-defined]
+    spec.loader.exec_module(module)
+    return module
+
+
+def _import_student(sub_dir: str, module_name: str) -> ModuleType:
+    path = os.path.join(sub_dir, module_name + ".py")
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+# ------------------------------------------------------------------- faults --
+
+
+def _fault(exc: BaseException, sub_dir: str) -> dict[str, Any]:
+    """Describe an exception for the student: their own frames only."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    theirs = [f for f in frames if os.path.abspath(f.filename).startswith(sub_dir + os.sep)]
+    for f in theirs:
+        f.filename = os.path.relpath(f.filename, sub_dir)
+    if isinstance(exc, SyntaxError) and exc.filename and os.path.abspath(exc.filename).startswith(sub_dir):
+        exc.filename = os.path.relpath(exc.filename, sub_dir)
+    text = "".join(traceback.format_list(theirs)) if theirs else ""
+    text += "".join(traceback.format_exception_only(type(exc), exc))
+    if isinstance(exc, WrongAnswer):
+        kind = "wrong"
+    elif isinstance(exc, NotImplementedError) and theirs:
+        kind = "not_implemented"
+    elif theirs or isinstance(exc, SyntaxError):
+        kind = "student"
+    else:
+        kind = "unknown"
+    message = str(exc)
+    if isinstance(exc, MemoryError) or "can't allocate memory" in message or "not enough memory" in message:
+        message += " (the grader limits how much memory your code may use)"
+    return {"kind": kind, "type": type(exc).__name__, "message": message[:10_000], "traceback": text[-10_000:]}
+
+
+# --------------------------------------------------------------------- main --
+
+
+def _limit(kind: int, soft: int) -> None:
+    _, hard = resource.getrlimit(kind)
+    if hard != resource.RLIM_INFINITY:
+        soft = min(soft, hard)
+    resource.setrlimit(kind, (soft, hard if hard != resource.RLIM_INFINITY else soft))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--req-fd", type=int, required=True)
+    ap.add_argument("--rep-fd", type=int, required=True)
+    ap.add_argument("--sub", required=True, help="the folder holding the student's files (cwd)")
+    ap.add_argument("--driver", required=True)
+    ap.add_argument("--module", required=True)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--memory-mb", type=int, default=4096)
+    ap.add_argument("--file-mb", type=int, default=64)
+    ap.add_argument("--cpu-seconds", type=int, default=3600)
+    ap.add_argument("--device", default="cpu")
+    args = ap.parse_args(argv)
+    req, rep = args.req_fd, args.rep_fd
+    sub_dir = os.path.abspath(args.sub)
+
+    import torch  # the harness's cost, paid before the student's code runs
+
+    torch.set_num_threads(args.threads)
+    if args.device.startswith("cuda"):
+        # Equivalence checks compare against float32 computed without TF32.
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+    import safetensors.torch  # noqa: F401  (imported before any student code can shadow it)
+
+    # Limits apply from here on: the student's code runs only after this line.
+    _limit(resource.RLIMIT_DATA, args.memory_mb << 20)
+    _limit(resource.RLIMIT_FSIZE, args.file_mb << 20)
+    _limit(resource.RLIMIT_CPU, args.cpu_seconds)
+    _limit(resource.RLIMIT_CORE, 0)
+    sys.path.insert(0, sub_dir)
+    sys.argv = [args.module + ".py"]
+
+    write_frame(rep, {"ok": True, "info": {"torch": torch.__version__, "device": args.device}})
+
+    driver: ModuleType | None = None
+    student: ModuleType | None = None
+    prepared: dict[str, Callable[[], Any]] = {}
+    while True:
+        try:
+            request, payload = read_frame(req)
+        except EOFError:
+            return 0
+        op = request.get("op")
+        started = time.perf_counter()
+        try:
+            if op == "load":
+                driver = load_driver(args.driver)
+                student = _import_student(sub_dir, args.module)
+                reply: dict[str, Any] = {}
+            elif op in ("call", "prepare"):
+                fn = getattr(driver, request["fn"])
+                kwargs = decode(request.get("values", {}), payload)
+                kwargs.update(device=args.device)
+                result = fn(student, **kwargs)
+                if op == "prepare":
+                    if not callable(result):
+                        raise TypeError(f"driver {request['fn']} did not return a callable")
+                    prepared[request["fn"]] = result
+                    reply = {}
+                else:
+                    reply = result if isinstance(result, dict) else {"value": result}
+            elif op == "run":
+                run = prepared[request["fn"]]
+                for _ in range(int(request.get("repeat", 1))):
+                    run()
+                if args.device.startswith("cuda"):
+                    torch.cuda.synchronize()
+                reply = {}
+            elif op == "exit":
+                return 0
+            else:
+                raise ValueError(f"unknown op {op!r}")
+            elapsed = time.perf_counter() - started
+            plain, data = encode(reply)
+            write_frame(rep, {"ok": True, "values": plain, "info": {"elapsed": elapsed}}, data)
+        except Exception as exc:  # noqa: BLE001 - everything the student's code raises becomes data
+            kind = "import" if op == "load" else None
+            fault = _fault(exc, sub_dir)
+            if kind and fault["kind"] != "unknown":
+                fault["kind"] = "import"
+            write_frame(rep, {"ok": False, "fault": fault})
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,191 @@
+"""Checks for rubric tests: each one either passes or raises ``CheckFailed`` with a message
+written for the student: what was compared, by how much it was off, where, and the
+tolerance with the reason for it.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Sequence
+
+from ._exceptions import CheckFailed, WrongAnswer
+
+if TYPE_CHECKING:
+    import torch
+
+    from ._runs import ProblemRun
+
+__all__ = ["CheckFailed", "Tolerance", "close", "close_all", "that", "Timing", "speed_ratio"]
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """|got - expected| <= atol + rtol * |expected|, elementwise; ``why`` is told to the student."""
+
+    rtol: float
+    atol: float
+    why: str
+
+    def describe(self) -> str:
+        return f"|got - expected| <= {self.atol:.1e} + {self.rtol:.1e} * |expected|  ({self.why})"
+
+
+def _index(flat: int, shape: Sequence[int], names: Sequence[str] | None) -> str:
+    idx = []
+    for size in reversed(shape):
+        idx.append(flat % size)
+        flat //= size
+    idx.reverse()
+    if names and len(names) == len(idx):
+        return ", ".join(f"{n} {i}" for n, i in zip(names, idx))
+    return "[" + ", ".join(map(str, idx)) + "]"
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.6g}"
+
+
+def that(condition: bool, message: str) -> None:
+    """A plain check: ``message`` says what was expected and what came."""
+    if not condition:
+        raise CheckFailed(message)
+
+
+def close(
+    got: Any,
+    expected: torch.Tensor,
+    *,
+    what: str,
+    tol: Tolerance,
+    index_names: Sequence[str] | None = None,
+    check_dtype: bool = True,
+) -> None:
+    """Check that the tensor ``got`` equals ``expected`` within ``tol``; explain any difference."""
+    import torch
+
+    if not isinstance(got, torch.Tensor):
+        raise CheckFailed(f"Compared: {what}\nExpected a tensor, got {type(got).__name__}.")
+    if tuple(got.shape) != tuple(expected.shape):
+        raise CheckFailed(f"Compared: {what}\nExpected shape {tuple(expected.shape)}, got shape {tuple(got.shape)}.")
+    if check_dtype and got.dtype != expected.dtype:
+        raise CheckFailed(
+            f"Compared: {what}\nExpected dtype {expected.dtype}, got {got.dtype} "
+            "(keep the dtype of the inputs you were given)."
+        )
+    if not (got.is_floating_point() or got.is_complex()):
+        got = got.to(expected.dtype)
+    g = got.detach().to("cpu", torch.float64)
+    e = expected.detach().to("cpu", torch.float64)
+    lines = [f"Compared: {what}"]
+    bad_g = ~torch.isfinite(g) & torch.isfinite(e)
+    if bad_g.any():
+        first = int(bad_g.flatten().nonzero()[0])
+        raise CheckFailed(
+            "\n".join(lines + [
+                f"{int(bad_g.sum())} of {g.numel()} entries are NaN or infinite; the first at "
+                f"{_index(first, g.shape, index_names)}: got {_fmt(float(g.flatten()[first]))}, "
+                f"expected {_fmt(float(e.flatten()[first]))}.",
+            ])
+        )
+    diff = (g - e).abs()
+    allowed = tol.atol + tol.rtol * e.abs()
+    outside = diff > allowed
+    if not outside.any():
+        return
+    rel = diff / e.abs().clamp_min(torch.finfo(torch.float64).tiny)
+    ia = int(diff.flatten().argmax())
+    ir = int(torch.where(outside, rel, torch.zeros_like(rel)).flatten().argmax())
+    gf, ef = g.flatten(), e.flatten()
+    lines += [
+        f"{int(outside.sum())} of {g.numel()} entries are outside the tolerance.",
+        f"Worst absolute error: {float(diff.flatten()[ia]):.3e} at {_index(ia, g.shape, index_names)}: "
+        f"got {_fmt(float(gf[ia]))}, expected {_fmt(float(ef[ia]))}",
+        f"Worst relative error: {float(rel.flatten()[ir]):.3e} at {_index(ir, g.shape, index_names)}: "
+        f"got {_fmt(float(gf[ir]))}, expected {_fmt(float(ef[ir]))}",
+        f"Tolerance: {tol.describe()}",
+    ]
+    raise CheckFailed("\n".join(lines))
+
+
+def close_all(
+    got: Any,
+    expected: Sequence[torch.Tensor],
+    *,
+    what: str,
+    item: str,
+    tol: Tolerance,
+    check_dtype: bool = True,
+) -> None:
+    """Check a list of tensors item by item; the message names the first item that is off.
+
+    ``item`` is a format string for an item's name, e.g. ``"dA_list[{i}]"`` or ``"iterate {i}"``.
+    """
+    if not isinstance(got, (list, tuple)):
+        raise CheckFailed(f"Compared: {what}\nExpected a list of {len(expected)} tensors, got {type(got).__name__}.")
+    if len(got) != len(expected):
+        raise CheckFailed(f"Compared: {what}\nExpected a list of {len(expected)} tensors, got {len(got)}.")
+    for i, (g, e) in enumerate(zip(got, expected)):
+        close(g, e, what=f"{what}: {item.format(i=i)}", tol=tol, check_dtype=check_dtype)
+
+
+@dataclass(frozen=True)
+class Timing:
+    ratio: float  # candidate time per unit / baseline time per unit (median over rounds)
+    candidate: list[float]  # seconds per unit, per round
+    baseline: list[float]
+
+    def describe(self, candidate: str, baseline: str) -> str:
+        c = statistics.median(self.candidate)
+        b = statistics.median(self.baseline)
+        return (
+            f"{candidate}: {c * 1e3:.3g} ms; {baseline}: {b * 1e3:.3g} ms "
+            f"(medians over {len(self.candidate)} interleaved rounds, measured in this run on this machine); "
+            f"ratio {self.ratio:.2f}"
+        )
+
+
+def speed_ratio(
+    candidate: ProblemRun,
+    baseline: ProblemRun,
+    fn: str,
+    *,
+    baseline_fn: str | None = None,
+    values: dict[str, Any] | None = None,
+    baseline_values: dict[str, Any] | None = None,
+    units: float = 1.0,
+    baseline_units: float = 1.0,
+    rounds: int = 5,
+    repeat: int = 1,
+) -> Timing:
+    """Time the student's callable against a baseline the student's code cannot touch.
+
+    Both callables are built by drivers (``prepare``) in separate workers: the baseline in
+    a worker that imported only the template. Rounds alternate; while the baseline runs,
+    the student's worker (with everything it started) is frozen. Times are taken here,
+    on the trusted side, around each request; per-unit times make different work sizes
+    comparable. The result is the ratio of medians: above 1 means the candidate is slower.
+    """
+    candidate.prepare(fn, **(values or {}))
+    baseline.prepare(baseline_fn or fn, **(baseline_values if baseline_values is not None else values or {}))
+    # Warm-up: first calls pay for lazy initialisation on both sides.
+    candidate.run(fn, 1)
+    candidate.freeze()
+    try:
+        baseline.run(baseline_fn or fn, 1, timeout=600)
+    finally:
+        candidate.thaw()
+    cand: list[float] = []
+    base: list[float] = []
+    for _ in range(rounds):
+        candidate.freeze()
+        try:
+            base.append(baseline.run(baseline_fn or fn, repeat, timeout=600) / (repeat * baseline_units))
+        finally:
+            candidate.thaw()
+        cand.append(candidate.run(fn, repeat) / (repeat * units))
+    ratio = statistics.median(cand) / statistics.median(base)
+    if not math.isfinite(ratio):
+        raise WrongAnswer("the timing could not be measured")
+    return Timing(ratio=ratio, candidate=cand, baseline=base)

@@ -1,0 +1,112 @@
+"""The command line: thin wrappers over ``grader._grade``; every default lives there."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from ._exceptions import GraderError
+
+_MARK = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "timeout": "TIMEOUT", "missing": "MISSING", "skipped": "SKIP"}
+_COLOR = {"passed": "green", "failed": "red", "error": "red", "timeout": "yellow", "missing": "yellow", "skipped": "blue"}
+
+
+def _course(course: str | None):  # type: ignore[no-untyped-def]
+    from ._course import Course
+
+    return Course.locate(course)
+
+
+def _progress(verbose: bool):  # type: ignore[no-untyped-def]
+    from ._grade import Progress
+
+    def on_test(student: str, t) -> None:  # type: ignore[no-untyped-def]
+        mark = click.style(f"{_MARK[t.outcome]:>7}", fg=_COLOR[t.outcome])
+        click.echo(f"  {mark}  {t.score:g}/{t.max_score:g}  {student}: {t.name}", err=True)
+        if verbose and t.outcome != "passed" and t.output:
+            click.echo("\n".join("           " + line for line in t.output.splitlines()), err=True)
+
+    def on_result(r) -> None:  # type: ignore[no-untyped-def]
+        click.echo(click.style(f"  == {r.student}: {r.score:g}/{r.max_score:g} in {r.execution_time:.1f} s", bold=True), err=True)
+
+    return Progress(on_test=on_test, on_result=on_result)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="Log what the grader does.")
+def cli(verbose: bool) -> None:
+    """Grade PyTorch homework: numeric checks that explain themselves, sandboxed student code."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+@cli.command()
+@click.argument("assignment")
+@click.argument("submissions_dir", type=click.Path(path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True, help="Folder for result.json, feedback.html per student and gradebook.csv.")
+@click.option("--problem", "problems", multiple=True, help="Grade only this problem id (repeatable).")
+@click.option("--seed", type=int, default=None, help="Seed for the test inputs (default: a fresh random one).")
+@click.option("--course", default=None, help="Course folder with rubrics/ (default: $GRADER_COURSE or this checkout).")
+def grade(assignment: str, submissions_dir: Path, out_dir: Path, problems: tuple[str, ...], seed: int | None, course: str | None) -> None:
+    """Grade every student folder or .zip in SUBMISSIONS_DIR."""
+    from ._grade import grade as run
+
+    results = run(assignment, submissions_dir, out_dir, course=_course(course), problems=set(problems) or None, seed=seed, progress=_progress(False))
+    click.echo(f"Graded {len(results)} submissions of {assignment}.")
+    click.echo(f"Gradebook:      {out_dir / 'gradebook.csv'}")
+    for r in results:
+        click.echo(f"  {r.student:<20} {r.score:>6g}/{r.max_score:g}   {out_dir / r.student / 'feedback.html'}")
+
+
+@cli.command()
+@click.argument("assignment")
+@click.argument("folder", type=click.Path(path_type=Path), default=".")
+@click.option("--seed", type=int, default=None, help="Seed for the test inputs (default: a fresh random one).")
+@click.option("--course", default=None, help="Course folder with rubrics/ (default: $GRADER_COURSE or this checkout).")
+def check(assignment: str, folder: Path, seed: int | None, course: str | None) -> None:
+    """Self-check the files in FOLDER against the public tests (exit 1 if one fails)."""
+    from ._grade import check as run
+
+    result = run(assignment, folder, course=_course(course), seed=seed, progress=_progress(True))
+    click.echo("")
+    width = max(len(t.name) for t in result.tests)
+    for t in result.tests:
+        mark = click.style(f"{_MARK[t.outcome]:<7}", fg=_COLOR[t.outcome])
+        click.echo(f"{mark}  {t.name:<{width}}  {t.score:g}/{t.max_score:g}")
+    click.echo(f"\nPublic tests: {result.score:g}/{result.max_score:g}. Hidden tests are graded after the deadline.")
+    click.echo(f"Feedback page: {folder / 'feedback.html'}")
+    sys.exit(0 if all(t.outcome == "passed" for t in result.tests) else 1)
+
+
+@cli.command()
+@click.argument("assignment", required=False)
+@click.option("--all", "all_", is_flag=True, help="Validate every assignment of the course.")
+@click.option("--course", default=None, help="Course folder with rubrics/ (default: $GRADER_COURSE or this checkout).")
+def validate(assignment: str | None, all_: bool, course: str | None) -> None:
+    """Check that each reference scores full marks and each template scores zero."""
+    from ._grade import validate as run
+
+    c = _course(course)
+    if all_ == bool(assignment):
+        raise click.UsageError("give an ASSIGNMENT or --all")
+    ids = c.assignment_ids() if all_ else [assignment]
+    bad = 0
+    for a in ids:
+        click.echo(f"Validating {a} ...", err=True)
+        for v in run(a, course=c, progress=_progress(False)):
+            state = click.style("ok" if v.ok else "INVALID", fg="green" if v.ok else "red")
+            click.echo(f"{a} {v.which}: {v.result.score:g}/{v.result.max_score:g} {state}")
+            for p in v.problems:
+                click.echo("  " + p.replace("\n", "\n    "))
+            bad += not v.ok
+    sys.exit(1 if bad else 0)
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=True)
+    except GraderError as exc:
+        click.echo(click.style("error: ", fg="red", bold=True) + str(exc), err=True)
+        sys.exit(2)

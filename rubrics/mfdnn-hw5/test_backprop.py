@@ -1,0 +1,105 @@
+"""Checks for `backprop` (mfdnn-hw5, Problem 1). Runs on the trusted side: autograd here is the oracle."""
+
+from __future__ import annotations
+
+import torch
+
+from grader.checks import Tolerance, close_all, that
+
+F32 = "float32 arithmetic; compared relative to the largest gradient entry"
+F64 = "float64: hand-written backprop equals autograd up to rounding"
+
+
+def network(sizes: list[int], gen: torch.Generator, dtype: torch.dtype) -> tuple[list, list, torch.Tensor, torch.Tensor]:
+    """A_l of shape (n_l, n_{l-1}), b_l of shape (n_l, 1), X of shape (n_0, 1), Y of shape (n_L, 1)."""
+    A = [torch.randn(sizes[l], sizes[l - 1], generator=gen, dtype=dtype) / sizes[l - 1] ** 0.5 for l in range(1, len(sizes))]
+    b = [torch.randn(n, 1, generator=gen, dtype=dtype) * 0.5 for n in sizes[1:]]
+    X = torch.randn(sizes[0], 1, generator=gen, dtype=dtype)
+    Y = torch.randn(sizes[-1], 1, generator=gen, dtype=dtype)
+    return A, b, X, Y
+
+
+def autograd_gradients(A: list, b: list, X: torch.Tensor, Y: torch.Tensor) -> tuple[list, list]:
+    params = [t.detach().clone().requires_grad_() for t in A + b]
+    As, bs = params[: len(A)], params[len(A):]
+    y = X
+    for l, (Al, bl) in enumerate(zip(As, bs)):
+        y = Al @ y + bl
+        if l < len(A) - 1:
+            y = torch.sigmoid(y)
+    loss = ((y - Y) ** 2).sum() / 2
+    grads = torch.autograd.grad(loss, params)
+    return list(grads[: len(A)]), list(grads[len(A):])
+
+
+def homework_example() -> tuple[list, list, torch.Tensor, torch.Tensor]:
+    """The data of the homework's example, drawn in the homework's order."""
+    gen = torch.Generator().manual_seed(0)
+    L = 6
+    X = torch.rand(4, 1, generator=gen)
+    Y = torch.rand(1, 1, generator=gen)
+    A, b = [], []
+    for _ in range(L - 1):
+        A.append(torch.rand(4, 4, generator=gen))
+        b.append(torch.rand(4, 1, generator=gen))
+    A.append(torch.rand(1, 4, generator=gen))
+    b.append(torch.rand(1, 1, generator=gen))
+    return A, b, X, Y
+
+
+def check_against_autograd(submission, A, b, X, Y, what: str, why: str, rtol: float, atol_scale: float) -> None:  # type: ignore[no-untyped-def]
+    dA_ref, db_ref = autograd_gradients(A, b, X, Y)
+    got = submission.call("gradients", A_list=A, b_list=b, X=X, Y=Y)
+    scale = max(float(g.abs().max()) for g in dA_ref + db_ref)
+    tol = Tolerance(rtol=rtol, atol=atol_scale * scale, why=why)
+    close_all(got["dA"], dA_ref, what=f"dA_list {what}", item="layer {i} (A_" + "{i}" + ")", tol=tol)
+    close_all(got["db"], db_ref, what=f"db_list {what}", item="layer {i} (b_" + "{i}" + ")", tol=tol)
+
+
+def random_sizes(gen: torch.Generator, depth: tuple[int, int], width: tuple[int, int], last: tuple[int, int]) -> list[int]:
+    L = int(torch.randint(depth[0], depth[1] + 1, (1,), generator=gen))
+    hidden = torch.randint(width[0], width[1] + 1, (L,), generator=gen).tolist()
+    return hidden + [int(torch.randint(last[0], last[1] + 1, (1,), generator=gen))]
+
+
+def test_homework_example(submission):  # type: ignore[no-untyped-def]
+    A, b, X, Y = homework_example()
+    check_against_autograd(submission, A, b, X, Y, "on the homework's example (seed 0, L = 6, float32)", F32, 1e-4, 1e-4)
+
+
+def test_random_networks(submission, generator):  # type: ignore[no-untyped-def]
+    gen = generator()
+    for k in range(5):
+        sizes = random_sizes(gen, (1, 5), (1, 7), (1, 3))
+        A, b, X, Y = network(sizes, gen, torch.float64)
+        check_against_autograd(submission, A, b, X, Y, f"on random network {k + 1} of 5 (layer sizes {sizes}, float64)", F64, 1e-9, 1e-12)
+
+
+def test_hidden_networks(submission, generator):  # type: ignore[no-untyped-def]
+    gen = generator()
+    for k, sizes in enumerate([[5, 3], [1, 1], [3, 1, 1, 1, 2], random_sizes(gen, (8, 12), (1, 4), (1, 3)), random_sizes(gen, (2, 3), (30, 60), (5, 9))]):
+        A, b, X, Y = network(sizes, gen, torch.float64)
+        check_against_autograd(submission, A, b, X, Y, f"on network {k + 1} of 5 (layer sizes {sizes}, float64)", F64, 1e-9, 1e-12)
+
+
+def test_shapes(submission, generator):  # type: ignore[no-untyped-def]
+    sizes = [3, 5, 4, 2]
+    A, b, X, Y = network(sizes, generator(), torch.float64)
+    got = submission.call("gradients", A_list=A, b_list=b, X=X, Y=Y)
+    for name, grads, params in (("dA_list", got["dA"], A), ("db_list", got["db"], b)):
+        for i, (g, p) in enumerate(zip(grads, params)):
+            that(
+                tuple(g.shape) == tuple(p.shape),
+                f"On a network with layer sizes {sizes}: {name}[{i}] has shape {tuple(g.shape)}, "
+                f"but its parameter has shape {tuple(p.shape)}; each gradient must have its parameter's shape.",
+            )
+
+
+def test_no_autograd(submission, generator):  # type: ignore[no-untyped-def]
+    A, b, X, Y = network([4, 6, 3, 1], generator(), torch.float64)
+    got = submission.call("gradients", A_list=A, b_list=b, X=X, Y=Y, watch_autograd=True)
+    that(
+        not got["autograd"],
+        "backprop used autograd: " + ", ".join(got["autograd"]) + ". This problem asks for the gradients "
+        "computed by hand (the chain rule, layer by layer); .backward(), torch.autograd and torch.func are not allowed.",
+    )

@@ -1,0 +1,120 @@
+"""Checks for `momentum` (mfdnn-hw5, Problem 3). torch.optim.SGD(momentum=beta) is the oracle."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from grader import load_driver
+from grader.checks import CheckFailed, Tolerance, close_all, that
+
+objective_grad = load_driver(Path(__file__).parent / "drivers" / "momentum.py").objective_grad
+
+FORMS = {"heavy_ball": "heavy_ball (Form I)", "velocity_momentum": "velocity_momentum (Form II)"}
+
+
+def problem(name: str, gen: torch.Generator, dtype: torch.dtype, n: int = 5) -> tuple[torch.Tensor, dict[str, torch.Tensor], float]:
+    """theta0, the objective's data and a step size that keeps the iteration stable."""
+    if name == "quadratic":
+        M = torch.randn(n, n, generator=gen, dtype=dtype)
+        Q = M @ M.T / n + 0.1 * torch.eye(n, dtype=dtype)
+        return torch.randn(n, generator=gen, dtype=dtype), {"Q": Q, "b": torch.randn(n, generator=gen, dtype=dtype)}, 0.5 / float(torch.linalg.eigvalsh(Q).max())
+    if name == "logistic":
+        X = torch.randn(40, n, generator=gen, dtype=dtype)
+        y = (torch.rand(40, generator=gen, dtype=dtype) < 0.5).to(dtype)
+        return torch.randn(n, generator=gen, dtype=dtype), {"X": X, "y": y}, 0.5
+    if name == "rosenbrock":
+        return torch.rand(n, generator=gen, dtype=dtype) * 0.5, {"c": torch.tensor(2.0, dtype=dtype)}, 0.01
+    if name == "least_squares":
+        A = torch.randn(8, n, generator=gen, dtype=dtype) / 8**0.5
+        return torch.randn(n, 3, generator=gen, dtype=dtype), {"A": A, "B": torch.randn(8, 3, generator=gen, dtype=dtype)}, 0.2
+    raise ValueError(name)
+
+
+def sgd_iterates(theta0: torch.Tensor, objective: str, params: dict[str, torch.Tensor], alpha: float, beta: float, num_steps: int) -> list[torch.Tensor]:
+    grad = objective_grad(objective, params)
+    p = theta0.clone().requires_grad_()
+    opt = torch.optim.SGD([p], lr=alpha, momentum=beta)
+    out = [p.detach().clone()]
+    for _ in range(num_steps):
+        p.grad = grad(p.detach())
+        opt.step()
+        out.append(p.detach().clone())
+    return out
+
+
+def run(submission, form: str, theta0, objective: str, params, alpha: float, beta: float, num_steps: int) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    return submission.call("iterates", form=form, theta0=theta0, objective=objective, params=params, alpha=alpha, beta=beta, num_steps=num_steps)
+
+
+def tolerance(dtype: torch.dtype, scale: float) -> Tolerance:
+    if dtype == torch.float64:
+        return Tolerance(rtol=1e-9, atol=1e-11 * scale, why="float64: both compute the same recursion up to rounding")
+    return Tolerance(rtol=1e-4, atol=1e-5 * scale, why="float32 rounding accumulates over the steps")
+
+
+def matches_sgd(submission, generator, form: str, cases: list[tuple[str, torch.dtype, float, int]]) -> None:  # type: ignore[no-untyped-def]
+    gen = generator(form)
+    for objective, dtype, beta, steps in cases:
+        theta0, params, alpha = problem(objective, gen, dtype)
+        expected = sgd_iterates(theta0, objective, params, alpha, beta, steps)
+        got = run(submission, form, theta0, objective, params, alpha, beta, steps)
+        scale = max(float(t.abs().max()) for t in expected)
+        close_all(
+            got["iterates"] if got["count"] else [], expected,
+            what=f"{FORMS[form]} vs torch.optim.SGD(lr={alpha:.3g}, momentum={beta}) on the {objective} objective, {str(dtype)[6:]}, {steps} steps",
+            item="iterate theta^{i}", tol=tolerance(dtype, scale),
+        )  # fmt: skip
+
+
+PUBLIC = [
+    ("quadratic", torch.float64, 0.9, 30),
+    ("quadratic", torch.float32, 0.5, 30),
+    ("logistic", torch.float64, 0.0, 20),
+    ("rosenbrock", torch.float64, 0.9, 40),
+    ("logistic", torch.float32, 0.9, 25),
+]
+
+
+def test_heavy_ball_matches_sgd(submission, generator):  # type: ignore[no-untyped-def]
+    matches_sgd(submission, generator, "heavy_ball", PUBLIC)
+
+
+def test_velocity_matches_sgd(submission, generator):  # type: ignore[no-untyped-def]
+    matches_sgd(submission, generator, "velocity_momentum", PUBLIC)
+
+
+def test_forms_agree(submission, generator):  # type: ignore[no-untyped-def]
+    gen = generator()
+    for objective, beta in (("quadratic", 0.9), ("rosenbrock", 0.5)):
+        theta0, params, alpha = problem(objective, gen, torch.float64)
+        one = run(submission, "heavy_ball", theta0, objective, params, alpha, beta, 30)
+        two = run(submission, "velocity_momentum", theta0, objective, params, alpha, beta, 30)
+        if not two["count"]:
+            raise CheckFailed("velocity_momentum returned an empty list")
+        scale = max(float(t.abs().max()) for t in two["iterates"])
+        close_all(
+            one["iterates"] if one["count"] else [], two["iterates"],
+            what=f"heavy_ball vs velocity_momentum on the {objective} objective (beta = {beta}, float64); "
+            "the two forms are the same method, so their iterates must agree",
+            item="iterate theta^{i}", tol=Tolerance(rtol=1e-9, atol=1e-11 * scale, why="float64: the forms are equal in exact arithmetic"),
+        )  # fmt: skip
+
+
+def test_theta0_unchanged(submission, generator):  # type: ignore[no-untyped-def]
+    gen = generator()
+    theta0, params, alpha = problem("quadratic", gen, torch.float64)
+    for form in FORMS:
+        got = run(submission, form, theta0, "quadratic", params, alpha, 0.9, 10)
+        that(not got["theta0_changed"], f"{form} modified theta0 in place; it must leave its argument unchanged (work on a copy).")
+        that(got["count"] == 11, f"{form}(..., num_steps=10) returned {got['count']} iterates; expected 11: [theta^0, ..., theta^10].")
+        that(not got["shares_theta0"], f"{form}: entries {got['shares_theta0']} of the returned list are theta0 itself (same storage); return new tensors.")
+        that(got["shared_pairs"] == 0, f"{form}: some returned iterates are the same tensor object or share storage (an in-place update?); each must be a new tensor.")
+
+
+def test_hidden_objectives(submission, generator):  # type: ignore[no-untyped-def]
+    cases = [("least_squares", torch.float64, 0.99, 40), ("quadratic", torch.float64, 0.3, 0), ("quadratic", torch.float64, 0.3, 1), ("rosenbrock", torch.float32, 0.9, 30)]
+    for form in FORMS:
+        matches_sgd(submission, generator, form, cases)
