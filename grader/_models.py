@@ -25,6 +25,8 @@ class _Strict(BaseModel):
 class TestSpec(_Strict):
     """One check: a test function in rubrics/<assignment>/test_<problem>.py."""
 
+    __test__ = False  # not a pytest test class
+
     name: str = Field(pattern=r"^test_[a-z0-9_]+$")
     title: str = Field(min_length=3)
     points: float = Field(ge=0)
@@ -119,6 +121,8 @@ def _describe(exc: ValidationError, raw: Any) -> str:
 
 
 class TestResult(BaseModel):
+    __test__ = False  # not a pytest test class
+
     name: str
     problem: str
     status: Status

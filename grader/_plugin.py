@@ -27,6 +27,7 @@ import pytest
 
 from ._course import Assignment
 from ._exceptions import CheckFailed, ConfigError, StudentFault
+from .checks import take_notes
 from ._intake import Submission
 from ._models import ProblemResult, ProblemSpec, Result, TestResult, TestSpec
 from ._runs import ProblemRun
@@ -169,9 +170,9 @@ class GraderPlugin:
         run.start_test(3600.0)
         return run
 
-    @pytest.fixture
+    @pytest.fixture(scope="module")
     def given(self, request: pytest.FixtureRequest) -> ModuleType:
-        problem, _ = request.node.stash[_SPEC]
+        problem = self.rubric.problem(Path(str(request.path)).stem.removeprefix("test_"))
         if problem.id not in self.given_modules:
             path = self.plan.assignment.template_dir / problem.file
             spec = importlib.util.spec_from_file_location(f"_given_{self.rubric.assignment}_{problem.module}".replace("-", "_"), path)
@@ -181,15 +182,15 @@ class GraderPlugin:
             self.given_modules[problem.id] = module
         return self.given_modules[problem.id]
 
-    @pytest.fixture
+    @pytest.fixture(scope="session")
     def seed(self) -> int:
         return self.plan.seed
 
-    @pytest.fixture
+    @pytest.fixture(scope="session")
     def device(self) -> str:
         return self.plan.device
 
-    @pytest.fixture
+    @pytest.fixture(scope="session")
     def assignment(self) -> Assignment:
         return self.plan.assignment
 
@@ -227,8 +228,9 @@ class GraderPlugin:
             item.stash[_OUTCOME] = self._classify(item, call, report)
 
     def _classify(self, item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport) -> tuple[str, str]:
+        notes = take_notes()
         if report.passed:
-            return "passed", ""
+            return "passed", notes
         if report.skipped:
             reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
             return "skipped", reason.removeprefix("Skipped: ")
@@ -246,9 +248,6 @@ class GraderPlugin:
             "The grader itself failed on this test; this is not a verdict on your code. "
             f"Please tell your instructor. ({type(exc).__name__ if exc else 'error'}: {exc})"
         )
-
-    def pytest_runtest_logfinish(self, nodeid: str, location: Any) -> None:
-        pass
 
     @pytest.hookimpl(trylast=True)
     def pytest_runtest_teardown(self, item: pytest.Item) -> None:

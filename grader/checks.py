@@ -17,7 +17,21 @@ if TYPE_CHECKING:
 
     from ._runs import ProblemRun
 
-__all__ = ["CheckFailed", "Tolerance", "close", "close_all", "that", "Timing", "speed_ratio"]
+__all__ = ["CheckFailed", "Tolerance", "close", "close_all", "note", "that", "Timing", "speed_ratio"]
+
+_notes: list[str] = []
+
+
+def note(message: str) -> None:
+    """Record what a passing check measured; it is shown with the test's result."""
+    _notes.append(message)
+
+
+def take_notes() -> str:
+    """The notes recorded since the last call (the plugin calls this once per test)."""
+    text = "\n".join(_notes)
+    _notes.clear()
+    return text
 
 
 @dataclass(frozen=True)

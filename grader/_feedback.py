@@ -1,0 +1,400 @@
+"""The per-student HTML feedback page: one self-contained file rendered from a `Result`.
+
+The page is built in two steps: `_build_page` turns a `Result` into plain view objects (what
+is shown to whom, numbers already formatted), and `templates/feedback.html` lays them out.
+All the deciding (what a student may see, which totals to show) happens here, so the
+template only displays.
+
+Student output is untrusted text: the template environment autoescapes everything, and the
+page also carries a Content-Security-Policy that forbids scripts and any network access.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, Template, select_autoescape
+
+from ._models import Outcome, Result, TestResult
+
+__all__ = ["Audience", "render_feedback", "write_feedback"]
+
+Audience = Literal["student", "instructor"]
+
+# An output longer than this is cut in the middle: its head (what was compared) and its tail
+# (the last frames of a traceback) are what a reader needs.
+MAX_OUTPUT_CHARS = 20_000
+_HEAD_CHARS = 12_000
+
+OUTCOME_LABELS: dict[Outcome, str] = {
+    "passed": "passed",
+    "failed": "failed",
+    "error": "error",
+    "timeout": "timeout",
+    "missing": "missing",
+    "skipped": "skipped",
+}
+
+# What each outcome means, in the order the legend lists them.
+OUTCOME_MEANINGS: list[tuple[Outcome, str]] = [
+    ("passed", "your code ran and the answer was right."),
+    ("failed", "your code ran, but the answer was wrong; the message says what was compared and by how much."),
+    ("error", "your code raised an exception or crashed (the message shows where)."),
+    ("timeout", "your code ran out of time before it finished."),
+    ("missing", "the file this test needs was not submitted."),
+    ("skipped", "the test was not run here, for example a GPU-only check on a machine without a GPU."),
+]
+
+_VISIBILITY_LABELS = {
+    "hidden": "hidden",
+    "after_due_date": "hidden until due date",
+    "after_published": "hidden until published",
+}
+
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_NOT_ID = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+# ------------------------------------------------------------ view model ----
+
+
+@dataclass(frozen=True)
+class TestView:
+    name: str  # as displayed (the "<problem>: " prefix dropped under its problem's heading)
+    full_name: str
+    outcome: Outcome
+    label: str
+    score: str
+    max_score: str
+    output: str
+    cut_chars: int  # characters of output left out in the middle (0: shown whole)
+    hidden_label: str  # "" for visible tests; shown only to instructors
+    function: str  # the rubric's test function; shown only to instructors
+    duration: str
+
+
+@dataclass(frozen=True)
+class ProblemView:
+    id: str
+    anchor: str
+    title: str
+    score: str
+    max_score: str
+    percent: float  # 0..100, for the bar
+    full: bool
+    tests: list[TestView]
+    passed: int
+    counted: int  # tests listed on the page
+    hidden_count: int  # tests not listed (student page only)
+    hidden_points: str
+    hidden_sentence: str
+
+
+@dataclass(frozen=True)
+class MetaItem:
+    label: str
+    value: str
+    mono: bool = False
+
+
+@dataclass(frozen=True)
+class PageView:
+    audience: Audience
+    assignment: str
+    student: str
+    score: str
+    max_score: str
+    percent: float
+    percent_text: str
+    full: bool
+    scope_note: str  # why the totals are what they are ("" when nothing to say)
+    mode: str
+    meta: list[MetaItem]
+    problems: list[ProblemView]
+    legend: list[tuple[str, str, str]] = field(default_factory=list)  # (outcome, label, meaning)
+    instructor_note: str = ""
+
+
+# ------------------------------------------------------------ formatting ----
+
+
+def _points(x: float) -> str:
+    """37.5 -> "37.5", 20.0 -> "20", 2.3333 -> "2.33"."""
+    if not math.isfinite(x):
+        return str(x)
+    r = round(x, 2)
+    if r == int(r):
+        return str(int(r))
+    return f"{r:.2f}".rstrip("0").rstrip(".")
+
+
+def _plural(n: float, one: str, many: str) -> str:
+    return one if n == 1 else many
+
+
+def _percent(score: float, max_score: float) -> float:
+    if max_score <= 0 or not math.isfinite(score) or not math.isfinite(max_score):
+        return 0.0
+    return max(0.0, min(100.0, 100.0 * score / max_score))
+
+
+def _seconds(t: float) -> str:
+    if not math.isfinite(t) or t < 0:
+        return str(t)
+    if t < 10:
+        return f"{t:.2g} s" if t < 1 else f"{t:.1f} s"
+    if t < 60:
+        return f"{t:.0f} s"
+    minutes, secs = divmod(round(t), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def _when(stamp: str) -> str:
+    try:
+        dt = datetime.fromisoformat(stamp)
+    except ValueError:
+        return stamp
+    text = f"{dt.day} {dt:%B %Y}, {dt:%H:%M}"
+    if dt.tzinfo is not None:
+        text += " " + (dt.tzname() or dt.strftime("%z"))
+    return text
+
+
+def _device(device: str) -> str:
+    return "CPU" if device.lower() == "cpu" else device
+
+
+def _clean_output(text: str) -> tuple[str, int]:
+    """Printable text with newlines kept: no terminal colour codes or stray control characters."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _ANSI.sub("", text)
+    text = _CONTROL.sub("", text)
+    text = text.rstrip()
+    if len(text) <= MAX_OUTPUT_CHARS:
+        return text, 0
+    tail = MAX_OUTPUT_CHARS - _HEAD_CHARS
+    cut = len(text) - MAX_OUTPUT_CHARS
+    return text[:_HEAD_CHARS] + f"\n\n[… {cut:,} characters left out here …]\n\n" + text[-tail:], cut
+
+
+def _anchor(problem_id: str, used: set[str]) -> str:
+    base = "p-" + (_NOT_ID.sub("-", problem_id).strip("-") or "problem")
+    anchor, n = base, 2
+    while anchor in used:
+        anchor, n = f"{base}-{n}", n + 1
+    used.add(anchor)
+    return anchor
+
+
+def _test_view(t: TestResult) -> TestView:
+    prefix = f"{t.problem}: "
+    name = t.name[len(prefix) :] if t.name.startswith(prefix) and len(t.name) > len(prefix) else t.name
+    output, cut = _clean_output(t.output)
+    return TestView(
+        name=name,
+        full_name=t.name,
+        outcome=t.outcome,
+        label=OUTCOME_LABELS[t.outcome],
+        score=_points(t.score),
+        max_score=_points(t.max_score),
+        output=output,
+        cut_chars=cut,
+        hidden_label=_VISIBILITY_LABELS.get(t.visibility, ""),
+        function=t.test,
+        duration=_seconds(t.duration) if t.duration > 0 else "",
+    )
+
+
+def _hidden_sentence(count: int, points: float) -> str:
+    if count == 0:
+        return ""
+    return (
+        f"{count} more {_plural(count, 'test', 'tests')} worth {_points(points)} "
+        f"{_plural(points, 'point', 'points')} {_plural(count, 'is', 'are')} graded when the assignment closes."
+    )
+
+
+# ------------------------------------------------------------ building ----
+
+
+def _build_page(result: Result, problem_titles: dict[str, str], audience: Audience) -> PageView:
+    student_view = audience == "student"
+
+    # Tests grouped by problem, in the result's problem order; a test naming a problem the
+    # result does not list still gets a section (nothing a grader wrote is silently dropped).
+    order = [p.id for p in result.problems]
+    by_problem: dict[str, list[TestResult]] = {pid: [] for pid in order}
+    for t in result.tests:
+        if t.problem not in by_problem:
+            by_problem[t.problem] = []
+            order.append(t.problem)
+        by_problem[t.problem].append(t)
+    problem_results = {p.id: p for p in result.problems}
+
+    used_anchors: set[str] = set()
+    problems: list[ProblemView] = []
+    total_score = total_max = 0.0
+    hidden_total_count, hidden_total_points = 0, 0.0
+    visible_score = visible_max = 0.0
+    for pid in order:
+        tests = by_problem[pid]
+        visible = [t for t in tests if t.visibility == "visible"]
+        hidden = [t for t in tests if t.visibility != "visible"]
+        shown = visible if student_view else tests
+        pr = problem_results.get(pid)
+        visible_score += sum(t.score for t in visible)
+        visible_max += sum(t.max_score for t in visible)
+
+        if student_view:
+            score = sum(t.score for t in visible)
+            max_score = sum(t.max_score for t in visible)
+            if not tests and pr is not None:  # a problem with no test lines: its own totals
+                score, max_score = pr.score, pr.max_score
+            hidden_count, hidden_points = len(hidden), sum(t.max_score for t in hidden)
+        else:
+            score = pr.score if pr is not None else sum(t.score for t in tests)
+            max_score = pr.max_score if pr is not None else sum(t.max_score for t in tests)
+            hidden_count, hidden_points = 0, 0.0
+        total_score += score
+        total_max += max_score
+        hidden_total_count += len(hidden)
+        hidden_total_points += sum(t.max_score for t in hidden)
+
+        title = problem_titles.get(pid) or (pr.title if pr is not None else "") or pid
+        problems.append(
+            ProblemView(
+                id=pid,
+                anchor=_anchor(pid, used_anchors),
+                title=title,
+                score=_points(score),
+                max_score=_points(max_score),
+                percent=_percent(score, max_score),
+                full=max_score > 0 and score >= max_score,
+                tests=[_test_view(t) for t in shown],
+                passed=sum(t.outcome == "passed" for t in shown),
+                counted=len(shown),
+                hidden_count=hidden_count,
+                hidden_points=_points(hidden_points),
+                hidden_sentence=_hidden_sentence(hidden_count, hidden_points),
+            )
+        )
+
+    if not student_view:
+        total_score, total_max = result.score, result.max_score
+
+    scope_note = ""
+    instructor_note = ""
+    if student_view and hidden_total_count:
+        scope_note = "These totals count only the tests you can see on this page. " + _hidden_sentence(
+            hidden_total_count, hidden_total_points
+        )
+    elif not student_view and hidden_total_count:
+        instructor_note = (
+            f"The student's page shows {_points(visible_score)} / {_points(visible_max)}: "
+            f"the visible tests only ({hidden_total_count} hidden "
+            f"{_plural(hidden_total_count, 'test', 'tests')} worth {_points(hidden_total_points)} "
+            f"{_plural(hidden_total_points, 'point', 'points')} not listed there)."
+        )
+    if result.mode == "check":
+        check = "This is a self-check: only the public tests were run; your final grade may include more tests."
+        scope_note = f"{scope_note} {check}".strip() if student_view else scope_note
+
+    mode = "Self-check (public tests)" if result.mode == "check" else "Graded"
+    meta = [
+        MetaItem("Run", mode),
+        MetaItem("Device", _device(result.device)),
+        MetaItem("Seed", str(result.seed), mono=True),
+        MetaItem("Time", _seconds(result.execution_time)),
+    ]
+    if result.graded_at:
+        meta.append(MetaItem("Graded at", _when(result.graded_at)))
+    if result.grader_version:
+        meta.append(MetaItem("Grader", result.grader_version, mono=True))
+
+    return PageView(
+        audience=audience,
+        assignment=result.assignment,
+        student=result.student,
+        score=_points(total_score),
+        max_score=_points(total_max),
+        percent=_percent(total_score, total_max),
+        percent_text=f"{_percent(total_score, total_max):.0f}%" if total_max > 0 else "",
+        full=total_max > 0 and total_score >= total_max,
+        scope_note=scope_note,
+        mode=result.mode,
+        meta=meta,
+        problems=problems,
+        legend=[(o, OUTCOME_LABELS[o], meaning) for o, meaning in OUTCOME_MEANINGS],
+        instructor_note=instructor_note,
+    )
+
+
+# ------------------------------------------------------------ rendering ----
+
+
+@lru_cache(maxsize=1)
+def _template() -> Template:
+    env = Environment(
+        loader=PackageLoader("grader", "templates"),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    return env.get_template("feedback.html")
+
+
+def render_feedback(
+    result: Result,
+    *,
+    problem_titles: dict[str, str] | None = None,
+    audience: Audience = "student",
+) -> str:
+    """The feedback page for one student's result, as one self-contained HTML document.
+
+    audience="student": only visible tests are listed and totalled; hidden tests appear as a
+    count and their points per problem. audience="instructor": everything, hidden tests marked.
+    problem_titles (problem id -> title, e.g. from the rubric) wins over the result's titles.
+    """
+    if audience not in ("student", "instructor"):
+        raise ValueError(f"audience must be 'student' or 'instructor', not {audience!r}")
+    page = _build_page(result, dict(problem_titles or {}), audience)
+    return _template().render(page=page)
+
+
+def write_feedback(
+    result: Result,
+    path: Path,
+    *,
+    problem_titles: dict[str, str] | None = None,
+    audience: Audience = "student",
+) -> None:
+    """Render the page and write it to `path` atomically: a reader sees the old file or the
+    whole new one, never a part (temporary file in the same folder, then os.replace)."""
+    html = render_feedback(result, problem_titles=problem_titles, audience=audience)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(html.encode("utf-8"))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

@@ -1,0 +1,64 @@
+"""Worker-side driver for `bn_remove` (runs in the student's process; reports, never judges)."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import torch
+
+WrongAnswer: type[Exception]  # provided by the worker
+
+
+def _train_net(module: Any, state: dict[str, torch.Tensor], dtype: str, device: str) -> torch.nn.Module:
+    net = module.smallNetTrain()
+    net.load_state_dict(state, strict=True)
+    return net.to(device=device, dtype=getattr(torch, dtype))
+
+
+def _folded(student: Any, net: torch.nn.Module) -> torch.nn.Module:
+    out = student.remove_bn(net)
+    if not isinstance(out, torch.nn.Module):
+        raise WrongAnswer(f"remove_bn should return a smallNetTest (an nn.Module), got {type(out).__name__}")
+    return out
+
+
+def fold(student: Any, state: dict[str, torch.Tensor], x: torch.Tensor, dtype: str, device: str) -> dict[str, Any]:
+    """Fold a network; report the result's outputs on x, what it is made of, and what changed in the input."""
+    net = _train_net(student, state, dtype, device)
+    before = {k: v.detach().clone() for k, v in net.state_dict().items()}
+    folded = _folded(student, net)
+    folded.eval()
+    with torch.no_grad():
+        out = folded(x.to(device=device, dtype=getattr(torch, dtype)))
+    if not isinstance(out, torch.Tensor):
+        raise WrongAnswer(f"the network returned by remove_bn returned a {type(out).__name__}, not a tensor")
+    after = net.state_dict()
+    changed = [k for k in before if k not in after or not torch.equal(before[k], after[k])]
+    bn = [name or "(the network itself)" for name, m in folded.named_modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    return {
+        "out": out,
+        "is_small_net_test": isinstance(folded, student.smallNetTest),
+        "type": type(folded).__name__,
+        "batchnorm": bn,
+        "state": {k: v for k, v in folded.state_dict().items()},
+        "changed": changed,
+    }
+
+
+def _forward(net: torch.nn.Module, x: torch.Tensor) -> Callable[[], Any]:
+    def run() -> Any:
+        with torch.no_grad():
+            return net(x)
+
+    return run
+
+
+def folded_forward(student: Any, state: dict[str, torch.Tensor], x: torch.Tensor, device: str) -> Callable[[], Any]:
+    """For timing: the network remove_bn returns, in eval mode, on x."""
+    folded = _folded(student, _train_net(student, state, "float32", device))
+    return _forward(folded.eval(), x.to(device))
+
+
+def train_forward(student: Any, state: dict[str, torch.Tensor], x: torch.Tensor, device: str) -> Callable[[], Any]:
+    """For timing, in the baseline worker (``student`` is the template): train_net.eval() on x."""
+    return _forward(_train_net(student, state, "float32", device).eval(), x.to(device))

@@ -1,0 +1,131 @@
+"""Worker-side driver for `lnin`; also imported on the trusted side for ``seeded_net1_state``,
+so both sides build the very same Net1 from the run's seed."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import torch
+
+WrongAnswer: type[Exception]  # provided by the worker
+
+_STATES: dict[tuple[int, int], dict[str, torch.Tensor]] = {}
+
+
+def seeded_net1_state(net1_cls: Any, seed: int, num_classes: int) -> dict[str, torch.Tensor]:
+    """Net1's parameters drawn from ``seed`` (He-scaled normals, small biases), in float32.
+
+    Built on the meta device and filled in a fixed order, so it is cheap and the same on
+    both sides of the boundary whatever torch's default initialisation does.
+    """
+    key = (seed, num_classes)
+    if key not in _STATES:
+        with torch.device("meta"):
+            net = net1_cls(num_classes)
+        gen = torch.Generator().manual_seed(seed)
+        state = {}
+        for name, p in net.state_dict().items():
+            fan_in = p[0].numel() if p.dim() > 1 else 1
+            t = torch.randn(p.shape, generator=gen)
+            state[name] = t * (2.0 / fan_in) ** 0.5 if p.dim() > 1 else t * 0.05
+        _STATES.clear()
+        _STATES[key] = state
+    return _STATES[key]
+
+
+def _net1(module: Any, seed: int, num_classes: int, dtype: torch.dtype, device: str) -> torch.nn.Module:
+    with torch.device("meta"):
+        net = module.Net1(num_classes)
+    net = net.to_empty(device="cpu")
+    net.load_state_dict(seeded_net1_state(module.Net1, seed, num_classes), strict=True)
+    return net.to(device=device, dtype=dtype).eval()
+
+
+def _net2(student: Any, num_classes: int, dtype: torch.dtype, device: str) -> torch.nn.Module:
+    net = student.Net2(num_classes=num_classes)
+    if not isinstance(net, torch.nn.Module):
+        raise WrongAnswer(f"Net2(...) should make an nn.Module, got {type(net).__name__}")
+    return net.to(device=device, dtype=dtype).eval()
+
+
+def _copied(student: Any, seed: int, num_classes: int, dtype: torch.dtype, device: str) -> torch.nn.Module:
+    net1 = _net1(student, seed, num_classes, dtype, device)
+    net2 = _net2(student, num_classes, dtype, device)
+    with torch.no_grad():
+        net2.copy_weights_from(net1)
+    del net1
+    return net2.eval()
+
+
+def _out(net: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    with torch.no_grad():
+        out = net(x)
+    if not isinstance(out, torch.Tensor):
+        raise WrongAnswer(f"Net2.forward returned a {type(out).__name__}, not a tensor")
+    return out
+
+
+def shapes(student: Any, num_classes: int, sizes: list[list[int]], device: str) -> dict[str, Any]:
+    net2 = _net2(student, num_classes, torch.float32, device)
+    return {"shapes": [list(_out(net2, torch.randn(*s, device=device)).shape) for s in sizes]}
+
+
+def structure(student: Any, device: str) -> dict[str, Any]:
+    net2 = _net2(student, 10, torch.float32, device)
+    _out(net2, torch.randn(1, 3, 32, 32, device=device))  # a Net2 that cannot run has no structure to judge
+    classifier = getattr(net2, "classifier", None)
+    return {
+        "linear": [name for name, m in net2.named_modules() if isinstance(m, torch.nn.Linear)],
+        "classifier": None if not isinstance(classifier, torch.nn.Module) else [
+            [name, f"{type(m).__module__}.{type(m).__qualname__}"] for name, m in classifier.named_modules() if name
+        ],
+        "classifier_param_dims": [] if not isinstance(classifier, torch.nn.Module) else [
+            [name, p.dim()] for name, p in classifier.named_parameters()
+        ],
+    }  # fmt: skip
+
+
+def equal(student: Any, seed: int, x: torch.Tensor, dtype: str, device: str) -> dict[str, Any]:
+    """Net2 after copy_weights_from(seeded Net1), on x."""
+    dt = getattr(torch, dtype)
+    return {"out": _out(_copied(student, seed, 10, dt, device), x.to(device=device, dtype=dt))}
+
+
+def patches(student: Any, images: torch.Tensor, device: str) -> dict[str, Any]:
+    images = images.to(device)
+    h, w = images.shape[-2:]
+    out = []
+    for i in range(h - 31):
+        for j in range(w - 31):
+            p = student.net1_patch(images, i, j)
+            if not isinstance(p, torch.Tensor):
+                raise WrongAnswer(f"net1_patch(images, {i}, {j}) returned a {type(p).__name__}, not a tensor")
+            if tuple(p.shape) != (images.shape[0], 3, 32, 32):
+                raise WrongAnswer(
+                    f"net1_patch(images, {i}, {j}) returned shape {tuple(p.shape)} for images of shape "
+                    f"{tuple(images.shape)}; expected {(images.shape[0], 3, 32, 32)}"
+                )
+            out.append(p)
+    return {"patches": torch.stack(out)}
+
+
+def net2_forward(student: Any, seed: int, images: torch.Tensor, device: str) -> Callable[[], Any]:
+    """For timing: Net2 (weights copied from Net1) on a large image."""
+    net2 = _copied(student, seed, 10, torch.float32, device)
+    images = images.to(device)
+    return lambda: _out(net2, images)
+
+
+def sliding_net1(student: Any, seed: int, images: torch.Tensor, count: int, device: str) -> Callable[[], Any]:
+    """For timing, in the baseline worker: Net1 on ``count`` of the image's 32x32 windows, in batches."""
+    net1 = _net1(student, seed, 10, torch.float32, device)
+    h, w = images.shape[-2:]
+    where = [(i, j) for i in range(h - 31) for j in range(w - 31)][:count]
+    windows = torch.cat([images[:, :, i:i + 32, j:j + 32] for i, j in where]).to(device)
+
+    def run() -> None:
+        with torch.no_grad():
+            for k in range(0, windows.shape[0], 64):
+                net1(windows[k:k + 64])
+
+    return run

@@ -1,0 +1,121 @@
+"""Checks for `bn_remove` (mfdnn-hw7, Problem 3). The grader's own copy of the given
+networks, run here on the trusted side, is the oracle: train_net.eval()."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import torch
+
+from grader.checks import CheckFailed, Tolerance, close, note, speed_ratio, that
+
+BATCH = 256
+F32 = Tolerance(rtol=1e-4, atol=1e-5, why="float32: folding changes the order of roundings; atol scaled to the largest logit")
+F64 = Tolerance(rtol=1e-10, atol=1e-12, why="float64: folding BatchNorm is exact up to rounding")
+INDEX = ("sample", "class")
+
+
+@pytest.fixture(scope="module")
+def checkpoint(assignment) -> dict[str, torch.Tensor]:  # type: ignore[no-untyped-def]
+    return torch.load(assignment.template_dir / "smallNetSaved", weights_only=True)
+
+
+def reference_logits(given: Any, state: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    net = given.smallNetTrain()
+    net.load_state_dict(state, strict=True)
+    net = net.to(x.dtype).eval()
+    with torch.no_grad():
+        return net(x)
+
+
+def scaled(tol: Tolerance, expected: torch.Tensor) -> Tolerance:
+    return Tolerance(rtol=tol.rtol, atol=tol.atol * float(expected.abs().max()), why=tol.why)
+
+
+def check_fold(submission, given, state, x: torch.Tensor, tol: Tolerance, what: str) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    expected = reference_logits(given, state, x)
+    got = submission.call("fold", state=state, x=x, dtype=str(x.dtype).removeprefix("torch."))
+    close(got["out"], expected, what=what, tol=scaled(tol, expected), index_names=INDEX)
+    return got
+
+
+def test_checkpoint_float32(submission, given, checkpoint, generator):  # type: ignore[no-untyped-def]
+    x = torch.randn(BATCH, 3, 32, 32, generator=generator())
+    check_fold(submission, given, checkpoint, x, F32,
+               f"logits of remove_bn(train_net) vs train_net.eval() on the shipped checkpoint, {BATCH} random inputs, float32")
+
+
+def test_checkpoint_float64(submission, given, checkpoint, generator):  # type: ignore[no-untyped-def]
+    x = torch.randn(BATCH, 3, 32, 32, generator=generator(), dtype=torch.float64)
+    state = {k: v.double() if v.is_floating_point() else v for k, v in checkpoint.items()}
+    check_fold(submission, given, state, x, F64,
+               f"logits of remove_bn(train_net) vs train_net.eval() on the shipped checkpoint, {BATCH} random inputs, float64")
+
+
+def random_state(given: Any, gen: torch.Generator) -> dict[str, torch.Tensor]:
+    """A smallNetTrain as training might leave it: any weights, BN statistics far from (0, 1),
+    negative BN scales, and a few nearly-dead channels with tiny running variance."""
+    state = {}
+    for name, v in given.smallNetTrain().state_dict().items():
+        if name.endswith("num_batches_tracked"):
+            state[name] = torch.tensor(int(torch.randint(1, 10_000, (1,), generator=gen)))
+        elif name.endswith("running_var"):
+            var = torch.exp(torch.randn(v.shape, generator=gen, dtype=torch.float64) * 1.5)
+            var[torch.rand(v.shape, generator=gen) < 0.1] = 1e-4
+            state[name] = var
+        elif name.endswith("running_mean"):
+            state[name] = torch.randn(v.shape, generator=gen, dtype=torch.float64) * 2
+        elif ".weight" in name and v.dim() == 1:  # BN scale, of either sign
+            state[name] = torch.randn(v.shape, generator=gen, dtype=torch.float64)
+        else:
+            fan_in = v[0].numel() if v.dim() > 1 else 1
+            state[name] = torch.randn(v.shape, generator=gen, dtype=torch.float64) * (2 / fan_in) ** 0.5
+    return state
+
+
+def test_random_networks(submission, given, generator):  # type: ignore[no-untyped-def]
+    gen = generator()
+    for k in range(3):
+        state = random_state(given, gen)
+        x = torch.randn(64, 3, 32, 32, generator=gen, dtype=torch.float64)
+        check_fold(submission, given, state, x, F64,
+                   f"logits of remove_bn(train_net) vs train_net.eval() on random network {k + 1} of 3 "
+                   "(random BN statistics, negative BN scales, tiny variances), float64")
+
+
+def test_no_batchnorm(submission, given, checkpoint, generator):  # type: ignore[no-untyped-def]
+    x = torch.randn(64, 3, 32, 32, generator=generator())
+    got = submission.call("fold", state=checkpoint, x=x, dtype="float32")
+    that(got["is_small_net_test"], f"remove_bn returned a {got['type']}; it must return a new smallNetTest.")
+    that(not got["batchnorm"], f"the network remove_bn returned still holds BatchNorm modules: {', '.join(got['batchnorm'])}.")
+    # The grader loads the returned weights into its own smallNetTest: the folding must be in the weights.
+    net = given.smallNetTest()
+    state = got["state"] if isinstance(got["state"], dict) else {}
+    try:
+        net.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise CheckFailed(f"the weights of the returned network do not fit smallNetTest: {exc}") from None
+    expected = reference_logits(given, checkpoint, x)
+    with torch.no_grad():
+        logits = net.eval()(x)
+    close(logits, expected, what="logits of the grader's own smallNetTest holding the weights remove_bn returned, "
+          "vs train_net.eval(), float32", tol=scaled(F32, expected), index_names=INDEX)
+
+
+def test_input_untouched(submission, checkpoint, generator):  # type: ignore[no-untyped-def]
+    x = torch.randn(8, 3, 32, 32, generator=generator())
+    got = submission.call("fold", state=checkpoint, x=x, dtype="float32")
+    that(not got["changed"], "remove_bn changed its argument: " + ", ".join(got["changed"]) +
+         " of train_net differ after the call. Build the new network from copies and leave train_net as it was.")
+
+
+def test_not_slower(submission, baseline, checkpoint, generator):  # type: ignore[no-untyped-def]
+    x = torch.randn(BATCH, 3, 32, 32, generator=generator())
+    timing = speed_ratio(submission, baseline, "folded_forward", baseline_fn="train_forward",
+                         values={"state": checkpoint, "x": x}, rounds=5, repeat=5)
+    note(timing.describe("remove_bn(train_net) on a batch of 256", "train_net.eval()"))
+    that(timing.ratio <= 1.3,
+         "The network remove_bn returned is slower than the original in eval mode: "
+         + timing.describe("remove_bn(train_net) on a batch of 256", "train_net.eval()")
+         + ". Allowed: at most 1.3 (folding removes work; a little noise is tolerated).")

@@ -1,0 +1,109 @@
+"""Checks for `lnin` (mfdnn-hw7, Problem 5). The grader's own Net1 is the oracle; both sides
+build it from the run's seed with the same code (drivers/lnin.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from grader import load_driver
+from grader.checks import Tolerance, close, note, speed_ratio, that
+
+seeded_net1_state = load_driver(Path(__file__).parent / "drivers" / "lnin.py").seeded_net1_state
+
+F64 = Tolerance(rtol=1e-10, atol=1e-12, why="float64: a Linear layer and the Conv2d it becomes compute the same sums")
+F32 = Tolerance(rtol=1e-4, atol=1e-4, why="float32: sums of 82944 products in a different order; atol scaled to the largest output")
+
+
+@pytest.fixture(scope="module")
+def net1_seed(seed: int) -> int:
+    return seed % (2**31) + 1
+
+
+@pytest.fixture(scope="module")
+def net1(given, net1_seed):  # type: ignore[no-untyped-def]
+    """The grader's Net1 (float32), built once per batch."""
+    with torch.device("meta"):
+        net = given.Net1(10)
+    net = net.to_empty(device="cpu")
+    net.load_state_dict(seeded_net1_state(given.Net1, net1_seed, 10), strict=True)
+    return net.eval()
+
+
+def scaled(tol: Tolerance, expected: torch.Tensor) -> Tolerance:
+    return Tolerance(rtol=tol.rtol, atol=tol.atol * float(expected.abs().max()), why=tol.why)
+
+
+def test_output_shape(submission, generator):  # type: ignore[no-untyped-def]
+    sizes = [[2, 3, 32, 32], [2, 3, 33, 40]]
+    got = submission.call("shapes", num_classes=7, sizes=sizes)
+    for (b, _, h, w), shape in zip(sizes, got["shapes"]):
+        that(list(shape) == [b, 7, h - 31, w - 31],
+             f"Net2(num_classes=7) on input of shape {(b, 3, h, w)} returned shape {tuple(shape)}; "
+             f"expected {(b, 7, h - 31, w - 31)} = (B, num_classes, h - 31, w - 31).")
+
+
+def test_no_linear(submission):  # type: ignore[no-untyped-def]
+    got = submission.call("structure")
+    that(not got["linear"], f"Net2 holds Linear layers ({', '.join(got['linear'])}); its classifier must use only Conv2d and ReLU.")
+    that(got["classifier"] is not None, "Net2 has no `classifier` module.")
+    allowed = {"torch.nn.modules.conv.Conv2d", "torch.nn.modules.activation.ReLU", "torch.nn.modules.container.Sequential"}
+    other = [f"{name} ({kind})" for name, kind in got["classifier"] if kind not in allowed]
+    that(not other, f"Net2's classifier holds modules other than Conv2d and ReLU: {', '.join(other)}.")
+    that(any(kind.endswith("Conv2d") for _, kind in got["classifier"]), "Net2's classifier has no Conv2d.")
+    flat = [f"{name} ({dim}-D)" for name, dim in got["classifier_param_dims"] if dim not in (1, 4)]
+    that(not flat, f"Net2's classifier has parameters that are not convolution weights or biases: {', '.join(flat)}.")
+
+
+def test_equal_32x32(submission, net1, net1_seed, generator):  # type: ignore[no-untyped-def]
+    x = torch.randn(2, 3, 32, 32, generator=generator(), dtype=torch.float64)
+    with torch.no_grad():
+        expected = net1.double()(x)
+    net1.float()
+    got = submission.call("equal", seed=net1_seed, x=x, dtype="float64")["out"]
+    that(tuple(got.shape) == (2, 10, 1, 1), f"Net2 on a (2, 3, 32, 32) input returned shape {tuple(got.shape)}; expected (2, 10, 1, 1).")
+    close(got.flatten(1), expected, what="Net2(x) after copy_weights_from(net1) vs net1(x) on 32x32 inputs, float64",
+          tol=scaled(F64, expected), index_names=("sample", "class"))
+
+
+def test_net1_patch(submission, generator):  # type: ignore[no-untyped-def]
+    images = torch.randn(2, 3, 37, 34, generator=generator())
+    got = submission.call("patches", images=images)["patches"]
+    h, w = images.shape[-2:]
+    expected = torch.stack([images[:, :, i:i + 32, j:j + 32] for i in range(h - 31) for j in range(w - 31)])
+    that(tuple(got.shape) == tuple(expected.shape), f"expected {expected.shape[0]} patches, got {got.shape[0]}")
+    for k, (i, j) in enumerate((i, j) for i in range(h - 31) for j in range(w - 31)):
+        if not torch.equal(got[k], expected[k]):
+            match = [(a, b) for a in range(h - 31) for b in range(w - 31) if torch.equal(got[k], images[:, :, a:a + 32, b:b + 32])]
+            hint = f" (it is the window at i={match[0][0]}, j={match[0][1]})" if match else ""
+            that(False, f"net1_patch(images, {i}, {j}) on images of shape {tuple(images.shape)} is not the 32x32 window "
+                 f"whose top-left corner is row {i}, column {j}{hint}.")
+
+
+def test_equal_on_patches(submission, net1, net1_seed, generator):  # type: ignore[no-untyped-def]
+    images = torch.randn(1, 3, 41, 36, generator=generator())
+    h, w = images.shape[-2:]
+    windows = torch.cat([images[:, :, i:i + 32, j:j + 32] for i in range(h - 31) for j in range(w - 31)])
+    with torch.no_grad():
+        expected = net1(windows).T.reshape(1, 10, h - 31, w - 31)
+    got = submission.call("equal", seed=net1_seed, x=images, dtype="float32")["out"]
+    close(got, expected, what=f"Net2(images) vs net1 on every 32x32 window of a {h}x{w} image (float32)",
+          tol=scaled(F32, expected), index_names=("image", "class", "row i", "column j"))
+
+
+def test_faster_than_sliding(submission, baseline, net1_seed, generator):  # type: ignore[no-untyped-def]
+    images = torch.randn(1, 3, 48, 48, generator=generator())
+    locations = 17 * 17
+    timing = speed_ratio(
+        submission, baseline, "net2_forward", baseline_fn="sliding_net1",
+        values={"seed": net1_seed, "images": images}, baseline_values={"seed": net1_seed, "images": images, "count": 64},
+        units=locations, baseline_units=64, rounds=3,
+    )  # fmt: skip
+    note(timing.describe("Net2 per output location", "Net1 per 32x32 window"))
+    that(timing.ratio <= 0.5,
+         "Net2 is not much faster than sliding Net1 over the windows of a 48x48 image: "
+         + timing.describe("Net2 per output location", "Net1 per 32x32 window")
+         + ". Expected a ratio of at most 0.5: Net2 should run its convolutions once over the whole image, not once per window.")
