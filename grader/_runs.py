@@ -7,6 +7,7 @@ it), and charges each test only for the time the student's code used.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from typing import Any
 
@@ -28,6 +29,7 @@ class ProblemRun:
         self.import_timeout = import_timeout
         self.missing = missing
         self._worker: Worker | None = None
+        self._prepared: dict[str, str] = {}  # fn -> digest of the values it was prepared with
         self._import_failure: StudentFault | None = None
         self.budget = 60.0  # seconds of student time the current test may still use; set per test
         self.used = 0.0
@@ -67,6 +69,7 @@ class ProblemRun:
                 self._import_failure = exc
                 raise
             self._worker = worker
+            self._prepared.clear()
         return self._worker
 
     def _request(self, header: dict[str, Any], values: dict[str, Any] | None, timeout: float | None = None) -> dict[str, Any]:
@@ -87,9 +90,18 @@ class ProblemRun:
         """Run the driver's ``fn`` on the student's module; return what it reported."""
         return self._request({"op": "call", "fn": fn}, values)
 
-    def prepare(self, fn: str, /, **values: Any) -> None:
-        """Have the driver's ``fn`` build a callable to time later with ``run``."""
+    def prepare(self, fn: str, /, **values: Any) -> bool:
+        """Have the driver's ``fn`` build a callable to time later with ``run``.
+
+        Returns False when this worker already holds it, built from the same values
+        (a baseline worker serves a whole batch and builds its callable once).
+        """
+        digest = _digest(values)
+        if self._worker is not None and self._prepared.get(fn) == digest:
+            return False
         self._request({"op": "prepare", "fn": fn}, values)
+        self._prepared[fn] = digest
+        return True
 
     def run(self, fn: str, repeat: int = 1, timeout: float | None = None) -> float:
         """Run a prepared callable ``repeat`` times; return the wall time measured here, outside the worker."""
@@ -112,3 +124,26 @@ class ProblemRun:
         if self._worker is not None:
             self._worker.close()
             self._worker = None
+
+
+def _digest(values: dict[str, Any]) -> str:
+    import torch
+
+    h = hashlib.sha256()
+
+    def feed(v: Any) -> None:
+        if isinstance(v, torch.Tensor):
+            h.update(f"{v.dtype}{tuple(v.shape)}".encode())
+            h.update(v.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+        elif isinstance(v, dict):
+            for k in sorted(v):
+                h.update(str(k).encode())
+                feed(v[k])
+        elif isinstance(v, (list, tuple)):
+            for x in v:
+                feed(x)
+        else:
+            h.update(repr(v).encode())
+
+    feed(values)
+    return h.hexdigest()

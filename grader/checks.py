@@ -182,14 +182,15 @@ def speed_ratio(
     comparable. The result is the ratio of medians: above 1 means the candidate is slower.
     """
     candidate.prepare(fn, **(values or {}))
-    baseline.prepare(baseline_fn or fn, **(baseline_values if baseline_values is not None else values or {}))
+    fresh = baseline.prepare(baseline_fn or fn, **(baseline_values if baseline_values is not None else values or {}))
     # Warm-up: first calls pay for lazy initialisation on both sides.
     candidate.run(fn, 1)
-    candidate.freeze()
-    try:
-        baseline.run(baseline_fn or fn, 1, timeout=600)
-    finally:
-        candidate.thaw()
+    if fresh:
+        candidate.freeze()
+        try:
+            baseline.run(baseline_fn or fn, 1, timeout=600)
+        finally:
+            candidate.thaw()
     cand: list[float] = []
     base: list[float] = []
     for _ in range(rounds):

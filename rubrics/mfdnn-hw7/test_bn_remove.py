@@ -89,18 +89,18 @@ def test_no_batchnorm(submission, given, checkpoint, generator):  # type: ignore
     got = submission.call("fold", state=checkpoint, x=x, dtype="float32")
     that(got["is_small_net_test"], f"remove_bn returned a {got['type']}; it must return a new smallNetTest.")
     that(not got["batchnorm"], f"the network remove_bn returned still holds BatchNorm modules: {', '.join(got['batchnorm'])}.")
-    # The grader loads the returned weights into its own smallNetTest: the folding must be in the weights.
+    # The grader loads the returned weights into its own smallNetTest: everything the returned
+    # network computes must come from those weights (no hidden state, no BatchNorm math in forward).
     net = given.smallNetTest()
     state = got["state"] if isinstance(got["state"], dict) else {}
     try:
         net.load_state_dict(state, strict=True)
     except RuntimeError as exc:
         raise CheckFailed(f"the weights of the returned network do not fit smallNetTest: {exc}") from None
-    expected = reference_logits(given, checkpoint, x)
     with torch.no_grad():
         logits = net.eval()(x)
-    close(logits, expected, what="logits of the grader's own smallNetTest holding the weights remove_bn returned, "
-          "vs train_net.eval(), float32", tol=scaled(F32, expected), index_names=INDEX)
+    close(got["out"], logits, what="logits of the network remove_bn returned vs the grader's own smallNetTest "
+          "holding that network's weights, float32", tol=scaled(F32, logits), index_names=INDEX)
 
 
 def test_input_untouched(submission, checkpoint, generator):  # type: ignore[no-untyped-def]

@@ -33,6 +33,34 @@ def net1(given, net1_seed):  # type: ignore[no-untyped-def]
     return net.eval()
 
 
+@pytest.fixture(scope="module")
+def inputs_32x32(seed: int) -> torch.Tensor:
+    return torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(seed + 32), dtype=torch.float64)
+
+
+@pytest.fixture(scope="module")
+def expected_32x32(net1, inputs_32x32):  # type: ignore[no-untyped-def]
+    """net1(x) in float64, once per batch (converting 340M parameters is not free)."""
+    with torch.no_grad():
+        out = net1.double()(inputs_32x32)
+    net1.float()
+    return out
+
+
+@pytest.fixture(scope="module")
+def wide_image(seed: int) -> torch.Tensor:
+    return torch.randn(1, 3, 41, 36, generator=torch.Generator().manual_seed(seed + 41))
+
+
+@pytest.fixture(scope="module")
+def expected_windows(net1, wide_image):  # type: ignore[no-untyped-def]
+    """net1 on every 32x32 window of the wide image, laid out as Net2's output, once per batch."""
+    h, w = wide_image.shape[-2:]
+    windows = torch.cat([wide_image[:, :, i:i + 32, j:j + 32] for i in range(h - 31) for j in range(w - 31)])
+    with torch.no_grad():
+        return net1(windows).T.reshape(1, 10, h - 31, w - 31)
+
+
 def scaled(tol: Tolerance, expected: torch.Tensor) -> Tolerance:
     return Tolerance(rtol=tol.rtol, atol=tol.atol * float(expected.abs().max()), why=tol.why)
 
@@ -58,15 +86,11 @@ def test_no_linear(submission):  # type: ignore[no-untyped-def]
     that(not flat, f"Net2's classifier has parameters that are not convolution weights or biases: {', '.join(flat)}.")
 
 
-def test_equal_32x32(submission, net1, net1_seed, generator):  # type: ignore[no-untyped-def]
-    x = torch.randn(2, 3, 32, 32, generator=generator(), dtype=torch.float64)
-    with torch.no_grad():
-        expected = net1.double()(x)
-    net1.float()
-    got = submission.call("equal", seed=net1_seed, x=x, dtype="float64")["out"]
+def test_equal_32x32(submission, net1_seed, inputs_32x32, expected_32x32):  # type: ignore[no-untyped-def]
+    got = submission.call("equal", seed=net1_seed, x=inputs_32x32, dtype="float64")["out"]
     that(tuple(got.shape) == (2, 10, 1, 1), f"Net2 on a (2, 3, 32, 32) input returned shape {tuple(got.shape)}; expected (2, 10, 1, 1).")
-    close(got.flatten(1), expected, what="Net2(x) after copy_weights_from(net1) vs net1(x) on 32x32 inputs, float64",
-          tol=scaled(F64, expected), index_names=("sample", "class"))
+    close(got.flatten(1), expected_32x32, what="Net2(x) after copy_weights_from(net1) vs net1(x) on 32x32 inputs, float64",
+          tol=scaled(F64, expected_32x32), index_names=("sample", "class"))
 
 
 def test_net1_patch(submission, generator):  # type: ignore[no-untyped-def]
@@ -83,15 +107,11 @@ def test_net1_patch(submission, generator):  # type: ignore[no-untyped-def]
                  f"whose top-left corner is row {i}, column {j}{hint}.")
 
 
-def test_equal_on_patches(submission, net1, net1_seed, generator):  # type: ignore[no-untyped-def]
-    images = torch.randn(1, 3, 41, 36, generator=generator())
-    h, w = images.shape[-2:]
-    windows = torch.cat([images[:, :, i:i + 32, j:j + 32] for i in range(h - 31) for j in range(w - 31)])
-    with torch.no_grad():
-        expected = net1(windows).T.reshape(1, 10, h - 31, w - 31)
-    got = submission.call("equal", seed=net1_seed, x=images, dtype="float32")["out"]
-    close(got, expected, what=f"Net2(images) vs net1 on every 32x32 window of a {h}x{w} image (float32)",
-          tol=scaled(F32, expected), index_names=("image", "class", "row i", "column j"))
+def test_equal_on_patches(submission, net1_seed, wide_image, expected_windows):  # type: ignore[no-untyped-def]
+    h, w = wide_image.shape[-2:]
+    got = submission.call("equal", seed=net1_seed, x=wide_image, dtype="float32")["out"]
+    close(got, expected_windows, what=f"Net2(images) vs net1 on every 32x32 window of a {h}x{w} image (float32)",
+          tol=scaled(F32, expected_windows), index_names=("image", "class", "row i", "column j"))
 
 
 def test_faster_than_sliding(submission, baseline, net1_seed, generator):  # type: ignore[no-untyped-def]
@@ -99,8 +119,8 @@ def test_faster_than_sliding(submission, baseline, net1_seed, generator):  # typ
     locations = 17 * 17
     timing = speed_ratio(
         submission, baseline, "net2_forward", baseline_fn="sliding_net1",
-        values={"seed": net1_seed, "images": images}, baseline_values={"seed": net1_seed, "images": images, "count": 64},
-        units=locations, baseline_units=64, rounds=3,
+        values={"seed": net1_seed, "images": images}, baseline_values={"seed": net1_seed, "images": images, "count": 32},
+        units=locations, baseline_units=32, rounds=3,
     )  # fmt: skip
     note(timing.describe("Net2 per output location", "Net1 per 32x32 window"))
     that(timing.ratio <= 0.5,

@@ -27,7 +27,13 @@ def gradients(student: Any, A_list: list[torch.Tensor], b_list: list[torch.Tenso
     X, Y = X.to(device), Y.to(device)
     used: list[str] = []
     if watch_autograd:
-        out = _watched(lambda: student.backprop(A, b, X, Y), used)
+        try:
+            out = _watched(lambda: student.backprop(A, b, X, Y), used)
+        except Exception:
+            if not used:
+                raise
+            # torch.func refuses to run under the graph watch: what it was asked to do is the answer.
+            return {"dA": [], "db": [], "autograd": sorted(set(used))}
     else:
         out = student.backprop(A, b, X, Y)
     if not isinstance(out, (tuple, list)) or len(out) != 2:

@@ -3,7 +3,8 @@ so both sides build the very same Net1 from the run's seed."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 import torch
 
@@ -35,14 +36,39 @@ def seeded_net1_state(net1_cls: Any, seed: int, num_classes: int) -> dict[str, t
 
 def _net1(module: Any, seed: int, num_classes: int, dtype: torch.dtype, device: str) -> torch.nn.Module:
     with torch.device("meta"):
-        net = module.Net1(num_classes)
-    net = net.to_empty(device="cpu")
+        net = module.Net1(num_classes).to(dtype)
+    net = net.to_empty(device=device)  # allocated once, in the final dtype, on the final device
     net.load_state_dict(seeded_net1_state(module.Net1, seed, num_classes), strict=True)
-    return net.to(device=device, dtype=dtype).eval()
+    return net.eval()
+
+
+@contextmanager
+def _no_default_init() -> Iterator[None]:
+    """Skip torch's random initialisation of Conv2d and Linear layers while Net2 is built.
+
+    copy_weights_from overwrites every weight before any output is compared, and drawing
+    340M random numbers costs seconds each time a test builds a Net2. The student's
+    __init__ runs as written; only torch's own reset_parameters is skipped.
+    """
+    classes = (torch.nn.modules.conv._ConvNd, torch.nn.Linear)
+    saved = [(cls, cls.reset_parameters) for cls in classes]
+    for cls in classes:
+        cls.reset_parameters = lambda self: None  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        for cls, original in saved:
+            cls.reset_parameters = original  # type: ignore[method-assign]
 
 
 def _net2(student: Any, num_classes: int, dtype: torch.dtype, device: str) -> torch.nn.Module:
-    net = student.Net2(num_classes=num_classes)
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)  # built in the dtype it is tested in: no 340M-parameter conversion
+    try:
+        with _no_default_init():
+            net = student.Net2(num_classes=num_classes)
+    finally:
+        torch.set_default_dtype(default)
     if not isinstance(net, torch.nn.Module):
         raise WrongAnswer(f"Net2(...) should make an nn.Module, got {type(net).__name__}")
     return net.to(device=device, dtype=dtype).eval()

@@ -1,0 +1,81 @@
+"""Shared fixtures: the course in this checkout, running the CLI, building classes of submissions."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from grader._course import Course
+
+ROOT = Path(__file__).resolve().parent.parent
+TESTS = ROOT / "tests"
+
+
+@pytest.fixture(scope="session")
+def course() -> Course:
+    return Course.locate(ROOT)
+
+
+def run_cli(*args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 1800) -> subprocess.CompletedProcess[str]:
+    """``python -m grader ARGS`` in a fresh process, as a person would run it."""
+    return subprocess.run(
+        [sys.executable, "-m", "grader", *map(str, args)],
+        cwd=cwd or ROOT, env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
+
+
+@dataclass
+class Mistake:
+    """A known mistake: edits of a reference file, or a whole file under tests/submissions/."""
+
+    id: str
+    problem: str
+    file: str
+    what: str
+    fails: list[str]
+    edits: list[dict[str, str]] = field(default_factory=list)
+    source: str | None = None
+
+    def text(self, reference_dir: Path) -> str:
+        if self.source:
+            return (TESTS / "submissions" / self.source).read_text()
+        text = (reference_dir / self.file).read_text()
+        for edit in self.edits:
+            count = text.count(edit["old"])
+            if count != 1:
+                raise AssertionError(f"mistake {self.id}: its edit's `old` text occurs {count} times in {self.file}, not once")
+            text = text.replace(edit["old"], edit["new"])
+        return text
+
+
+def load_mistakes(assignment: str) -> list[Mistake]:
+    raw = tomllib.loads((TESTS / "mistakes" / f"{assignment}.toml").read_text())
+    return [
+        Mistake(id=m["id"], problem=m["problem"], file=m["file"], what=m["what"], fails=list(m["fails"]),
+                edits=list(m.get("edit", [])), source=m.get("source"))
+        for m in raw["mistake"]
+    ]  # fmt: skip
+
+
+def build_class(course: Course, assignment: str, folder: Path, students: dict[str, dict[str, str]]) -> Path:
+    """One folder per student: the reference's files, overridden by ``students[name]`` (file -> text)."""
+    a = course.assignment(assignment)
+    for name, overrides in students.items():
+        d = folder / name
+        d.mkdir(parents=True)
+        for f in a.student_files:
+            (d / f).write_text(overrides.get(f, (a.reference_dir / f).read_text()))
+    return folder
+
+
+def grade_class(folder: Path, out: Path, assignment: str, *extra: str) -> dict[str, dict]:
+    proc = run_cli("grade", assignment, folder, "--out", out, "--seed", "12345", *extra)
+    assert proc.returncode == 0, f"grader grade failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+    return {p.parent.name: json.loads(p.read_text()) for p in out.glob("*/result.json")}

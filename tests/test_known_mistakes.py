@@ -1,0 +1,101 @@
+"""Every check of the rubrics fails on a known wrong submission, and only the checks it should.
+
+Each problem's mutants (tests/mistakes/<assignment>.toml), its reference and its template
+are graded as one class with `grader grade`, the way an instructor runs it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, build_class, grade_class, load_mistakes
+
+ASSIGNMENTS = ["mfdnn-hw5", "mfdnn-hw7"]
+SLOW = {("mfdnn-hw7", "lnin")}  # Net1 has 340M parameters: about a minute per student
+
+
+def cases() -> list:
+    out = []
+    for a in ASSIGNMENTS:
+        for m in load_mistakes(a):
+            marks = [pytest.mark.slow] if (a, m.problem) in SLOW else []
+            out.append(pytest.param(a, m, id=f"{a}/{m.id}", marks=marks))
+    return out
+
+
+def problems() -> list:
+    out = []
+    for a in ASSIGNMENTS:
+        for p in sorted({m.problem for m in load_mistakes(a)}):
+            marks = [pytest.mark.slow] if (a, p) in SLOW else []
+            out.append(pytest.param(a, p, id=f"{a}/{p}", marks=marks))
+    return out
+
+
+_graded: dict[tuple[str, str], dict[str, dict]] = {}
+
+
+def graded(course, tmp_path_factory, assignment: str, problem: str) -> dict[str, dict]:  # type: ignore[no-untyped-def]
+    """The class of one problem's mutants, graded once per test session."""
+    key = (assignment, problem)
+    if key not in _graded:
+        a = course.assignment(assignment)
+        spec = a.rubric.problem(problem)
+        students: dict[str, dict[str, str]] = {"reference": {}, "template": {spec.file: (a.template_dir / spec.file).read_text()}}
+        for m in load_mistakes(assignment):
+            if m.problem == problem:
+                students[m.id] = {m.file: m.text(a.reference_dir)}
+        root = tmp_path_factory.mktemp(f"{assignment}-{problem}")
+        build_class(course, assignment, root / "class", students)
+        _graded[key] = grade_class(root / "class", root / "out", assignment, "--problem", problem)
+    return _graded[key]
+
+
+def not_passed(result: dict) -> dict[str, str]:
+    return {t["test"]: f"{t['outcome']}: {t['output']}" for t in result["tests"] if t["outcome"] != "passed"}
+
+
+@pytest.mark.parametrize("assignment, mistake", cases())
+def test_mistake_fails_exactly_its_checks(course, tmp_path_factory, assignment, mistake):  # type: ignore[no-untyped-def]
+    results = graded(course, tmp_path_factory, assignment, mistake.problem)
+    failing = not_passed(results[mistake.id])
+    assert set(failing) == set(mistake.fails), (
+        f"{mistake.id} ({mistake.what}): expected exactly {sorted(mistake.fails)} to fail, got:\n"
+        + "\n".join(f"  {k}: {v[:600]}" for k, v in sorted(failing.items()))
+    )
+    for name in mistake.fails:
+        test = next(t for t in results[mistake.id]["tests"] if t["test"] == name)
+        assert test["score"] == 0 and test["output"].strip(), f"{name}: a failing test must score 0 and say why"
+
+
+@pytest.mark.parametrize("assignment, problem", problems())
+def test_reference_passes_and_template_scores_zero(course, tmp_path_factory, assignment, problem):  # type: ignore[no-untyped-def]
+    results = graded(course, tmp_path_factory, assignment, problem)
+    assert not not_passed(results["reference"]), not_passed(results["reference"])
+    assert results["reference"]["score"] == results["reference"]["max_score"] == course.assignment(assignment).rubric.problem(problem).points
+    template = results["template"]
+    assert template["score"] == 0
+    for t in template["tests"]:
+        assert t["outcome"] == "error" and "Not written yet" in t["output"], f"{t['name']}: {t['outcome']}: {t['output'][:300]}"
+
+
+@pytest.mark.parametrize("assignment, problem", problems())
+def test_every_check_is_shown_to_fail(course, assignment, problem):  # type: ignore[no-untyped-def]
+    """A check that no known mistake fails has not been shown able to fail."""
+    rubric_tests = {t.name for t in course.assignment(assignment).rubric.problem(problem).tests}
+    shown = {name for m in load_mistakes(assignment) if m.problem == problem for name in m.fails}
+    assert rubric_tests <= shown, f"no known mistake fails {sorted(rubric_tests - shown)}"
+    assert shown <= rubric_tests, f"mistakes name tests that do not exist: {sorted(shown - rubric_tests)}"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_mistake_applies_to_the_reference(course, assignment):  # type: ignore[no-untyped-def]
+    a = course.assignment(assignment)
+    ids = [m.id for m in load_mistakes(assignment)]
+    assert len(ids) == len(set(ids)), "mistake ids must be unique"
+    for m in load_mistakes(assignment):
+        assert m.file in a.student_files
+        assert m.text(a.reference_dir) != (a.reference_dir / m.file).read_text(), f"{m.id} changes nothing"
+        assert m.source or m.fails, f"{m.id}: an edit of the reference that fails nothing is not a mistake"
