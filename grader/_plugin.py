@@ -226,6 +226,7 @@ class GraderPlugin:
         report: pytest.TestReport = outcome.get_result()
         if report.when == "call" or (report.when == "setup" and not report.passed):
             item.stash[_OUTCOME] = self._classify(item, call, report)
+            item.stash[_DURATION] = report.duration
 
     def _classify(self, item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport) -> tuple[str, str]:
         notes = take_notes()
@@ -264,6 +265,7 @@ class GraderPlugin:
             visibility=test.visibility,
             output=output,
             test=test.name,
+            duration=round(item.stash.get(_DURATION, 0.0), 3),
         )
         self.records[student].append(record)
         self.plan.on_test(student, record)
@@ -300,5 +302,6 @@ class GraderPlugin:
 
 _SPEC = pytest.StashKey[tuple[ProblemSpec, TestSpec]]()
 _OUTCOME = pytest.StashKey[tuple[str, str]]()
+_DURATION = pytest.StashKey[float]()
 
 __all__ = ["BASELINE", "ConfigError", "GraderPlugin", "Plan"]
