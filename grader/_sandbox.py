@@ -158,7 +158,7 @@ class LocalWorker:
         self._rep_r, rep_w = os.pipe()
         lim = spec.limits
         cmd = [
-            sys.executable, "-I", str(self.dir / "worker.py"),
+            sys.executable, "-I", "-u", str(self.dir / "worker.py"),
             "--req-fd", str(req_r), "--rep-fd", str(rep_w),
             "--sub", str(sub), "--driver", str(self.dir / "driver.py"), "--module", spec.module,
             "--threads", str(lim.threads), "--memory-mb", str(lim.memory_mb),
@@ -288,7 +288,7 @@ class LocalWorker:
                 "SIGSEGV": "crashed (segmentation fault)",
             }.get(sig, f"was stopped by {sig}")
         else:
-            why = f"exited with status {code} (exit() / sys.exit() / os._exit() in your code?)"
+            why = f"exited with status {code} (os._exit() in your code?)"
         tail = self.output().strip()
         raise WorkerCrashed(f"The process running your code {why}." + (f"\nIts last output:\n{tail[-2000:]}" if tail else ""))
 

@@ -154,7 +154,7 @@ def _import_student(sub_dir: str, module_name: str) -> ModuleType:
 def _fault(exc: BaseException, sub_dir: str) -> dict[str, Any]:
     """Describe an exception for the student: their own frames only."""
     frames = traceback.extract_tb(exc.__traceback__)
-    theirs = [f for f in frames if os.path.abspath(f.filename).startswith(sub_dir + os.sep)]
+    theirs = [f for f in frames if not f.filename.startswith("<") and os.path.abspath(f.filename).startswith(sub_dir + os.sep)]
     for f in theirs:
         f.filename = os.path.relpath(f.filename, sub_dir)
     if isinstance(exc, SyntaxError) and exc.filename and os.path.abspath(exc.filename).startswith(sub_dir):
@@ -261,7 +261,10 @@ def main(argv: list[str] | None = None) -> int:
             elapsed = time.perf_counter() - started
             plain, data = encode(reply)
             write_frame(rep, {"ok": True, "values": plain, "info": {"elapsed": elapsed}}, data)
-        except Exception as exc:  # noqa: BLE001 - everything the student's code raises becomes data
+        except BaseException as exc:  # noqa: BLE001 - everything the student's code raises becomes data
+            if isinstance(exc, SystemExit):
+                # sys.exit() / exit() in the student's code: reported, and the worker lives on.
+                exc = RuntimeError(f"your code called exit({exc.code!r}); the grader does not allow it").with_traceback(exc.__traceback__)
             kind = "import" if op == "load" else None
             fault = _fault(exc, sub_dir)
             if kind and fault["kind"] != "unknown":

@@ -1,0 +1,231 @@
+"""The boundary: what a student's code can do to its worker, and what it cannot do to the grader."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from grader._exceptions import MissingFile, StudentError, WorkerCrashed, WorkerTimeout
+from grader._runs import ProblemRun
+from grader._sandbox import Limits, LocalRunner, WorkerSpec
+
+DRIVER = Path(__file__).parent / "sandbox" / "driver.py"
+ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="workers drop to another user only when the grader runs as root")
+
+
+def make_run(tmp_path: Path, source: str, budget: float = 20.0, **limits: int) -> ProblemRun:
+    path = tmp_path / "sub.py"
+    path.write_text(textwrap.dedent(source))
+    spec = WorkerSpec(label="student/p", files={"sub.py": path}, module="sub", driver=DRIVER, limits=Limits(threads=1, **limits))
+    run = ProblemRun(LocalRunner(), spec, import_timeout=5.0)
+    run.start_test(budget)
+    return run
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie is dead for our purposes
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_a_raise_shows_the_students_frames_only_and_the_worker_survives(tmp_path: Path) -> None:
+    run = make_run(tmp_path, """
+        import os
+        def bad():
+            return 1 / 0
+        def pid():
+            return os.getpid()
+    """)
+    first = run.call("call", name="pid")["value"]
+    with pytest.raises(StudentError) as exc:
+        run.call("call", name="bad")
+    message = str(exc.value)
+    assert "ZeroDivisionError" in message and 'File "sub.py", line 4, in bad' in message
+    assert "worker.py" not in message and "driver.py" not in message
+    assert run.call("call", name="pid")["value"] == first  # same worker: an exception is not a crash
+    run.close()
+
+
+@pytest.mark.parametrize("how, error, expect", [
+    ("sys.exit(3)", StudentError, "your code called exit[(]3[)]"),
+    ("raise KeyboardInterrupt", StudentError, "KeyboardInterrupt"),
+    ("os._exit(0)", WorkerCrashed, "exited with status 0"),
+    ("os.kill(os.getpid(), signal.SIGSEGV)", WorkerCrashed, "segmentation fault"),
+    ("os.kill(os.getpid(), signal.SIGKILL)", WorkerCrashed, "was killed"),
+])  # fmt: skip
+def test_an_exit_costs_one_call_and_the_next_call_still_runs(tmp_path: Path, how: str, error: type, expect: str) -> None:
+    run = make_run(tmp_path, f"""
+        import os, signal, sys
+        def die():
+            print("about to go")
+            {how}
+        def ok():
+            return 7
+    """)
+    with pytest.raises(error, match=expect) as exc:
+        run.call("call", name="die")
+    if error is WorkerCrashed:
+        assert "about to go" in str(exc.value)  # the student's last output is shown, even after a hard exit
+    assert "worker.py" not in str(exc.value)
+    assert run.call("call", name="ok")["value"] == 7
+    run.close()
+
+
+def test_a_hang_times_out_and_nothing_it_started_survives(tmp_path: Path) -> None:
+    run = make_run(tmp_path, """
+        import os, subprocess, signal
+        def spawn_and_hang():
+            child = subprocess.Popen(["sleep", "299.123"])
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            with open("child.pid", "w") as f:
+                f.write(str(child.pid))
+            while True:
+                pass
+        def child_pid():
+            return int(open("child.pid").read())
+    """, budget=3.0)
+    started = time.monotonic()
+    with pytest.raises(WorkerTimeout, match="did not finish within 3 s"):
+        run.call("call", name="spawn_and_hang")
+    assert time.monotonic() - started < 10
+    worker_dir = run._worker  # the dead worker was dropped
+    assert worker_dir is None
+    # Nothing of that worker is left: no `sleep 299.123` of its group.
+    time.sleep(0.5)
+    leftovers = [p for p in Path("/proc").iterdir() if p.name.isdigit() and _cmdline(p) == ["sleep", "299.123"]]
+    assert not leftovers, "a process the student started outlived the timeout"
+    run.close()
+
+
+def _cmdline(p: Path) -> list[str]:
+    try:
+        return p.joinpath("cmdline").read_bytes().decode().split("\0")[:-1]
+    except OSError:
+        return []
+
+
+def test_an_import_that_hangs_is_timed_out_once(tmp_path: Path) -> None:
+    run = make_run(tmp_path, """
+        while True:
+            pass
+    """)
+    with pytest.raises(WorkerTimeout, match="Importing sub.py did not finish"):
+        run.call("call", name="x")
+    started = time.monotonic()
+    with pytest.raises(WorkerTimeout):
+        run.call("call", name="x")
+    assert time.monotonic() - started < 1, "a second test must not wait for the same import again"
+
+
+def test_a_syntax_error_names_the_line(tmp_path: Path) -> None:
+    run = make_run(tmp_path, """
+        def f(:
+            pass
+    """)
+    with pytest.raises(StudentError, match=r"Importing sub.py failed: SyntaxError.*\n.*line 2"):
+        run.call("call", name="f")
+
+
+def test_a_missing_file_is_reported_without_starting_a_worker(tmp_path: Path) -> None:
+    spec = WorkerSpec(label="s/p", files={}, module="sub", driver=DRIVER)
+    run = ProblemRun(LocalRunner(), spec, import_timeout=5, missing="sub.py was not submitted.")
+    with pytest.raises(MissingFile, match="not submitted"):
+        run.call("call", name="f")
+
+
+def test_an_output_flood_is_drained_and_capped(tmp_path: Path) -> None:
+    run = make_run(tmp_path, """
+        import sys
+        def flood():
+            chunk = "x" * 65536
+            for _ in range(1600):  # 100 MiB
+                sys.stdout.write(chunk)
+                sys.stderr.write(chunk)
+            return 1
+    """, budget=60)
+    assert run.call("call", name="flood")["value"] == 1
+    out = run.output()
+    assert len(out) < 3 * Limits().output_bytes
+    assert "more bytes of output dropped" in out
+    run.close()
+
+
+def test_the_environment_is_scrubbed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INSTRUCTOR_TOKEN", "s3cret-token")
+    monkeypatch.setenv("PYTHONPATH", "/somewhere/else")
+    run = make_run(tmp_path, """
+        import os, sys
+        def env():
+            return dict(os.environ)
+        def path():
+            return sys.path
+    """)
+    env = run.call("call", name="env")["value"]
+    assert "INSTRUCTOR_TOKEN" not in env and "s3cret-token" not in repr(env)
+    assert not any(k.startswith("PYTHON") and k != "PYTHONDONTWRITEBYTECODE" for k in env)
+    assert "/somewhere/else" not in run.call("call", name="path")["value"]
+    run.close()
+
+
+def test_only_plain_data_comes_back(tmp_path: Path) -> None:
+    run = make_run(tmp_path, """
+        import torch
+        class Liar(torch.Tensor):
+            def __eq__(self, other):
+                return True
+        def subclass():
+            return {"t": torch.zeros(3).as_subclass(Liar), "ts": [torch.ones(2)], "n": 3}
+        def an_object():
+            return {"o": object()}
+    """)
+    got = run.call("returns", name="subclass")
+    assert type(got["t"]) is torch.Tensor and type(got["ts"][0]) is torch.Tensor and got["n"] == 3
+    with pytest.raises(StudentError, match="Using what your code returned failed"):
+        run.call("returns", name="an_object")
+    run.close()
+
+
+def test_memory_is_limited(tmp_path: Path) -> None:
+    run = make_run(tmp_path, """
+        import torch
+        def hog():
+            return torch.ones(4 << 30, dtype=torch.uint8).sum().item()
+    """, memory_mb=1024)
+    with pytest.raises((StudentError, WorkerCrashed), match="memory"):
+        run.call("call", name="hog")
+    run.close()
+
+
+@ROOT_ONLY
+def test_as_root_the_worker_is_another_user_who_cannot_touch_the_grader(tmp_path: Path) -> None:
+    secret = tmp_path / "hidden_test.py"
+    secret.write_text("ANSWER = 42")
+    secret.chmod(0o600)
+    run = make_run(tmp_path / "sub", f"""
+        import os, signal
+        def whoami():
+            return os.geteuid()
+        def read_secret():
+            return open({str(secret)!r}).read()
+        def kill_parent():
+            os.kill(os.getppid(), signal.SIGKILL)
+    """) if (tmp_path / "sub").mkdir() is None else None
+    assert run is not None
+    assert run.call("call", name="whoami")["value"] != 0
+    with pytest.raises(StudentError, match="PermissionError"):
+        run.call("call", name="read_secret")
+    with pytest.raises(StudentError, match="PermissionError"):
+        run.call("call", name="kill_parent")
+    run.close()
