@@ -1,0 +1,116 @@
+"""The command line as people use it: instructors grade, students check, CI validates."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, build_class, run_cli
+from grader._course import Course
+from grader._models import Result
+
+
+def test_help_lists_the_commands() -> None:
+    proc = run_cli("--help")
+    assert proc.returncode == 0
+    for cmd in ("grade", "check", "validate"):
+        assert cmd in proc.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["grade", "hw99", ".", "--out", "x"], "no assignment 'hw99'"),
+    (["grade", "mfdnn-hw5", "no/such/folder", "--out", "x"], "no such folder of submissions"),
+    (["check", "mfdnn-hw5", "no/such/folder"], "no such folder"),
+    (["validate"], "give an ASSIGNMENT or --all"),
+])  # fmt: skip
+def test_bad_input_exits_non_zero_with_a_clear_message(tmp_path: Path, args: list[str], message: str) -> None:
+    proc = run_cli(*args, cwd=tmp_path)
+    assert proc.returncode != 0
+    assert message in proc.stderr, proc.stderr
+
+
+def test_a_broken_rubric_stops_grading_with_its_file_and_field(tmp_path: Path) -> None:
+    course = tmp_path / "course"
+    for part in ("rubrics", "student_template", "reference"):
+        shutil.copytree(ROOT / part / "mfdnn-hw5", course / part / "mfdnn-hw5")
+    rubric = course / "rubrics" / "mfdnn-hw5" / "rubric.toml"
+    rubric.write_text(rubric.read_text().replace("points = 25", "points = 26", 1))
+    (tmp_path / "subs").mkdir()
+    proc = run_cli("grade", "mfdnn-hw5", tmp_path / "subs", "--out", tmp_path / "out", "--course", course)
+    assert proc.returncode == 2
+    assert str(rubric) in proc.stderr and "backprop" in proc.stderr and "26" in proc.stderr
+
+
+def test_validate_passes_on_the_course_and_fails_on_a_broken_reference(tmp_path: Path) -> None:
+    proc = run_cli("validate", "mfdnn-hw5")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "mfdnn-hw5 reference: 50/50 ok" in proc.stdout and "mfdnn-hw5 template: 0/50 ok" in proc.stdout
+
+    course = tmp_path / "course"
+    for part in ("rubrics", "student_template", "reference"):
+        shutil.copytree(ROOT / part / "mfdnn-hw5", course / part / "mfdnn-hw5")
+    ref = course / "reference" / "mfdnn-hw5" / "momentum.py"
+    ref.write_text((course / "student_template" / "mfdnn-hw5" / "momentum.py").read_text())
+    proc = run_cli("validate", "mfdnn-hw5", "--course", course)
+    assert proc.returncode == 1
+    assert "mfdnn-hw5 reference: 25/50 INVALID" in proc.stdout
+    assert "Not written yet" in proc.stdout
+
+
+def test_grade_writes_results_feedback_and_gradebook(tmp_path: Path) -> None:
+    """A class with a folder, a zip, a broken zip and a student missing a file."""
+    course = Course.locate(ROOT)
+    subs = build_class(course, "mfdnn-hw5", tmp_path / "subs", {"alice": {}, "bob": {"momentum.py": "def heavy_ball(:\n"}})
+    (subs / "carol").mkdir()
+    shutil.copy(ROOT / "reference" / "mfdnn-hw5" / "backprop.py", subs / "carol" / "backprop.py")
+    with zipfile.ZipFile(subs / "dan.zip", "w") as zf:
+        zf.write(ROOT / "reference" / "mfdnn-hw5" / "backprop.py", "dan-hw5/backprop.py")
+        zf.write(ROOT / "reference" / "mfdnn-hw5" / "momentum.py", "dan-hw5/momentum.py")
+    with zipfile.ZipFile(subs / "eve.zip", "w") as zf:
+        zf.writestr("../../escape.py", "x = 1")
+    out = tmp_path / "out"
+    proc = run_cli("grade", "mfdnn-hw5", subs, "--out", out, "--seed", "7")
+    assert proc.returncode == 0, proc.stderr
+    results = {p.parent.name: Result.load(p) for p in out.glob("*/result.json")}
+    assert set(results) == {"alice", "bob", "carol", "dan", "eve"}
+    score = {s: {p.id: p.score for p in r.problems} for s, r in results.items()}
+    assert score["alice"] == score["dan"] == {"backprop": 25, "momentum": 25}
+    assert score["bob"] == {"backprop": 25, "momentum": 0}
+    assert score["carol"] == {"backprop": 25, "momentum": 0}
+    assert {t.outcome for t in results["bob"].tests if t.problem == "momentum"} == {"error"}
+    assert any("SyntaxError" in t.output and "line 1" in t.output for t in results["bob"].tests)
+    assert {t.outcome for t in results["carol"].tests if t.problem == "momentum"} == {"missing"}
+    assert {t.outcome for t in results["eve"].tests} == {"missing"}
+    assert "unsafe path" in results["eve"].tests[0].output
+    assert not (tmp_path / "escape.py").exists() and not (out / "escape.py").exists()
+    for r in results.values():  # the SPEC's result format: scores add up, ids are the rubric's
+        assert r.score == sum(t.score for t in r.tests) == sum(p.score for p in r.problems)
+        assert r.seed == 7 and r.mode == "grade"
+        assert (out / r.student / "feedback.html").read_text().count("<html") == 1
+    raw = json.loads((out / "alice" / "result.json").read_text())
+    assert {"assignment", "student", "score", "max_score", "execution_time", "problems", "tests"} <= set(raw)
+    rows = list(csv.DictReader((out / "gradebook.csv").open()))
+    assert [r["student"] for r in rows] == ["alice", "bob", "carol", "dan", "eve"]
+    assert rows[1] == {"student": "bob", "backprop": "25.0", "momentum": "0.0", "score": "25.0", "max_score": "50.0"}
+    assert "bob" in proc.stdout and "feedback.html" in proc.stdout
+
+
+def test_check_runs_public_tests_only_and_exits_1_on_a_failure(tmp_path: Path) -> None:
+    mine = tmp_path / "hw5"
+    shutil.copytree(ROOT / "reference" / "mfdnn-hw5", mine)
+    proc = run_cli("check", "mfdnn-hw5", ".", cwd=mine)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Public tests: 41/41" in proc.stdout
+    assert "hidden" not in proc.stdout.lower().split("public tests")[0]  # no hidden test is listed
+    page = (mine / "feedback.html").read_text()
+    assert "test_hidden_networks" not in page and "deeper, wider" not in page
+
+    (mine / "momentum.py").write_text((ROOT / "student_template" / "mfdnn-hw5" / "momentum.py").read_text())
+    proc = run_cli("check", "mfdnn-hw5", ".", cwd=mine)
+    assert proc.returncode == 1
+    assert "ERROR" in proc.stdout and "Not written yet" in proc.stderr

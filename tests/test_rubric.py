@@ -1,0 +1,102 @@
+"""Rubrics: loaded into pydantic models, errors name the file and the field; SPEC.md is the contract."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+from grader._course import Course
+from grader._exceptions import ConfigError
+from grader._models import Rubric
+
+SPEC = ROOT.parent / "shared" / "SPEC.md"
+
+
+def spec_problems() -> dict[str, str]:
+    """Problem id -> file, as SPEC.md's headings state them: ### `bn_remove` — file `bn_remove.py`."""
+    text = SPEC.read_text()
+    return dict(re.findall(r"^### `([a-z0-9_]+)` — file `([^`]+)`", text, flags=re.M))
+
+
+@pytest.mark.skipif(not SPEC.is_file(), reason="../shared/SPEC.md is not beside this checkout")
+def test_rubrics_follow_the_spec(course: Course) -> None:
+    spec = spec_problems()
+    assert {"bn_remove", "lnin", "backprop", "momentum"} <= set(spec)
+    for a in course.assignment_ids():
+        for p in course.assignment(a).rubric.problems:
+            assert spec.get(p.id) == p.file, f"{a}: problem {p.id} uses file {p.file}; SPEC.md says {spec.get(p.id)}"
+            assert (course.assignment(a).reference_dir / p.file).is_file()
+
+
+def test_spec_ids_are_what_results_carry(course: Course) -> None:
+    a = course.assignment("mfdnn-hw7")
+    assert [p.id for p in a.rubric.problems] == ["bn_remove", "lnin"]
+    assert a.rubric.max_score == 50
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "rubric.toml"
+    path.write_text(text)
+    return path
+
+
+GOOD = """
+assignment = "demo-hw"
+title = "Demo"
+[[problems]]
+id = "p1"
+title = "P1"
+file = "p1.py"
+points = 3
+[[problems.tests]]
+name = "test_a"
+title = "a works"
+points = 1
+[[problems.tests]]
+name = "test_b"
+title = "b works"
+points = 2
+visibility = "hidden"
+"""
+
+
+def test_a_good_rubric_loads(tmp_path: Path) -> None:
+    r = Rubric.load(write(tmp_path, GOOD))
+    assert r.problems[0].module == "p1" and r.max_score == 3
+
+
+@pytest.mark.parametrize("change, message", [
+    (("points = 3", "points = 4"), r"problems\[0\] \(p1\): .*worth 4.0 points but its tests add up to 3.0"),
+    (('visibility = "hidden"', 'visibility = "secret"'), r"problems\[0\] \(p1\)\.tests\[1\] \(test_b\)\.visibility: Input should be 'visible', 'hidden'"),
+    (('name = "test_a"', 'name = "check_a"'), r"tests\[0\] \(check_a\)\.name: String should match pattern"),
+    (("points = 1", "points = -1"), r"tests\[0\] \(test_a\)\.points: Input should be greater than or equal to 0"),
+    (('title = "a works"', 'title = "a works"\ncolour = "red"'), r"tests\[0\] \(test_a\)\.colour: Extra inputs are not permitted"),
+])  # fmt: skip
+def test_errors_name_the_file_and_the_field(tmp_path: Path, change: tuple[str, str], message: str) -> None:
+    path = write(tmp_path, GOOD.replace(*change, 1))
+    with pytest.raises(ConfigError) as exc:
+        Rubric.load(path)
+    assert str(path) in str(exc.value)
+    assert re.search(message, str(exc.value)), str(exc.value)
+
+
+def test_broken_toml_and_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        Rubric.load(write(tmp_path, "assignment = "))
+    with pytest.raises(ConfigError, match="no rubric file here"):
+        Rubric.load(tmp_path / "nope.toml")
+
+
+def test_a_rubric_naming_a_missing_test_module_is_refused(tmp_path: Path) -> None:
+    root = tmp_path / "course"
+    shutil.copytree(ROOT / "rubrics" / "mfdnn-hw5", root / "rubrics" / "mfdnn-hw5")
+    shutil.copytree(ROOT / "student_template" / "mfdnn-hw5", root / "student_template" / "mfdnn-hw5")
+    (root / "rubrics" / "mfdnn-hw5" / "test_momentum.py").unlink()
+    with pytest.raises(ConfigError, match="problem 'momentum': its test module .*test_momentum.py is missing"):
+        Course.locate(root).assignment("mfdnn-hw5")
+    with pytest.raises(ConfigError, match=r"no assignment 'hw99' .*known: mfdnn-hw5"):
+        Course.locate(root).assignment("hw99")
