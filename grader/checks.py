@@ -172,6 +172,7 @@ def speed_ratio(
     baseline_units: float = 1.0,
     rounds: int = 5,
     repeat: int = 1,
+    give_up: float = math.inf,
 ) -> Timing:
     """Time the student's callable against a baseline the student's code cannot touch.
 
@@ -180,6 +181,9 @@ def speed_ratio(
     the student's worker (with everything it started) is frozen. Times are taken here,
     on the trusted side, around each request; per-unit times make different work sizes
     comparable. The result is the ratio of medians: above 1 means the candidate is slower.
+    Once even the candidate's best round is more than ``give_up`` times the baseline's
+    worst, the remaining rounds are skipped: the verdict cannot change, and a
+    pathologically slow submission should not spend its whole time budget proving it.
     """
     candidate.prepare(fn, **(values or {}))
     fresh = baseline.prepare(baseline_fn or fn, **(baseline_values if baseline_values is not None else values or {}))
@@ -200,6 +204,8 @@ def speed_ratio(
         finally:
             candidate.thaw()
         cand.append(candidate.run(fn, repeat) / (repeat * units))
+        if min(cand) / max(base) > give_up:
+            break
     ratio = statistics.median(cand) / statistics.median(base)
     if not math.isfinite(ratio):
         raise WrongAnswer("the timing could not be measured")

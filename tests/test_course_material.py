@@ -1,0 +1,86 @@
+"""The course material itself: checkpoint, given code, templates and sample classes."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import ROOT, grade_class
+from grader._course import Course
+
+HW7 = ROOT / "student_template" / "mfdnn-hw7"
+
+
+def test_the_checkpoint_script_reproduces_the_shipped_checkpoint(tmp_path: Path) -> None:
+    out = tmp_path / "smallNetSaved"
+    subprocess.run([sys.executable, str(ROOT / "reference" / "mfdnn-hw7" / "make_smallnet_checkpoint.py"), "--out", str(out)],
+                   check=True, capture_output=True, timeout=600)  # fmt: skip
+    made = torch.load(out, weights_only=True)
+    shipped = torch.load(HW7 / "smallNetSaved", weights_only=True)
+    assert made.keys() == shipped.keys()
+    for k in made:
+        assert torch.equal(made[k], shipped[k]), f"{k} differs: the script is not deterministic or the file is stale"
+
+
+def test_the_checkpoint_has_non_trivial_batchnorm() -> None:
+    state = torch.load(HW7 / "smallNetSaved", weights_only=True)
+    for bn in ("bn1", "bn2", "bn3"):
+        mean, var = state[f"{bn}.running_mean"], state[f"{bn}.running_var"]
+        assert mean.abs().min() > 0 and mean.std() > 0.01, f"{bn}: running_mean is trivial"
+        assert (var - 1).abs().max() > 0.1 and var.std() > 0.01, f"{bn}: running_var is trivial"
+        assert (state[f"{bn}.weight"] - 1).abs().max() > 0.05 and state[f"{bn}.bias"].abs().max() > 0.05
+        assert int(state[f"{bn}.num_batches_tracked"]) > 0
+
+
+def _given(path: Path) -> dict[str, str]:
+    """Top-level classes and functions that the student does not write (no NotImplementedError stub)."""
+    tree = ast.parse(path.read_text())
+    out = {}
+    for node in tree.body:
+        if isinstance(node, (ast.ClassDef, ast.FunctionDef)):
+            stub = any(isinstance(n, ast.Raise) and "NotImplementedError" in ast.dump(n) for n in ast.walk(node))
+            if not stub and not node.name.startswith("_"):
+                out[node.name] = ast.dump(node)
+    return out
+
+
+@pytest.mark.parametrize("assignment", ["mfdnn-hw5", "mfdnn-hw7"])
+def test_given_code_is_the_same_in_template_and_reference(course: Course, assignment: str) -> None:
+    a = course.assignment(assignment)
+    for f in a.student_files:
+        template, reference = _given(a.template_dir / f), _given(a.reference_dir / f)
+        for name, tree in template.items():
+            assert reference.get(name) == tree, f"{f}: {name} differs between the template and the reference"
+
+
+def test_templates_run_nothing_on_import(course: Course) -> None:
+    for a in course.assignment_ids():
+        asg = course.assignment(a)
+        for f in asg.student_files:
+            proc = subprocess.run([sys.executable, "-c", f"import runpy; runpy.run_path({str(asg.template_dir / f)!r}, run_name='imported')"],
+                                  capture_output=True, text=True, timeout=120)  # fmt: skip
+            assert proc.returncode == 0 and not proc.stdout, f"{a}/{f} does something when imported: {proc.stdout[:300]}{proc.stderr[-300:]}"
+
+
+def test_the_hw5_sample_class_scores_as_its_readme_says(tmp_path: Path) -> None:
+    results = grade_class(ROOT / "examples" / "mfdnn-hw5", tmp_path, "mfdnn-hw5")
+    by = {s: {p["id"]: p["score"] for p in r["problems"]} for s, r in results.items()}
+    outcomes = {s: {t["test"]: t["outcome"] for t in r["tests"]} for s, r in results.items()}
+    assert by["erin"] == {"backprop": 25, "momentum": 25}
+    assert by["frank"]["backprop"] == 25 and by["frank"]["momentum"] == 10  # Form I and theta0 only
+    assert outcomes["grace"]["test_homework_example"] == "passed" and outcomes["grace"]["test_random_networks"] == "error"
+    assert outcomes["grace"]["test_heavy_ball_matches_sgd"] == "timeout"
+    assert by["heidi"] == {"backprop": 0, "momentum": 0}
+
+
+def test_the_hw7_sample_class_bn_remove(tmp_path: Path) -> None:
+    results = grade_class(ROOT / "examples" / "mfdnn-hw7", tmp_path, "mfdnn-hw7", "--problem", "bn_remove")
+    score = {s: r["score"] for s, r in results.items()}
+    assert score == {"alice": 25, "bob": 25, "carol": 0, "dave": 0}
+    carol = results["carol"]["tests"][0]
+    assert carol["outcome"] == "error" and "SyntaxError" in carol["output"] and "line" in carol["output"]
