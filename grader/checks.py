@@ -178,7 +178,7 @@ def speed_ratio(
 
     Both callables are built by drivers (``prepare``) in separate workers: the baseline in
     a worker that imported only the template. Rounds alternate; while the baseline runs,
-    the student's worker (with everything it started) is frozen. Times are taken here,
+    the student's worker (with everything it started) is frozen, and the other way round. Times are taken here,
     on the trusted side, around each request; per-unit times make different work sizes
     comparable. The result is the ratio of medians: above 1 means the candidate is slower.
     Once even the candidate's best round is more than ``give_up`` times the baseline's
@@ -203,7 +203,11 @@ def speed_ratio(
             base.append(baseline.run(baseline_fn or fn, repeat, timeout=600) / (repeat * baseline_units))
         finally:
             candidate.thaw()
-        cand.append(candidate.run(fn, repeat) / (repeat * units))
+        baseline.freeze()  # symmetric: nothing the baseline left running competes with the student
+        try:
+            cand.append(candidate.run(fn, repeat) / (repeat * units))
+        finally:
+            baseline.thaw()
         if min(cand) / max(base) > give_up:
             break
     ratio = statistics.median(cand) / statistics.median(base)

@@ -31,9 +31,10 @@ SEED = 7
 TRAIN_STEPS = 40
 BATCH_SIZE = 64
 LEARNING_RATE = 0.05
-# Per-channel mean and standard deviation of the synthetic images (roughly CIFAR-10's).
+# Per-channel mean and standard deviation of the synthetic images. The unequal scales
+# spread bn1's running variances over its channels; the means keep running means off 0.
 CHANNEL_MEAN = (0.49, 0.48, 0.45)
-CHANNEL_STD = (0.25, 0.24, 0.26)
+CHANNEL_STD = (0.1, 0.3, 0.8)
 NEGATIVE_GAMMA_FRACTION = 0.2
 
 
@@ -53,7 +54,7 @@ def synthetic_batch(generator: torch.Generator, teacher: torch.Tensor) -> tuple[
     mean = torch.tensor(CHANNEL_MEAN, dtype=torch.float64).view(1, 3, 1, 1)
     std = torch.tensor(CHANNEL_STD, dtype=torch.float64).view(1, 3, 1, 1)
     images = mean + std * torch.randn(BATCH_SIZE, 3, 32, 32, generator=generator, dtype=torch.float64)
-    # The teacher looks at 4x4-pooled images, so the labels depend on the images' layout.
+    # The teacher reads the images average-pooled to 4x4, so labels depend on their layout.
     pooled = F.avg_pool2d(images - mean, 8).flatten(1)
     labels = (pooled @ teacher).argmax(dim=1)
     return images, labels
@@ -76,7 +77,7 @@ def redraw_bn_affine(net: nn.Module, generator: torch.Generator) -> None:
     """Give every BatchNorm weights of magnitude in [0.5, 1.5], some negative, and biases ~ N(0, 0.3^2)."""
     with torch.no_grad():
         for module in net.modules():
-            if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            if isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
                 n = module.num_features
                 magnitude = 0.5 + torch.rand(n, generator=generator, dtype=torch.float64)
                 sign = torch.where(
@@ -89,17 +90,19 @@ def redraw_bn_affine(net: nn.Module, generator: torch.Generator) -> None:
 def make_checkpoint() -> dict[str, torch.Tensor]:
     """The float32 ``state_dict`` of the trained ``smallNetTrain``; the same tensors on every call.
 
-    Runs on one CPU thread (restored afterwards) so that the summation order, hence every
-    rounding, is the same whatever the machine's core count.
+    Runs on one CPU thread so that the summation order, hence every rounding, is the same
+    whatever the machine's core count. The caller's thread count and global random state
+    are left as they were.
     """
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        torch.manual_seed(SEED)  # the layers' default initialisation draws from the global generator
-        generator = torch.Generator().manual_seed(SEED)
-        net = load_template_module().smallNetTrain().to(torch.float64)
-        train(net, generator)
-        redraw_bn_affine(net, generator)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(SEED)  # the layers' default initialisation draws from the global generator
+            generator = torch.Generator().manual_seed(SEED)
+            net = load_template_module().smallNetTrain().to(torch.float64)
+            train(net, generator)
+            redraw_bn_affine(net, generator)
     finally:
         torch.set_num_threads(previous_threads)
     # The integer num_batches_tracked buffers stay as they are.

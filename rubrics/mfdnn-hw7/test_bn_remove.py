@@ -113,9 +113,9 @@ def test_input_untouched(submission, checkpoint, generator):  # type: ignore[no-
 def test_not_slower(submission, baseline, checkpoint, generator):  # type: ignore[no-untyped-def]
     x = torch.randn(BATCH, 3, 32, 32, generator=generator())
     timing = speed_ratio(submission, baseline, "folded_forward", baseline_fn="train_forward",
-                         values={"state": checkpoint, "x": x}, rounds=5, repeat=5, give_up=2.0)
+                         values={"state": checkpoint, "x": x}, rounds=5, repeat=5, give_up=3.0)
     note(timing.describe("remove_bn(train_net) on a batch of 256", "train_net.eval()"))
-    that(timing.ratio <= 1.3,
+    that(timing.ratio <= 1.5,
          "The network remove_bn returned is slower than the original in eval mode: "
          + timing.describe("remove_bn(train_net) on a batch of 256", "train_net.eval()")
-         + ". Allowed: at most 1.3 (folding removes work; a little noise is tolerated).")
+         + ". Allowed: at most 1.5 (folding removes work; the margin absorbs the noise of a shared machine).")
