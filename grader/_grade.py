@@ -133,6 +133,7 @@ def grade(
             seed=secrets.randbits(31) if seed is None else seed,
             device=device,
             limits=limits or Limits(),
+            hide=[submissions_dir.resolve(), out_dir.resolve(), scratch],
             on_result=write,
             on_test=progress.on_test,
         )

@@ -50,6 +50,7 @@ class Plan:
     seed: int = 0
     device: str = "cpu"
     limits: Limits = field(default_factory=Limits)
+    hide: list[Path] = field(default_factory=list)  # besides the course's own secrets: submissions, output
     on_result: Callable[[Result], None] = lambda r: None
     on_test: Callable[[str, TestResult], None] = lambda s, t: None
     # Filled while grading:
@@ -145,8 +146,10 @@ class GraderPlugin:
                 src = sub.files.get(problem.file)
                 files = {problem.file: src} if src else {}
                 missing = sub.problem or (None if src else f"{problem.file} was not submitted.")
+            course_private = [a.root / d for d in ("rubrics", "reference", "tests", "examples")]
             spec = WorkerSpec(
                 label=f"{student}/{problem.id}",
+                hide=tuple(p for p in [*course_private, *self.plan.hide] if p.is_dir()),
                 files={**data, **files},
                 module=problem.module,
                 driver=a.driver(problem),

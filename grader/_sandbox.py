@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
-import pwd
+import secrets
 import select
 import shutil
 import signal
@@ -42,6 +42,7 @@ class Limits:
 
     memory_mb: int = 4096
     file_mb: int = 64
+    disk_mb: int = 512  # as root: the worker's own /tmp and folder
     cpu_seconds: int = 3600
     threads: int = max(1, min(4, os.cpu_count() or 1))
     output_bytes: int = OUTPUT_KEEP_BYTES
@@ -57,6 +58,7 @@ class WorkerSpec:
     driver: Path  # the problem's driver, run inside the worker
     limits: Limits = field(default_factory=Limits)
     device: str = "cpu"
+    hide: tuple[Path, ...] = ()  # folders the worker must not see (as root): course secrets, other students, output
 
 
 class Worker(Protocol):
@@ -100,17 +102,45 @@ class _Drain(threading.Thread):
         return s
 
 
-def _unprivileged() -> tuple[int, int] | None:
-    """The uid/gid workers run as when the grader is root; None when it is not root."""
+def _worker_uid() -> int | None:
+    """A uid no other process has, for one worker, when the grader is root; None otherwise.
+
+    A uid of its own means the worker cannot read other workers' folders, cannot signal
+    any other process, counts its own processes (RLIMIT_NPROC), and everything it starts
+    can be found and killed by uid, even what left its session.
+    """
     if os.geteuid() != 0:
         return None
-    for name in ("grader-worker", "nobody"):
-        try:
-            pw = pwd.getpwnam(name)
-            return pw.pw_uid, pw.pw_gid
-        except KeyError:
+    return (1 << 20) + secrets.randbelow(1 << 29)
+
+
+def _pids_of(uid: int) -> list[int]:
+    """Live (not zombie) processes whose real uid is ``uid``."""
+    pids = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
             continue
-    return 65534, 65534
+        try:
+            with open(f"/proc/{entry.name}/status") as f:
+                fields = dict(line.split(":", 1) for line in f if ":" in line)
+        except (OSError, ValueError):
+            continue
+        if int(fields.get("Uid", "-1 ").split()[0]) == uid and not fields.get("State", "").strip().startswith(("Z", "X")):
+            pids.append(int(entry.name))
+    return pids
+
+
+def _signal_uid(uid: int, sig: int) -> int:
+    pids = _pids_of(uid)
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+    return len(pids)
+
+
+_warned: set[str] = set()
 
 
 def _scrubbed_env(home: Path, threads: int, device: str) -> dict[str, str]:
@@ -148,10 +178,10 @@ class LocalWorker:
             shutil.copyfile(src, sub / name)  # copy bytes only: no symlinks, no modes, no owners
         shutil.copyfile(_WORKER_SRC, self.dir / "worker.py")
         shutil.copyfile(spec.driver, self.dir / "driver.py")
-        ids = _unprivileged()
-        if ids:
+        self.uid = _worker_uid()
+        if self.uid is not None:
             for path in [self.dir, *self.dir.rglob("*")]:
-                os.chown(path, *ids)
+                os.chown(path, self.uid, self.uid)
         os.chmod(self.dir, 0o700)
 
         req_r, self._req_w = os.pipe()
@@ -164,6 +194,10 @@ class LocalWorker:
             "--threads", str(lim.threads), "--memory-mb", str(lim.memory_mb),
             "--file-mb", str(lim.file_mb), "--cpu-seconds", str(lim.cpu_seconds), "--device", spec.device,
         ]  # fmt: skip
+        if self.uid is not None:  # the worker isolates itself, then drops to this uid, before any student code
+            needed = [self.dir, Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve().parent]
+            hide = [p for p in spec.hide if not any(n.resolve().is_relative_to(p.resolve()) for n in needed)]
+            cmd += ["--uid", str(self.uid), "--disk-mb", str(lim.disk_mb)] + [a for p in hide for a in ("--hide", str(p))]
         try:
             self.proc = subprocess.Popen(
                 cmd,
@@ -174,9 +208,6 @@ class LocalWorker:
                 stderr=subprocess.PIPE,
                 pass_fds=(req_r, rep_w),
                 start_new_session=True,
-                user=ids[0] if ids else None,
-                group=ids[1] if ids else None,
-                extra_groups=[] if ids else None,
             )
         except OSError as exc:
             raise SandboxError(f"cannot start a worker for {spec.label}: {exc}") from exc
@@ -189,9 +220,13 @@ class LocalWorker:
         self._err.start()
         self._dead = False
         try:
-            self._read(START_TIMEOUT, starting=True)
+            ready, _ = self._read(START_TIMEOUT, starting=True)
         except (WorkerCrashed, WrongAnswer) as exc:  # no student code has run yet: this is ours
             raise SandboxError(f"the worker for {spec.label} failed to start: {exc}") from None
+        for gap in ready.info.get("not_isolated", []):
+            if gap not in _warned:
+                _warned.add(gap)
+                log.warning("workers are not fully isolated: no %s", gap)
 
     # -------------------------------------------------------------- talking --
 
@@ -306,6 +341,8 @@ class LocalWorker:
             os.killpg(self.proc.pid, sig)
         except (ProcessLookupError, PermissionError):
             pass
+        if self.uid is not None:
+            _signal_uid(self.uid, sig)
 
     def output(self) -> str:
         out, err = self._out.text(), self._err.text()
@@ -316,6 +353,12 @@ class LocalWorker:
             return
         self._dead = True
         self._signal(signal.SIGKILL)
+        if self.uid is not None:  # stop, then kill, until nothing of that uid is left (forks race kills)
+            for _ in range(50):
+                if not _signal_uid(self.uid, signal.SIGSTOP):
+                    break
+                _signal_uid(self.uid, signal.SIGKILL)
+                time.sleep(0.02)
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:

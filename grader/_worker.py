@@ -17,6 +17,7 @@ trusted side compares that with its own computation.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import importlib.util
 import json
 import os
@@ -175,6 +176,75 @@ def _fault(exc: BaseException, sub_dir: str) -> dict[str, Any]:
     return {"kind": kind, "type": type(exc).__name__, "message": message[:10_000], "traceback": text[-10_000:]}
 
 
+# ---------------------------------------------------------------- isolation --
+
+_CLONE_NEWNS, _CLONE_NEWNET = 0x00020000, 0x40000000
+_MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_REC, _MS_PRIVATE = 1, 2, 4, 1 << 14, 1 << 18
+_PR_SET_NO_NEW_PRIVS = 38
+
+
+def isolate(uid: int, hide: list[str], home: str, keep: list[str], disk_mb: int) -> list[str]:
+    """As root, before anything of the student's runs: leave the grader's namespaces and
+    become ``uid`` for good. Returns what could not be done (empty when fully isolated).
+
+    - a mount namespace of its own, where every path in ``hide`` (the course's rubrics and
+      references, the other submissions, the output folder) is covered by an empty,
+      read-only tmpfs; /tmp, /var/tmp and /dev/shm are small tmpfs of its own, and its
+      folder ``home`` is re-created inside its /tmp (so other workers' folders are gone
+      and the disk cannot be filled); when ``keep`` (the interpreter) lies under /tmp,
+      only ``home`` itself becomes a capped tmpfs;
+    - a network namespace of its own, with no interface up: no network at all;
+    - no_new_privs (no setuid program can give privileges back), no supplementary groups,
+      then the uid/gid ``uid``, which no other process of the machine has.
+    """
+    import shutil
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    missing: list[str] = []
+
+    def mount(src: str, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+        if libc.mount(src.encode(), target.encode(), fstype.encode() if fstype else None, flags,
+                      data.encode() if data else None) != 0:
+            raise OSError(ctypes.get_errno(), f"mount {target}: {os.strerror(ctypes.get_errno())}")
+
+    def scratch(path: str, mb: int) -> None:
+        mount("tmpfs", path, "tmpfs", _MS_NOSUID | _MS_NODEV, f"size={mb}m,mode=1777")
+
+    def under(path: str, root: str) -> bool:
+        return os.path.realpath(path) == root or os.path.realpath(path).startswith(root.rstrip("/") + "/")
+
+    if libc.unshare(_CLONE_NEWNS) == 0:
+        mount("none", "/", None, _MS_REC | _MS_PRIVATE)
+        for path in hide:
+            if os.path.isdir(path):
+                mount("tmpfs", path, "tmpfs", _MS_RDONLY | _MS_NOSUID | _MS_NODEV, "size=4k,mode=000")
+        saved = os.open(home, os.O_RDONLY | os.O_DIRECTORY)
+        covered = [d for d in ("/tmp", "/var/tmp") if os.path.isdir(d) and not any(under(k, d) for k in keep)]
+        for d in covered:
+            scratch(d, disk_mb)
+        if not any(under(home, d) for d in covered):
+            scratch(home, disk_mb)  # the interpreter lives under /tmp: cap the worker's own folder at least
+            missing.append("private /tmp (the interpreter lives under /tmp): /tmp is shared")
+        os.makedirs(home, exist_ok=True)
+        shutil.copytree(f"/proc/self/fd/{saved}", home, dirs_exist_ok=True)
+        os.close(saved)
+        for root, dirs, files in os.walk(home):
+            for name in [root, *(os.path.join(root, n) for n in dirs + files)]:
+                os.chown(name, uid, uid)
+        os.chmod(home, 0o700)
+        if os.path.isdir("/dev/shm"):
+            scratch("/dev/shm", min(disk_mb, 256))
+    else:
+        missing.append(f"mount namespace ({os.strerror(ctypes.get_errno())}): course files not hidden, disk not capped")
+    if libc.unshare(_CLONE_NEWNET) != 0:
+        missing.append(f"network namespace ({os.strerror(ctypes.get_errno())}): network not cut")
+    libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+    return missing
+
+
 # --------------------------------------------------------------------- main --
 
 
@@ -197,9 +267,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--file-mb", type=int, default=64)
     ap.add_argument("--cpu-seconds", type=int, default=3600)
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--uid", type=int, default=None, help="as root: isolate, then run as this uid")
+    ap.add_argument("--hide", action="append", default=[], help="as root: a folder to cover")
+    ap.add_argument("--nproc", type=int, default=256)
+    ap.add_argument("--disk-mb", type=int, default=512)
     args = ap.parse_args(argv)
     req, rep = args.req_fd, args.rep_fd
     sub_dir = os.path.abspath(args.sub)
+    not_isolated: list[str] = []
+    if args.uid is not None:
+        home = os.path.dirname(sub_dir)
+        keep = [sys.prefix, sys.base_prefix, os.path.dirname(os.path.realpath(sys.executable))]
+        not_isolated = isolate(args.uid, args.hide, home, keep, args.disk_mb)
+        os.chdir(sub_dir)  # the folder was re-created: leave the covered one
 
     import torch  # the harness's cost, paid before the student's code runs
 
@@ -215,10 +295,12 @@ def main(argv: list[str] | None = None) -> int:
     _limit(resource.RLIMIT_FSIZE, args.file_mb << 20)
     _limit(resource.RLIMIT_CPU, args.cpu_seconds)
     _limit(resource.RLIMIT_CORE, 0)
+    if args.uid is not None:  # counts every process and thread of this uid: a fork bomb stops here
+        _limit(resource.RLIMIT_NPROC, args.nproc)
     sys.path.insert(0, sub_dir)
     sys.argv = [args.module + ".py"]
 
-    write_frame(rep, {"ok": True, "info": {"torch": torch.__version__, "device": args.device}})
+    write_frame(rep, {"ok": True, "info": {"torch": torch.__version__, "device": args.device, "not_isolated": not_isolated}})
 
     driver: ModuleType | None = None
     student: ModuleType | None = None

@@ -224,8 +224,106 @@ def test_as_root_the_worker_is_another_user_who_cannot_touch_the_grader(tmp_path
     """) if (tmp_path / "sub").mkdir() is None else None
     assert run is not None
     assert run.call("call", name="whoami")["value"] != 0
-    with pytest.raises(StudentError, match="PermissionError"):
+    with pytest.raises(StudentError, match="PermissionError|FileNotFoundError"):
         run.call("call", name="read_secret")
     with pytest.raises(StudentError, match="PermissionError"):
         run.call("call", name="kill_parent")
+    run.close()
+
+
+def make_isolated(tmp_path: Path, source: str, hide: tuple[Path, ...] = (), budget: float = 20.0) -> ProblemRun:
+    folder = tmp_path / "student"
+    folder.mkdir(exist_ok=True)
+    (folder / "sub.py").write_text(textwrap.dedent(source))
+    spec = WorkerSpec(label="student/p", files={"sub.py": folder / "sub.py"}, module="sub", driver=DRIVER,
+                      limits=Limits(threads=1), hide=hide)  # fmt: skip
+    run = ProblemRun(LocalRunner(), spec, import_timeout=10.0)
+    run.start_test(budget)
+    return run
+
+
+@ROOT_ONLY
+def test_as_root_course_secrets_other_students_and_the_network_are_out_of_reach(tmp_path: Path) -> None:
+    from conftest import ROOT
+
+    rubrics, reference = ROOT / "rubrics", ROOT / "reference"  # world-readable on disk
+    assert (reference / "mfdnn-hw5" / "backprop.py").stat().st_mode & 0o004
+    run = make_isolated(tmp_path, f"""
+        import os, socket
+        def listing():
+            return os.listdir({str(rubrics)!r})
+        def solution():
+            return open({str(reference / "mfdnn-hw5" / "backprop.py")!r}).read()
+        def connect():
+            socket.create_connection(("127.0.0.1", 9), timeout=2)
+        def my_folder():
+            return os.getcwd()
+        def read(path):
+            return open(path).read()
+    """, hide=(rubrics, reference))
+    with pytest.raises(StudentError, match="PermissionError|FileNotFoundError"):
+        run.call("call", name="listing")
+    with pytest.raises(StudentError, match="PermissionError|FileNotFoundError"):
+        run.call("call", name="solution")
+    with pytest.raises(StudentError, match="Network is unreachable"):
+        run.call("call", name="connect")
+    other = make_isolated(tmp_path / "other", """
+        import os
+        def my_folder():
+            return os.getcwd()
+    """) if (tmp_path / "other").mkdir() is None else None
+    assert other is not None
+    theirs = other.call("call", name="my_folder")["value"]
+    with pytest.raises(StudentError, match="PermissionError|FileNotFoundError"):
+        run.call("call", name="read", path=theirs + "/sub.py")
+    run.close()
+    other.close()
+
+
+@ROOT_ONLY
+def test_as_root_a_process_that_left_the_session_is_killed_too(tmp_path: Path) -> None:
+    run = make_isolated(tmp_path, """
+        import subprocess
+        def escape_and_hang():
+            subprocess.Popen(["sleep", "298.7"], start_new_session=True)
+            while True:
+                pass
+    """, budget=3.0)
+    with pytest.raises(WorkerTimeout):
+        run.call("call", name="escape_and_hang")
+    time.sleep(0.5)
+    assert not [p for p in Path("/proc").iterdir() if p.name.isdigit() and _cmdline(p) == ["sleep", "298.7"]]
+
+
+@ROOT_ONLY
+def test_as_root_a_fork_bomb_is_contained(tmp_path: Path) -> None:
+    run = make_isolated(tmp_path, """
+        import os
+        def bomb():
+            while True:
+                try:
+                    os.fork()
+                except OSError:
+                    pass
+        def ok():
+            return 1
+    """, budget=4.0)
+    with pytest.raises((WorkerTimeout, WorkerCrashed, StudentError)):
+        run.call("call", name="bomb")
+    run.start_test(20.0)
+    assert run.call("call", name="ok")["value"] == 1  # the grader and a fresh worker are fine
+    run.close()
+
+
+@ROOT_ONLY
+def test_as_root_shared_memory_is_capped(tmp_path: Path) -> None:
+    run = make_isolated(tmp_path, """
+        def fill():
+            for i in range(10):  # 10 files of 40 MiB: each under the file-size limit, together over the cap
+                with open(f"/dev/shm/big{i}", "wb") as f:
+                    for _ in range(40):
+                        f.write(b"x" * (1 << 20))
+    """)
+    with pytest.raises(StudentError, match="No space left"):
+        run.call("call", name="fill")
     run.close()
