@@ -248,11 +248,13 @@ def isolate(uid: int, hide: list[str], home: str, keep: list[str], disk_mb: int)
 # --------------------------------------------------------------------- main --
 
 
-def _limit(kind: int, soft: int) -> None:
+def _limit(kind: int, soft: int, slack: int = 0) -> None:
+    """Lower a limit to ``soft``; the hard limit sits ``slack`` above it (for RLIMIT_CPU, the
+    kernel sends SIGXCPU at the soft limit, which tells the student why, before SIGKILL)."""
     _, hard = resource.getrlimit(kind)
     if hard != resource.RLIM_INFINITY:
         soft = min(soft, hard)
-    resource.setrlimit(kind, (soft, hard if hard != resource.RLIM_INFINITY else soft))
+    resource.setrlimit(kind, (soft, min(soft + slack, hard) if hard != resource.RLIM_INFINITY else soft + slack))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -293,7 +295,8 @@ def main(argv: list[str] | None = None) -> int:
     # Limits apply from here on: the student's code runs only after this line.
     _limit(resource.RLIMIT_DATA, args.memory_mb << 20)
     _limit(resource.RLIMIT_FSIZE, args.file_mb << 20)
-    _limit(resource.RLIMIT_CPU, args.cpu_seconds)
+    spent = resource.getrusage(resource.RUSAGE_SELF)  # RLIMIT_CPU counts from the start: importing torch is not theirs
+    _limit(resource.RLIMIT_CPU, int(spent.ru_utime + spent.ru_stime) + 1 + args.cpu_seconds, slack=2)
     _limit(resource.RLIMIT_CORE, 0)
     if args.uid is not None:  # counts every process and thread of this uid: a fork bomb stops here
         _limit(resource.RLIMIT_NPROC, args.nproc)

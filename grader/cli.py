@@ -9,6 +9,9 @@ from pathlib import Path
 import click
 
 from ._exceptions import GraderError
+from ._sandbox import Limits
+
+_LIMITS = Limits()
 
 _MARK = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "timeout": "TIMEOUT", "missing": "MISSING", "skipped": "SKIP"}
 _COLOR = {"passed": "green", "failed": "red", "error": "red", "timeout": "yellow", "missing": "yellow", "skipped": "blue"}
@@ -49,11 +52,21 @@ def cli(verbose: bool) -> None:
 @click.option("--problem", "problems", multiple=True, help="Grade only this problem id (repeatable).")
 @click.option("--seed", type=int, default=None, help="Seed for the test inputs (default: a fresh random one).")
 @click.option("--course", default=None, help="Course folder with rubrics/ (default: $GRADER_COURSE or this checkout).")
-def grade(assignment: str, submissions_dir: Path, out_dir: Path, problems: tuple[str, ...], seed: int | None, course: str | None) -> None:
+@click.option("--threads", type=int, default=None, help=f"Threads per worker (default here: {_LIMITS.threads}).")
+@click.option("--cpu-seconds", type=int, default=None, help=f"CPU seconds per worker (default: {_LIMITS.cpu_seconds}).")
+@click.option("--disk-mb", type=int, default=None, help=f"As root: MiB of /tmp and folder per worker (default: {_LIMITS.disk_mb}).")
+@click.option("--file-mb", type=int, default=None, help=f"MiB of one file a worker writes (default: {_LIMITS.file_mb}).")
+def grade(
+    assignment: str, submissions_dir: Path, out_dir: Path, problems: tuple[str, ...], seed: int | None, course: str | None,
+    threads: int | None, cpu_seconds: int | None, disk_mb: int | None, file_mb: int | None,
+) -> None:  # fmt: skip
     """Grade every student folder or .zip in SUBMISSIONS_DIR."""
     from ._grade import grade as run
 
-    results = run(assignment, submissions_dir, out_dir, course=_course(course), problems=set(problems) or None, seed=seed, progress=_progress(False))
+    given = {"threads": threads, "cpu_seconds": cpu_seconds, "disk_mb": disk_mb, "file_mb": file_mb}
+    limits = Limits(**{k: v for k, v in given.items() if v is not None})
+    results = run(assignment, submissions_dir, out_dir, course=_course(course), problems=set(problems) or None, seed=seed,
+                  limits=limits, progress=_progress(False))  # fmt: skip
     click.echo(f"Graded {len(results)} submissions of {assignment}.")
     click.echo(f"Gradebook:      {out_dir / 'gradebook.csv'}")
     for r in results:

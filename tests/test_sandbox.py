@@ -327,3 +327,19 @@ def test_as_root_shared_memory_is_capped(tmp_path: Path) -> None:
     with pytest.raises(StudentError, match="No space left"):
         run.call("call", name="fill")
     run.close()
+
+
+def test_cpu_time_is_limited_from_when_the_students_code_starts(tmp_path: Path) -> None:
+    run = make_run(tmp_path, """
+        def spin():
+            while True:
+                pass
+        def ok():
+            return 1
+    """, budget=30, cpu_seconds=2)
+    assert run.call("call", name="ok")["value"] == 1  # importing torch (seconds of CPU) did not use the allowance
+    started = time.monotonic()
+    with pytest.raises(WorkerCrashed, match="more CPU time than allowed"):
+        run.call("call", name="spin")
+    assert time.monotonic() - started < 15
+    run.close()
