@@ -21,7 +21,7 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable, Literal
+from typing import Any, Callable, Iterator, Literal
 
 import pytest
 
@@ -82,6 +82,7 @@ class GraderPlugin:
         self.given_modules: dict[str, ModuleType] = {}
         self.records: dict[str, list[TestResult]] = {s.student: [] for s in plan.submissions}
         self.started: dict[str, float] = {}
+        self.spent: dict[str, float] = {}  # student time used so far, per student
 
     # ------------------------------------------------------------ collection --
 
@@ -160,11 +161,17 @@ class GraderPlugin:
         return self.runs[key]
 
     @pytest.fixture
-    def submission(self, request: pytest.FixtureRequest) -> ProblemRun:
+    def submission(self, request: pytest.FixtureRequest) -> Iterator[ProblemRun]:
         problem, test = request.node.stash[_SPEC]
-        run = self._run(request.param, problem)
-        run.start_test(test.timeout)
-        return run
+        student = request.param
+        run = self._run(student, problem)
+        left = self.plan.limits.submission_seconds - self.spent.get(student, 0.0)
+        if left < test.timeout:
+            run.start_test(left, "the whole submission's")
+        else:
+            run.start_test(test.timeout)
+        yield run
+        self.spent[student] = self.spent.get(student, 0.0) + run.used
 
     @pytest.fixture
     def baseline(self, request: pytest.FixtureRequest) -> ProblemRun:

@@ -33,16 +33,18 @@ class ProblemRun:
         self._import_failure: StudentFault | None = None
         self.budget = 60.0  # seconds of student time the current test may still use; set per test
         self.used = 0.0
+        self._why = "this test's"
 
     # --------------------------------------------------------------- budget --
 
-    def start_test(self, budget: float) -> None:
-        self.budget, self.used = budget, 0.0
+    def start_test(self, budget: float, why: str = "this test's") -> None:
+        """Allow ``budget`` seconds of student time from now; ``why`` names whose budget it is."""
+        self.budget, self.used, self._why = budget, 0.0, why
 
     def _left(self) -> float:
         left = self.budget - self.used
         if left <= 0:
-            raise WorkerTimeout(f"Your code used up this test's {self.budget:.3g} s, so it was stopped.")
+            raise WorkerTimeout(f"Your code used up {self._why} {max(self.budget, 0):.3g} s, so it was stopped.")
         return left
 
     # --------------------------------------------------------------- worker --

@@ -43,6 +43,7 @@ class Limits:
     memory_mb: int = 4096
     file_mb: int = 64
     disk_mb: int = 512  # as root: the worker's own /tmp and folder
+    submission_seconds: float = 900.0  # student time for all tests of one submission together
     cpu_seconds: int = 3600
     threads: int = max(1, min(4, os.cpu_count() or 1))
     output_bytes: int = OUTPUT_KEEP_BYTES

@@ -56,14 +56,15 @@ def cli(verbose: bool) -> None:
 @click.option("--cpu-seconds", type=int, default=None, help=f"CPU seconds per worker (default: {_LIMITS.cpu_seconds}).")
 @click.option("--disk-mb", type=int, default=None, help=f"As root: MiB of /tmp and folder per worker (default: {_LIMITS.disk_mb}).")
 @click.option("--file-mb", type=int, default=None, help=f"MiB of one file a worker writes (default: {_LIMITS.file_mb}).")
+@click.option("--submission-seconds", type=float, default=None, help=f"Student time for all tests of a submission (default: {_LIMITS.submission_seconds:g}).")
 def grade(
     assignment: str, submissions_dir: Path, out_dir: Path, problems: tuple[str, ...], seed: int | None, course: str | None,
-    threads: int | None, cpu_seconds: int | None, disk_mb: int | None, file_mb: int | None,
+    threads: int | None, cpu_seconds: int | None, disk_mb: int | None, file_mb: int | None, submission_seconds: float | None,
 ) -> None:  # fmt: skip
     """Grade every student folder or .zip in SUBMISSIONS_DIR."""
     from ._grade import grade as run
 
-    given = {"threads": threads, "cpu_seconds": cpu_seconds, "disk_mb": disk_mb, "file_mb": file_mb}
+    given = {"threads": threads, "cpu_seconds": cpu_seconds, "disk_mb": disk_mb, "file_mb": file_mb, "submission_seconds": submission_seconds}
     limits = Limits(**{k: v for k, v in given.items() if v is not None})
     results = run(assignment, submissions_dir, out_dir, course=_course(course), problems=set(problems) or None, seed=seed,
                   limits=limits, progress=_progress(False))  # fmt: skip

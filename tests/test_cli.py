@@ -114,3 +114,17 @@ def test_check_runs_public_tests_only_and_exits_1_on_a_failure(tmp_path: Path) -
     proc = run_cli("check", "mfdnn-hw5", ".", cwd=mine)
     assert proc.returncode == 1
     assert "ERROR" in proc.stdout and "Not written yet" in proc.stderr
+
+
+def test_a_submission_cannot_use_more_than_its_total_time(tmp_path: Path) -> None:
+    """Each test has its timeout, and the submission as a whole has one too (--submission-seconds)."""
+    course = Course.locate(ROOT)
+    slow = (ROOT / "reference" / "mfdnn-hw5" / "backprop.py").read_text() + "\nimport time as _t\n_orig = backprop\n" \
+        "def backprop(*a):\n    _t.sleep(4)\n    return _orig(*a)\n"
+    subs = build_class(course, "mfdnn-hw5", tmp_path / "subs", {"slowpoke": {"backprop.py": slow}})
+    proc = run_cli("grade", "mfdnn-hw5", subs, "--out", tmp_path / "out", "--problem", "backprop", "--submission-seconds", "10")
+    assert proc.returncode == 0, proc.stderr
+    result = Result.load(tmp_path / "out" / "slowpoke" / "result.json")
+    outcomes = [t.outcome for t in result.tests]
+    assert outcomes[0] == "passed" and outcomes[-1] == "timeout", outcomes
+    assert any("used up the whole submission's 10 s" in t.output for t in result.tests)
