@@ -167,7 +167,7 @@ class GraderPlugin:
         run = self._run(student, problem)
         left = self.plan.limits.submission_seconds - self.spent.get(student, 0.0)
         if left < test.timeout:
-            run.start_test(left, "the whole submission's")
+            run.start_test(left, whole=self.plan.limits.submission_seconds)
         else:
             run.start_test(test.timeout)
         yield run

@@ -33,18 +33,28 @@ class ProblemRun:
         self._import_failure: StudentFault | None = None
         self.budget = 60.0  # seconds of student time the current test may still use; set per test
         self.used = 0.0
-        self._why = "this test's"
+        self._whole: float | None = None
 
     # --------------------------------------------------------------- budget --
 
-    def start_test(self, budget: float, why: str = "this test's") -> None:
-        """Allow ``budget`` seconds of student time from now; ``why`` names whose budget it is."""
-        self.budget, self.used, self._why = budget, 0.0, why
+    def start_test(self, budget: float, whole: float | None = None) -> None:
+        """Allow ``budget`` seconds of student time from now; ``whole`` is the submission's
+        total when that, not the test's own timeout, is what limits this test."""
+        self.budget, self.used, self._whole = budget, 0.0, whole
+
+    def _whole_note(self) -> str:
+        if self._whole is None:
+            return ""
+        return (f" All tests of a submission together may use {self._whole:.3g} s of your code's time, "
+                f"and only {max(self.budget, 0):.3g} s of it were left for this test.")
 
     def _left(self) -> float:
         left = self.budget - self.used
         if left <= 0:
-            raise WorkerTimeout(f"Your code used up {self._why} {max(self.budget, 0):.3g} s, so it was stopped.")
+            if self._whole is not None and self.budget <= 0:
+                raise WorkerTimeout(f"Not run: your code had already used all {self._whole:.3g} s that the tests "
+                                    "of a submission may use together.")
+            raise WorkerTimeout(f"Your code used up this test's {self.budget:.3g} s, so it was stopped.{self._whole_note()}")
         return left
 
     # --------------------------------------------------------------- worker --
@@ -80,8 +90,11 @@ class ProblemRun:
         started = time.monotonic()
         try:
             return worker.request(header, values, timeout)
-        except (WorkerTimeout, WorkerCrashed):
+        except WorkerTimeout as exc:
             self._worker = None  # dead: the next call gets a fresh worker
+            raise WorkerTimeout(f"{exc}{self._whole_note()}") from None
+        except WorkerCrashed:
+            self._worker = None
             raise
         finally:
             self.used += time.monotonic() - started
