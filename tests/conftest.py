@@ -42,6 +42,7 @@ class Mistake:
     fails: list[str]
     edits: list[dict[str, str]] = field(default_factory=list)
     source: str | None = None
+    extended: bool = False  # its checks are covered by a core mistake: run with `make test-all` only
 
     def text(self, reference_dir: Path) -> str:
         if self.source:
@@ -59,7 +60,7 @@ def load_mistakes(assignment: str) -> list[Mistake]:
     raw = tomllib.loads((TESTS / "mistakes" / f"{assignment}.toml").read_text())
     return [
         Mistake(id=m["id"], problem=m["problem"], file=m["file"], what=m["what"], fails=list(m["fails"]),
-                edits=list(m.get("edit", [])), source=m.get("source"))
+                edits=list(m.get("edit", [])), source=m.get("source"), extended=bool(m.get("extended", False)))
         for m in raw["mistake"]
     ]  # fmt: skip
 

@@ -1,7 +1,9 @@
 """Every check of the rubrics fails on a known wrong submission, and only the checks it should.
 
 Each problem's mutants (tests/mistakes/<assignment>.toml), its reference and its template
-are graded as one class with `grader grade`, the way an instructor runs it.
+are graded as one class with `grader grade`, the way an instructor runs it. Mistakes
+marked `extended` (their checks are already failed by a core mistake) form a second
+class, marked slow: `make test-all` grades it, `make test` does not.
 """
 
 from __future__ import annotations
@@ -13,41 +15,38 @@ import pytest
 from conftest import ROOT, build_class, grade_class, load_mistakes
 
 ASSIGNMENTS = ["mfdnn-hw5", "mfdnn-hw7"]
-SLOW = {("mfdnn-hw7", "lnin")}  # Net1 has 340M parameters: about a minute per student
 
 
 def cases() -> list:
     out = []
     for a in ASSIGNMENTS:
         for m in load_mistakes(a):
-            marks = [pytest.mark.slow] if (a, m.problem) in SLOW else []
+            marks = [pytest.mark.slow] if m.extended else []
             out.append(pytest.param(a, m, id=f"{a}/{m.id}", marks=marks))
     return out
 
 
 def problems() -> list:
-    out = []
-    for a in ASSIGNMENTS:
-        for p in sorted({m.problem for m in load_mistakes(a)}):
-            marks = [pytest.mark.slow] if (a, p) in SLOW else []
-            out.append(pytest.param(a, p, id=f"{a}/{p}", marks=marks))
-    return out
+    return [pytest.param(a, p, id=f"{a}/{p}") for a in ASSIGNMENTS for p in sorted({m.problem for m in load_mistakes(a)})]
 
 
-_graded: dict[tuple[str, str], dict[str, dict]] = {}
+_graded: dict[tuple[str, str, bool], dict[str, dict]] = {}
 
 
-def graded(course, tmp_path_factory, assignment: str, problem: str) -> dict[str, dict]:  # type: ignore[no-untyped-def]
-    """The class of one problem's mutants, graded once per test session."""
-    key = (assignment, problem)
+def graded(course, tmp_path_factory, assignment: str, problem: str, extended: bool = False) -> dict[str, dict]:  # type: ignore[no-untyped-def]
+    """The class of one problem's core mutants (with its reference and template), or of its
+    extended mutants, graded once per test session."""
+    key = (assignment, problem, extended)
     if key not in _graded:
         a = course.assignment(assignment)
         spec = a.rubric.problem(problem)
-        students: dict[str, dict[str, str]] = {"reference": {}, "template": {spec.file: (a.template_dir / spec.file).read_text()}}
+        students: dict[str, dict[str, str]] = {}
+        if not extended:
+            students = {"reference": {}, "template": {spec.file: (a.template_dir / spec.file).read_text()}}
         for m in load_mistakes(assignment):
-            if m.problem == problem:
+            if m.problem == problem and m.extended == extended:
                 students[m.id] = {m.file: m.text(a.reference_dir)}
-        root = tmp_path_factory.mktemp(f"{assignment}-{problem}")
+        root = tmp_path_factory.mktemp(f"{assignment}-{problem}{'-extended' if extended else ''}")
         build_class(course, assignment, root / "class", students)
         _graded[key] = grade_class(root / "class", root / "out", assignment, "--problem", problem)
     return _graded[key]
@@ -59,7 +58,7 @@ def not_passed(result: dict) -> dict[str, str]:
 
 @pytest.mark.parametrize("assignment, mistake", cases())
 def test_mistake_fails_exactly_its_checks(course, tmp_path_factory, assignment, mistake):  # type: ignore[no-untyped-def]
-    results = graded(course, tmp_path_factory, assignment, mistake.problem)
+    results = graded(course, tmp_path_factory, assignment, mistake.problem, mistake.extended)
     failing = not_passed(results[mistake.id])
     assert set(failing) == set(mistake.fails), (
         f"{mistake.id} ({mistake.what}): expected exactly {sorted(mistake.fails)} to fail, got:\n"
@@ -83,9 +82,9 @@ def test_reference_passes_and_template_scores_zero(course, tmp_path_factory, ass
 
 @pytest.mark.parametrize("assignment, problem", problems())
 def test_every_check_is_shown_to_fail(course, assignment, problem):  # type: ignore[no-untyped-def]
-    """A check that no known mistake fails has not been shown able to fail."""
+    """A check that no known mistake fails has not been shown able to fail (by `make test` alone)."""
     rubric_tests = {t.name for t in course.assignment(assignment).rubric.problem(problem).tests}
-    shown = {name for m in load_mistakes(assignment) if m.problem == problem for name in m.fails}
+    shown = {name for m in load_mistakes(assignment) if m.problem == problem and not m.extended for name in m.fails}
     assert rubric_tests <= shown, f"no known mistake fails {sorted(rubric_tests - shown)}"
     assert shown <= rubric_tests, f"mistakes name tests that do not exist: {sorted(shown - rubric_tests)}"
 
