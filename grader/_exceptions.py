@@ -10,6 +10,7 @@
     ├── WorkerTimeout                the student's code ran out of time             -> outcome "timeout"
     ├── WorkerCrashed                the worker died: exit(), a signal, memory      -> outcome "error"
     ├── StudentError                 the student's code raised an exception          -> outcome "error"
+    │   └── NotWritten               ... NotImplementedError from a template stub
     └── WrongAnswer                  the student's code returned something unusable  -> outcome "failed"
 
 CheckFailed (an AssertionError) is what a comparison raises when the answer is wrong: outcome "failed".
@@ -54,6 +55,10 @@ class WorkerCrashed(StudentFault):
 
 class StudentError(StudentFault):
     outcome = "error"
+
+
+class NotWritten(StudentError):
+    """A stub of the template is still there: the message says what to write."""
 
 
 class WrongAnswer(StudentFault):

@@ -178,6 +178,7 @@ class WorkerFault(BaseModel):
     type: str = Field(max_length=200)
     message: str = Field(max_length=20_000)
     traceback: str = Field(default="", max_length=20_000)
+    frames: str = Field(default="", max_length=20_000, description="the student's own frames, without the exception line")
 
 
 class WorkerReply(BaseModel):

@@ -11,7 +11,7 @@ import hashlib
 import time
 from typing import Any
 
-from ._exceptions import MissingFile, StudentFault, WorkerCrashed, WorkerTimeout
+from ._exceptions import MissingFile, NotWritten, StudentFault, WorkerCrashed, WorkerTimeout
 from ._sandbox import Runner, Worker, WorkerSpec
 
 
@@ -101,9 +101,20 @@ class ProblemRun:
 
     # ------------------------------------------------------------------ api --
 
-    def call(self, fn: str, /, **values: Any) -> dict[str, Any]:
-        """Run the driver's ``fn`` on the student's module; return what it reported."""
-        return self._request({"op": "call", "fn": fn}, values)
+    def call(self, fn: str, /, context: str | None = None, **values: Any) -> dict[str, Any]:
+        """Run the driver's ``fn`` on the student's module; return what it reported.
+
+        ``context`` says which inputs this call used ("on random network 2 of 5 ..."): an
+        error, a timeout or a crash of this call is reported with it.
+        """
+        self._ready()  # import failures and a missing file are about the file, not this call
+        self._left()  # so is a budget already spent
+        try:
+            return self._request({"op": "call", "fn": fn}, values)
+        except StudentFault as exc:
+            if context and not isinstance(exc, NotWritten):
+                raise type(exc)(f"{context[0].upper()}{context[1:]}: {exc}") from None
+            raise
 
     def prepare(self, fn: str, /, **values: Any) -> bool:
         """Have the driver's ``fn`` build a callable to time later with ``run``.

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from . import _worker
-from ._exceptions import SandboxError, StudentError, WorkerCrashed, WorkerTimeout, WrongAnswer
+from ._exceptions import NotWritten, SandboxError, StudentError, WorkerCrashed, WorkerTimeout, WrongAnswer
 from ._models import WorkerFault, WorkerReply
 
 log = logging.getLogger(__name__)
@@ -252,19 +252,20 @@ class LocalWorker:
         return values_out
 
     def _raise_fault(self, fault: WorkerFault) -> None:
-        where = f"\n{fault.traceback.rstrip()}" if fault.traceback else ""
+        frames = f"\n{fault.frames.rstrip()}" if fault.frames.strip() else ""
         if fault.kind == "wrong":
             raise WrongAnswer(fault.message)
         if fault.kind == "not_implemented":
-            raise StudentError(f"Not written yet: {fault.message or 'NotImplementedError'}{where}")
+            raise NotWritten(f"Not written yet: {fault.message or 'NotImplementedError'}{frames}")
         if fault.kind == "import":
+            where = f"\n{fault.traceback.rstrip()}" if fault.traceback else ""
             raise StudentError(f"Importing {self.spec.module}.py failed: {fault.type}: {fault.message}{where}")
         if fault.kind == "unknown":
             raise StudentError(
                 f"Using what your code returned failed with {fault.type}: {fault.message}\n"
                 "(check the type and shape of what you return against the assignment's contract)"
             )
-        raise StudentError(f"Your code raised {fault.type}: {fault.message}{where}")
+        raise StudentError(f"Your code raised {fault.type}: {fault.message}{frames}")
 
     def _read(self, timeout: float, starting: bool = False) -> tuple[WorkerReply, bytes]:
         deadline = time.monotonic() + timeout

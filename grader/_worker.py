@@ -160,8 +160,8 @@ def _fault(exc: BaseException, sub_dir: str) -> dict[str, Any]:
         f.filename = os.path.relpath(f.filename, sub_dir)
     if isinstance(exc, SyntaxError) and exc.filename and os.path.abspath(exc.filename).startswith(sub_dir):
         exc.filename = os.path.relpath(exc.filename, sub_dir)
-    text = "".join(traceback.format_list(theirs)) if theirs else ""
-    text += "".join(traceback.format_exception_only(type(exc), exc))
+    frames = "".join(traceback.format_list(theirs)) if theirs else ""
+    text = frames + "".join(traceback.format_exception_only(type(exc), exc))
     if isinstance(exc, WrongAnswer):
         kind = "wrong"
     elif isinstance(exc, NotImplementedError) and theirs:
@@ -173,7 +173,8 @@ def _fault(exc: BaseException, sub_dir: str) -> dict[str, Any]:
     message = str(exc)
     if isinstance(exc, MemoryError) or "can't allocate memory" in message or "not enough memory" in message:
         message += " (the grader limits how much memory your code may use)"
-    return {"kind": kind, "type": type(exc).__name__, "message": message[:10_000], "traceback": text[-10_000:]}
+    return {"kind": kind, "type": type(exc).__name__, "message": message[:10_000], "traceback": text[-10_000:],
+            "frames": frames[-10_000:]}
 
 
 # ---------------------------------------------------------------- isolation --

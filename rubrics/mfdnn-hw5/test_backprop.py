@@ -49,7 +49,7 @@ def homework_example() -> tuple[list, list, torch.Tensor, torch.Tensor]:
 
 def check_against_autograd(submission, A, b, X, Y, what: str, why: str, rtol: float, atol_scale: float) -> None:  # type: ignore[no-untyped-def]
     dA_ref, db_ref = autograd_gradients(A, b, X, Y)
-    got = submission.call("gradients", A_list=A, b_list=b, X=X, Y=Y)
+    got = submission.call("gradients", A_list=A, b_list=b, X=X, Y=Y, context=what)
     scale = max(float(g.abs().max()) for g in dA_ref + db_ref)
     tol = Tolerance(rtol=rtol, atol=atol_scale * scale, why=why)
     close_all(got["dA"], dA_ref, what=f"dA_list {what}", item="layer {i} (A_" + "{i}" + ")", tol=tol)
@@ -85,7 +85,7 @@ def test_hidden_networks(submission, generator):  # type: ignore[no-untyped-def]
 def test_shapes(submission, generator):  # type: ignore[no-untyped-def]
     sizes = [3, 5, 4, 2]
     A, b, X, Y = network(sizes, generator(), torch.float64)
-    got = submission.call("gradients", A_list=A, b_list=b, X=X, Y=Y)
+    got = submission.call("gradients", A_list=A, b_list=b, X=X, Y=Y, context=f"on a network with layer sizes {sizes}")
     for name, grads, params in (("dA_list", got["dA"], A), ("db_list", got["db"], b)):
         for i, (g, p) in enumerate(zip(grads, params)):
             that(
@@ -97,7 +97,8 @@ def test_shapes(submission, generator):  # type: ignore[no-untyped-def]
 
 def test_no_autograd(submission, generator):  # type: ignore[no-untyped-def]
     A, b, X, Y = network([4, 6, 3, 1], generator(), torch.float64)
-    got = submission.call("gradients", A_list=A, b_list=b, X=X, Y=Y, watch_autograd=True)
+    got = submission.call("gradients", A_list=A, b_list=b, X=X, Y=Y, watch_autograd=True,
+                          context="on a network with layer sizes [4, 6, 3, 1]")
     that(
         not got["autograd"],
         "backprop used autograd: " + ", ".join(got["autograd"]) + ". This problem asks for the gradients "

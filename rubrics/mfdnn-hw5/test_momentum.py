@@ -46,7 +46,9 @@ def sgd_iterates(theta0: torch.Tensor, objective: str, params: dict[str, torch.T
 
 
 def run(submission, form: str, theta0, objective: str, params, alpha: float, beta: float, num_steps: int) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    return submission.call("iterates", form=form, theta0=theta0, objective=objective, params=params, alpha=alpha, beta=beta, num_steps=num_steps)
+    context = f"{form} on the {objective} objective ({str(theta0.dtype)[6:]}, theta of shape {tuple(theta0.shape)}, alpha = {alpha:.3g}, beta = {beta}, num_steps = {num_steps})"
+    return submission.call("iterates", form=form, theta0=theta0, objective=objective, params=params, alpha=alpha, beta=beta,
+                           num_steps=num_steps, context=context)
 
 
 def tolerance(dtype: torch.dtype, scale: float) -> Tolerance:

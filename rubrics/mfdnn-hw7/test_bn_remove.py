@@ -35,7 +35,7 @@ def scaled(tol: Tolerance, expected: torch.Tensor) -> Tolerance:
 
 def check_fold(submission, given, state, x: torch.Tensor, tol: Tolerance, what: str) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     expected = reference_logits(given, state, x)
-    got = submission.call("fold", state=state, x=x, dtype=str(x.dtype).removeprefix("torch."))
+    got = submission.call("fold", state=state, x=x, dtype=str(x.dtype).removeprefix("torch."), context=what.replace("logits of ", "computing "))
     close(got["out"], expected, what=what, tol=scaled(tol, expected), index_names=INDEX)
     return got
 

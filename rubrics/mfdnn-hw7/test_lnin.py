@@ -67,7 +67,7 @@ def scaled(tol: Tolerance, expected: torch.Tensor) -> Tolerance:
 
 def test_output_shape(submission, generator):  # type: ignore[no-untyped-def]
     sizes = [[2, 3, 32, 32], [2, 3, 33, 40]]
-    got = submission.call("shapes", num_classes=7, sizes=sizes)
+    got = submission.call("shapes", num_classes=7, sizes=sizes, context=f"Net2(num_classes=7) on inputs of shapes {sizes}")
     for (b, _, h, w), shape in zip(sizes, got["shapes"]):
         that(list(shape) == [b, 7, h - 31, w - 31],
              f"Net2(num_classes=7) on input of shape {(b, 3, h, w)} returned shape {tuple(shape)}; "
@@ -87,7 +87,8 @@ def test_no_linear(submission):  # type: ignore[no-untyped-def]
 
 
 def test_equal_32x32(submission, net1_seed, inputs_32x32, expected_32x32):  # type: ignore[no-untyped-def]
-    got = submission.call("equal", seed=net1_seed, x=inputs_32x32, dtype="float64")["out"]
+    got = submission.call("equal", seed=net1_seed, x=inputs_32x32, dtype="float64",
+                          context="copy_weights_from(net1), then Net2 on (2, 3, 32, 32) inputs in float64")["out"]
     that(tuple(got.shape) == (2, 10, 1, 1), f"Net2 on a (2, 3, 32, 32) input returned shape {tuple(got.shape)}; expected (2, 10, 1, 1).")
     close(got.flatten(1), expected_32x32, what="Net2(x) after copy_weights_from(net1) vs net1(x) on 32x32 inputs, float64",
           tol=scaled(F64, expected_32x32), index_names=("sample", "class"))
@@ -109,7 +110,8 @@ def test_net1_patch(submission, generator):  # type: ignore[no-untyped-def]
 
 def test_equal_on_patches(submission, net1_seed, wide_image, expected_windows):  # type: ignore[no-untyped-def]
     h, w = wide_image.shape[-2:]
-    got = submission.call("equal", seed=net1_seed, x=wide_image, dtype="float32")["out"]
+    got = submission.call("equal", seed=net1_seed, x=wide_image, dtype="float32",
+                          context=f"copy_weights_from(net1), then Net2 on a (1, 3, {h}, {w}) image")["out"]
     close(got, expected_windows, what=f"Net2(images) vs net1 on every 32x32 window of a {h}x{w} image (float32)",
           tol=scaled(F32, expected_windows), index_names=("image", "class", "row i", "column j"))
 
