@@ -146,8 +146,10 @@ class GraderPlugin:
                 sub = self.subs[student]
                 src = sub.files.get(problem.file)
                 files = {problem.file: src} if src else {}
-                missing = sub.problem or (None if src else f"{problem.file} was not submitted.")
-            course_private = [a.root / d for d in ("rubrics", "reference", "tests", "examples")]
+                notes = [n for n in sub.notes if n.startswith(problem.file) or f"/{problem.file}" in n]
+                missing = sub.problem or (None if src else f"{problem.file} was not submitted." + (
+                    " (" + "; ".join(notes) + ")" if notes else ""))
+            course_private = [a.root / d for d in ("rubrics", "reference", "tests", "examples", ".git")]
             spec = WorkerSpec(
                 label=f"{student}/{problem.id}",
                 hide=tuple(p for p in [*course_private, *self.plan.hide] if p.is_dir()),

@@ -22,7 +22,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 from . import _worker
 from ._exceptions import NotWritten, SandboxError, StudentError, WorkerCrashed, WorkerTimeout, WrongAnswer
@@ -247,7 +247,7 @@ class LocalWorker:
         try:
             values_out = _worker.decode(reply.values, data)
         except Exception as exc:  # malformed payload: the student's process sent garbage
-            raise WrongAnswer(f"the worker sent back data the grader cannot read ({exc})") from None
+            self._broken(f"data it cannot read ({type(exc).__name__})")
         values_out["__elapsed__"] = float(reply.info.get("elapsed", 0.0))
         return values_out
 
@@ -272,11 +272,11 @@ class LocalWorker:
         try:
             (hlen,) = _worker._LEN.unpack(self._recv(_worker._LEN.size, deadline))
             if hlen > 16 << 20:
-                raise WrongAnswer("the worker sent an oversized reply header")
+                self._broken("an oversized reply header")
             head = self._recv(hlen, deadline)
             (plen,) = _worker._LEN.unpack(self._recv(_worker._LEN.size, deadline))
             if plen > MAX_REPLY_BYTES:
-                raise WrongAnswer(f"the worker tried to send back {plen} bytes; at most {MAX_REPLY_BYTES} are accepted")
+                self._broken(f"a reply of {plen} bytes (at most {MAX_REPLY_BYTES} are accepted)")
             data = self._recv(plen, deadline) if plen else b""
         except TimeoutError:
             self.kill()
@@ -288,8 +288,12 @@ class LocalWorker:
         try:
             return WorkerReply.model_validate_json(head), data
         except ValueError as exc:
-            self.kill()
-            raise WrongAnswer(f"the worker sent a malformed reply ({exc.__class__.__name__})") from None
+            self._broken(f"a malformed reply ({exc.__class__.__name__})")
+
+    def _broken(self, what: str) -> NoReturn:
+        """The channel can no longer be trusted to be in step: end this worker (a fresh one runs the next call)."""
+        self.kill()
+        raise WorkerCrashed(f"The process running your code sent the grader {what}; it was stopped.")
 
     def _recv(self, n: int, deadline: float) -> bytes:
         chunks, got = [], 0

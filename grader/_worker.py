@@ -220,7 +220,7 @@ def isolate(uid: int, hide: list[str], home: str, keep: list[str], disk_mb: int)
             if os.path.isdir(path):
                 mount("tmpfs", path, "tmpfs", _MS_RDONLY | _MS_NOSUID | _MS_NODEV, "size=4k,mode=000")
         saved = os.open(home, os.O_RDONLY | os.O_DIRECTORY)
-        covered = [d for d in ("/tmp", "/var/tmp") if os.path.isdir(d) and not any(under(k, d) for k in keep)]
+        covered = [d for d in ("/tmp", "/var/tmp", "/run/lock") if os.path.isdir(d) and not any(under(k, d) for k in keep)]
         for d in covered:
             scratch(d, disk_mb)
         if not any(under(home, d) for d in covered):
@@ -351,9 +351,8 @@ def main(argv: list[str] | None = None) -> int:
             if isinstance(exc, SystemExit):
                 # sys.exit() / exit() in the student's code: reported, and the worker lives on.
                 exc = RuntimeError(f"your code called exit({exc.code!r}); the grader does not allow it").with_traceback(exc.__traceback__)
-            kind = "import" if op == "load" else None
             fault = _fault(exc, sub_dir)
-            if kind and fault["kind"] != "unknown":
+            if op == "load":  # whatever failed while importing (even compile()'s ValueError for NUL bytes)
                 fault["kind"] = "import"
             write_frame(rep, {"ok": False, "fault": fault})
 
