@@ -1,0 +1,400 @@
+"""Hostile and broken submissions, graded in one batch beside honest ones (issue 3, point 5).
+
+Every case of tests/hostile/cases.toml is one student of a single mfdnn-hw5 class, with
+three honest students (copies of the reference) sorted between them. The class is graded
+once, through the CLI, with a secret planted in the grader's environment and a decoy
+result file beside the output folder. Then:
+
+- each hostile student scores exactly what its honest part deserves (per problem), with
+  the outcomes and the messages its case names;
+- every honest neighbour keeps full marks, and no submission file changed;
+- every result.json is the grader's own: it parses, lists exactly the rubric's tests,
+  its scores add up, and it is small; the output folder holds nothing else;
+- the secret appears in no output; nothing was written outside tmp_path; no process of
+  this batch is left running: none with a hostile case's marker on its command line, none
+  of a worker uid (>= 2**20) whose processes name this batch's folders (other grader runs
+  on the same machine have workers of their own, which are not this batch's to judge).
+
+Workers only drop to a uid of their own, in namespaces of their own, when the grader runs
+as root; several cases are only safe to run that way, so the module needs root.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import stat
+import sys
+import time
+import tomllib
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, run_cli
+from grader._course import Course
+from grader._models import Result
+
+pytestmark = [
+    pytest.mark.skipif(os.geteuid() != 0, reason="the hostile batch needs workers isolated as another user (grader run as root)"),
+    pytest.mark.slow,  # about 5 minutes: `make test-all` runs it, `make test` (CI) not yet
+]
+
+HOSTILE = Path(__file__).parent / "hostile"
+CASES: list[dict] = tomllib.loads((HOSTILE / "cases.toml").read_text())["case"]
+ASSIGNMENT = "mfdnn-hw5"
+REFERENCE = ROOT / "reference" / ASSIGNMENT
+HONEST = ["honest_a", "m_honest", "zz_honest"]  # sort between the hostile ones
+SEED = 29705
+MARK = "hostile-marker-297"  # on every file a hostile case tries to plant, and on its daemons' command lines
+PROCESS_MARKERS = (MARK, "sleep 297.")
+WORKER_UID_BASE = 1 << 20  # workers get a uid of their own at or above this (grader/_sandbox.py)
+MAX_RESULT_BYTES = 1 << 20
+# Where hostile cases try to plant files; none may be there after the batch.
+PLANT_DIRS = [Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"), Path("/root"), Path("/work/main"), ROOT]
+RUN_LOCK = Path("/run/lock")
+
+
+def case_params(marks_key: str | None = None, only: str | None = None) -> list:
+    out = []
+    for case in CASES:
+        if only and not any(k in case for k in only.split()):
+            continue
+        marks = []
+        if marks_key and case.get(marks_key):
+            marks.append(pytest.mark.xfail(strict=True, reason=case[marks_key]))
+        out.append(pytest.param(case, id=case["id"], marks=marks))
+    return out
+
+
+# ------------------------------------------------------------------ building the class --
+
+
+def build_case(case: dict, folder: Path) -> None:
+    cid, build, files = case["id"], case.get("build"), case["files"]
+    if build is None:
+        d = folder / cid
+        d.mkdir()
+        for name in files:
+            shutil.copyfile(HOSTILE / cid / name, d / name)
+        extras = HOSTILE / cid / "extras"
+        if extras.is_dir():
+            for p in extras.iterdir():
+                shutil.copyfile(p, d / p.name.removesuffix(".txt"))
+    elif build.startswith("zip_"):
+        with zipfile.ZipFile(folder / f"{cid}.zip", "w", zipfile.ZIP_DEFLATED) as zf:
+            for name in files:
+                if build == "zip_symlink" and name == "backprop.py":
+                    info = zipfile.ZipInfo(f"{cid}/{name}")
+                    info.create_system = 3  # unix, so the mode below means a link
+                    info.external_attr = (stat.S_IFLNK | 0o777) << 16
+                    zf.writestr(info, str(REFERENCE / name))
+                else:
+                    zf.write(REFERENCE / name, f"{cid}/{name}")
+            if build == "zip_slip":
+                zf.writestr(zipfile.ZipInfo(f"../../pwned-{MARK}-zipslip.py"), "print('slipped')\n")
+            elif build == "zip_absolute":
+                zf.writestr(zipfile.ZipInfo(f"/tmp/pwned-{MARK}-zipabs.py"), "print('absolute')\n")
+            elif build == "zip_bomb":
+                zf.writestr(zipfile.ZipInfo(f"{cid}/padding.bin"), bytes(210 << 20), compress_type=zipfile.ZIP_DEFLATED)
+    elif build == "corrupt_zip":
+        (folder / f"{cid}.zip").write_bytes(b"PK\x03\x04" + secrets.token_bytes(4000))
+    elif build == "symlink_files":
+        d = folder / cid
+        d.mkdir()
+        (d / "backprop.py").symlink_to(REFERENCE / "backprop.py")
+        (d / "momentum.py").symlink_to("/etc/passwd")
+    elif build == "symlink_student_dir":
+        (folder / cid).symlink_to(HONEST[0])
+    else:
+        d = folder / cid
+        d.mkdir()
+        text = (REFERENCE / "backprop.py").read_bytes()
+        if build == "nul_byte":
+            first, rest = text.split(b"\n", 1)
+            data = first + b"\n# a NUL byte: \x00\n" + rest
+        elif build == "latin1":
+            data = text + '\nAUTHOR = "Écrit par un étudiant pressé"\n'.encode("latin-1")
+        elif build == "pad_51mb":
+            data = text + b"\n#" + b"x" * (51 << 20) + b"\n"
+        else:
+            raise AssertionError(f"case {cid}: unknown build {build!r}")
+        (d / "backprop.py").write_bytes(data)
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    """Every entry under ``folder``: a hash of each file, the target of each link."""
+    out = {}
+    for p in sorted(folder.rglob("*")):
+        rel = str(p.relative_to(folder))
+        if p.is_symlink():
+            out[rel] = "-> " + os.readlink(p)
+        elif p.is_file():
+            out[rel] = hashlib.sha256(p.read_bytes()).hexdigest()
+        else:
+            out[rel] = "dir"
+    return out
+
+
+# ------------------------------------------------------------------ processes and planted files --
+
+
+def processes() -> dict[int, tuple[int, str]]:
+    """Live processes: pid -> (real uid, command line)."""
+    found = {}
+    for p in Path("/proc").iterdir():
+        if not p.name.isdigit() or int(p.name) == os.getpid():
+            continue
+        try:
+            status = (p / "status").read_text()
+            cmd = (p / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace").strip()
+        except OSError:
+            continue
+        uid = re.search(r"^Uid:\s+(\d+)", status, re.M)
+        state = re.search(r"^State:\s+(\S)", status, re.M)
+        if uid and state and state.group(1) not in "ZX":
+            found[int(p.name)] = (int(uid.group(1)), cmd)
+    return found
+
+
+def strays(root: Path, before: set[int]) -> dict[int, str]:
+    """What this batch left running: processes with a hostile marker on their command line,
+    and every process of a worker uid that has one process naming this batch's folders (a
+    worker's command line names the folders it hides; its forks inherit it). Other grader
+    runs on the machine have workers too: those are not this batch's."""
+    procs = {pid: v for pid, v in processes().items() if pid not in before}
+    ours = {uid for uid, cmd in procs.values() if uid >= WORKER_UID_BASE and str(root) in cmd}
+    return {pid: f"pid {pid} uid {uid}: {cmd[:200]}" for pid, (uid, cmd) in procs.items()
+            if uid in ours or any(m in cmd for m in PROCESS_MARKERS)}
+
+
+def planted(dirs: list[Path]) -> list[Path]:
+    """Files or folders whose name carries the marker, directly in ``dirs`` or anywhere in the course."""
+    hits: list[Path] = []
+    for d in dirs:
+        if d == ROOT:
+            for sub in ("grader", "rubrics", "reference", "student_template", "examples"):
+                hits += [p for p in (ROOT / sub).rglob("*") if MARK.replace("-", "") in p.name.replace("-", "").replace("_", "")]
+            site = Path(sys.prefix).glob("lib/python*/site-packages/*")
+            hits += [p for p in site if MARK.replace("-", "") in p.name.replace("-", "").replace("_", "")]
+        elif d.is_dir():
+            hits += [p for p in d.iterdir() if MARK in p.name]
+    return sorted(set(hits))
+
+
+def remove(paths: list[Path]) -> None:
+    for p in paths:
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
+
+
+# ------------------------------------------------------------------ the batch --
+
+
+@dataclass
+class Batch:
+    root: Path
+    classroom: Path
+    out: Path
+    secret: str
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+    results: dict[str, dict] = field(default_factory=dict)
+    sizes: dict[str, int] = field(default_factory=dict)
+    before: dict[str, str] = field(default_factory=dict)
+    after: dict[str, str] = field(default_factory=dict)
+    decoy: str = ""
+    strays: dict[int, str] = field(default_factory=dict)
+    planted: list[Path] = field(default_factory=list)
+    planted_run_lock: list[Path] = field(default_factory=list)
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory: pytest.TempPathFactory):
+    ids = [c["id"] for c in CASES]
+    assert len(ids) == len(set(ids)), "case ids must be unique"
+    assert not set(ids) & set(HONEST)
+    root = tmp_path_factory.mktemp("hostile")
+    classroom, out = root / "class", root / "out"
+    classroom.mkdir()
+    for name in HONEST:
+        (classroom / name).mkdir()
+        for f in ("backprop.py", "momentum.py"):
+            shutil.copyfile(REFERENCE / f, classroom / name / f)
+    for case in CASES:
+        build_case(case, classroom)
+    decoy = root / "decoy" / "result.json"
+    decoy.parent.mkdir()
+    decoy.write_text('{"decoy": "a result file the grader never wrote; nobody may touch it"}')
+    remove(planted(PLANT_DIRS) + planted([RUN_LOCK]))  # ours, left by an earlier run
+    before = snapshot(classroom)
+    running_before = set(processes())
+    secret = "GRADER-SECRET-" + secrets.token_hex(16)
+
+    started = time.monotonic()
+    proc = run_cli("grade", ASSIGNMENT, classroom, "--out", out, "--seed", str(SEED),
+                   env={"GRADER_SECRET_TOKEN": secret}, timeout=1500)  # fmt: skip
+    seconds = time.monotonic() - started
+    time.sleep(1.0)  # a left-behind process would have had time to show itself
+    b = Batch(root, classroom, out, secret, proc.returncode, proc.stdout, proc.stderr, seconds,
+              before=before, after=snapshot(classroom), decoy=decoy.read_text(), strays=strays(root, running_before),
+              planted=planted(PLANT_DIRS), planted_run_lock=planted([RUN_LOCK]))  # fmt: skip
+    for p in out.glob("*/result.json"):
+        b.sizes[p.parent.name] = p.stat().st_size
+        if b.sizes[p.parent.name] <= MAX_RESULT_BYTES:
+            b.results[p.parent.name] = json.loads(p.read_text())
+    print(f"\nhostile batch: {len(CASES)} hostile + {len(HONEST)} honest students graded in {seconds:.0f} s (exit {proc.returncode})")
+    yield b
+    for pid in b.strays:  # what the batch left running: started by this test, ended by pid
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    remove(planted(PLANT_DIRS) + planted([RUN_LOCK]))
+
+
+def result_of(batch: Batch, student: str) -> dict:
+    assert student in batch.results, f"no readable result.json for {student} (exit {batch.returncode}):\n{batch.stderr[-3000:]}"
+    return batch.results[student]
+
+
+def outputs(result: dict) -> str:
+    return "\n".join(t["output"] for t in result["tests"])
+
+
+# ------------------------------------------------------------------ per case --
+
+
+def test_cases_are_well_formed(course: Course) -> None:
+    rubric = course.assignment(ASSIGNMENT).rubric
+    names = {t.name for p in rubric.problems for t in p.tests}
+    assert len(names) == sum(len(p.tests) for p in rubric.problems), "outcomes name tests: test names must be unique"
+    assert len(CASES) >= 32
+    for case in CASES:
+        assert set(case) <= {"id", "what", "files", "build", "scores", "outcomes", "output_contains", "output_lacks", "xfail", "xfail_output"}, case["id"]
+        assert case["what"].strip() and set(case["scores"]) == {p.id for p in rubric.problems}, case["id"]
+        assert set(case.get("outcomes", {})) <= names | {"all"}, case["id"]
+        for p in rubric.problems:
+            assert 0 <= case["scores"][p.id] <= p.points, case["id"]
+        if "build" not in case:
+            folder = HOSTILE / case["id"]
+            assert sorted(f.name for f in folder.iterdir() if f.name not in ("extras", "__pycache__")) == sorted(case["files"]), case["id"]
+
+
+@pytest.mark.parametrize("case", case_params("xfail"))
+def test_hostile_case_scores_what_its_honest_part_deserves(batch: Batch, case: dict, course: Course) -> None:
+    result = result_of(batch, case["id"])
+    rubric = course.assignment(ASSIGNMENT).rubric
+    got = {p["id"]: p["score"] for p in result["problems"]}
+    detail = "\n".join(f"  {t['test']}: {t['outcome']} {t['score']:g}/{t['max_score']:g}: {t['output'][:300]}" for t in result["tests"])
+    assert got == case["scores"], f"{case['id']} ({case['what']}):\nexpected {case['scores']}, got {got}\n{detail}"
+    outcomes = {t["test"]: t["outcome"] for t in result["tests"]}
+    expected = dict(case.get("outcomes", {}))
+    if "all" in expected:
+        expected = {name: expected["all"] for name in outcomes}
+    for p in rubric.problems:
+        if p.file not in case["files"]:  # not submitted: every test of that problem is missing
+            expected.update({t.name: "missing" for t in p.tests})
+    wrong = {name: f"expected {want}, got {outcomes[name]}" for name, want in expected.items() if outcomes[name] != want}
+    assert not wrong, f"{case['id']}: {wrong}\n{detail}"
+
+
+@pytest.mark.parametrize("case", case_params("xfail_output", only="output_contains output_lacks"))
+def test_hostile_case_tells_the_student_what_happened(batch: Batch, case: dict) -> None:
+    text = outputs(result_of(batch, case["id"]))
+    for phrase in case.get("output_contains", []):
+        assert phrase in text, f"{case['id']}: the student should read {phrase!r}; their tests say:\n{text[:3000]}"
+    for phrase in case.get("output_lacks", []):
+        assert phrase not in text, f"{case['id']}: {phrase!r} must not reach the result:\n{text[:3000]}"
+
+
+# ------------------------------------------------------------------ the batch as a whole --
+
+
+def test_the_batch_completes(batch: Batch) -> None:
+    assert batch.returncode == 0, f"grader grade exited {batch.returncode}:\n{batch.stdout[-2000:]}\n{batch.stderr[-5000:]}"
+    expected = {c["id"] for c in CASES} | set(HONEST)
+    assert set(batch.sizes) == expected
+    assert f"Graded {len(expected)} submissions of {ASSIGNMENT}." in batch.stdout
+
+
+def test_honest_neighbours_keep_full_marks(batch: Batch) -> None:
+    for name in HONEST:
+        result = result_of(batch, name)
+        not_passed = {t["test"]: f"{t['outcome']}: {t['output'][:500]}" for t in result["tests"] if t["outcome"] != "passed"}
+        assert result["score"] == result["max_score"] == 50 and not not_passed, f"{name}: {not_passed}"
+
+
+def test_no_submission_changed_and_the_decoy_is_untouched(batch: Batch) -> None:
+    changed = {k: (batch.before.get(k), batch.after.get(k)) for k in set(batch.before) | set(batch.after) if batch.before.get(k) != batch.after.get(k)}
+    assert not changed, f"submission files changed during grading: {changed}"
+    assert batch.decoy == '{"decoy": "a result file the grader never wrote; nobody may touch it"}'
+
+
+def test_every_result_file_is_the_graders_own(batch: Batch, course: Course) -> None:
+    rubric = course.assignment(ASSIGNMENT).rubric
+    listed = [(p.id, t.name, t.points, t.visibility) for p in rubric.problems for t in p.tests]
+    for student, size in sorted(batch.sizes.items()):
+        assert size <= MAX_RESULT_BYTES, f"{student}/result.json is {size} bytes"
+        path = batch.out / student / "result.json"
+        result = Result.load(path)
+        assert (result.assignment, result.student, result.mode, result.seed) == (ASSIGNMENT, student, "grade", SEED), student
+        assert [(t.problem, t.test, t.max_score, t.visibility) for t in result.tests] == listed, f"{student}: not the rubric's tests"
+        for t in result.tests:
+            assert t.score == (t.max_score if t.outcome == "passed" else 0.0), f"{student}: {t.test}"
+            assert t.status == ("passed" if t.outcome == "passed" else "failed"), f"{student}: {t.test}"
+            assert "grader itself failed" not in t.output, f"{student}: {t.test}: {t.output[:2000]}"
+        assert result.score == sum(t.score for t in result.tests) and result.max_score == rubric.max_score == 50, student
+        for p in result.problems:
+            assert p.score == sum(t.score for t in result.tests if t.problem == p.id), f"{student}: {p.id}"
+        assert [p.id for p in result.problems] == [p.id for p in rubric.problems], student
+    rows = (batch.out / "gradebook.csv").read_text().splitlines()
+    assert rows[0] == "student,backprop,momentum,score,max_score"
+    book = {r.split(",")[0]: r.split(",")[1:] for r in rows[1:]}
+    assert set(book) == set(batch.sizes)
+    for student, (bp, mo, score, top) in book.items():
+        r = batch.results[student]
+        by = {p["id"]: p["score"] for p in r["problems"]}
+        assert (float(bp), float(mo), float(score), float(top)) == (by["backprop"], by["momentum"], r["score"], 50.0), student
+
+
+def test_the_output_folder_holds_only_the_graders_files(batch: Batch) -> None:
+    allowed = {"gradebook.csv"} | {f"{s}/{f}" for s in batch.sizes for f in ("result.json", "feedback.html")} | set(batch.sizes)
+    extra = sorted(str(p.relative_to(batch.out)) for p in batch.out.rglob("*") if str(p.relative_to(batch.out)) not in allowed)
+    assert not extra, f"files in the output folder the grader did not write: {extra}"
+    assert not [p for p in batch.out.rglob("*") if p.is_symlink()]
+
+
+def test_no_secret_in_any_output(batch: Batch) -> None:
+    leaks = [str(p) for p in batch.out.rglob("*") if p.is_file() and batch.secret.encode() in p.read_bytes()]
+    assert not leaks, f"the grader's secret appears in {leaks}"
+    assert batch.secret not in batch.stdout and batch.secret not in batch.stderr
+
+
+def test_student_output_stays_inert_in_feedback_pages(batch: Batch) -> None:
+    for page in batch.out.glob("*/feedback.html"):
+        html = page.read_text()
+        assert "<script>alert" not in html and "<img src=x" not in html and "\x1b[" not in html, page
+
+
+def test_no_process_is_left_running(batch: Batch) -> None:
+    assert not batch.strays, "left running after grading:\n" + "\n".join(batch.strays.values())
+
+
+def test_nothing_is_written_outside_the_sandbox(batch: Batch) -> None:
+    assert not batch.planted, f"hostile submissions planted {batch.planted}"
+
+
+def test_nothing_is_written_into_run_lock(batch: Batch) -> None:
+    assert not batch.planted_run_lock, f"hostile submissions planted {batch.planted_run_lock}"
