@@ -196,9 +196,7 @@ class LocalWorker:
             "--file-mb", str(lim.file_mb), "--cpu-seconds", str(lim.cpu_seconds), "--device", spec.device,
         ]  # fmt: skip
         if self.uid is not None:  # the worker isolates itself, then drops to this uid, before any student code
-            needed = [self.dir, Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve().parent]
-            hide = [p for p in spec.hide if not any(n.resolve().is_relative_to(p.resolve()) for n in needed)]
-            cmd += ["--uid", str(self.uid), "--disk-mb", str(lim.disk_mb)] + [a for p in hide for a in ("--hide", str(p))]
+            cmd += ["--uid", str(self.uid), "--disk-mb", str(lim.disk_mb)] + [a for p in spec.hide for a in ("--hide", str(p))]
         try:
             self.proc = subprocess.Popen(
                 cmd,

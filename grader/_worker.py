@@ -212,12 +212,13 @@ def isolate(uid: int, hide: list[str], home: str, keep: list[str], disk_mb: int)
         mount("tmpfs", path, "tmpfs", _MS_NOSUID | _MS_NODEV, f"size={mb}m,mode=1777")
 
     def under(path: str, root: str) -> bool:
-        return os.path.realpath(path) == root or os.path.realpath(path).startswith(root.rstrip("/") + "/")
+        path, root = os.path.realpath(path), os.path.realpath(root)
+        return path == root or path.startswith(root.rstrip("/") + "/")
 
     if libc.unshare(_CLONE_NEWNS) == 0:
         mount("none", "/", None, _MS_REC | _MS_PRIVATE)
-        for path in hide:
-            if os.path.isdir(path):
+        for path in hide:  # never one that holds the interpreter or the worker's own folder
+            if os.path.isdir(path) and not any(under(k, path) for k in [*keep, home]):
                 mount("tmpfs", path, "tmpfs", _MS_RDONLY | _MS_NOSUID | _MS_NODEV, "size=4k,mode=000")
         saved = os.open(home, os.O_RDONLY | os.O_DIRECTORY)
         covered = [d for d in ("/tmp", "/var/tmp", "/run/lock") if os.path.isdir(d) and not any(under(k, d) for k in keep)]
