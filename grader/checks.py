@@ -185,32 +185,30 @@ def speed_ratio(
     worst, the remaining rounds are skipped: the verdict cannot change, and a
     pathologically slow submission should not spend its whole time budget proving it.
     """
+    base_fn = baseline_fn or fn
     candidate.prepare(fn, **(values or {}))
-    fresh = baseline.prepare(baseline_fn or fn, **(baseline_values if baseline_values is not None else values or {}))
+    fresh = baseline.prepare(base_fn, **(baseline_values if baseline_values is not None else values or {}))
     # Warm-up: first calls pay for lazy initialisation on both sides.
     candidate.run(fn, 1)
     if fresh:
-        candidate.freeze()
-        try:
-            baseline.run(baseline_fn or fn, 1, timeout=600)
-        finally:
-            candidate.thaw()
+        _alone(baseline, candidate, base_fn, 1, timeout=600)
     cand: list[float] = []
     base: list[float] = []
     for _ in range(rounds):
-        candidate.freeze()
-        try:
-            base.append(baseline.run(baseline_fn or fn, repeat, timeout=600) / (repeat * baseline_units))
-        finally:
-            candidate.thaw()
-        baseline.freeze()  # symmetric: nothing the baseline left running competes with the student
-        try:
-            cand.append(candidate.run(fn, repeat) / (repeat * units))
-        finally:
-            baseline.thaw()
+        base.append(_alone(baseline, candidate, base_fn, repeat, timeout=600) / (repeat * baseline_units))
+        cand.append(_alone(candidate, baseline, fn, repeat) / (repeat * units))
         if min(cand) / max(base) > give_up:
             break
     ratio = statistics.median(cand) / statistics.median(base)
     if not math.isfinite(ratio):
         raise WrongAnswer("the timing could not be measured")
     return Timing(ratio=ratio, candidate=cand, baseline=base)
+
+
+def _alone(run: ProblemRun, other: ProblemRun, fn: str, repeat: int, timeout: float | None = None) -> float:
+    """``run.run(fn, repeat)`` with ``other`` (and everything it started) frozen meanwhile."""
+    other.freeze()
+    try:
+        return run.run(fn, repeat, timeout=timeout)
+    finally:
+        other.thaw()
