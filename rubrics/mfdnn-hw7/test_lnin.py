@@ -12,7 +12,7 @@ import torch
 from grader import load_driver
 from grader.checks import Tolerance, close, note, speed_ratio, that
 
-seeded_net1_state = load_driver(Path(__file__).parent / "drivers" / "lnin.py").seeded_net1_state
+seeded_net1 = load_driver(Path(__file__).parent / "drivers" / "lnin.py").seeded_net1
 
 F64 = Tolerance(rtol=1e-10, atol=1e-12, why="float64: a Linear layer and the Conv2d it becomes compute the same sums")
 F32 = Tolerance(rtol=1e-4, atol=1e-4, why="float32: sums of 82944 products in a different order; atol scaled to the largest output")
@@ -26,11 +26,7 @@ def net1_seed(seed: int) -> int:
 @pytest.fixture(scope="module")
 def net1(given, net1_seed):  # type: ignore[no-untyped-def]
     """The grader's Net1 (float32), built once per batch."""
-    with torch.device("meta"):
-        net = given.Net1(10)
-    net = net.to_empty(device="cpu")
-    net.load_state_dict(seeded_net1_state(given.Net1, net1_seed, 10), strict=True)
-    return net.eval()
+    return seeded_net1(given, net1_seed, 10, torch.float32, "cpu")
 
 
 @pytest.fixture(scope="module")
@@ -39,12 +35,10 @@ def inputs_32x32(seed: int) -> torch.Tensor:
 
 
 @pytest.fixture(scope="module")
-def expected_32x32(net1, inputs_32x32):  # type: ignore[no-untyped-def]
-    """net1(x) in float64, once per batch (converting 340M parameters is not free)."""
+def expected_32x32(given, net1_seed, inputs_32x32):  # type: ignore[no-untyped-def]
+    """net1(x) in float64, once per batch (a float64 Net1 is 2.7 GB: built, used, dropped)."""
     with torch.no_grad():
-        out = net1.double()(inputs_32x32)
-    net1.float()
-    return out
+        return seeded_net1(given, net1_seed, 10, torch.float64, "cpu")(inputs_32x32)
 
 
 @pytest.fixture(scope="module")
@@ -56,9 +50,14 @@ def wide_image(seed: int) -> torch.Tensor:
 def expected_windows(net1, wide_image):  # type: ignore[no-untyped-def]
     """net1 on every 32x32 window of the wide image, laid out as Net2's output, once per batch."""
     h, w = wide_image.shape[-2:]
-    windows = torch.cat([wide_image[:, :, i:i + 32, j:j + 32] for i in range(h - 31) for j in range(w - 31)])
     with torch.no_grad():
-        return net1(windows).T.reshape(1, 10, h - 31, w - 31)
+        return net1(torch.cat([win for _, _, win in windows(wide_image)])).T.reshape(1, 10, h - 31, w - 31)
+
+
+def windows(images: torch.Tensor) -> list[tuple[int, int, torch.Tensor]]:
+    """Every 32x32 window of ``images`` as (row i, column j, images[:, :, i:i+32, j:j+32]), row by row."""
+    h, w = images.shape[-2:]
+    return [(i, j, images[:, :, i:i + 32, j:j + 32]) for i in range(h - 31) for j in range(w - 31)]
 
 
 def scaled(tol: Tolerance, expected: torch.Tensor) -> Tolerance:
@@ -97,12 +96,11 @@ def test_equal_32x32(submission, net1_seed, inputs_32x32, expected_32x32):  # ty
 def test_net1_patch(submission, generator):  # type: ignore[no-untyped-def]
     images = torch.randn(2, 3, 37, 34, generator=generator())
     got = submission.call("patches", images=images)["patches"]
-    h, w = images.shape[-2:]
-    expected = torch.stack([images[:, :, i:i + 32, j:j + 32] for i in range(h - 31) for j in range(w - 31)])
-    that(tuple(got.shape) == tuple(expected.shape), f"expected {expected.shape[0]} patches, got {got.shape[0]}")
-    for k, (i, j) in enumerate((i, j) for i in range(h - 31) for j in range(w - 31)):
-        if not torch.equal(got[k], expected[k]):
-            match = [(a, b) for a in range(h - 31) for b in range(w - 31) if torch.equal(got[k], images[:, :, a:a + 32, b:b + 32])]
+    all_windows = windows(images)
+    that(tuple(got.shape) == (len(all_windows), 2, 3, 32, 32), f"expected {len(all_windows)} patches, got {got.shape[0]}")
+    for k, (i, j, window) in enumerate(all_windows):
+        if not torch.equal(got[k], window):
+            match = [(a, b) for a, b, other in all_windows if torch.equal(got[k], other)]
             hint = f" (it is the window at i={match[0][0]}, j={match[0][1]})" if match else ""
             that(False, f"net1_patch(images, {i}, {j}) on images of shape {tuple(images.shape)} is not the 32x32 window "
                  f"whose top-left corner is row {i}, column {j}{hint}.")

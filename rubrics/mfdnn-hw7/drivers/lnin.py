@@ -1,4 +1,4 @@
-"""Worker-side driver for `lnin`; also imported on the trusted side for ``seeded_net1_state``,
+"""Worker-side driver for `lnin`; also imported on the trusted side for ``seeded_net1``,
 so both sides build the very same Net1 from the run's seed."""
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ def seeded_net1_state(net1_cls: Any, seed: int, num_classes: int) -> dict[str, t
     return _STATES[key]
 
 
-def _net1(module: Any, seed: int, num_classes: int, dtype: torch.dtype, device: str) -> torch.nn.Module:
+def seeded_net1(module: Any, seed: int, num_classes: int, dtype: torch.dtype, device: str) -> torch.nn.Module:
+    """``module.Net1`` holding the seeded parameters, in eval mode (the trusted side builds its own the same way)."""
     with torch.device("meta"):
         net = module.Net1(num_classes).to(dtype)
     net = net.to_empty(device=device)  # allocated once, in the final dtype, on the final device
@@ -75,7 +76,7 @@ def _net2(student: Any, num_classes: int, dtype: torch.dtype, device: str) -> to
 
 
 def _copied(student: Any, seed: int, num_classes: int, dtype: torch.dtype, device: str) -> torch.nn.Module:
-    net1 = _net1(student, seed, num_classes, dtype, device)
+    net1 = seeded_net1(student, seed, num_classes, dtype, device)
     net2 = _net2(student, num_classes, dtype, device)
     with torch.no_grad():
         net2.copy_weights_from(net1)
@@ -144,7 +145,7 @@ def net2_forward(student: Any, seed: int, images: torch.Tensor, device: str) -> 
 
 def sliding_net1(student: Any, seed: int, images: torch.Tensor, count: int, device: str) -> Callable[[], Any]:
     """For timing, in the baseline worker: Net1 on ``count`` of the image's 32x32 windows, in batches."""
-    net1 = _net1(student, seed, 10, torch.float32, device)
+    net1 = seeded_net1(student, seed, 10, torch.float32, device)
     h, w = images.shape[-2:]
     where = [(i, j) for i in range(h - 31) for j in range(w - 31)][:count]
     windows = torch.cat([images[:, :, i:i + 32, j:j + 32] for i, j in where]).to(device)
