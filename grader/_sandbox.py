@@ -165,69 +165,59 @@ def _scrubbed_env(home: Path, threads: int, device: str) -> dict[str, str]:
     return env
 
 
-class LocalWorker:
-    """A worker process on this machine."""
+class FramedWorker:
+    """What every worker shares: a request channel, a reply channel read here with a
+    deadline, and the faults its replies report. Subclasses start the worker, and say how
+    it died, and how to freeze, thaw and kill it.
+    """
 
-    def __init__(self, spec: WorkerSpec) -> None:
-        self.label = spec.label
-        self.spec = spec
-        self.dir = Path(tempfile.mkdtemp(prefix="grader-worker-"))
-        sub = self.dir / "sub"
-        (self.dir / "tmp").mkdir()
-        sub.mkdir()
-        for name, src in spec.files.items():
-            shutil.copyfile(src, sub / name)  # copy bytes only: no symlinks, no modes, no owners
-        shutil.copyfile(_WORKER_SRC, self.dir / "worker.py")
-        shutil.copyfile(spec.driver, self.dir / "driver.py")
-        self.uid = _worker_uid()
-        if self.uid is not None:
-            for path in [self.dir, *self.dir.rglob("*")]:
-                os.chown(path, self.uid, self.uid)
-        os.chmod(self.dir, 0o700)
+    label: str
+    spec: WorkerSpec
+    _rep_r: int  # the read end of the reply channel (a pipe)
+    _dead: bool = False
 
-        req_r, self._req_w = os.pipe()
-        self._rep_r, rep_w = os.pipe()
-        lim = spec.limits
-        cmd = [
-            sys.executable, "-I", "-u", str(self.dir / "worker.py"),
-            "--req-fd", str(req_r), "--rep-fd", str(rep_w),
-            "--sub", str(sub), "--driver", str(self.dir / "driver.py"), "--module", spec.module,
-            "--threads", str(lim.threads), "--memory-mb", str(lim.memory_mb),
-            "--file-mb", str(lim.file_mb), "--cpu-seconds", str(lim.cpu_seconds), "--device", spec.device,
-        ]  # fmt: skip
-        if self.uid is not None:  # the worker isolates itself, then drops to this uid, before any student code
-            cmd += ["--uid", str(self.uid), "--disk-mb", str(lim.disk_mb)] + [a for p in spec.hide for a in ("--hide", str(p))]
-        try:
-            self.proc = subprocess.Popen(
-                cmd,
-                cwd=sub,
-                env=_scrubbed_env(self.dir, lim.threads, spec.device),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                pass_fds=(req_r, rep_w),
-                start_new_session=True,
-            )
-        except OSError as exc:
-            raise SandboxError(f"cannot start a worker for {spec.label}: {exc}") from exc
-        finally:
-            os.close(req_r)
-            os.close(rep_w)
-        self._out = _Drain(self.proc.stdout, lim.output_bytes)
-        self._err = _Drain(self.proc.stderr, lim.output_bytes)
-        self._out.start()
-        self._err.start()
-        self._dead = False
+    def _send(self, data: bytes) -> None:
+        raise NotImplementedError
+
+    def _died(self) -> NoReturn:
+        raise NotImplementedError
+
+    def kill(self) -> None:
+        raise NotImplementedError
+
+    def output(self) -> str:
+        raise NotImplementedError
+
+    def _started(self) -> None:
         try:
             ready, _ = self._read(START_TIMEOUT, starting=True)
         except (WorkerCrashed, WrongAnswer) as exc:  # no student code has run yet: this is ours
-            raise SandboxError(f"the worker for {spec.label} failed to start: {exc}") from None
+            raise SandboxError(f"the worker for {self.label} failed to start: {exc}") from None
         for gap in ready.info.get("not_isolated", []):
             if gap not in _warned:
                 _warned.add(gap)
                 log.warning("workers are not fully isolated: no %s", gap)
 
-    # -------------------------------------------------------------- talking --
+    def _crashed(self, ended: tuple[int, int] | None, killed: str = "was killed") -> NoReturn:
+        """Say how the worker ended, in the student's terms: ``ended`` is (signal or 0, exit
+        status), None when it is not known; ``killed`` is what a SIGKILL means here."""
+        if ended is None:
+            why = "closed its connection to the grader"
+        elif ended[0]:
+            try:
+                sig = signal.Signals(ended[0]).name
+            except ValueError:
+                sig = f"signal {ended[0]}"
+            why = {
+                "SIGKILL": killed,
+                "SIGXCPU": "used more CPU time than allowed",
+                "SIGXFSZ": "wrote a file larger than allowed",
+                "SIGSEGV": "crashed (segmentation fault)",
+            }.get(sig, f"was stopped by {sig}")
+        else:
+            why = f"exited with status {ended[1]} (os._exit() in your code?)"
+        tail = self.output().strip()
+        raise WorkerCrashed(f"The process running your code {why}." + (f"\nIts last output:\n{tail[-2000:]}" if tail else ""))
 
     def request(self, header: dict[str, Any], values: dict[str, Any] | None, timeout: float) -> dict[str, Any]:
         """Send one request; return the decoded reply values, or raise what the student's code caused."""
@@ -235,7 +225,7 @@ class LocalWorker:
             raise SandboxError(f"worker {self.label} is closed")
         plain, payload = _worker.encode(values or {})
         try:
-            _worker.write_frame(self._req_w, {**header, "values": plain}, payload)
+            self._send(_worker.frame({**header, "values": plain}, payload))
         except (BrokenPipeError, OSError):
             self._died()
         reply, data = self._read(timeout)
@@ -309,27 +299,74 @@ class LocalWorker:
             got += len(chunk)
         return b"".join(chunks)
 
-    def _died(self) -> None:
+
+class LocalWorker(FramedWorker):
+    """A worker process on this machine."""
+
+    def __init__(self, spec: WorkerSpec) -> None:
+        self.label = spec.label
+        self.spec = spec
+        self.dir = Path(tempfile.mkdtemp(prefix="grader-worker-"))
+        sub = self.dir / "sub"
+        (self.dir / "tmp").mkdir()
+        sub.mkdir()
+        for name, src in spec.files.items():
+            shutil.copyfile(src, sub / name)  # copy bytes only: no symlinks, no modes, no owners
+        shutil.copyfile(_WORKER_SRC, self.dir / "worker.py")
+        shutil.copyfile(spec.driver, self.dir / "driver.py")
+        self.uid = _worker_uid()
+        if self.uid is not None:
+            for path in [self.dir, *self.dir.rglob("*")]:
+                os.chown(path, self.uid, self.uid)
+        os.chmod(self.dir, 0o700)
+
+        req_r, self._req_w = os.pipe()
+        self._rep_r, rep_w = os.pipe()
+        lim = spec.limits
+        cmd = [
+            sys.executable, "-I", "-u", str(self.dir / "worker.py"),
+            "--req-fd", str(req_r), "--rep-fd", str(rep_w),
+            "--sub", str(sub), "--driver", str(self.dir / "driver.py"), "--module", spec.module,
+            "--threads", str(lim.threads), "--memory-mb", str(lim.memory_mb),
+            "--file-mb", str(lim.file_mb), "--cpu-seconds", str(lim.cpu_seconds), "--device", spec.device,
+        ]  # fmt: skip
+        if self.uid is not None:  # the worker isolates itself, then drops to this uid, before any student code
+            cmd += ["--uid", str(self.uid), "--disk-mb", str(lim.disk_mb)] + [a for p in spec.hide for a in ("--hide", str(p))]
+        try:
+            self.proc = subprocess.Popen(
+                cmd,
+                cwd=sub,
+                env=_scrubbed_env(self.dir, lim.threads, spec.device),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                pass_fds=(req_r, rep_w),
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise SandboxError(f"cannot start a worker for {spec.label}: {exc}") from exc
+        finally:
+            os.close(req_r)
+            os.close(rep_w)
+        self._out = _Drain(self.proc.stdout, lim.output_bytes)
+        self._err = _Drain(self.proc.stderr, lim.output_bytes)
+        self._out.start()
+        self._err.start()
+        self._dead = False
+        self._started()
+
+    def _send(self, data: bytes) -> None:
+        _worker.write_all(self._req_w, data)
+
+    def _died(self) -> NoReturn:
         """The worker is gone: say how, in the student's terms."""
         try:
             code = self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             code = None
         self.kill()
-        if code is None:
-            why = "closed its connection to the grader"
-        elif code < 0:
-            sig = signal.Signals(-code).name
-            why = {
-                "SIGKILL": "was killed (most often: it used more memory than allowed)",
-                "SIGXCPU": "used more CPU time than allowed",
-                "SIGXFSZ": "wrote a file larger than allowed",
-                "SIGSEGV": "crashed (segmentation fault)",
-            }.get(sig, f"was stopped by {sig}")
-        else:
-            why = f"exited with status {code} (os._exit() in your code?)"
-        tail = self.output().strip()
-        raise WorkerCrashed(f"The process running your code {why}." + (f"\nIts last output:\n{tail[-2000:]}" if tail else ""))
+        killed = "was killed (most often: it used more memory than allowed)"
+        self._crashed(None if code is None else (-code if code < 0 else 0, code), killed)
 
     # ------------------------------------------------------------ lifecycle --
 
@@ -379,7 +416,7 @@ class LocalWorker:
     def close(self) -> None:
         if not self._dead:
             try:
-                _worker.write_frame(self._req_w, {"op": "exit"})
+                self._send(_worker.frame({"op": "exit"}))
                 self.proc.wait(timeout=2)
             except (OSError, subprocess.TimeoutExpired):
                 pass

@@ -42,9 +42,16 @@ class WrongAnswer(Exception):
 # ------------------------------------------------------------------ framing --
 
 
-def write_frame(fd: int, header: dict[str, Any], payload: bytes = b"") -> None:
+def frame(header: dict[str, Any], payload: bytes = b"") -> bytes:
     head = json.dumps(header, allow_nan=True).encode()
-    data = _LEN.pack(len(head)) + head + _LEN.pack(len(payload)) + payload
+    return _LEN.pack(len(head)) + head + _LEN.pack(len(payload)) + payload
+
+
+def write_frame(fd: int, header: dict[str, Any], payload: bytes = b"") -> None:
+    write_all(fd, frame(header, payload))
+
+
+def write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         n = os.write(fd, view)
@@ -76,29 +83,45 @@ def read_frame(fd: int) -> tuple[dict[str, Any], bytes]:
 # {"__tensors__": "dict", "keys": [...]}, or {"__tensors__": "one"}.
 
 
-def encode(values: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+_PINNED: dict[str, Any] = {}
+
+
+def pin() -> None:
+    """Bind what ``encode`` uses while only the harness has run: the student's module is
+    imported later, and a `torch.Tensor.clone = ...` of theirs must not change a reply."""
     import torch
     from safetensors.torch import save
+
+    T = torch.Tensor
+    _PINNED.update(Tensor=T, save=save, detach=T.detach, as_subclass=T.as_subclass, to=T.to,
+                   clone=T.clone, contiguous=T.contiguous)
+
+
+def encode(values: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+    if not _PINNED:
+        pin()
+    P = _PINNED
+    Tensor, save = P["Tensor"], P["save"]
 
     flat: dict[str, Any] = {}
     plain: dict[str, Any] = {}
 
     def cpu(t: Any) -> Any:
         # Plain tensor, own storage, contiguous, on the CPU: a subclass cannot travel.
-        t = t.detach()
-        if type(t) is not torch.Tensor:
-            t = t.as_subclass(torch.Tensor)
-        return t.to("cpu").clone().contiguous()
+        t = P["detach"](t)
+        if type(t) is not Tensor:
+            t = P["as_subclass"](t, Tensor)
+        return P["contiguous"](P["clone"](P["to"](t, "cpu")))
 
     for name, value in values.items():
-        if isinstance(value, torch.Tensor):
+        if isinstance(value, Tensor):
             flat[name] = cpu(value)
             plain[name] = {"__tensors__": "one"}
-        elif isinstance(value, (list, tuple)) and value and all(isinstance(v, torch.Tensor) for v in value):
+        elif isinstance(value, (list, tuple)) and value and all(isinstance(v, Tensor) for v in value):
             for i, v in enumerate(value):
                 flat[f"{name}.{i}"] = cpu(v)
             plain[name] = {"__tensors__": "list", "n": len(value)}
-        elif isinstance(value, dict) and value and all(isinstance(v, torch.Tensor) for v in value.values()):
+        elif isinstance(value, dict) and value and all(isinstance(v, Tensor) for v in value.values()):
             keys = [str(k) for k in value]
             for k, v in zip(keys, value.values()):
                 flat[f"{name}/{k}"] = cpu(v)
@@ -275,9 +298,25 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hide", action="append", default=[], help="as root: a folder to cover")
     ap.add_argument("--nproc", type=int, default=256)
     ap.add_argument("--disk-mb", type=int, default=512)
+    ap.add_argument("--stdio", action="store_true",
+                    help="requests on stdin, replies on stdout (a container's attached streams); "
+                         "the student's prints then go to stderr")
+    ap.add_argument("--stage", default=None, help="copy the files of this (read-only) folder into --sub first")
     args = ap.parse_args(argv)
     req, rep = args.req_fd, args.rep_fd
+    if args.stdio:
+        req, rep = os.dup(0), os.dup(1)
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.close(devnull)
+        os.dup2(2, 1)
     sub_dir = os.path.abspath(args.sub)
+    if args.stage:
+        os.makedirs(sub_dir, exist_ok=True)
+        for name in os.listdir(args.stage):
+            with open(os.path.join(args.stage, name), "rb") as src, open(os.path.join(sub_dir, name), "wb") as dst:
+                dst.write(src.read())
+        os.chdir(sub_dir)
     not_isolated: list[str] = []
     if args.uid is not None:
         home = os.path.dirname(sub_dir)
@@ -294,6 +333,7 @@ def main(argv: list[str] | None = None) -> int:
         torch.backends.cudnn.allow_tf32 = False
     import safetensors.torch  # noqa: F401  (imported before any student code can shadow it)
 
+    pin()
     # Limits apply from here on: the student's code runs only after this line.
     _limit(resource.RLIMIT_DATA, args.memory_mb << 20)
     _limit(resource.RLIMIT_FSIZE, args.file_mb << 20)
