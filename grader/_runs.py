@@ -135,6 +135,15 @@ class ProblemRun:
         self._request({"op": "run", "fn": fn, "repeat": repeat}, None, timeout)
         return time.perf_counter() - started
 
+    def source(self, limit: int = 1 << 20) -> str:
+        """The student's file as text, read here on the trusted side (for checks of what the
+        code says rather than what it does: nothing the student's code runs can change it)."""
+        path = self.spec.files.get(self.spec.module + ".py")
+        if path is None:
+            raise MissingFile(self.missing or f"{self.spec.module}.py was not submitted.")
+        with open(path, "rb") as f:
+            return f.read(limit).decode("utf-8", errors="replace")
+
     def freeze(self) -> None:
         if self._worker is not None:
             self._worker.freeze()

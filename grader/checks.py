@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import statistics
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Collection, Sequence
 
 from ._exceptions import CheckFailed, WrongAnswer
 
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
     from ._runs import ProblemRun
 
-__all__ = ["CheckFailed", "Tolerance", "close", "close_all", "note", "that", "Timing", "speed_ratio"]
+__all__ = ["CheckFailed", "Tolerance", "close", "close_all", "note", "that", "mentions", "Timing", "speed_ratio"]
 
 _notes: list[str] = []
 
@@ -65,6 +65,56 @@ def that(condition: bool, message: str) -> None:
     """A plain check: ``message`` says what was expected and what came."""
     if not condition:
         raise CheckFailed(message)
+
+
+def mentions(source: str, names: Collection[str], modules: Collection[str] = ()) -> list[str]:
+    """Where the code in ``source`` names one of ``names`` (a variable, an attribute such as
+    ``x.backward``, a keyword argument, an import) or imports one of ``modules`` ("torch.func"
+    also matches ``from torch import func``): ``["line 12: .backward", ...]``, in line order.
+
+    Comments and strings are not code and never match. A file that does not parse mentions
+    nothing (its import fails, and that is reported instead).
+    """
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return []
+    names, modules = set(names), set(modules)
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        line = getattr(node, "lineno", 0)
+        if isinstance(node, ast.Name) and node.id in names:
+            found.append((line, node.id))
+        elif isinstance(node, ast.Attribute) and node.attr in names:
+            found.append((line, "." + node.attr))
+        elif isinstance(node, ast.Attribute) and _dotted(node) in modules:
+            found.append((line, _dotted(node)))
+        elif isinstance(node, ast.keyword) and node.arg in names and not (
+                isinstance(node.value, ast.Constant) and node.value.value is False):  # requires_grad=False asks for nothing
+            found.append((line, node.arg + "="))
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name in modules or any(alias.name.startswith(m + ".") for m in modules) or set(alias.name.split(".")) & names:
+                    found.append((line, "import " + alias.name))
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            for alias in node.names:
+                full = f"{node.module}.{alias.name}"
+                if (full in modules or node.module in modules or any(node.module.startswith(m + ".") for m in modules)
+                        or alias.name in names or set(node.module.split(".")) & names):
+                    found.append((line, f"from {node.module} import {alias.name}"))
+    return [f"line {line}: {what}" for line, what in sorted(set(found))]
+
+
+def _dotted(node: Any) -> str:
+    import ast
+
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    return ".".join([node.id, *reversed(parts)]) if isinstance(node, ast.Name) else ""
 
 
 def close(

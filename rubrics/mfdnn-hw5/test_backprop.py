@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from grader.checks import Tolerance, close_all, that
+from grader.checks import Tolerance, close_all, mentions, that
 
 F32 = "float32 arithmetic; compared relative to the largest gradient entry"
 F64 = "float64: hand-written backprop equals autograd up to rounding"
@@ -95,12 +95,19 @@ def test_shapes(submission, generator):  # type: ignore[no-untyped-def]
             )
 
 
+# What counts as reaching for autograd in the source: read here, on the trusted side.
+AUTOGRAD_NAMES = {"backward", "autograd", "functorch", "requires_grad", "requires_grad_", "enable_grad", "set_grad_enabled"}
+AUTOGRAD_MODULES = {"torch.func", "functorch", "torch.autograd"}
+NOT_ALLOWED = ("This problem asks for the gradients computed by hand (the chain rule, layer by layer); "
+               ".backward(), torch.autograd, torch.func and requires_grad are not allowed.")
+
+
 def test_no_autograd(submission, generator):  # type: ignore[no-untyped-def]
     A, b, X, Y = network([4, 6, 3, 1], generator(), torch.float64)
     got = submission.call("gradients", A_list=A, b_list=b, X=X, Y=Y, watch_autograd=True,
                           context="on a network with layer sizes [4, 6, 3, 1]")
-    that(
-        not got["autograd"],
-        "backprop used autograd: " + ", ".join(got["autograd"]) + ". This problem asks for the gradients "
-        "computed by hand (the chain rule, layer by layer); .backward(), torch.autograd and torch.func are not allowed.",
-    )
+    # Two witnesses: what the code says (its source, read here where nothing of theirs runs) and
+    # what it did (a watch armed in the worker before their module was imported).
+    said = mentions(submission.source(), AUTOGRAD_NAMES, AUTOGRAD_MODULES)
+    that(not said, f"backprop.py uses autograd ({'; '.join(said[:6])}{'; ...' if len(said) > 6 else ''}). " + NOT_ALLOWED)
+    that(not got["autograd"], "backprop used autograd while it ran: " + ", ".join(got["autograd"]) + ". " + NOT_ALLOWED)
