@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import statistics
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Collection, Sequence
+from typing import TYPE_CHECKING, Any, Collection, Iterator, Sequence
 
 from ._exceptions import CheckFailed, WrongAnswer
 
@@ -72,8 +72,9 @@ def mentions(source: str, names: Collection[str], modules: Collection[str] = ())
     ``x.backward``, a keyword argument, an import) or imports one of ``modules`` ("torch.func"
     also matches ``from torch import func``): ``["line 12: .backward", ...]``, in line order.
 
-    Comments and strings are not code and never match. A file that does not parse mentions
-    nothing (its import fails, and that is reported instead).
+    Comments and strings are not code and never match, nor does the body of an
+    ``if __name__ == "__main__":`` block (it never runs when the grader imports the file). A
+    file that does not parse mentions nothing (its import fails, and that is reported instead).
     """
     import ast
 
@@ -83,7 +84,7 @@ def mentions(source: str, names: Collection[str], modules: Collection[str] = ())
         return []
     names, modules = set(names), set(modules)
     found: list[tuple[int, str]] = []
-    for node in ast.walk(tree):
+    for node in _nodes(tree):
         line = getattr(node, "lineno", 0)
         if isinstance(node, ast.Name) and node.id in names:
             found.append((line, node.id))
@@ -105,6 +106,22 @@ def mentions(source: str, names: Collection[str], modules: Collection[str] = ())
                         or alias.name in names or set(node.module.split(".")) & names):
                     found.append((line, f"from {node.module} import {alias.name}"))
     return [f"line {line}: {what}" for line, what in sorted(set(found))]
+
+
+def _nodes(tree: Any) -> Iterator[Any]:
+    """Every node of ``tree`` but those under ``if __name__ == "__main__":`` (a student's own
+    try-out code, which never runs when the grader imports the file)."""
+    import ast
+
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Compare) and ast.unparse(node.test).replace("'", '"') in (
+                '__name__ == "__main__"', '"__main__" == __name__'):
+            stack.extend(node.orelse)
+            continue
+        yield node
+        stack.extend(ast.iter_child_nodes(node))
 
 
 def _dotted(node: Any) -> str:

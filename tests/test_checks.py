@@ -39,8 +39,23 @@ def test_comments_strings_and_innocent_code_do_not_match() -> None:
         "func = lambda t: t\n"
         "with torch.no_grad():\n"
         "    y = func(x)\n"
+        "if __name__ == '__main__':  # the student's own check: never runs under the grader\n"
+        "    loss.backward()\n"
+        "    print(torch.autograd.grad(loss, xs))\n"
     )
     assert mentions(source, NAMES, MODULES) == []
+
+
+def test_code_beside_a_main_block_still_counts() -> None:
+    source = (
+        "if __name__ == '__main__':\n"
+        "    pass\n"
+        "else:\n"
+        "    x.backward()\n"
+        "if DEBUG:\n"
+        "    y.backward()\n"
+    )
+    assert mentions(source, NAMES, MODULES) == ["line 4: .backward", "line 6: .backward"]
 
 
 def test_a_file_that_does_not_parse_mentions_nothing() -> None:
