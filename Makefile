@@ -2,7 +2,10 @@
 # make test  : the grader's own tests (what CI runs); make test-all adds the extended
 #              known mistakes (slow: more 340M-parameter LNiN submissions)
 # make demo  : grade the sample classes under examples/ and print where the feedback pages are
-.PHONY: setup test test-all demo validate clean
+# make image : the grading image dl-grader:local (Docker, no registry needed): docker/build-base.sh
+#              builds its base from Debian and the pinned wheels (cached by hash), then
+#              docker/Dockerfile; `make base-image` builds only the base
+.PHONY: setup test test-all demo validate clean image base-image
 
 VENV := .venv
 BIN  := $(VENV)/bin
@@ -36,6 +39,12 @@ demo: setup
 	@echo
 	@echo "Open the feedback pages in a browser, e.g.:"
 	@ls out/demo/*/*/feedback.html | sed 's|^|  file://$(CURDIR)/|'
+
+image:
+	docker/build-image.sh
+
+base-image:
+	docker/build-base.sh
 
 clean:
 	rm -rf $(VENV) out
