@@ -99,6 +99,7 @@ def grade(
     runner: Runner | None = None,
     device: str = "cpu",
     limits: Limits | None = None,
+    memory_mb: int | None = None,
     progress: Progress = Progress(),
 ) -> list[Result]:
     """Grade every submission in ``submissions_dir``; write result.json and feedback.html per
@@ -133,6 +134,7 @@ def grade(
             seed=secrets.randbits(31) if seed is None else seed,
             device=device,
             limits=limits or Limits(),
+            memory_mb=memory_mb,
             hide=[submissions_dir.resolve(), out_dir.resolve(), scratch],
             on_result=write,
             on_test=progress.on_test,
@@ -141,6 +143,9 @@ def grade(
         atomic_write(out_dir / "gradebook.csv", gradebook(a, results))
         return results
     finally:
+        close = getattr(runner, "close", None)
+        if close is not None:  # containers go, also when the batch was interrupted
+            close()
         shutil.rmtree(scratch, ignore_errors=True)
 
 

@@ -102,6 +102,11 @@ def discover(submissions_dir: Path, allowed: list[str], scratch: Path | None = N
                 continue
             notes = []
             subs.append(Submission(student, _collect(dest, allowed, notes), notes))
+    if not subs:
+        own = sorted(e.name for e in submissions_dir.iterdir() if e.name in allowed)
+        hint = (f" It holds {', '.join(own)} itself: give the folder that holds one folder (or .zip) per student"
+                if own else " Give the folder that holds one folder (or .zip) per student.")
+        raise ConfigError(f"{submissions_dir}: no student folders or .zip files in it.{hint}")
     names = [s.student for s in subs]
     if len(set(names)) != len(names):
         raise ConfigError(f"{submissions_dir}: two submissions for the same student name: {sorted(n for n in names if names.count(n) > 1)}")

@@ -50,6 +50,7 @@ class Plan:
     seed: int = 0
     device: str = "cpu"
     limits: Limits = field(default_factory=Limits)
+    memory_mb: int | None = None  # the instructor's --memory-mb; None: each problem's rubric value
     hide: list[Path] = field(default_factory=list)  # besides the course's own secrets: submissions, output
     on_result: Callable[[Result], None] = lambda r: None
     on_test: Callable[[str, TestResult], None] = lambda s, t: None
@@ -138,7 +139,8 @@ class GraderPlugin:
         key = (student, problem.id)
         if key not in self.runs:
             a = self.plan.assignment
-            limits = Limits(**{**self.plan.limits.__dict__, "memory_mb": max(problem.memory_mb, 256)})
+            memory = self.plan.memory_mb or max(problem.memory_mb, 256)  # the instructor's word, else the rubric's
+            limits = Limits(**{**self.plan.limits.__dict__, "memory_mb": memory})
             data = {n: a.template_dir / n for n in self.rubric.data_files}
             if student == BASELINE:
                 files, missing = {problem.file: a.template_dir / problem.file}, None

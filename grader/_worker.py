@@ -22,6 +22,7 @@ import importlib.util
 import json
 import os
 import resource
+import signal
 import struct
 import sys
 import time
@@ -282,6 +283,33 @@ def _limit(kind: int, soft: int, slack: int = 0) -> None:
     resource.setrlimit(kind, (soft, min(soft + slack, hard) if hard != resource.RLIM_INFINITY else soft + slack))
 
 
+def _stay_init() -> None:
+    """In a container of its own the worker would be PID 1, which the kernel shields from
+    every signal it has no handler for, even its own: a student's ``os.kill(os.getpid(),
+    SIGSEGV)`` would do nothing, unlike anywhere else. So PID 1 forks: the child is the worker,
+    an ordinary process; PID 1 stays a bare reaper with no handlers at all, which no signal
+    from inside the container can reach (an init like tini forwards what it is sent: a
+    student could SIGTERM it and, through it, the worker). It exits as the worker did
+    (128 + signal for a signal), taking the container and whatever is left in it down.
+    """
+    child = os.fork()
+    if child == 0:
+        return
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # Python's own handler would let a SIGINT in
+    for fd in (0, 1):
+        os.close(fd)  # the worker's channels are the child's alone
+    while True:
+        try:
+            pid, status = os.waitpid(-1, 0)
+        except ChildProcessError:
+            os._exit(0)
+        except InterruptedError:
+            continue
+        if pid == child:
+            code = os.waitstatus_to_exitcode(status)
+            os._exit(128 - code if code < 0 else code)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--req-fd", type=int, required=True)
@@ -304,7 +332,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--stage", default=None, help="copy the files of this (read-only) folder into --sub first")
     args = ap.parse_args(argv)
     req, rep = args.req_fd, args.rep_fd
-    if args.stdio:
+    if args.stdio and os.getpid() == 1:
+        _stay_init()  # returns in the child, which goes on as the worker
         req, rep = os.dup(0), os.dup(1)
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)

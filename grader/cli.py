@@ -38,6 +38,36 @@ def _progress(verbose: bool):  # type: ignore[no-untyped-def]
     return Progress(on_test=on_test, on_result=on_result)
 
 
+def _runner(kind: str, image: str | None, gpus: str | None, device: str | None):  # type: ignore[no-untyped-def]
+    """The runner the options ask for, and a phrase saying where student code will run."""
+    if kind == "local":
+        if image or gpus:
+            raise click.UsageError("--image and --gpus go with --runner docker")
+        if device == "cuda":
+            import torch
+
+            if not torch.cuda.is_available():
+                raise click.UsageError("--device cuda: no CUDA device is visible here (torch.cuda.is_available() is False)")
+        from ._sandbox import LocalRunner
+
+        return LocalRunner(), f"in local worker processes, on the {(device or 'cpu').upper()}"
+    if device:
+        raise click.UsageError("with --runner docker, ask for GPUs with --gpus, not --device")
+    from ._docker import DEFAULT_IMAGE, DockerRunner, host_has_gpu, parse_gpus
+
+    count = parse_gpus(gpus)
+    note = ""
+    if count is not None and not host_has_gpu():
+        note, count = " (GPUs were asked for, but this machine has no NVIDIA GPU: grading on the CPU)", None
+    r = DockerRunner(image or DEFAULT_IMAGE, gpus=count)
+    on = "the CPU" if count is None else ("every GPU" if count < 0 else f"{count} GPU(s)")
+    return r, f"in Docker containers of {r.image}, on {on}{note}"
+
+
+def workers_device(workers, device: str | None) -> str:  # type: ignore[no-untyped-def]
+    return getattr(workers, "device", None) or device or "cpu"
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", is_flag=True, help="Log what the grader does.")
 def cli(verbose: bool) -> None:
@@ -57,17 +87,27 @@ def cli(verbose: bool) -> None:
 @click.option("--disk-mb", type=int, default=None, help=f"As root: MiB of /tmp and folder per worker (default: {_LIMITS.disk_mb}).")
 @click.option("--file-mb", type=int, default=None, help=f"MiB of one file a worker writes (default: {_LIMITS.file_mb}).")
 @click.option("--submission-seconds", type=float, default=None, help=f"Student time for all tests of a submission (default: {_LIMITS.submission_seconds:g}).")
+@click.option("--memory-mb", type=int, default=None, help="MiB of memory per worker (default: what the rubric gives each problem).")
+@click.option("--runner", type=click.Choice(["local", "docker"]), default="local", show_default=True,
+              help="Where student code runs: processes here, or a container per worker.")
+@click.option("--image", default=None, help="Docker image for --runner docker (default: dl-grader:local, built by `make image`).")
+@click.option("--gpus", default=None, help="With --runner docker: all, N or none (default: none). Without a GPU here, grades on the CPU and says so.")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None, help="With --runner local: where student code runs (default: cpu).")
 def grade(
     assignment: str, submissions_dir: Path, out_dir: Path, problems: tuple[str, ...], seed: int | None, course: str | None,
     threads: int | None, cpu_seconds: int | None, disk_mb: int | None, file_mb: int | None, submission_seconds: float | None,
+    memory_mb: int | None, runner: str, image: str | None, gpus: str | None, device: str | None,
 ) -> None:  # fmt: skip
     """Grade every student folder or .zip in SUBMISSIONS_DIR."""
     from ._grade import grade as run
 
     given = {"threads": threads, "cpu_seconds": cpu_seconds, "disk_mb": disk_mb, "file_mb": file_mb, "submission_seconds": submission_seconds}
     limits = Limits(**{k: v for k, v in given.items() if v is not None})
+    workers, where = _runner(runner, image, gpus, device)
+    click.echo(f"Student code runs {where}.", err=True)
     results = run(assignment, submissions_dir, out_dir, course=_course(course), problems=set(problems) or None, seed=seed,
-                  limits=limits, progress=_progress(False))  # fmt: skip
+                  limits=limits, runner=workers, device=workers_device(workers, device), progress=_progress(False),
+                  memory_mb=memory_mb)  # fmt: skip
     click.echo(f"Graded {len(results)} submissions of {assignment}.")
     click.echo(f"Gradebook:      {out_dir / 'gradebook.csv'}")
     for r in results:
@@ -118,7 +158,14 @@ def validate(assignment: str | None, all_: bool, course: str | None) -> None:
     sys.exit(1 if bad else 0)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM ends a batch like Ctrl-C: what was written stays, containers go
+
+
 def main() -> None:
+    import signal
+
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         cli(standalone_mode=True)
     except GraderError as exc:

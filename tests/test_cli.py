@@ -27,6 +27,10 @@ def test_help_lists_the_commands() -> None:
     (["grade", "mfdnn-hw5", "no/such/folder", "--out", "x"], "no such folder of submissions"),
     (["check", "mfdnn-hw5", "no/such/folder"], "no such folder"),
     (["validate"], "give an ASSIGNMENT or --all"),
+    (["grade", "mfdnn-hw5", str(ROOT / "examples" / "mfdnn-hw5" / "erin"), "--out", "x"],
+     "It holds backprop.py, momentum.py itself: give the folder that holds one folder (or .zip) per student"),
+    (["grade", "mfdnn-hw5", ".", "--out", "x", "--gpus", "all"], "--image and --gpus go with --runner docker"),
+    (["grade", "mfdnn-hw5", ".", "--out", "x", "--runner", "docker", "--gpus", "two"], "--gpus takes all, a number of GPUs, or none"),
 ])  # fmt: skip
 def test_bad_input_exits_non_zero_with_a_clear_message(tmp_path: Path, args: list[str], message: str) -> None:
     proc = run_cli(*args, cwd=tmp_path)

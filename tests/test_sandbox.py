@@ -12,19 +12,32 @@ import torch
 
 from grader._exceptions import MissingFile, StudentError, WorkerCrashed, WorkerTimeout
 from grader._runs import ProblemRun
-from grader._sandbox import Limits, LocalRunner, WorkerSpec
+from grader._sandbox import Limits, LocalRunner, Runner, WorkerSpec
 
 DRIVER = Path(__file__).parent / "sandbox" / "driver.py"
 ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="workers drop to another user only when the grader runs as root")
 
 
-def make_run(tmp_path: Path, source: str, budget: float = 20.0, **limits: int) -> ProblemRun:
+def make_run(tmp_path: Path, source: str, budget: float = 20.0, runner: Runner | None = None, **limits: int) -> ProblemRun:
     path = tmp_path / "sub.py"
     path.write_text(textwrap.dedent(source))
     spec = WorkerSpec(label="student/p", files={"sub.py": path}, module="sub", driver=DRIVER, limits=Limits(threads=1, **limits))
-    run = ProblemRun(LocalRunner(), spec, import_timeout=5.0)
+    run = ProblemRun(runner or LocalRunner(), spec, import_timeout=5.0)
     run.start_test(budget)
     return run
+
+
+FORK_BOMB = """
+    import os
+    def bomb():
+        while True:
+            try:
+                os.fork()
+            except OSError:
+                pass
+    def ok():
+        return 1
+"""
 
 
 def pid_alive(pid: int) -> bool:
@@ -297,17 +310,7 @@ def test_as_root_a_process_that_left_the_session_is_killed_too(tmp_path: Path) -
 
 @ROOT_ONLY
 def test_as_root_a_fork_bomb_is_contained(tmp_path: Path) -> None:
-    run = make_isolated(tmp_path, """
-        import os
-        def bomb():
-            while True:
-                try:
-                    os.fork()
-                except OSError:
-                    pass
-        def ok():
-            return 1
-    """, budget=4.0)
+    run = make_isolated(tmp_path, FORK_BOMB, budget=4.0)
     with pytest.raises((WorkerTimeout, WorkerCrashed, StudentError)):
         run.call("call", name="bomb")
     run.start_test(20.0)

@@ -1,22 +1,37 @@
-"""Hostile: in the homework example's call, finds the worker's reply pipe (--rep-fd on its
-own command line) and writes garbage into it before the real reply: 64 frame headers that
+"""Hostile: in the homework example's call, finds the worker's reply channel (any pipe or
+socket it holds open beyond stdin/stdout/stderr: --rep-fd on the command line of a local
+worker, a copy of the attached stdout in a container) and writes garbage into it before
+the real reply: 64 frame headers that
 each announce an impossible 18-exabyte header. That call's answer is unusable, so that
 test is lost; a fair grader then drops the corrupted channel, so the other tests (a fresh
 worker) are the reference's: 19."""
 
 import os
+import stat
 
 import torch
 from torch import Tensor
 
 
-def reply_fd() -> int:
-    argv = open("/proc/self/cmdline", "rb").read().split(b"\0")
-    return int(argv[argv.index(b"--rep-fd") + 1])
+def channels() -> list[int]:
+    found = []
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        try:
+            mode = os.fstat(fd).st_mode
+        except OSError:
+            continue
+        if fd > 2 and (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)):
+            found.append(fd)
+    return found
 
 
 def hostile() -> None:
-    os.write(reply_fd(), b"\xff" * 8 * 64)
+    for fd in channels():
+        try:
+            os.write(fd, b"\xff" * 8 * 64)
+        except OSError:  # the request channel's read end
+            pass
 
 
 def sigma(z: Tensor) -> Tensor:

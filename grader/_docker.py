@@ -1,0 +1,371 @@
+"""Workers in Docker containers: the same worker, the same protocol, a container around it.
+
+Each worker is one short-lived container of the grading image (see docker/), started with
+everything shut: no network, a read-only root, a size-capped tmpfs for scratch, memory equal
+to memory+swap, a pids limit, CPU quota, all capabilities dropped, ``no-new-privileges``, a
+random unprivileged uid, and only one folder mounted, read-only: the worker's own copy of the
+student's allow-listed files, the worker and the problem's driver. Never the Docker socket.
+
+Requests go to the container's stdin and replies come back on its stdout (the worker moves
+the student's prints to stderr, which is kept up to a cap like a local worker's output).
+Freezing is ``docker pause`` (the cgroup freezer: every process of the container stops).
+Containers carry labels naming their owner, are removed when their worker ends, when the
+batch ends or is interrupted, and, if a grader was killed outright, by the next one that starts.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import socket
+import struct
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any, NoReturn
+
+from . import _worker
+from ._exceptions import ConfigError, SandboxError, WorkerCrashed
+from ._sandbox import _WORKER_SRC, FramedWorker, Limits, WorkerSpec, _worker_uid
+
+log = logging.getLogger(__name__)
+
+DEFAULT_IMAGE = "dl-grader:local"
+LABEL = "dl-grader.worker"
+OWNER = "dl-grader.owner"
+PIDS_LIMIT = 256
+SHM_MB = 256
+
+
+def _owner() -> str:
+    return f"{socket.gethostname()}/{os.getpid()}"
+
+
+def _alive(owner: str) -> bool:
+    host, _, pid = owner.rpartition("/")
+    if host != socket.gethostname() or not pid.isdigit():
+        return True  # another machine's grader: not ours to judge
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def parse_gpus(value: str | None) -> int | None:
+    """``all`` -> -1 (every GPU), ``N`` -> N, ``none``/None -> None."""
+    if value is None or value.lower() in ("none", "0", ""):
+        return None
+    if value.lower() == "all":
+        return -1
+    if value.isdigit():
+        return int(value)
+    raise ConfigError(f"--gpus takes all, a number of GPUs, or none; not {value!r}")
+
+
+def host_has_gpu() -> bool:
+    """An NVIDIA driver on this machine (what Docker's GPU device requests need)."""
+    return os.path.exists("/dev/nvidiactl") or shutil.which("nvidia-smi") is not None
+
+
+class DockerRunner:
+    """Workers as containers of ``image`` on the Docker engine the environment names."""
+
+    def __init__(self, image: str = DEFAULT_IMAGE, gpus: int | None = None, client: Any = None) -> None:
+        try:
+            import docker
+            import docker.errors
+        except ImportError as exc:  # pragma: no cover - docker is a dependency
+            raise ConfigError("the Docker runner needs the docker package: pip install docker") from exc
+        self._errors = docker.errors
+        try:
+            self.client = client or docker.from_env(timeout=120)
+            self.client.ping()
+        except Exception as exc:  # noqa: BLE001 - any failure to reach the engine reads the same to a user
+            raise ConfigError(
+                f"cannot reach a Docker engine ({exc.__class__.__name__}: {exc}). Start dockerd (or Docker Desktop), "
+                "check DOCKER_HOST, or grade with --runner local."
+            ) from None
+        try:
+            self.client.images.get(image)
+        except docker.errors.ImageNotFound:
+            raise ConfigError(f"there is no Docker image {image!r} here. Build it with `make image` "
+                              "(or `grader image build`), or name another with --image.") from None
+        self.image = image
+        self.gpus = gpus
+        self.owner = _owner()
+        self.live: dict[str, DockerWorker] = {}
+        self.pending: set[str] = set()  # containers whose removal the engine refused so far
+        self._lock = threading.Lock()
+        self.sweep()
+
+    @property
+    def device(self) -> str:
+        return "cuda" if self.gpus is not None else "cpu"
+
+    def start(self, spec: WorkerSpec) -> DockerWorker:
+        self.retry_removals()
+        return DockerWorker(self, spec)
+
+    def remove(self, container_id: str) -> bool:
+        """Remove a container (killing it first); False when the engine could not yet
+        (a container full of processes can take a while to die): it is retried later."""
+        try:
+            self.client.api.remove_container(container_id, force=True)
+        except self._errors.NotFound:
+            pass
+        except Exception as exc:  # noqa: BLE001
+            log.info("container %s not removed yet (%s); will retry", container_id[:12], exc)
+            with self._lock:
+                self.pending.add(container_id)
+            return False
+        with self._lock:
+            self.pending.discard(container_id)
+        return True
+
+    def retry_removals(self) -> None:
+        with self._lock:
+            pending = list(self.pending)
+        for cid in pending:
+            self.remove(cid)
+
+    def adopt(self, worker: DockerWorker) -> None:
+        with self._lock:
+            self.live[worker.id] = worker
+
+    def forget(self, worker: DockerWorker) -> None:
+        with self._lock:
+            self.live.pop(worker.id, None)
+
+    def close(self) -> None:
+        """Remove every container this runner started that is still there."""
+        with self._lock:
+            workers = list(self.live.values())
+        for w in workers:
+            w.kill()
+        deadline = time.monotonic() + 120
+        while self.pending and time.monotonic() < deadline:
+            time.sleep(1)
+            self.retry_removals()
+        self.sweep(mine=True)
+        for cid in self.pending:
+            log.warning("container %s could not be removed; remove it with: docker rm -f %s", cid[:12], cid[:12])
+
+    def sweep(self, mine: bool = False) -> int:
+        """Remove containers left by graders that are gone (killed outright), or all of ours."""
+        removed = 0
+        for c in self.client.containers.list(all=True, filters={"label": LABEL}):
+            owner = c.labels.get(OWNER, "")
+            if (mine and owner == self.owner) or (not mine and owner != self.owner and not _alive(owner)):
+                try:
+                    c.remove(force=True)
+                    removed += 1
+                except self._errors.NotFound:
+                    pass
+        if removed and not mine:
+            log.warning("removed %d container(s) left behind by a grader that was stopped", removed)
+        return removed
+
+
+class _Demux(threading.Thread):
+    """Splits the attached stream: stdout (the worker's replies) into a pipe read with a
+    deadline like a local worker's; stderr (the student's prints) kept up to a cap."""
+
+    def __init__(self, sock: socket.socket, rep_w: int, keep: int) -> None:
+        super().__init__(daemon=True)
+        self.sock, self.rep_w, self.keep = sock, rep_w, keep
+        self.kept = bytearray()
+        self.total = 0
+
+    def _exact(self, n: int) -> bytes:
+        buf = bytearray()
+        while len(buf) < n:
+            chunk = self.sock.recv(min(n - len(buf), 1 << 20))
+            if not chunk:
+                raise EOFError
+            buf += chunk
+        return bytes(buf)
+
+    def run(self) -> None:
+        try:
+            while True:
+                head = self._exact(8)
+                kind, size = head[0], struct.unpack(">I", head[4:])[0]
+                data = self._exact(size)
+                if kind == 1:
+                    _worker.write_all(self.rep_w, data)
+                else:
+                    self.total += len(data)
+                    room = self.keep - len(self.kept)
+                    if room > 0:
+                        self.kept += data[:room]
+        except (EOFError, OSError):
+            pass
+        finally:
+            try:
+                os.close(self.rep_w)  # the reader sees the end of the worker
+            except OSError:
+                pass
+
+    def text(self) -> str:
+        s = self.kept.decode("utf-8", "replace")
+        if self.total > len(self.kept):
+            s += f"\n[... {self.total - len(self.kept)} more bytes of output dropped]"
+        return s
+
+
+class DockerWorker(FramedWorker):
+    """A worker in a container of its own."""
+
+    def __init__(self, runner: DockerRunner, spec: WorkerSpec) -> None:
+        import docker.types
+
+        self.runner, self.spec, self.label = runner, spec, spec.label
+        self._dead = False
+        lim: Limits = spec.limits
+        # The one folder the container sees (read-only): the worker, the driver, the student's files.
+        self.dir = Path(tempfile.mkdtemp(prefix="grader-container-"))
+        sub = self.dir / "sub"
+        sub.mkdir()
+        for name, src in spec.files.items():
+            shutil.copyfile(src, sub / name)  # bytes only: no symlinks, modes or owners
+        shutil.copyfile(_WORKER_SRC, self.dir / "worker.py")
+        shutil.copyfile(spec.driver, self.dir / "driver.py")
+        self.uid = _worker_uid() or (1 << 20) + (os.getpid() % (1 << 20))
+        if os.geteuid() == 0:
+            for path in [self.dir, *self.dir.rglob("*")]:
+                os.chown(path, self.uid, self.uid)
+            os.chmod(self.dir, 0o700)
+        else:  # an engine run by another user cannot chown here: readable, never writable
+            for path in [self.dir, *self.dir.rglob("*")]:
+                os.chmod(path, 0o755 if path.is_dir() else 0o644)
+        device = spec.device if runner.gpus is not None else "cpu"
+        cmd = [
+            "python", "-I", "-u", "/grader/worker.py", "--stdio", "--req-fd", "0", "--rep-fd", "1",
+            "--stage", "/grader/sub", "--sub", "/tmp/sub", "--driver", "/grader/driver.py", "--module", spec.module,
+            "--threads", str(lim.threads), "--memory-mb", str(lim.memory_mb), "--file-mb", str(lim.file_mb),
+            "--cpu-seconds", str(lim.cpu_seconds), "--device", device,
+        ]  # fmt: skip
+        env = {
+            "HOME": "/tmp", "TMPDIR": "/tmp", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",
+            "OMP_NUM_THREADS": str(lim.threads), "MKL_NUM_THREADS": str(lim.threads), "TORCH_HOME": "/tmp/torch",
+        }  # fmt: skip
+        requests = []
+        if runner.gpus is not None:
+            requests = [docker.types.DeviceRequest(count=runner.gpus, capabilities=[["gpu"]])]
+        else:
+            env["CUDA_VISIBLE_DEVICES"] = ""
+        memory = f"{lim.memory_mb + lim.disk_mb + SHM_MB}m"  # the tmpfs pages are charged to the container too
+        try:
+            self.container = runner.client.containers.create(
+                runner.image,
+                command=cmd,
+                stdin_open=True,
+                tty=False,
+                user=f"{self.uid}:{self.uid}",
+                environment=env,
+                working_dir="/tmp",
+                network_mode="none",
+                read_only=True,
+                tmpfs={"/tmp": f"rw,nosuid,nodev,size={lim.disk_mb}m,mode=1777"},
+                shm_size=f"{SHM_MB}m",
+                mem_limit=memory,
+                memswap_limit=memory,
+                pids_limit=PIDS_LIMIT,
+                nano_cpus=int(lim.threads * 1e9),
+                cap_drop=["ALL"],
+                security_opt=["no-new-privileges"],
+                ulimits=[docker.types.Ulimit(name="core", soft=0, hard=0)],
+                volumes={str(self.dir): {"bind": "/grader", "mode": "ro"}},
+                device_requests=requests,
+                labels={LABEL: spec.label, OWNER: runner.owner},
+            )
+        except Exception as exc:  # noqa: BLE001
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise SandboxError(f"cannot create a container for {spec.label}: {exc}") from exc
+        self.id = self.container.id
+        runner.adopt(self)  # from now on, an interrupted batch removes it
+        self._rep_r, rep_w = os.pipe()
+        try:
+            attached = runner.client.api.attach_socket(self.id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
+            self._sock: socket.socket = getattr(attached, "_sock", attached)
+            self._demux = _Demux(self._sock, rep_w, lim.output_bytes)
+            self._demux.start()
+            self.container.start()
+        except BaseException as exc:
+            self.kill()
+            if not isinstance(exc, Exception):
+                raise
+            hint = (" (GPUs were asked for: is the NVIDIA Container Toolkit installed?)"
+                    if runner.gpus is not None and "device driver" in str(exc) else "")
+            raise SandboxError(f"cannot start a container for {spec.label}: {exc}{hint}") from exc
+        try:
+            self._started()
+        except BaseException:  # Ctrl-C while torch imports in the container, too
+            self.kill()
+            raise
+
+    # -------------------------------------------------------------- talking --
+
+    def _send(self, data: bytes) -> None:
+        self._sock.sendall(data)
+
+    def _died(self) -> NoReturn:
+        """The container ended: say how, in the student's terms."""
+        state: dict[str, Any] = {}
+        try:
+            self.container.wait(timeout=10)
+            self.container.reload()
+            state = self.container.attrs.get("State", {})
+        except Exception:  # noqa: BLE001 - already gone: say what we can
+            pass
+        self.kill()
+        code = state.get("ExitCode")
+        if state.get("OOMKilled"):
+            self._crashed((9, code or 137), f"was killed: it used more memory than allowed ({self.spec.limits.memory_mb} MiB)")
+        self._crashed(None if code is None else (code - 128 if code > 128 else 0, code))
+
+    # ------------------------------------------------------------ lifecycle --
+
+    def freeze(self) -> None:
+        try:
+            self.container.pause()
+        except Exception:  # noqa: BLE001 - not running any more: nothing to freeze
+            pass
+
+    def thaw(self) -> None:
+        try:
+            self.container.unpause()
+        except Exception:  # noqa: BLE001
+            pass
+
+    def output(self) -> str:
+        return self._demux.text() if hasattr(self, "_demux") else ""
+
+    def kill(self) -> None:
+        if self._dead:
+            return
+        self._dead = True
+        self.runner.remove(self.id)
+        for close in (lambda: self._sock.close(), lambda: os.close(self._rep_r)):
+            try:
+                close()
+            except (OSError, AttributeError):
+                pass
+        if hasattr(self, "_demux"):
+            self._demux.join(timeout=2)
+        shutil.rmtree(self.dir, ignore_errors=True)
+        self.runner.forget(self)
+
+    def close(self) -> None:
+        if not self._dead:
+            try:
+                self._send(_worker.frame({"op": "exit"}))
+                self.container.wait(timeout=3)
+            except Exception:  # noqa: BLE001
+                pass
+        self.kill()

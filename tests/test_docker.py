@@ -1,0 +1,209 @@
+"""The Docker runner, against a real Docker engine and the grading image (`make image`).
+
+Skipped when no engine or no image is here, unless GRADER_REQUIRE_DOCKER=1 (CI sets it:
+there, a missing engine is a failure, not a skip).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from grader._exceptions import StudentError, WorkerCrashed, WorkerTimeout
+from grader._sandbox import Limits
+
+from conftest import ROOT as REPO, docker_runner_or_skip, run_cli
+from test_sandbox import FORK_BOMB, make_run
+
+IMAGE = os.environ.get("GRADER_TEST_IMAGE", "dl-grader:local")
+pytestmark = pytest.mark.docker
+
+
+@pytest.fixture(scope="module")
+def runner():  # type: ignore[no-untyped-def]
+    r = docker_runner_or_skip(IMAGE)
+    yield r
+    r.close()
+
+
+def ours(runner) -> list:  # type: ignore[no-untyped-def]
+    from grader._docker import LABEL
+
+    return runner.client.containers.list(all=True, filters={"label": LABEL})
+
+
+def test_a_raise_and_an_exit_cost_one_call_each(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    run = make_run(tmp_path, """
+        import os
+        def bad():
+            return 1 / 0
+        def die():
+            print("about to go")
+            os._exit(3)
+        def ok():
+            return 7
+    """, runner=runner)
+    with pytest.raises(StudentError) as exc:
+        run.call("call", name="bad")
+    assert 'File "sub.py", line 4, in bad' in str(exc.value) and "worker.py" not in str(exc.value)
+    with pytest.raises(WorkerCrashed, match="exited with status 3") as crash:
+        run.call("call", name="die")
+    assert "about to go" in str(crash.value)  # the student's last output, from the container's stderr
+    assert run.call("call", name="ok")["value"] == 7  # a fresh container
+    run.close()
+    assert not ours(runner)
+
+
+def test_a_hang_times_out_and_its_container_is_removed(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    run = make_run(tmp_path, """
+        import signal, subprocess
+        def hang():
+            subprocess.Popen(["sleep", "299"])
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            while True:
+                pass
+    """, budget=3.0, runner=runner)
+    started = time.monotonic()
+    with pytest.raises(WorkerTimeout, match="did not finish within 3 s"):
+        run.call("call", name="hang")
+    assert time.monotonic() - started < 15
+    assert not ours(runner), "the timed-out container is still there"
+    run.close()
+
+
+def test_output_is_capped_and_memory_is_limited(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    run = make_run(tmp_path, """
+        import sys, torch
+        def flood():
+            for _ in range(800):  # 50 MiB
+                sys.stdout.write("x" * 65536)
+            return 1
+        def hog():
+            return torch.ones(4 << 30, dtype=torch.uint8).sum().item()
+    """, budget=60, runner=runner, memory_mb=1024)
+    assert run.call("call", name="flood")["value"] == 1
+    assert len(run.output()) < 3 * Limits().output_bytes and "more bytes of output dropped" in run.output()
+    with pytest.raises((StudentError, WorkerCrashed), match="memory"):
+        run.call("call", name="hog")
+    run.close()
+
+
+def test_the_container_is_shut(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Seen from inside: an unprivileged user, no capabilities, no new privileges, a read-only
+    root and mount, a capped /tmp, no network, no Docker socket, none of the host's files."""
+    run = make_run(tmp_path, f"""
+        import os, socket
+        def facts():
+            status = dict(l.split(":", 1) for l in open("/proc/self/status") if ":" in l)
+            def writable(path):
+                try:
+                    with open(os.path.join(path, "probe"), "w") as f:
+                        f.write("x")
+                    return True
+                except OSError:
+                    return False
+            try:
+                socket.create_connection(("1.1.1.1", 53), timeout=2)
+                net = "connected"
+            except OSError as exc:
+                net = str(exc)
+            st = os.statvfs("/tmp")
+            return {{
+                "uid": os.getuid(), "cap_eff": status["CapEff"].strip(), "no_new_privs": status["NoNewPrivs"].strip(),
+                "root_writable": writable("/"), "grader_writable": writable("/grader"), "tmp_writable": writable("/tmp"),
+                "tmp_mb": st.f_blocks * st.f_frsize // (1 << 20), "net": net,
+                "docker_sock": os.path.exists("/var/run/docker.sock") or os.path.exists("/run/docker.sock"),
+                "host_repo": os.path.exists({str(REPO)!r}), "pids_max": open("/sys/fs/cgroup/pids.max").read().strip()
+                    if os.path.exists("/sys/fs/cgroup/pids.max") else "?",
+                "env": sorted(os.environ),
+            }}
+    """, runner=runner, disk_mb=128)
+    facts = run.call("call", name="facts")["value"]
+    run.close()
+    assert facts["uid"] != 0 and facts["cap_eff"] == "0000000000000000" and facts["no_new_privs"] == "1", facts
+    assert not facts["root_writable"] and not facts["grader_writable"] and facts["tmp_writable"], facts
+    assert facts["tmp_mb"] <= 128, facts
+    assert facts["net"] != "connected" and not facts["docker_sock"] and not facts["host_repo"], facts
+    assert facts["pids_max"] in ("256", "?"), facts
+    assert not any("TOKEN" in k or k.startswith("GRADER") for k in facts["env"]), facts
+
+
+def test_a_fork_bomb_is_contained(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    run = make_run(tmp_path, FORK_BOMB, budget=5.0, runner=runner)
+    with pytest.raises((WorkerTimeout, WorkerCrashed, StudentError)):
+        run.call("call", name="bomb")
+    run.start_test(20.0)
+    assert run.call("call", name="ok")["value"] == 1  # a fresh container
+    run.close()
+    deadline = time.monotonic() + 120  # a container full of processes can take a while to die
+    while ours(runner) and time.monotonic() < deadline:
+        time.sleep(1)
+        runner.retry_removals()
+    assert not ours(runner)
+
+
+def _verdicts(out: Path) -> dict:
+    return {
+        d.name: [(t["test"], t["outcome"], t["score"]) for t in json.loads((d / "result.json").read_text())["tests"]]
+        for d in sorted(out.iterdir()) if d.is_dir()
+    }  # fmt: skip
+
+
+def test_the_same_verdicts_as_the_local_runner(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    classroom = tmp_path / "class"  # right, partly wrong, untouched template (a timeout is tested above)
+    for who in ("erin", "frank", "heidi"):
+        shutil.copytree(REPO / "examples" / "mfdnn-hw5" / who, classroom / who)
+    local = run_cli("grade", "mfdnn-hw5", str(classroom), "--out", str(tmp_path / "local"), "--seed", "5")
+    docker = run_cli("grade", "mfdnn-hw5", str(classroom), "--out", str(tmp_path / "docker"), "--seed", "5",
+                     "--runner", "docker", "--image", IMAGE)  # fmt: skip
+    assert local.returncode == 0, local.stderr[-3000:]
+    assert docker.returncode == 0, docker.stderr[-3000:]
+    assert "in Docker containers of" in docker.stderr
+    assert _verdicts(tmp_path / "docker") == _verdicts(tmp_path / "local")
+    assert not ours(runner)
+
+
+def test_gpus_asked_for_on_a_machine_without_them_grade_on_the_cpu(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from grader._docker import host_has_gpu
+
+    if host_has_gpu():
+        pytest.skip("this machine has a GPU")
+    classroom = tmp_path / "class"
+    shutil.copytree(REPO / "examples" / "mfdnn-hw5" / "heidi", classroom / "heidi")
+    out = run_cli("grade", "mfdnn-hw5", str(classroom), "--out", str(tmp_path / "o"),
+                  "--runner", "docker", "--gpus", "all", "--problem", "momentum", "--image", IMAGE)  # fmt: skip
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "this machine has no NVIDIA GPU: grading on the CPU" in out.stderr
+    assert json.loads((tmp_path / "o" / "heidi" / "result.json").read_text())["device"] == "cpu"
+
+
+@pytest.mark.parametrize("how", ["interrupt", "kill"])
+def test_an_interrupted_batch_leaves_no_container(runner, tmp_path: Path, how: str) -> None:  # type: ignore[no-untyped-def]
+    """Ctrl-C (or SIGTERM) removes the batch's containers on the way out; after a SIGKILL the
+    next grader to start removes what the dead one left."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "grader", "grade", "mfdnn-hw5", str(REPO / "examples" / "mfdnn-hw5"),
+         "--out", str(tmp_path / "o"), "--runner", "docker", "--image", IMAGE],
+        env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not ours(runner) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    assert ours(runner), "no container was started"
+    proc.send_signal(signal.SIGINT if how == "interrupt" else signal.SIGKILL)
+    proc.wait(timeout=60)
+    if how == "kill":
+        from grader._docker import DockerRunner
+
+        assert ours(runner), "SIGKILL leaves the container (nothing ran on the way out)"
+        DockerRunner(IMAGE).close()  # the next grader sweeps what a dead one left
+    assert not ours(runner), [c.name for c in ours(runner)]
