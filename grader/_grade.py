@@ -20,7 +20,7 @@ import pytest
 from ._course import Assignment, Course
 from ._exceptions import ConfigError
 from ._feedback import write_feedback
-from ._intake import Submission, discover, single
+from ._intake import Submission, single, take_in
 from ._models import Result, TestResult
 from ._plugin import GraderPlugin, Plan
 from ._sandbox import Limits, LocalRunner, Runner
@@ -54,6 +54,7 @@ class Progress:
 
     on_test: Callable[[str, TestResult], None] = lambda student, test: None
     on_result: Callable[[Result], None] = lambda result: None
+    on_intake: Callable[[list[str]], None] = lambda lines: None
 
 
 def run_plan(plan: Plan) -> list[Result]:
@@ -110,7 +111,10 @@ def grade(
     out_dir.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="grader-intake-"))
     try:
-        subs = discover(submissions_dir, a.student_files, scratch)
+        intake = take_in(submissions_dir, a.student_files, scratch)
+        subs = intake.submissions
+        atomic_write(out_dir / "intake.txt", "\n".join(intake.summary()) + "\n")
+        progress.on_intake(intake.summary())
         for sub in subs:
             for note in sub.notes:
                 log.info("%s: %s", sub.student, note)

@@ -1,4 +1,11 @@
-"""Taking submissions in: a folder of per-student folders or .zip files.
+"""Taking submissions in, from the layouts instructors have:
+
+- a folder holding one folder or one .zip per student (the name is the student's);
+- Gradescope's "Export Submissions" (the .zip or the folder it unpacks to):
+  ``submission_metadata.yml`` names the submitters of each ``submission_<id>/`` folder;
+- Canvas's bulk download: one flat folder of files renamed
+  ``login[_LATE]_userid_fileid_original.py``, with ``-1``, ``-2`` ... before the extension
+  on resubmission (the file with the highest file id wins).
 
 Only the files an assignment names are taken (allow-list); everything else, and any
 symlink, is ignored with a note. Archives are unpacked safely: absolute paths, ``..``,
@@ -7,6 +14,7 @@ links and oversized members are refused for that student alone.
 
 from __future__ import annotations
 
+import re
 import shutil
 import stat
 import tempfile
@@ -18,6 +26,9 @@ from ._exceptions import ConfigError, SubmissionError
 
 MAX_FILE_BYTES = 50 << 20
 MAX_ARCHIVE_BYTES = 200 << 20
+MAX_EXPORT_BYTES = 8 << 30  # a whole class's Gradescope export
+CANVAS_NAME = re.compile(r"^(?P<login>[^_]+)(?:_LATE)?_(?P<userid>\d+)_(?P<fileid>\d+)_(?P<original>.+)$")
+RESUBMITTED = re.compile(r"^(?P<stem>.+?)-\d+(?P<ext>\.[^.]+)$")  # backprop-1.py -> backprop.py
 
 
 @dataclass
@@ -52,7 +63,39 @@ def _collect(root: Path, allowed: list[str], notes: list[str], recursive: bool =
     return files
 
 
-def _unzip(archive: Path, dest: Path) -> None:
+@dataclass
+class Intake:
+    """What was taken in: the layout recognised, a submission per student, and what was
+    not matched to any student (with why)."""
+
+    layout: str
+    submissions: list[Submission]
+    ignored: list[str] = field(default_factory=list)
+
+    def summary(self) -> list[str]:
+        """Lines for a person: the layout, who got which files, what was ignored and why."""
+        ok = [s for s in self.submissions if not s.problem]
+        lines = [f"Intake: {self.layout}; {len(self.submissions)} students ({len(self.submissions) - len(ok)} refused)."]
+        for sub in self.submissions:
+            what = f"refused: {sub.problem}" if sub.problem else (", ".join(sorted(sub.files)) or "none of this assignment's files")
+            lines.append(f"  {sub.student:<28} {what}")
+            lines += [f"  {'':<28}   note: {n}" for n in sub.notes]
+        lines += [f"  ignored: {i}" for i in self.ignored]
+        return lines
+
+
+def _copy_capped(src: object, out: object, cap: int, what: str) -> int:
+    """Copy at most ``cap`` bytes (a zip's sizes are only what its headers claim)."""
+    n = 0
+    while chunk := src.read(1 << 20):  # type: ignore[attr-defined]
+        n += len(chunk)
+        if n > cap:
+            raise SubmissionError(f"{what}: unpacks to more than {cap >> 20} MB")
+        out.write(chunk)  # type: ignore[attr-defined]
+    return n
+
+
+def _unzip(archive: Path, dest: Path, limit: int = MAX_ARCHIVE_BYTES) -> None:
     try:
         with zipfile.ZipFile(archive) as zf:
             total = 0
@@ -64,25 +107,64 @@ def _unzip(archive: Path, dest: Path) -> None:
                 if stat.S_ISLNK(mode):
                     raise SubmissionError(f"{archive.name}: {info.filename!r} is a symbolic link")
                 total += info.file_size
-                if info.file_size > MAX_FILE_BYTES or total > MAX_ARCHIVE_BYTES:
-                    raise SubmissionError(f"{archive.name}: unpacks to more than {MAX_ARCHIVE_BYTES >> 20} MB")
+                if total > limit or (limit == MAX_ARCHIVE_BYTES and info.file_size > MAX_FILE_BYTES):
+                    raise SubmissionError(f"{archive.name}: unpacks to more than {limit >> 20} MB")
+            left = limit
             for info in zf.infolist():
                 if info.is_dir():
                     continue
                 target = dest / info.filename
                 target.parent.mkdir(parents=True, exist_ok=True)
                 with zf.open(info) as src, open(target, "wb") as out:
-                    shutil.copyfileobj(src, out)
+                    left -= _copy_capped(src, out, left, archive.name)
     except zipfile.BadZipFile as exc:
         raise SubmissionError(f"{archive.name}: not a readable zip file ({exc})") from None
 
 
 def discover(submissions_dir: Path, allowed: list[str], scratch: Path | None = None) -> list[Submission]:
-    """One ``Submission`` per sub-folder or .zip of ``submissions_dir``, sorted by student."""
-    if not submissions_dir.is_dir():
-        raise ConfigError(f"{submissions_dir}: no such folder of submissions")
+    """One ``Submission`` per student, sorted by student (see ``take_in``)."""
+    return take_in(submissions_dir, allowed, scratch).submissions
+
+
+def take_in(path: Path, allowed: list[str], scratch: Path | None = None) -> Intake:
+    """Recognise the layout of ``path`` (a folder, or a Gradescope export .zip) and take in
+    one submission per student."""
     scratch = scratch or Path(tempfile.mkdtemp(prefix="grader-intake-"))
+    if path.is_file() and path.suffix == ".zip":
+        export = scratch / "_export"
+        export.mkdir(parents=True, exist_ok=True)
+        try:
+            _unzip(path, export, MAX_EXPORT_BYTES)
+        except SubmissionError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+        root = _metadata_root(export)
+        if root is None:
+            raise ConfigError(f"{path}: a .zip without submission_metadata.yml is not a Gradescope export; "
+                              "give a folder holding one folder or .zip per student")
+        intake = _gradescope(root, allowed)
+    elif not path.is_dir():
+        raise ConfigError(f"{path}: no such folder of submissions")
+    elif (root := _metadata_root(path)) is not None:
+        intake = _gradescope(root, allowed)
+    elif _is_canvas(path):
+        intake = _canvas(path, allowed, scratch)
+    else:
+        intake = _per_student(path, allowed, scratch)
+    if not intake.submissions:
+        own = sorted(e.name for e in path.iterdir() if e.name in allowed) if path.is_dir() else []
+        hint = (f" It holds {', '.join(own)} itself: give the folder that holds one folder (or .zip) per student"
+                if own else " Give the folder that holds one folder (or .zip) per student.")
+        raise ConfigError(f"{path}: no student folders or .zip files in it.{hint}")
+    names = [s.student for s in intake.submissions]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"{path}: two submissions for the same student name: {sorted({n for n in names if names.count(n) > 1})}")
+    intake.submissions.sort(key=lambda s: s.student)
+    return intake
+
+
+def _per_student(submissions_dir: Path, allowed: list[str], scratch: Path) -> Intake:
     subs: list[Submission] = []
+    ignored: list[str] = []
     for entry in sorted(submissions_dir.iterdir()):
         if entry.name.startswith("."):
             continue
@@ -92,25 +174,129 @@ def discover(submissions_dir: Path, allowed: list[str], scratch: Path | None = N
             notes: list[str] = []
             subs.append(Submission(entry.name, _collect(entry, allowed, notes), notes))
         elif entry.suffix == ".zip":
-            student = entry.stem
-            dest = scratch / student
-            dest.mkdir(parents=True, exist_ok=True)
-            try:
-                _unzip(entry, dest)
-            except SubmissionError as exc:
-                subs.append(Submission(student, {}, problem=str(exc)))
-                continue
-            notes = []
-            subs.append(Submission(student, _collect(dest, allowed, notes), notes))
-    if not subs:
-        own = sorted(e.name for e in submissions_dir.iterdir() if e.name in allowed)
-        hint = (f" It holds {', '.join(own)} itself: give the folder that holds one folder (or .zip) per student"
-                if own else " Give the folder that holds one folder (or .zip) per student.")
-        raise ConfigError(f"{submissions_dir}: no student folders or .zip files in it.{hint}")
-    names = [s.student for s in subs]
-    if len(set(names)) != len(names):
-        raise ConfigError(f"{submissions_dir}: two submissions for the same student name: {sorted(n for n in names if names.count(n) > 1)}")
-    return subs
+            subs.append(_from_zip(entry, entry.stem, allowed, scratch))
+        else:
+            ignored.append(f"{entry.name}: not a folder or a .zip")
+    return Intake("one folder or .zip per student", subs, ignored)
+
+
+def _from_zip(archive: Path, student: str, allowed: list[str], scratch: Path) -> Submission:
+    dest = scratch / student
+    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        _unzip(archive, dest)
+    except SubmissionError as exc:
+        return Submission(student, {}, problem=str(exc))
+    notes: list[str] = []
+    return Submission(student, _collect(dest, allowed, notes), notes)
+
+
+# ---------------------------------------------------------------- Gradescope --
+
+
+def _metadata_root(path: Path) -> Path | None:
+    """The folder holding submission_metadata.yml: ``path`` or its only sub-folder."""
+    if (path / "submission_metadata.yml").is_file():
+        return path
+    subdirs = [p for p in path.iterdir() if p.is_dir() and not p.name.startswith((".", "__MACOSX"))]
+    if len(subdirs) == 1 and (subdirs[0] / "submission_metadata.yml").is_file():
+        return subdirs[0]
+    return None
+
+
+def _safe_name(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._@+-]+", "_", text).strip("._") or "unnamed"
+
+
+def _gradescope(root: Path, allowed: list[str]) -> Intake:
+    import yaml
+
+    try:
+        meta = yaml.safe_load((root / "submission_metadata.yml").read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{root / 'submission_metadata.yml'}: not readable YAML ({exc})") from None
+    if not isinstance(meta, dict):
+        raise ConfigError(f"{root / 'submission_metadata.yml'}: expected a mapping of submission folders")
+
+    def get(d: object, key: str) -> object:  # Gradescope writes Ruby symbols: ":submitters"
+        return d.get(":" + key, d.get(key)) if isinstance(d, dict) else None
+
+    subs: list[Submission] = []
+    ignored: list[str] = []
+    listed = set()
+    for folder_name, info in sorted(meta.items(), key=lambda kv: str(kv[0])):
+        folder_name = str(folder_name)
+        listed.add(folder_name)
+        submitters = get(info, "submitters") or []
+        people = [p for p in submitters if isinstance(p, dict)] if isinstance(submitters, list) else []
+        if not people:
+            ignored.append(f"{folder_name}: no submitters in submission_metadata.yml")
+            continue
+        first = people[0]
+        student = _safe_name(str(get(first, "email") or get(first, "sid") or get(first, "name") or folder_name))
+        notes = []
+        if len(people) > 1:
+            others = ", ".join(str(get(p, "email") or get(p, "name")) for p in people[1:])
+            notes.append(f"group submission with {others}: graded once, as {student}")
+        folder = root / folder_name
+        if folder_name.startswith(("/", ".")) or "/" in folder_name or not folder.is_dir() or folder.is_symlink():
+            subs.append(Submission(student, {}, notes, problem=f"{folder_name}: listed in submission_metadata.yml but not in the export"))
+            continue
+        files = _collect(folder, allowed, notes)
+        subs.append(Submission(student, files, notes))
+    for entry in sorted(root.iterdir()):
+        if entry.is_dir() and entry.name not in listed and not entry.name.startswith((".", "__MACOSX")):
+            ignored.append(f"{entry.name}: not listed in submission_metadata.yml")
+    return Intake("Gradescope export (submission_metadata.yml)", subs, ignored)
+
+
+# -------------------------------------------------------------------- Canvas --
+
+
+def _is_canvas(path: Path) -> bool:
+    entries = [e for e in path.iterdir() if not e.name.startswith(".")]
+    return bool(entries) and not any(e.is_dir() for e in entries) and any(CANVAS_NAME.match(e.name) for e in entries)
+
+
+def _canvas(path: Path, allowed: list[str], scratch: Path) -> Intake:
+    ignored: list[str] = []
+    # login -> original name -> [(file id, path)]
+    by_student: dict[str, dict[str, list[tuple[int, Path]]]] = {}
+    for entry in sorted(path.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        m = CANVAS_NAME.match(entry.name)
+        if not m:
+            ignored.append(f"{entry.name}: not a Canvas submission file name (login_userid_fileid_name)")
+            continue
+        original = m["original"]
+        if r := RESUBMITTED.match(original):
+            original = r["stem"] + r["ext"]
+        by_student.setdefault(m["login"], {}).setdefault(original, []).append((int(m["fileid"]), entry))
+    subs: list[Submission] = []
+    for login, files in sorted(by_student.items()):
+        notes: list[str] = []
+        chosen: dict[str, Path] = {}
+        problem = None
+        for original, versions in sorted(files.items()):
+            versions.sort()
+            newest = versions[-1][1]
+            if len(versions) > 1:
+                notes.append(f"{original}: {len(versions)} uploads, used the newest ({newest.name})")
+            if newest.is_symlink():
+                notes.append(f"{newest.name}: a symbolic link, ignored")
+            elif original.endswith(".zip"):
+                inner = _from_zip(newest, login, allowed, scratch)
+                problem = problem or inner.problem
+                notes += inner.notes
+                for name, p in inner.files.items():
+                    chosen.setdefault(name, p)
+            elif original in allowed:
+                chosen[original] = newest
+            else:
+                notes.append(f"{newest.name}: {original} is not a file of this assignment, ignored")
+        subs.append(Submission(login, {} if problem else chosen, notes, problem=problem))
+    return Intake("Canvas bulk download (login_userid_fileid_name)", subs, ignored)
 
 
 def single(folder: Path, allowed: list[str], student: str) -> Submission:

@@ -35,7 +35,16 @@ def _progress(verbose: bool):  # type: ignore[no-untyped-def]
     def on_result(r) -> None:  # type: ignore[no-untyped-def]
         click.echo(click.style(f"  == {r.student}: {r.score:g}/{r.max_score:g} in {r.execution_time:.1f} s", bold=True), err=True)
 
-    return Progress(on_test=on_test, on_result=on_result)
+    def on_intake(lines: list[str]) -> None:
+        head, rest = lines[0], lines[1:]
+        click.echo(click.style(head, bold=True), err=True)
+        shown = rest if verbose or len(rest) <= 60 else [l for l in rest if "note:" in l or "ignored:" in l or "refused:" in l][:60]
+        for line in shown:
+            click.echo(line, err=True)
+        if len(shown) < len(rest):
+            click.echo(f"  ... {len(rest) - len(shown)} more lines in intake.txt in the output folder", err=True)
+
+    return Progress(on_test=on_test, on_result=on_result, on_intake=on_intake)
 
 
 def _runner(kind: str, image: str | None, gpus: str | None, device: str | None):  # type: ignore[no-untyped-def]

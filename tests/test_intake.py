@@ -1,0 +1,140 @@
+"""Intake of the layouts instructors have: per-student folders/zips, Gradescope's export, Canvas's bulk download."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, run_cli
+from grader._exceptions import ConfigError
+from grader._intake import take_in
+
+ALLOWED = ["backprop.py", "momentum.py"]
+EXAMPLES = ROOT / "examples" / "mfdnn-hw5"
+
+METADATA = """\
+submission_1001:
+  :submitters:
+  - :name: Erin Example
+    :sid: '501'
+    :email: erin@uni.edu
+  :created_at: 2026-11-20 10:00:00.000000000 -08:00
+  :score: 0.0
+submission_1002:
+  :submitters:
+  - :name: Frank Example
+    :sid: '502'
+    :email: frank@uni.edu
+  - :name: Grace Partner
+    :sid: '503'
+    :email: grace@uni.edu
+  :created_at: 2026-11-20 11:00:00.000000000 -08:00
+submission_1003:
+  :submitters:
+  - :name: Gone Student
+    :sid: '504'
+    :email: gone@uni.edu
+"""
+
+
+def gradescope_export(root: Path) -> Path:
+    export = root / "assignment_123_export"
+    (export / "submission_1001").mkdir(parents=True)
+    (export / "submission_1002" / "hw5").mkdir(parents=True)
+    (export / "submission_9999").mkdir(parents=True)  # not in the metadata
+    for f in ALLOWED:
+        shutil.copyfile(EXAMPLES / "erin" / f, export / "submission_1001" / f)
+        shutil.copyfile(EXAMPLES / "frank" / f, export / "submission_1002" / "hw5" / f)
+    (export / "submission_1002" / "hw5" / "notes.txt").write_text("not graded")
+    (export / "submission_metadata.yml").write_text(METADATA)
+    return export
+
+
+def canvas_download(root: Path) -> Path:
+    flat = root / "submissions"
+    flat.mkdir()
+    for f in ALLOWED:
+        shutil.copyfile(EXAMPLES / "erin" / f, flat / f"exampleerin_501_9001_{f}")
+        shutil.copyfile(EXAMPLES / "heidi" / f, flat / f"examplefrank_LATE_502_9002_{f}")  # first upload: the template
+        stem = f.removesuffix(".py")
+        shutil.copyfile(EXAMPLES / "frank" / f, flat / f"examplefrank_LATE_502_9010_{stem}-1.py")  # the resubmission
+    (flat / "exampleerin_501_9003_report.pdf").write_bytes(b"%PDF")
+    (flat / "README.txt").write_text("downloaded from Canvas")
+    return flat
+
+
+def test_a_gradescope_export_folder_is_matched_by_its_metadata(tmp_path: Path) -> None:
+    intake = take_in(gradescope_export(tmp_path), ALLOWED, tmp_path / "scratch")
+    assert intake.layout.startswith("Gradescope")
+    by = {s.student: s for s in intake.submissions}
+    assert sorted(by) == ["erin@uni.edu", "frank@uni.edu", "gone@uni.edu"]
+    assert sorted(by["erin@uni.edu"].files) == ALLOWED
+    assert by["frank@uni.edu"].files["backprop.py"].read_text() == (EXAMPLES / "frank" / "backprop.py").read_text()
+    assert any("group submission with grace@uni.edu" in n for n in by["frank@uni.edu"].notes)
+    assert "not in the export" in (by["gone@uni.edu"].problem or "")
+    assert any("submission_9999: not listed" in i for i in intake.ignored)
+
+
+def test_a_gradescope_export_zip_is_taken_in_whole(tmp_path: Path) -> None:
+    export = gradescope_export(tmp_path / "src")
+    archive = tmp_path / "export.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for p in sorted(export.rglob("*")):
+            zf.write(p, p.relative_to(export.parent))
+    intake = take_in(archive, ALLOWED, tmp_path / "scratch")
+    assert [s.student for s in intake.submissions] == ["erin@uni.edu", "frank@uni.edu", "gone@uni.edu"]
+
+
+def test_a_canvas_download_is_split_by_login_and_the_newest_upload_wins(tmp_path: Path) -> None:
+    intake = take_in(canvas_download(tmp_path), ALLOWED, tmp_path / "scratch")
+    assert intake.layout.startswith("Canvas")
+    by = {s.student: s for s in intake.submissions}
+    assert sorted(by) == ["exampleerin", "examplefrank"]
+    assert sorted(by["exampleerin"].files) == ALLOWED
+    assert by["examplefrank"].files["momentum.py"].name == "examplefrank_LATE_502_9010_momentum-1.py"
+    assert any("2 uploads, used the newest" in n for n in by["examplefrank"].notes)
+    assert any("report.pdf is not a file of this assignment" in n for n in by["exampleerin"].notes)
+    assert any("README.txt: not a Canvas submission file name" in i for i in intake.ignored)
+    text = "\n".join(intake.summary())
+    assert "Canvas bulk download (login_userid_fileid_name); 2 students (0 refused)" in text and "exampleerin" in text
+
+
+def test_an_unsafe_zip_is_refused_for_that_student_alone(tmp_path: Path) -> None:
+    classroom = tmp_path / "class"
+    (classroom / "ok").mkdir(parents=True)
+    shutil.copyfile(EXAMPLES / "erin" / "backprop.py", classroom / "ok" / "backprop.py")
+    with zipfile.ZipFile(classroom / "sly.zip", "w") as zf:
+        zf.writestr("../../escape.py", "x = 1")
+    with zipfile.ZipFile(classroom / "bomb.zip", "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("backprop.py", b"0" * (300 << 20))
+    intake = take_in(classroom, ALLOWED, tmp_path / "scratch")
+    by = {s.student: s for s in intake.submissions}
+    assert "unsafe path" in (by["sly"].problem or "") and "more than 200 MB" in (by["bomb"].problem or "")
+    assert by["ok"].problem is None and not (tmp_path / "escape.py").exists()
+
+
+def test_a_zip_that_is_no_gradescope_export_says_what_to_give(tmp_path: Path) -> None:
+    archive = tmp_path / "class.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("alice/backprop.py", "x = 1")
+    with pytest.raises(ConfigError, match="not a Gradescope export"):
+        take_in(archive, ALLOWED, tmp_path / "scratch")
+
+
+@pytest.mark.parametrize("layout", ["gradescope", "canvas"])
+def test_one_command_grades_each_layout_and_shows_the_intake_first(tmp_path: Path, layout: str) -> None:
+    src = gradescope_export(tmp_path) if layout == "gradescope" else canvas_download(tmp_path)
+    out = tmp_path / "out"
+    proc = run_cli("grade", "mfdnn-hw5", src, "--out", out, "--seed", "3", "--problem", "momentum")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stderr.index("Intake: ") < proc.stderr.index("== ")  # the summary comes before any grading
+    assert (out / "intake.txt").read_text().startswith("Intake: ")
+    erin = "erin@uni.edu" if layout == "gradescope" else "exampleerin"
+    frank = "frank@uni.edu" if layout == "gradescope" else "examplefrank"
+    scores = {d.name: json.loads((d / "result.json").read_text())["problems"] for d in out.iterdir() if d.is_dir()}
+    assert scores[erin][0]["score"] == 25  # erin's momentum is right
+    assert scores[frank][0]["score"] > 0  # frank's (newest) upload, not the template, which scores 0
