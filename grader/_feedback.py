@@ -345,8 +345,8 @@ def _build_page(result: Result, problem_titles: dict[str, str], audience: Audien
 
 
 @lru_cache(maxsize=1)
-def _template() -> Template:
-    env = Environment(
+def _template_env() -> Environment:
+    return Environment(
         loader=PackageLoader("grader", "templates"),
         autoescape=select_autoescape(["html"]),
         undefined=StrictUndefined,
@@ -354,7 +354,10 @@ def _template() -> Template:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    return env.get_template("feedback.html")
+
+
+def _template() -> Template:
+    return _template_env().get_template("feedback.html")
 
 
 def render_feedback(

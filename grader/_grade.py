@@ -21,6 +21,7 @@ from ._course import Assignment, Course
 from ._exceptions import ConfigError
 from ._feedback import write_feedback
 from ._intake import Submission, single, take_in
+from ._summary import load_results, render_summary
 from ._models import Result, TestResult
 from ._plugin import GraderPlugin, Plan
 from ._sandbox import Limits, LocalRunner, Runner
@@ -145,6 +146,8 @@ def grade(
         )
         results = run_plan(plan)
         atomic_write(out_dir / "gradebook.csv", gradebook(a, results))
+        if results:
+            atomic_write(out_dir / "summary.html", render_summary(results))
         return results
     finally:
         close = getattr(runner, "close", None)
@@ -153,15 +156,26 @@ def grade(
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def gradebook(a: Assignment, results: list[Result]) -> str:
+def gradebook(a: Assignment | None, results: list[Result]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf)
-    ids = [p.id for p in a.rubric.problems]
+    ids = [p.id for p in a.rubric.problems] if a else list(dict.fromkeys(p.id for r in results for p in r.problems))
     w.writerow(["student", *ids, "score", "max_score"])
     for r in sorted(results, key=lambda r: r.student):
         by = {p.id: p.score for p in r.problems}
         w.writerow([r.student, *(by.get(i, "") for i in ids), r.score, r.max_score])
     return buf.getvalue()
+
+
+def report(out_dir: Path) -> list[Result]:
+    """Re-make every page of an output folder from its stored result.json files (no grading):
+    each student's feedback.html, gradebook.csv and summary.html."""
+    results = load_results(out_dir)
+    for r in results:
+        write_feedback(r, out_dir / r.student / "feedback.html")
+    atomic_write(out_dir / "gradebook.csv", gradebook(None, results))
+    atomic_write(out_dir / "summary.html", render_summary(results))
+    return results
 
 
 def check(

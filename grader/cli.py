@@ -119,8 +119,21 @@ def grade(
                   memory_mb=memory_mb)  # fmt: skip
     click.echo(f"Graded {len(results)} submissions of {assignment}.")
     click.echo(f"Gradebook:      {out_dir / 'gradebook.csv'}")
+    click.echo(f"Class summary:  {out_dir / 'summary.html'}")
     for r in results:
         click.echo(f"  {r.student:<20} {r.score:>6g}/{r.max_score:g}   {out_dir / r.student / 'feedback.html'}")
+
+
+@cli.command()
+@click.argument("out_dir", type=click.Path(path_type=Path))
+def report(out_dir: Path) -> None:
+    """Re-make the pages of OUT_DIR (feedback, gradebook.csv, summary.html) from its results, without grading."""
+    from ._grade import report as run
+
+    results = run(out_dir)
+    click.echo(f"Re-made the pages of {len(results)} students of {results[0].assignment}.")
+    click.echo(f"Class summary:  {out_dir / 'summary.html'}")
+    click.echo(f"Gradebook:      {out_dir / 'gradebook.csv'}")
 
 
 @cli.command()

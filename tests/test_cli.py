@@ -103,6 +103,21 @@ def test_grade_writes_results_feedback_and_gradebook(tmp_path: Path) -> None:
     assert rows[1] == {"student": "bob", "backprop": "25.0", "momentum": "0.0", "score": "25.0", "max_score": "50.0"}
     assert "bob" in proc.stdout and "feedback.html" in proc.stdout
 
+    # The class summary, and `grader report`, which re-makes every page from the results alone.
+    summary = (out / "summary.html").read_text()
+    assert "5 students" in summary and "file not submitted <b>2</b>" in summary  # carol's and eve's momentum
+    assert "Importing momentum.py failed: SyntaxError" in summary and ">bob<" in summary.replace(" ", "")
+    (out / "alice" / "feedback.html").unlink()
+    (out / "summary.html").unlink()
+    gradebook = (out / "gradebook.csv").read_text()
+    (out / "gradebook.csv").write_text("stale")
+    again = run_cli("report", out)
+    assert again.returncode == 0, again.stderr
+    assert (out / "alice" / "feedback.html").is_file() and (out / "summary.html").read_text() == summary
+    assert (out / "gradebook.csv").read_text() == gradebook
+    empty = run_cli("report", tmp_path)
+    assert empty.returncode == 2 and "no <student>/result.json in it" in empty.stderr
+
 
 def test_check_runs_public_tests_only_and_exits_1_on_a_failure(tmp_path: Path) -> None:
     mine = tmp_path / "hw5"
