@@ -56,6 +56,7 @@ class Progress:
     on_test: Callable[[str, TestResult], None] = lambda student, test: None
     on_result: Callable[[Result], None] = lambda result: None
     on_intake: Callable[[list[str]], None] = lambda lines: None
+    on_resume: Callable[[int, int], None] = lambda done, total: None  # already graded, in all
 
 
 def run_plan(plan: Plan) -> list[Result]:
@@ -102,11 +103,15 @@ def grade(
     device: str = "cpu",
     limits: Limits | None = None,
     memory_mb: int | None = None,
+    regrade: set[str] | None = None,
+    regrade_all: bool = False,
     progress: Progress = Progress(),
 ) -> list[Result]:
     """Grade every submission in ``submissions_dir``; write result.json and feedback.html per
     student and gradebook.csv into ``out_dir``. Each student's files are written as soon as
-    their grading ends, so an interruption loses only the student being graded."""
+    their grading ends, so an interruption loses only the student being graded, and the same
+    call resumes: a student whose result.json is already there (for these problems) is not
+    graded again, unless named in ``regrade`` or ``regrade_all``."""
     course = course or Course.locate()
     a = course.assignment(assignment)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -122,17 +127,24 @@ def grade(
             if sub.problem:
                 log.warning("%s: %s", sub.student, sub.problem)
         titles = {p.id: p.title for p in a.rubric.problems}
+        unknown = sorted((regrade or set()) - {s.student for s in subs})
+        if unknown:
+            raise ConfigError(f"--regrade {' '.join(unknown)}: no such student in {submissions_dir}")
+        wanted = {p.id for p in a.rubric.problems if problems is None or p.id in problems}
+        done = {} if regrade_all else _finished(out_dir, a.id, wanted, [s.student for s in subs if s.student not in (regrade or set())])
+        progress.on_resume(len(done), len(subs))
+        todo = [s for s in subs if s.student not in done]
 
         def write(result: Result) -> None:
             result = _stamp(result)
             folder = out_dir / result.student
-            atomic_write(folder / "result.json", result.model_dump_json(indent=2))
             write_feedback(result, folder / "feedback.html", problem_titles=titles)
+            atomic_write(folder / "result.json", result.model_dump_json(indent=2))  # last: it marks the student done
             progress.on_result(result)
 
         plan = Plan(
             assignment=a,
-            submissions=subs,
+            submissions=todo,
             runner=runner or LocalRunner(),
             mode="grade",
             problems=problems,
@@ -144,7 +156,8 @@ def grade(
             on_result=write,
             on_test=progress.on_test,
         )
-        results = run_plan(plan)
+        results = run_plan(plan) if todo else []
+        results = sorted([*done.values(), *results], key=lambda r: r.student)
         atomic_write(out_dir / "gradebook.csv", gradebook(a, results))
         if results:
             atomic_write(out_dir / "summary.html", render_summary(results))
@@ -154,6 +167,21 @@ def grade(
         if close is not None:  # containers go, also when the batch was interrupted
             close()
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _finished(out_dir: Path, assignment: str, wanted: set[str], students: list[str]) -> dict[str, Result]:
+    """The students of this batch already graded in ``out_dir``: a result.json that reads,
+    of this assignment, covering the problems asked for now."""
+    done = {}
+    for student in students:
+        path = out_dir / student / "result.json"
+        try:
+            r = Result.model_validate_json(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if r.assignment == assignment and r.mode == "grade" and wanted <= {p.id for p in r.problems}:
+            done[student] = r
+    return done
 
 
 def gradebook(a: Assignment | None, results: list[Result]) -> str:

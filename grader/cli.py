@@ -44,7 +44,12 @@ def _progress(verbose: bool):  # type: ignore[no-untyped-def]
         if len(shown) < len(rest):
             click.echo(f"  ... {len(rest) - len(shown)} more lines in intake.txt in the output folder", err=True)
 
-    return Progress(on_test=on_test, on_result=on_result, on_intake=on_intake)
+    def on_resume(done: int, total: int) -> None:
+        if done:
+            click.echo(click.style(f"Resuming: {done} of {total} students are graded already in the output folder; "
+                                   f"grading the other {total - done} (--regrade NAME or --regrade-all to redo).", bold=True), err=True)
+
+    return Progress(on_test=on_test, on_result=on_result, on_intake=on_intake, on_resume=on_resume)
 
 
 def _runner(kind: str, image: str | None, gpus: str | None, device: str | None):  # type: ignore[no-untyped-def]
@@ -102,10 +107,13 @@ def cli(verbose: bool) -> None:
 @click.option("--image", default=None, help="Docker image for --runner docker (default: dl-grader:local, built by `make image`).")
 @click.option("--gpus", default=None, help="With --runner docker: all, N or none (default: none). Without a GPU here, grades on the CPU and says so.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None, help="With --runner local: where student code runs (default: cpu).")
+@click.option("--regrade", "regrade", multiple=True, help="Grade this student again even if the output folder has their result (repeatable).")
+@click.option("--regrade-all", is_flag=True, help="Grade every student again (by default a rerun grades only who is not done).")
 def grade(
     assignment: str, submissions_dir: Path, out_dir: Path, problems: tuple[str, ...], seed: int | None, course: str | None,
     threads: int | None, cpu_seconds: int | None, disk_mb: int | None, file_mb: int | None, submission_seconds: float | None,
     memory_mb: int | None, runner: str, image: str | None, gpus: str | None, device: str | None,
+    regrade: tuple[str, ...], regrade_all: bool,
 ) -> None:  # fmt: skip
     """Grade every student folder or .zip in SUBMISSIONS_DIR."""
     from ._grade import grade as run
@@ -116,7 +124,7 @@ def grade(
     click.echo(f"Student code runs {where}.", err=True)
     results = run(assignment, submissions_dir, out_dir, course=_course(course), problems=set(problems) or None, seed=seed,
                   limits=limits, runner=workers, device=workers_device(workers, device), progress=_progress(False),
-                  memory_mb=memory_mb)  # fmt: skip
+                  memory_mb=memory_mb, regrade=set(regrade), regrade_all=regrade_all)  # fmt: skip
     click.echo(f"Graded {len(results)} submissions of {assignment}.")
     click.echo(f"Gradebook:      {out_dir / 'gradebook.csv'}")
     click.echo(f"Class summary:  {out_dir / 'summary.html'}")
