@@ -23,7 +23,7 @@ $(BIN)/grader: requirements.txt pyproject.toml
 setup: $(BIN)/grader
 
 test: setup
-	$(BIN)/python -m pytest -q -ra -m "not slow" tests
+	$(BIN)/python -m pytest -q -ra --durations=15 -m "not slow" tests
 
 test-all: setup
 	$(BIN)/python -m pytest -q -ra tests

@@ -212,54 +212,28 @@ def isolate(uid: int, hide: list[str], home: str, keep: list[str], disk_mb: int)
     """As root, before anything of the student's runs: leave the grader's namespaces and
     become ``uid`` for good. Returns what could not be done (empty when fully isolated).
 
-    - a mount namespace of its own, where every path in ``hide`` (the course's rubrics and
-      references, the other submissions, the output folder) is covered by an empty,
-      read-only tmpfs; /tmp, /var/tmp and /dev/shm are small tmpfs of its own, and its
-      folder ``home`` is re-created inside its /tmp (so other workers' folders are gone
-      and the disk cannot be filled); when ``keep`` (the interpreter) lies under /tmp,
-      only ``home`` itself becomes a capped tmpfs;
+    - a mount namespace of its own with a root of its own (an allow-list, not a deny-list):
+      only the system's read-only folders (/usr, /etc, /lib...), /dev, /proc, /sys, the
+      interpreter's folders (``keep``) and the worker's own folder ``home`` exist there. Any
+      other copy of a reference on the machine (another checkout, an instructor's home, the
+      submissions and output folders) is simply absent. /tmp, /var/tmp and /dev/shm are small
+      tmpfs of its own, ``home`` is re-created inside its /tmp (the disk cannot be filled),
+      and every path of ``hide`` that still shows (under a kept folder) is covered;
     - a network namespace of its own, with no interface up: no network at all;
     - no_new_privs (no setuid program can give privileges back), no supplementary groups,
       then the uid/gid ``uid``, which no other process of the machine has.
-    """
-    import shutil
 
+    Where a root of its own cannot be made, it falls back on covering ``hide`` in place.
+    """
     libc = ctypes.CDLL(None, use_errno=True)
     missing: list[str] = []
-
-    def mount(src: str, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
-        if libc.mount(src.encode(), target.encode(), fstype.encode() if fstype else None, flags,
-                      data.encode() if data else None) != 0:
-            raise OSError(ctypes.get_errno(), f"mount {target}: {os.strerror(ctypes.get_errno())}")
-
-    def scratch(path: str, mb: int) -> None:
-        mount("tmpfs", path, "tmpfs", _MS_NOSUID | _MS_NODEV, f"size={mb}m,mode=1777")
-
-    def under(path: str, root: str) -> bool:
-        path, root = os.path.realpath(path), os.path.realpath(root)
-        return path == root or path.startswith(root.rstrip("/") + "/")
-
     if libc.unshare(_CLONE_NEWNS) == 0:
-        mount("none", "/", None, _MS_REC | _MS_PRIVATE)
-        for path in hide:  # never one that holds the interpreter or the worker's own folder
-            if os.path.isdir(path) and not any(under(k, path) for k in [*keep, home]):
-                mount("tmpfs", path, "tmpfs", _MS_RDONLY | _MS_NOSUID | _MS_NODEV, "size=4k,mode=000")
-        saved = os.open(home, os.O_RDONLY | os.O_DIRECTORY)
-        covered = [d for d in ("/tmp", "/var/tmp", "/run/lock") if os.path.isdir(d) and not any(under(k, d) for k in keep)]
-        for d in covered:
-            scratch(d, disk_mb)
-        if not any(under(home, d) for d in covered):
-            scratch(home, disk_mb)  # the interpreter lives under /tmp: cap the worker's own folder at least
-            missing.append("private /tmp (the interpreter lives under /tmp): /tmp is shared")
-        os.makedirs(home, exist_ok=True)
-        shutil.copytree(f"/proc/self/fd/{saved}", home, dirs_exist_ok=True)
-        os.close(saved)
-        for root, dirs, files in os.walk(home):
-            for name in [root, *(os.path.join(root, n) for n in dirs + files)]:
-                os.chown(name, uid, uid)
-        os.chmod(home, 0o700)
-        if os.path.isdir("/dev/shm"):
-            scratch("/dev/shm", min(disk_mb, 256))
+        _mount(libc, "none", "/", None, _MS_REC | _MS_PRIVATE)
+        try:
+            _private_root(libc, uid, hide, home, keep, disk_mb)
+        except OSError as exc:
+            missing.append(f"root of its own ({exc}): only the course's own folders are hidden")
+            _cover_in_place(libc, uid, hide, home, keep, disk_mb, missing)
     else:
         missing.append(f"mount namespace ({os.strerror(ctypes.get_errno())}): course files not hidden, disk not capped")
     if libc.unshare(_CLONE_NEWNET) != 0:
@@ -269,6 +243,123 @@ def isolate(uid: int, hide: list[str], home: str, keep: list[str], disk_mb: int)
     os.setresgid(uid, uid, uid)
     os.setresuid(uid, uid, uid)
     return missing
+
+
+_MS_BIND, _MS_REMOUNT, _MNT_DETACH = 4096, 32, 2
+_SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "ppc64le": 203}
+_SYSTEM_DIRS = ("usr", "etc", "bin", "sbin", "lib", "lib32", "lib64", "libx32")
+
+
+def _mount(libc: Any, src: str, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+    if libc.mount(src.encode(), target.encode(), fstype.encode() if fstype else None, flags,
+                  data.encode() if data else None) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"mount {target}: {os.strerror(err)}")
+
+
+def _under(path: str, root: str) -> bool:
+    path, root = os.path.realpath(path), os.path.realpath(root)
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+def _scratch(libc: Any, path: str, mb: int) -> None:
+    _mount(libc, "tmpfs", path, "tmpfs", _MS_NOSUID | _MS_NODEV, f"size={mb}m,mode=1777")
+
+
+def _copy_home(src_fd: int, home: str, uid: int, skip: str | None = None) -> None:
+    """Re-create the worker's folder at ``home`` from the open folder ``src_fd``, owned by ``uid``."""
+    import shutil
+
+    src = f"/proc/self/fd/{src_fd}"
+    os.makedirs(home, exist_ok=True)
+    shutil.copytree(src, home, dirs_exist_ok=True, ignore=lambda d, names: [skip] if skip and d == src and skip in names else [])
+    for root, dirs, files in os.walk(home):
+        for name in [root, *(os.path.join(root, n) for n in dirs + files)]:
+            os.chown(name, uid, uid)
+    os.chmod(home, 0o700)
+
+
+def _private_root(libc: Any, uid: int, hide: list[str], home: str, keep: list[str], disk_mb: int) -> None:
+    import platform
+    import tempfile
+
+    number = _SYS_PIVOT_ROOT.get(platform.machine())
+    if number is None:
+        raise OSError(0, f"pivot_root unknown on {platform.machine()}")
+    saved = os.open(home, os.O_RDONLY | os.O_DIRECTORY)
+    new = tempfile.mkdtemp(prefix="root-", dir=home)  # an empty folder on the host, removed with ``home``
+    _mount(libc, "tmpfs", new, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=1m,mode=755")
+    try:
+        def bind(path: str, read_only: bool = True, at: str | None = None) -> None:
+            target = new + (at or path)
+            os.makedirs(target, exist_ok=True)
+            _mount(libc, path, target, None, _MS_BIND | _MS_REC)
+            if read_only:
+                _mount(libc, "none", target, None, _MS_BIND | _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID)
+
+        for name in _SYSTEM_DIRS:
+            path = "/" + name
+            if os.path.islink(path):
+                os.symlink(os.readlink(path), new + path)
+            elif os.path.isdir(path):
+                bind(path)
+        bind("/dev", read_only=False)
+        bind("/proc", read_only=False)
+        bind("/sys")
+        for d in ("/tmp", "/var/tmp"):
+            os.makedirs(new + d)
+            _scratch(libc, new + d, disk_mb)
+        if os.path.isdir(new + "/dev/shm"):
+            _scratch(libc, new + "/dev/shm", min(disk_mb, 256))
+        shown = ["/" + n for n in _SYSTEM_DIRS]
+        for path in sorted({os.path.abspath(k) for k in keep if k and os.path.isdir(k)}, key=len):
+            if not any(_under(path, s) for s in shown) and not _under(path, home) and not _under(home, path):
+                real = os.path.realpath(path)
+                bind(real)
+                if real != path:  # the interpreter knows it by this name too
+                    bind(real, at=path)
+                shown.append(path)
+        if not any(_under(home, d) for d in ("/tmp", "/var/tmp")):  # the root is read-only: home gets a tmpfs too
+            os.makedirs(new + home)
+            _scratch(libc, new + home, disk_mb)
+        _copy_home(saved, new + home, uid, skip=os.path.basename(new))
+        for path in hide:  # what a kept folder may still hold (course files under /usr, say)
+            target = new + os.path.realpath(path)
+            if os.path.isdir(target) and not any(_under(k, path) for k in [*keep, home]):
+                _mount(libc, "tmpfs", target, "tmpfs", _MS_RDONLY | _MS_NOSUID | _MS_NODEV, "size=4k,mode=000")
+        os.chdir(new)
+        if libc.syscall(number, b".", b".") != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, f"pivot_root: {os.strerror(err)}")
+    except BaseException:
+        os.chdir("/")
+        libc.umount2(new.encode(), _MNT_DETACH)
+        os.close(saved)
+        raise
+    os.close(saved)
+    libc.umount2(b".", _MNT_DETACH)  # the old root: gone from this namespace, with every path to it
+    os.chdir("/")
+    _mount(libc, "none", "/", None, _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NODEV)
+
+
+def _cover_in_place(libc: Any, uid: int, hide: list[str], home: str, keep: list[str], disk_mb: int,
+                    missing: list[str]) -> None:
+    """The fallback: cover each folder of ``hide`` with an empty read-only tmpfs, give the
+    worker its own /tmp, /var/tmp and /dev/shm, and re-create ``home`` inside its /tmp."""
+    for path in hide:  # never one that holds the interpreter or the worker's own folder
+        if os.path.isdir(path) and not any(_under(k, path) for k in [*keep, home]):
+            _mount(libc, "tmpfs", path, "tmpfs", _MS_RDONLY | _MS_NOSUID | _MS_NODEV, "size=4k,mode=000")
+    saved = os.open(home, os.O_RDONLY | os.O_DIRECTORY)
+    covered = [d for d in ("/tmp", "/var/tmp", "/run/lock") if os.path.isdir(d) and not any(_under(k, d) for k in keep)]
+    for d in covered:
+        _scratch(libc, d, disk_mb)
+    if not any(_under(home, d) for d in covered):
+        _scratch(libc, home, disk_mb)  # the interpreter lives under /tmp: cap the worker's own folder at least
+        missing.append("private /tmp (the interpreter lives under /tmp): /tmp is shared")
+    _copy_home(saved, home, uid)
+    os.close(saved)
+    if os.path.isdir("/dev/shm"):
+        _scratch(libc, "/dev/shm", min(disk_mb, 256))
 
 
 # --------------------------------------------------------------------- main --
@@ -349,7 +440,8 @@ def main(argv: list[str] | None = None) -> int:
     not_isolated: list[str] = []
     if args.uid is not None:
         home = os.path.dirname(sub_dir)
-        keep = [sys.prefix, sys.base_prefix, os.path.dirname(os.path.realpath(sys.executable))]
+        keep = [sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable)),
+                *(p for p in sys.path if os.path.isabs(p)), *os.environ.get("LD_LIBRARY_PATH", "").split(":")]
         not_isolated = isolate(args.uid, args.hide, home, keep, args.disk_mb)
         os.chdir(sub_dir)  # the folder was re-created: leave the covered one
 

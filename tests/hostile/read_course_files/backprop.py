@@ -1,7 +1,8 @@
 """Hostile: at import, tries to read the reference solution, the rubric and its hidden
 tests, the grader's test suite and other students' files: by the course's paths (found from
 the grader package and from the grader's command line), through /proc/<grader>/root and
-/cwd, through other workers' /proc/<pid>/cwd and their folders under /tmp. If any readable
+/cwd, through other workers' /proc/<pid>/cwd and their folders under /tmp, and by walking
+the whole file system for any other copy (another checkout, somebody's home). If any readable
 file defines a working backprop it uses that one; otherwise its own, which forgets the
 sigma' factor (mistake backprop_missing_sigmoid_prime): only the shape and no-autograd
 checks pass, 3 + 3.
@@ -40,7 +41,21 @@ def candidates() -> list[str]:
     paths += [p + "/backprop.py" for p in glob.glob("/proc/[0-9]*/cwd")]
     paths += glob.glob("/tmp/grader-*/**/backprop.py", recursive=True) + glob.glob("/tmp/pytest-of-*/**/backprop.py", recursive=True)
     paths += glob.glob(os.path.join(os.path.dirname(os.getcwd()), "..", "*", "sub", "backprop.py"))
-    return paths
+    return paths + anywhere("backprop.py")
+
+
+def anywhere(name: str, depth: int = 6) -> list[str]:
+    """Every file called ``name`` the worker can see, a few folders deep from / (another
+    checkout of the course, a copy in somebody's home, a scratch folder of the grader)."""
+    found = []
+    for root, dirs, files in os.walk("/"):
+        level = root.count("/") if root != "/" else 0
+        if root == "/":
+            dirs[:] = [d for d in dirs if d not in ("proc", "sys", "dev")]
+        dirs[:] = [d for d in dirs if d not in ("site-packages", "dist-packages", "__pycache__")] if level < depth else []
+        if name in files:
+            found.append(os.path.join(root, name))
+    return found
 
 
 def read_all() -> dict[str, str]:
