@@ -23,8 +23,18 @@ def test_the_checkpoint_script_reproduces_the_shipped_checkpoint(tmp_path: Path)
     made = torch.load(out, weights_only=True)
     shipped = torch.load(HW7 / "smallNetSaved", weights_only=True)
     assert made.keys() == shipped.keys()
+    # Bit for bit on one machine; across CPUs, float64 BLAS kernels (AVX2 vs AVX-512) may sum
+    # in another order, which can move an entry that sits on a float32 rounding boundary by
+    # one ulp when the result is cast. More than that means the script or the file changed.
     for k in made:
-        assert torch.equal(made[k], shipped[k]), f"{k} differs: the script is not deterministic or the file is stale"
+        a, b = made[k], shipped[k]
+        if a.is_floating_point():
+            ulps = ((a.double() - b.double()).abs() / torch.finfo(b.dtype).eps / b.double().abs().clamp_min(1e-30))
+            off = int((a != b).sum())
+            assert ulps.max() <= 1.0 and off <= max(1, a.numel() // 10_000), (
+                f"{k} differs in {off} entries, by up to {ulps.max():.3g} ulp: the script is not deterministic or the file is stale")
+        else:
+            assert torch.equal(a, b), f"{k} differs: the script is not deterministic or the file is stale"
 
 
 def test_the_checkpoint_has_non_trivial_batchnorm() -> None:
