@@ -15,6 +15,7 @@ batch ends or is interrupted, and, if a grader was killed outright, by the next 
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import shutil
@@ -53,7 +54,10 @@ def _alive(owner: str) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    try:  # a zombie (killed, not yet reaped: a job of a batch killed outright) is gone too
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] not in ("Z", "X")
+    except (OSError, IndexError):
+        return True
 
 
 def parse_gpus(value: str | None) -> int | None:
@@ -67,6 +71,16 @@ def parse_gpus(value: str | None) -> int | None:
     raise ConfigError(f"--gpus takes all, a number of GPUs, or none; not {value!r}")
 
 
+def visible_gpus() -> list[str]:
+    """The NVIDIA GPUs of this machine, by index (CUDA_VISIBLE_DEVICES narrows them)."""
+    env = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if env is not None:
+        return [g for g in env.split(",") if g.strip() and g.strip() != "-1"]
+    import glob
+
+    return sorted((p.removeprefix("/dev/nvidia") for p in glob.glob("/dev/nvidia[0-9]*")), key=int)
+
+
 def host_has_gpu() -> bool:
     """An NVIDIA driver on this machine (what Docker's GPU device requests need)."""
     return os.path.exists("/dev/nvidiactl") or shutil.which("nvidia-smi") is not None
@@ -75,7 +89,8 @@ def host_has_gpu() -> bool:
 class DockerRunner:
     """Workers as containers of ``image`` on the Docker engine the environment names."""
 
-    def __init__(self, image: str = DEFAULT_IMAGE, gpus: int | None = None, client: Any = None) -> None:
+    def __init__(self, image: str = DEFAULT_IMAGE, gpus: int | None = None, client: Any = None,
+                 gpu_ids: list[str] | None = None, prestart: bool = True) -> None:
         try:
             import docker
             import docker.errors
@@ -97,19 +112,80 @@ class DockerRunner:
                               "(or `grader image build`), or name another with --image.") from None
         self.image = image
         self.gpus = gpus
+        self.gpu_ids = gpu_ids  # this job's GPUs in a parallel batch; None: ``gpus`` of any
         self.owner = _owner()
-        self.live: dict[str, DockerWorker] = {}
+        self.live: dict[str, _Container] = {}
         self.pending: set[str] = set()  # containers whose removal the engine refused so far
+        self.spares: dict[tuple[Any, ...], _Container] = {}  # one started ahead per kind of worker
+        self.prestart = prestart
+        self._filling: set[tuple[Any, ...]] = set()
         self._lock = threading.Lock()
+        self._closed = False
+        self.home = Path(tempfile.mkdtemp(prefix="grader-containers-"))  # mounted read-only in each: worker.py
+        shutil.copyfile(_WORKER_SRC, self.home / "worker.py")
+        os.chmod(self.home, 0o755)
+        os.chmod(self.home / "worker.py", 0o644)
         self.sweep()
 
     @property
     def device(self) -> str:
         return "cuda" if self.gpus is not None else "cpu"
 
+    def gpu_count(self) -> int:
+        """How many GPUs this runner's containers may use (0 on the CPU)."""
+        if self.gpus is None:
+            return 0
+        return self.gpus if self.gpus > 0 else len(visible_gpus())
+
+    def fresh(self, job: int, jobs: int) -> "DockerRunner":
+        """A runner of the same kind for job ``job`` of a parallel batch (its own engine
+        connection); with GPUs, one GPU per job when there are enough."""
+        ids = None
+        if self.gpus is not None and jobs > 1:
+            gpus = visible_gpus()
+            ids = [gpus[job % len(gpus)]] if gpus else None
+        return DockerRunner(self.image, gpus=self.gpus, gpu_ids=ids, prestart=self.prestart)
+
     def start(self, spec: WorkerSpec) -> DockerWorker:
         self.retry_removals()
         return DockerWorker(self, spec)
+
+    def take(self, limits: Limits, device: str) -> _Container:
+        """A container for a worker of this kind: the spare when one is ready (and a new
+        spare started behind it), else one started now."""
+        key = _key(limits, device)
+        with self._lock:
+            box = self.spares.pop(key, None)
+        if box is not None and box.dead:
+            box = None
+        if box is None:
+            box = _Container(self, limits, device)
+        if self.prestart:
+            self._refill(key, limits, device)
+        return box
+
+    def _refill(self, key: tuple[Any, ...], limits: Limits, device: str) -> None:
+        with self._lock:
+            if self._closed or key in self.spares or key in self._filling:
+                return
+            self._filling.add(key)
+
+        def make() -> None:
+            try:
+                box = _Container(self, limits, device)
+            except SandboxError as exc:
+                log.info("no spare container: %s", exc)
+                return
+            finally:
+                with self._lock:
+                    self._filling.discard(key)
+            with self._lock:
+                if not self._closed and key not in self.spares:
+                    self.spares[key] = box
+                    return
+            box.kill()
+
+        threading.Thread(target=make, daemon=True, name="grader-spare").start()
 
     def remove(self, container_id: str) -> bool:
         """Remove a container (killing it first); False when the engine could not yet
@@ -133,20 +209,26 @@ class DockerRunner:
         for cid in pending:
             self.remove(cid)
 
-    def adopt(self, worker: DockerWorker) -> None:
+    def adopt(self, box: _Container) -> None:
         with self._lock:
-            self.live[worker.id] = worker
+            self.live[box.id] = box
 
-    def forget(self, worker: DockerWorker) -> None:
+    def forget(self, box: _Container) -> None:
         with self._lock:
-            self.live.pop(worker.id, None)
+            self.live.pop(box.id, None)
 
     def close(self) -> None:
-        """Remove every container this runner started that is still there."""
+        """Remove every container this runner started that is still there, spares too."""
         with self._lock:
-            workers = list(self.live.values())
-        for w in workers:
-            w.kill()
+            self._closed = True
+            self.spares.clear()
+        deadline = time.monotonic() + 120
+        while self._filling and time.monotonic() < deadline:  # a spare being started: let it land, then go
+            time.sleep(0.1)
+        with self._lock:
+            boxes = list(self.live.values())
+        for box in boxes:
+            box.kill()
         deadline = time.monotonic() + 120
         while self.pending and time.monotonic() < deadline:
             time.sleep(1)
@@ -154,6 +236,7 @@ class DockerRunner:
         self.sweep(mine=True)
         for cid in self.pending:
             log.warning("container %s could not be removed; remove it with: docker rm -f %s", cid[:12], cid[:12])
+        shutil.rmtree(self.home, ignore_errors=True)
 
     def sweep(self, mine: bool = False) -> int:
         """Remove containers left by graders that are gone (killed outright), or all of ours."""
@@ -218,35 +301,26 @@ class _Demux(threading.Thread):
         return s
 
 
-class DockerWorker(FramedWorker):
-    """A worker in a container of its own."""
+def _key(limits: Limits, device: str) -> tuple[Any, ...]:
+    """What a container is created with: workers of equal keys can use each other's spares."""
+    return (limits, device)
 
-    def __init__(self, runner: DockerRunner, spec: WorkerSpec) -> None:
+
+class _Container:
+    """A started container whose worker has imported torch and waits for its submission
+    (``--staged``): the files come on its request channel. Started ahead of need (a spare),
+    it hides the container's start and torch's import from the batch."""
+
+    def __init__(self, runner: DockerRunner, limits: Limits, device: str) -> None:
         import docker.types
 
-        self.runner, self.spec, self.label = runner, spec, spec.label
-        self._dead = False
-        lim: Limits = spec.limits
-        # The one folder the container sees (read-only): the worker, the driver, the student's files.
-        self.dir = Path(tempfile.mkdtemp(prefix="grader-container-"))
-        sub = self.dir / "sub"
-        sub.mkdir()
-        for name, src in spec.files.items():
-            shutil.copyfile(src, sub / name)  # bytes only: no symlinks, modes or owners
-        shutil.copyfile(_WORKER_SRC, self.dir / "worker.py")
-        shutil.copyfile(spec.driver, self.dir / "driver.py")
+        self.runner, self.limits, self.device = runner, limits, device
+        self.dead = False
+        lim = limits
         self.uid = _worker_uid() or (1 << 20) + (os.getpid() % (1 << 20))
-        if os.geteuid() == 0:
-            for path in [self.dir, *self.dir.rglob("*")]:
-                os.chown(path, self.uid, self.uid)
-            os.chmod(self.dir, 0o700)
-        else:  # an engine run by another user cannot chown here: readable, never writable
-            for path in [self.dir, *self.dir.rglob("*")]:
-                os.chmod(path, 0o755 if path.is_dir() else 0o644)
-        device = spec.device if runner.gpus is not None else "cpu"
         cmd = [
-            "python", "-I", "-u", "/grader/worker.py", "--stdio", "--req-fd", "0", "--rep-fd", "1",
-            "--stage", "/grader/sub", "--sub", "/tmp/sub", "--driver", "/grader/driver.py", "--module", spec.module,
+            "python", "-I", "-u", "/grader/worker.py", "--stdio", "--req-fd", "0", "--rep-fd", "1", "--staged",
+            "--sub", "/tmp/sub", "--driver", "/tmp/driver.py", "--module", "-",
             "--threads", str(lim.threads), "--memory-mb", str(lim.memory_mb), "--file-mb", str(lim.file_mb),
             "--cpu-seconds", str(lim.cpu_seconds), "--device", device,
         ]  # fmt: skip
@@ -256,7 +330,8 @@ class DockerWorker(FramedWorker):
         }  # fmt: skip
         requests = []
         if runner.gpus is not None:
-            requests = [docker.types.DeviceRequest(count=runner.gpus, capabilities=[["gpu"]])]
+            requests = [docker.types.DeviceRequest(device_ids=runner.gpu_ids, capabilities=[["gpu"]]) if runner.gpu_ids
+                        else docker.types.DeviceRequest(count=runner.gpus, capabilities=[["gpu"]])]
         else:
             env["CUDA_VISIBLE_DEVICES"] = ""
         memory = f"{lim.memory_mb + lim.disk_mb + SHM_MB}m"  # the tmpfs pages are charged to the container too
@@ -280,21 +355,20 @@ class DockerWorker(FramedWorker):
                 cap_drop=["ALL"],
                 security_opt=["no-new-privileges"],
                 ulimits=[docker.types.Ulimit(name="core", soft=0, hard=0)],
-                volumes={str(self.dir): {"bind": "/grader", "mode": "ro"}},
+                volumes={str(runner.home): {"bind": "/grader", "mode": "ro"}},  # worker.py, nothing else
                 device_requests=requests,
-                labels={LABEL: spec.label, OWNER: runner.owner},
+                labels={LABEL: "spare", OWNER: runner.owner},
             )
         except Exception as exc:  # noqa: BLE001
-            shutil.rmtree(self.dir, ignore_errors=True)
-            raise SandboxError(f"cannot create a container for {spec.label}: {exc}") from exc
+            raise SandboxError(f"cannot create a container: {exc}") from exc
         self.id = self.container.id
         runner.adopt(self)  # from now on, an interrupted batch removes it
-        self._rep_r, rep_w = os.pipe()
+        self.rep_r, rep_w = os.pipe()
         try:
             attached = runner.client.api.attach_socket(self.id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
-            self._sock: socket.socket = getattr(attached, "_sock", attached)
-            self._demux = _Demux(self._sock, rep_w, lim.output_bytes)
-            self._demux.start()
+            self.sock: socket.socket = getattr(attached, "_sock", attached)
+            self.demux = _Demux(self.sock, rep_w, lim.output_bytes)
+            self.demux.start()
             self.container.start()
         except BaseException as exc:
             self.kill()
@@ -302,9 +376,45 @@ class DockerWorker(FramedWorker):
                 raise
             hint = (" (GPUs were asked for: is the NVIDIA Container Toolkit installed?)"
                     if runner.gpus is not None and "device driver" in str(exc) else "")
-            raise SandboxError(f"cannot start a container for {spec.label}: {exc}{hint}") from exc
+            raise SandboxError(f"cannot start a container: {exc}{hint}") from exc
+
+    def kill(self) -> None:
+        if self.dead:
+            return
+        self.dead = True
+        self.runner.remove(self.id)
+        for close in (lambda: self.sock.close(), lambda: os.close(self.rep_r)):
+            try:
+                close()
+            except (OSError, AttributeError):
+                pass
+        if hasattr(self, "demux"):
+            self.demux.join(timeout=2)
+        self.runner.forget(self)
+
+
+class DockerWorker(FramedWorker):
+    """A worker in a container of its own: a spare of the runner's when one is ready, else
+    one started now; either way it gets this submission's files and nothing else."""
+
+    def __init__(self, runner: DockerRunner, spec: WorkerSpec) -> None:
+        self.runner, self.spec, self.label = runner, spec, spec.label
+        self._dead = False
+        device = spec.device if runner.gpus is not None else "cpu"
+        box = runner.take(spec.limits, device)
+        self.box, self.container, self.id = box, box.container, box.id
+        self._sock, self._rep_r, self._demux = box.sock, box.rep_r, box.demux
+        files = {}
+        for name, src in spec.files.items():
+            files[name] = base64.b64encode(Path(src).read_bytes()).decode()  # bytes only: no links, modes, owners
+        stage = {"op": "stage", "module": spec.module, "files": files,
+                 "driver": base64.b64encode(spec.driver.read_bytes()).decode()}
         try:
+            self._send(_worker.frame(stage))
             self._started()
+        except OSError as exc:
+            self.kill()
+            raise SandboxError(f"the container for {spec.label} failed to start: {exc}") from exc
         except BaseException:  # Ctrl-C while torch imports in the container, too
             self.kill()
             raise
@@ -344,22 +454,13 @@ class DockerWorker(FramedWorker):
             pass
 
     def output(self) -> str:
-        return self._demux.text() if hasattr(self, "_demux") else ""
+        return self._demux.text()
 
     def kill(self) -> None:
         if self._dead:
             return
         self._dead = True
-        self.runner.remove(self.id)
-        for close in (lambda: self._sock.close(), lambda: os.close(self._rep_r)):
-            try:
-                close()
-            except (OSError, AttributeError):
-                pass
-        if hasattr(self, "_demux"):
-            self._demux.join(timeout=2)
-        shutil.rmtree(self.dir, ignore_errors=True)
-        self.runner.forget(self)
+        self.box.kill()
 
     def close(self) -> None:
         if not self._dead:

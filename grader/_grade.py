@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import logging
 import os
 import secrets
 import shutil
+import sys
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Callable, Literal
+from typing import Any, Callable, Literal
 
 import pytest
 
@@ -105,13 +107,15 @@ def grade(
     memory_mb: int | None = None,
     regrade: set[str] | None = None,
     regrade_all: bool = False,
+    jobs: int | None = None,
     progress: Progress = Progress(),
 ) -> list[Result]:
     """Grade every submission in ``submissions_dir``; write result.json and feedback.html per
     student and gradebook.csv into ``out_dir``. Each student's files are written as soon as
-    their grading ends, so an interruption loses only the student being graded, and the same
-    call resumes: a student whose result.json is already there (for these problems) is not
-    graded again, unless named in ``regrade`` or ``regrade_all``."""
+    their grading ends, so an interruption loses only the students being graded, and the
+    same call resumes: a student whose result.json is already there (for these problems) is
+    not graded again, unless named in ``regrade`` or ``regrade_all``. ``jobs`` students are
+    graded at once (default: one per core, or one per GPU when grading on GPUs)."""
     course = course or Course.locate()
     a = course.assignment(assignment)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -135,30 +139,43 @@ def grade(
         progress.on_resume(len(done), len(subs))
         todo = [s for s in subs if s.student not in done]
 
-        def write(result: Result) -> None:
+        runner = runner or LocalRunner()
+        needs = memory_mb or max((p.memory_mb for p in a.rubric.problems if problems is None or p.id in problems), default=0)
+        jobs = max(1, min(jobs or default_jobs(runner, device, needs), len(todo)))
+        limits = limits or Limits()
+        if jobs > 1:  # the cores are shared out between the jobs
+            limits = dataclasses.replace(limits, threads=min(limits.threads, max(1, (os.cpu_count() or 1) // jobs)))
+
+        def write(result: Result) -> Result:
             result = _stamp(result)
             folder = out_dir / result.student
             write_feedback(result, folder / "feedback.html", problem_titles=titles)
             atomic_write(folder / "result.json", result.model_dump_json(indent=2))  # last: it marks the student done
-            progress.on_result(result)
+            return result
 
         plan = Plan(
             assignment=a,
             submissions=todo,
-            runner=runner or LocalRunner(),
+            runner=runner,
             mode="grade",
             problems=problems,
             seed=secrets.randbits(31) if seed is None else seed,
             device=device,
-            limits=limits or Limits(),
+            limits=limits,
             memory_mb=memory_mb,
             hide=[submissions_dir.resolve(), out_dir.resolve(), scratch],
-            on_result=write,
+            on_result=lambda r: progress.on_result(write(r)),
             on_test=progress.on_test,
         )
-        results = run_plan(plan) if todo else []
+        if not todo:
+            results = []
+        elif jobs == 1:
+            results = run_plan(plan)
+        else:
+            results = _run_jobs(plan, jobs, write, progress)
         results = sorted([*done.values(), *results], key=lambda r: r.student)
         atomic_write(out_dir / "gradebook.csv", gradebook(a, results))
+        atomic_write(out_dir / "gradebook-canvas.csv", canvas_gradebook(results))
         if results:
             atomic_write(out_dir / "summary.html", render_summary(results))
         return results
@@ -167,6 +184,136 @@ def grade(
         if close is not None:  # containers go, also when the batch was interrupted
             close()
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def default_jobs(runner: Runner, device: str, memory_mb: int = 0) -> int:
+    """One job per core (one per GPU when student code runs on GPUs), and no more than the
+    machine's free memory holds when each job's workers use ``memory_mb`` (a student's
+    worker and a timing baseline's: twice a problem's limit)."""
+    gpus = getattr(runner, "gpu_count", lambda: 0)()
+    if not gpus and device.startswith("cuda"):
+        from ._docker import visible_gpus
+
+        gpus = len(visible_gpus())
+    jobs = gpus or os.cpu_count() or 1
+    free = _available_mb()
+    if memory_mb and free:
+        jobs = min(jobs, max(1, free // (2 * memory_mb)))
+    return jobs
+
+
+def _available_mb() -> int:
+    """MemAvailable of /proc/meminfo in MiB (0 where unknown)."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) // 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def _run_jobs(plan: Plan, jobs: int, write: Callable[[Result], Result], progress: Progress) -> list[Result]:
+    """Grade ``plan`` in ``jobs`` processes at once, each a pytest session with a runner of
+    its own that claims the next student from a shared counter (so a slow student holds up
+    one job only). Each job writes its students' files itself; results come back here for
+    the progress line and the gradebook. A job that dies takes nothing else with it: its
+    finished students are written, and a rerun grades the rest."""
+    import multiprocessing as mp
+    from multiprocessing.connection import wait
+
+    ctx = mp.get_context("fork")  # the grader has not imported torch yet: forking is cheap and safe
+    counter = ctx.Value("i", 0)
+    names = [s.student for s in plan.submissions]
+    links, procs = [], []
+    for job in range(jobs):
+        ours, theirs = ctx.Pipe(duplex=False)
+        p = ctx.Process(target=_job, args=(plan, job, jobs, counter, names, write, theirs), name=f"grader-job-{job}", daemon=False)
+        p.start()
+        theirs.close()
+        links.append(ours)
+        procs.append(p)
+    results: list[Result] = []
+    fatal: list[str] = []
+    try:
+        open_links = list(links)
+        while open_links:
+            for link in wait(open_links):
+                try:
+                    kind, body = link.recv()
+                except (EOFError, OSError):
+                    open_links.remove(link)
+                    continue
+                if kind == "result":
+                    r = Result.model_validate_json(body)
+                    results.append(r)
+                    progress.on_result(r)
+                elif kind == "fatal":
+                    fatal.append(body)
+        for p in procs:
+            p.join()
+    except BaseException:
+        for p in procs:
+            if p.is_alive():
+                p.terminate()  # SIGTERM: each job ends like an interrupted batch (containers go)
+        for p in procs:
+            p.join(timeout=120)
+            if p.is_alive():
+                p.kill()
+        raise
+    if fatal:
+        raise ConfigError(fatal[0])
+    lost = [p.name for p in procs if p.exitcode not in (0, None)]
+    if lost:
+        log.warning("%s ended abnormally (exit %s); rerun the same command to grade who is left",
+                    ", ".join(lost), [p.exitcode for p in procs if p.exitcode])
+    return results
+
+
+def _job(plan: Plan, job: int, jobs: int, counter: Any, names: list[str], write: Callable[[Result], Result], link: Any) -> None:
+    import ctypes
+    import signal
+
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: a job never outlives its batch
+    if os.getppid() == 1:
+        os._exit(1)
+
+    def interrupted(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # SIGTERM from the batch: end like Ctrl-C (its containers go)
+
+    signal.signal(signal.SIGTERM, interrupted)
+
+    def claim() -> str | None:
+        with counter.get_lock():
+            i = counter.value
+            counter.value += 1
+        return names[i] if i < len(names) else None
+
+    if plan.device.startswith("cuda") and not hasattr(plan.runner, "gpu_count"):
+        from ._docker import visible_gpus
+
+        gpus = visible_gpus()
+        if gpus:
+            os.environ["CUDA_VISIBLE_DEVICES"] = gpus[job % len(gpus)]  # one GPU per job
+    runner = plan.runner.fresh(job, jobs)  # type: ignore[attr-defined]
+    plan.runner, plan.claim = runner, claim
+    plan.on_result = lambda r: link.send(("result", write(r).model_dump_json()))
+    plan.on_test = lambda s, t: None
+    code = 0
+    try:
+        run_plan(plan)
+    except ConfigError as exc:
+        link.send(("fatal", str(exc)))
+        code = 2
+    except KeyboardInterrupt:
+        code = 130
+    finally:
+        runner.close()
+    link.close()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _finished(out_dir: Path, assignment: str, wanted: set[str], students: list[str]) -> dict[str, Result]:
@@ -195,6 +342,21 @@ def gradebook(a: Assignment | None, results: list[Result]) -> str:
     return buf.getvalue()
 
 
+def canvas_gradebook(results: list[Result]) -> str:
+    """The totals in the CSV that Canvas's Gradebook > Import reads: Canvas matches a row by
+    ID (the Canvas user id, known from a Canvas bulk download), else by SIS Login ID (here
+    the student's name as intake found it). The score column is named after the assignment:
+    Canvas adds it as a new assignment, or rename it to an existing one's "Name (id)"."""
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    assignment = results[0].assignment if results else "score"
+    w.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", assignment])
+    w.writerow(["Points Possible", "", "", "", "", max((r.max_score for r in results), default=0)])
+    for r in sorted(results, key=lambda r: r.student):
+        w.writerow([r.student, r.canvas_id or "", "", "" if r.canvas_id else r.student, "", r.score])
+    return buf.getvalue()
+
+
 def report(out_dir: Path) -> list[Result]:
     """Re-make every page of an output folder from its stored result.json files (no grading):
     each student's feedback.html, gradebook.csv and summary.html."""
@@ -202,8 +364,38 @@ def report(out_dir: Path) -> list[Result]:
     for r in results:
         write_feedback(r, out_dir / r.student / "feedback.html")
     atomic_write(out_dir / "gradebook.csv", gradebook(None, results))
+    atomic_write(out_dir / "gradebook-canvas.csv", canvas_gradebook(results))
     atomic_write(out_dir / "summary.html", render_summary(results))
     return results
+
+
+def grade_one(
+    a: Assignment,
+    sub: Submission,
+    *,
+    mode: Literal["grade", "check"],
+    seed: int | None = None,
+    device: str = "cpu",
+    hide: list[Path] | None = None,
+    on_test: Callable[[str, TestResult], None] = lambda s, t: None,
+) -> Result:
+    """One submission in local workers, in a session of its own (a self-check, a Gradescope run)."""
+    runner = LocalRunner()
+    plan = Plan(
+        assignment=a,
+        submissions=[sub],
+        runner=runner,
+        mode=mode,
+        seed=secrets.randbits(31) if seed is None else seed,
+        device=device,
+        hide=hide or [],
+        on_test=on_test,
+    )
+    try:
+        (result,) = run_plan(plan)
+    finally:
+        runner.close()
+    return _stamp(result)
 
 
 def check(
@@ -220,17 +412,7 @@ def check(
     course = course or Course.locate()
     a = course.assignment(assignment)
     sub = single(folder, a.student_files, student=folder.resolve().name or "me")
-    plan = Plan(
-        assignment=a,
-        submissions=[sub],
-        runner=LocalRunner(),
-        mode="check",
-        seed=secrets.randbits(31) if seed is None else seed,
-        device=device,
-        on_test=progress.on_test,
-    )
-    (result,) = run_plan(plan)
-    result = _stamp(result)
+    result = grade_one(a, sub, mode="check", seed=seed, device=device, on_test=progress.on_test)
     write_feedback(result, feedback or folder / "feedback.html", problem_titles={p.id: p.title for p in a.rubric.problems})
     return result
 
@@ -256,15 +438,19 @@ def validate(assignment: str, *, course: Course | None = None, seed: int | None 
         Submission("reference", {f: a.reference_dir / f for f in a.student_files if (a.reference_dir / f).is_file()}),
         Submission("template", {f: a.template_dir / f for f in a.student_files}),
     ]
+    runner = LocalRunner()
     plan = Plan(
         assignment=a,
         submissions=subs,
-        runner=LocalRunner(),
+        runner=runner,
         mode="grade",
         seed=secrets.randbits(31) if seed is None else seed,
         on_test=progress.on_test,
     )
-    results = {r.student: r for r in run_plan(plan)}
+    try:
+        results = {r.student: r for r in run_plan(plan)}
+    finally:
+        runner.close()
     out = []
     ref, tpl = results["reference"], results["template"]
     out.append(Validation(a.id, "reference", ref, [

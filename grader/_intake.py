@@ -37,6 +37,7 @@ class Submission:
     files: dict[str, Path]  # allowed file name -> where it is on disk
     notes: list[str] = field(default_factory=list)
     problem: str | None = None  # set when the submission could not be taken in at all
+    canvas_id: str | None = None  # the Canvas user id, from a Canvas bulk download's file names
 
 
 def _collect(root: Path, allowed: list[str], notes: list[str], recursive: bool = True) -> dict[str, Path]:
@@ -262,6 +263,7 @@ def _canvas(path: Path, allowed: list[str], scratch: Path) -> Intake:
     ignored: list[str] = []
     # login -> original name -> [(file id, path)]
     by_student: dict[str, dict[str, list[tuple[int, Path]]]] = {}
+    user_ids: dict[str, str] = {}
     for entry in sorted(path.iterdir()):
         if entry.name.startswith("."):
             continue
@@ -273,6 +275,7 @@ def _canvas(path: Path, allowed: list[str], scratch: Path) -> Intake:
         if r := RESUBMITTED.match(original):
             original = r["stem"] + r["ext"]
         by_student.setdefault(m["login"], {}).setdefault(original, []).append((int(m["fileid"]), entry))
+        user_ids.setdefault(m["login"], m["userid"])
     subs: list[Submission] = []
     for login, files in sorted(by_student.items()):
         notes: list[str] = []
@@ -295,13 +298,14 @@ def _canvas(path: Path, allowed: list[str], scratch: Path) -> Intake:
                 chosen[original] = newest
             else:
                 notes.append(f"{newest.name}: {original} is not a file of this assignment, ignored")
-        subs.append(Submission(login, {} if problem else chosen, notes, problem=problem))
+        subs.append(Submission(login, {} if problem else chosen, notes, problem=problem, canvas_id=user_ids[login]))
     return Intake("Canvas bulk download (login_userid_fileid_name)", subs, ignored)
 
 
-def single(folder: Path, allowed: list[str], student: str) -> Submission:
-    """The student's own folder, for a self-check."""
+def single(folder: Path, allowed: list[str], student: str, recursive: bool = False) -> Submission:
+    """One student's folder: a self-check (its top level only), or a Gradescope submission
+    (``recursive``: the files wherever they sit in it)."""
     if not folder.is_dir():
         raise ConfigError(f"{folder}: no such folder")
     notes: list[str] = []
-    return Submission(student, _collect(folder, allowed, notes, recursive=False), notes)
+    return Submission(student, _collect(folder, allowed, notes, recursive=recursive), notes)

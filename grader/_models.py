@@ -156,6 +156,8 @@ class Result(BaseModel):
     mode: Literal["grade", "check"] = "grade"
     seed: int = 0
     device: str = "cpu"
+    canvas_id: str | None = Field(default=None, description="the student's Canvas user id, where intake knew it")
+    student_time: float = Field(default=0.0, description="seconds the worker spent running the submission's calls")
     grader_version: str = ""
     graded_at: str = ""
 
@@ -165,6 +167,44 @@ class Result(BaseModel):
             return cls.model_validate_json(path.read_bytes())
         except ValidationError as exc:
             raise ConfigError(f"{path}: not a valid result file:\n{_describe(exc, None)}") from None
+
+
+# ------------------------------------------------------------- gradescope ---
+
+
+class GradescopeTest(BaseModel):
+    """One entry of Gradescope's ``tests`` (its documented fields only)."""
+
+    model_config = ConfigDict(extra="forbid")
+    score: float
+    max_score: float
+    status: Status
+    name: str
+    name_format: Literal["text", "html", "simple_format", "md", "ansi"] = "text"
+    number: str | None = None
+    output: str = ""
+    output_format: Literal["text", "html", "simple_format", "md", "ansi"] = "text"
+    tags: list[str] = Field(default_factory=list)
+    visibility: Visibility = "visible"
+    extra_data: dict[str, Any] = Field(default_factory=dict)
+
+
+class GradescopeResults(BaseModel):
+    """Gradescope's ``/autograder/results/results.json``, with only the fields its
+    autograder specification documents (so Gradescope reads every one of them)."""
+
+    model_config = ConfigDict(extra="forbid")
+    score: float | None = None
+    execution_time: float | None = None
+    output: str = ""
+    output_format: Literal["text", "html", "simple_format", "md", "ansi"] = "text"
+    test_output_format: Literal["text", "html", "simple_format", "md", "ansi"] = "text"
+    test_name_format: Literal["text", "html", "simple_format", "md", "ansi"] = "text"
+    visibility: Visibility = "visible"
+    stdout_visibility: Literal["hidden", "visible"] = "hidden"
+    extra_data: dict[str, Any] = Field(default_factory=dict)
+    tests: list[GradescopeTest] = Field(default_factory=list)
+    leaderboard: list[dict[str, Any]] = Field(default_factory=list)
 
 
 # ---------------------------------------------------------------- wire ------

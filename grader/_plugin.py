@@ -54,6 +54,9 @@ class Plan:
     hide: list[Path] = field(default_factory=list)  # besides the course's own secrets: submissions, output
     on_result: Callable[[Result], None] = lambda r: None
     on_test: Callable[[str, TestResult], None] = lambda s, t: None
+    # In a parallel batch: the next student this session grades (None: no more), shared by
+    # every job; None here means this session grades every submission in order.
+    claim: Callable[[], str | None] | None = None
     # Filled while grading:
     config_error: str | None = None
     internal_errors: list[str] = field(default_factory=list)
@@ -132,6 +135,31 @@ class GraderPlugin:
     def _config_error(self, message: str) -> None:
         self.plan.config_error = message
         pytest.exit(message, returncode=4)
+
+    def pytest_runtestloop(self, session: pytest.Session) -> bool | None:
+        """In a parallel batch, run only the students this session claims, one by one. The
+        next student is claimed before the last item of the current one runs, so pytest
+        knows what comes next and keeps the session's reference outputs."""
+        claim = self.plan.claim
+        if claim is None or session.config.option.collectonly:
+            return None
+        by: dict[str, list[pytest.Item]] = {}
+        for item in session.items:
+            by.setdefault(_student_of(item), []).append(item)
+        current = claim()
+        while current is not None:
+            following = claim()
+            items = by.get(current, [])
+            after = by.get(following, [None])[0] if following is not None else None
+            for i, item in enumerate(items):
+                nextitem = items[i + 1] if i + 1 < len(items) else after
+                item.config.hook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+                if session.shouldfail:
+                    raise session.Failed(session.shouldfail)
+                if session.shouldstop:
+                    raise session.Interrupted(session.shouldstop)
+            current = following
+        return True
 
     # -------------------------------------------------------------- fixtures --
 
@@ -285,8 +313,10 @@ class GraderPlugin:
         self.plan.on_test(student, record)
 
     def _finish(self, student: str) -> None:
+        compute = 0.0
         for (s, _), run in list(self.runs.items()):
             if s == student:
+                compute += run.compute
                 run.close()
         tests = self.records[student]
         problems = []
@@ -305,6 +335,8 @@ class GraderPlugin:
             mode=self.plan.mode,
             seed=self.plan.seed,
             device=self.plan.device,
+            student_time=round(compute, 3),
+            canvas_id=self.subs[student].canvas_id if student in self.subs else None,
         )
         self.plan.results.append(result)
         self.plan.on_result(result)

@@ -33,6 +33,7 @@ class ProblemRun:
         self._import_failure: StudentFault | None = None
         self.budget = 60.0  # seconds of student time the current test may still use; set per test
         self.used = 0.0
+        self.compute = 0.0  # seconds the worker spent in calls (the student's code and the driver), all tests
         self._whole: float | None = None
 
     # --------------------------------------------------------------- budget --
@@ -88,8 +89,9 @@ class ProblemRun:
         worker = self._ready()
         timeout = self._left() if timeout is None else timeout
         started = time.monotonic()
+        reply: dict[str, Any] | None = None
         try:
-            return worker.request(header, values, timeout)
+            reply = worker.request(header, values, timeout)
         except WorkerTimeout as exc:
             self._worker = None  # dead: the next call gets a fresh worker
             raise WorkerTimeout(f"{exc}{self._whole_note()}") from None
@@ -97,7 +99,11 @@ class ProblemRun:
             self._worker = None
             raise
         finally:
-            self.used += time.monotonic() - started
+            wall = time.monotonic() - started
+            self.used += wall
+            # the student's own time: as the worker timed the call; all of it for a hang, crash or raise
+            self.compute += wall if reply is None else reply.get("__elapsed__", 0.0)
+        return reply
 
     # ------------------------------------------------------------------ api --
 

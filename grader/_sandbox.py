@@ -9,12 +9,14 @@ as an unprivileged user when the grader runs as root.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import secrets
 import select
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -115,30 +117,7 @@ def _worker_uid() -> int | None:
     return (1 << 20) + secrets.randbelow(1 << 29)
 
 
-def _pids_of(uid: int) -> list[int]:
-    """Live (not zombie) processes whose real uid is ``uid``."""
-    pids = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/status") as f:
-                fields = dict(line.split(":", 1) for line in f if ":" in line)
-        except (OSError, ValueError):
-            continue
-        if int(fields.get("Uid", "-1 ").split()[0]) == uid and not fields.get("State", "").strip().startswith(("Z", "X")):
-            pids.append(int(entry.name))
-    return pids
-
-
-def _signal_uid(uid: int, sig: int) -> int:
-    pids = _pids_of(uid)
-    for pid in pids:
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            pass
-    return len(pids)
+_signal_uid = _worker.signal_uid  # the zygote needs it too, and _worker.py stands alone
 
 
 _warned: set[str] = set()
@@ -300,10 +279,121 @@ class FramedWorker:
         return b"".join(chunks)
 
 
-class LocalWorker(FramedWorker):
-    """A worker process on this machine."""
+class _ZygoteChild:
+    """A worker forked by the zygote: what LocalWorker needs of a Popen (pid, wait)."""
 
-    def __init__(self, spec: WorkerSpec) -> None:
+    def __init__(self, zygote: "Zygote", pid: int) -> None:
+        self.zygote, self.pid = zygote, pid
+        self.returncode: int | None = None
+
+    def wait(self, timeout: float | None = None) -> int:
+        if self.returncode is None:
+            self.returncode = self.zygote.wait(self.pid, timeout)
+        if self.returncode is None:
+            raise subprocess.TimeoutExpired(f"worker {self.pid}", timeout or 0.0)
+        return self.returncode
+
+
+class Zygote:
+    """A pre-imported template process that forks fresh workers (``_worker.zygote``).
+
+    Starting a worker from scratch costs an interpreter, ``import torch`` and torch's lazy
+    imports: seconds, for every student and problem. The zygote pays them once per batch;
+    each worker is then a fork (tens of milliseconds) that isolates itself, as root, exactly
+    as a worker started from scratch does. The zygote never runs student code, and when
+    the grader runs as root no worker can signal or trace it (another uid). If it dies, the
+    next worker starts a new one.
+    """
+
+    def __init__(self, device: str) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="grader-zygote-"))
+        shutil.copyfile(_WORKER_SRC, self.dir / "worker.py")
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self._log = open(self.dir / "zygote.log", "w+b")
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-I", "-u", str(self.dir / "worker.py"), "--zygote", "--ctl-fd", str(theirs.fileno())],
+                cwd=self.dir, env=_scrubbed_env(self.dir, 1, device), stdin=subprocess.DEVNULL,
+                stdout=self._log, stderr=self._log, pass_fds=(theirs.fileno(),), start_new_session=True,
+            )  # fmt: skip
+        finally:
+            theirs.close()
+        self.sock = ours
+        self.codes: dict[int, int] = {}
+        self.dead = False
+        self._replies: list[dict[str, Any]] = []
+        self._cond = threading.Condition()
+        self._spawning = threading.Lock()
+        ours.settimeout(START_TIMEOUT)
+        try:
+            hello = json.loads(ours.recv(1 << 16) or b"{}")
+        except (OSError, ValueError):
+            hello = {}
+        if "ready" not in hello:
+            self.close()
+            self._log.seek(0)
+            raise SandboxError(f"the zygote did not start: {self._log.read()[-2000:].decode('utf-8', 'replace')}")
+        ours.settimeout(None)
+        threading.Thread(target=self._listen, daemon=True, name="grader-zygote").start()
+
+    def _listen(self) -> None:
+        while True:
+            try:
+                data = self.sock.recv(1 << 16)
+                message = json.loads(data) if data else None
+            except (OSError, ValueError):
+                message = None
+            with self._cond:
+                if message is None:
+                    self.dead = True
+                    self._cond.notify_all()
+                    return
+                if "exit" in message:
+                    self.codes[int(message["exit"])] = int(message["code"])
+                else:
+                    self._replies.append(message)
+                self._cond.notify_all()
+
+    def spawn(self, argv: list[str], env: dict[str, str], home: Path, cwd: Path, fds: list[int]) -> _ZygoteChild:
+        with self._spawning:
+            request = json.dumps({"argv": argv, "env": env, "home": str(home), "cwd": str(cwd)}).encode()
+            try:
+                socket.send_fds(self.sock, [request], fds)
+            except OSError as exc:
+                raise SandboxError(f"the zygote is gone: {exc}") from exc
+            with self._cond:
+                if not self._cond.wait_for(lambda: self._replies or self.dead, timeout=30):
+                    raise SandboxError("the zygote did not answer within 30 s")
+                if not self._replies:
+                    raise SandboxError("the zygote is gone")
+                reply = self._replies.pop(0)
+        if "pid" not in reply:
+            raise SandboxError(f"the zygote refused a worker: {reply.get('error')}")
+        return _ZygoteChild(self, int(reply["pid"]))
+
+    def wait(self, pid: int, timeout: float | None) -> int | None:
+        with self._cond:
+            self._cond.wait_for(lambda: pid in self.codes or self.dead, timeout)
+            return self.codes.pop(pid, None)
+
+    def close(self) -> None:
+        try:
+            self.sock.close()  # the zygote exits when it sees the socket closed
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self._log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class LocalWorker(FramedWorker):
+    """A worker process on this machine: forked by ``zygote`` when given, else started from scratch."""
+
+    def __init__(self, spec: WorkerSpec, zygote: Zygote | None = None) -> None:
         self.label = spec.label
         self.spec = spec
         self.dir = Path(tempfile.mkdtemp(prefix="grader-worker-"))
@@ -323,33 +413,50 @@ class LocalWorker(FramedWorker):
         req_r, self._req_w = os.pipe()
         self._rep_r, rep_w = os.pipe()
         lim = spec.limits
-        cmd = [
-            sys.executable, "-I", "-u", str(self.dir / "worker.py"),
+        args = [
             "--req-fd", str(req_r), "--rep-fd", str(rep_w),
             "--sub", str(sub), "--driver", str(self.dir / "driver.py"), "--module", spec.module,
             "--threads", str(lim.threads), "--memory-mb", str(lim.memory_mb),
             "--file-mb", str(lim.file_mb), "--cpu-seconds", str(lim.cpu_seconds), "--device", spec.device,
         ]  # fmt: skip
         if self.uid is not None:  # the worker isolates itself, then drops to this uid, before any student code
-            cmd += ["--uid", str(self.uid), "--disk-mb", str(lim.disk_mb)] + [a for p in spec.hide for a in ("--hide", str(p))]
+            args += ["--uid", str(self.uid), "--disk-mb", str(lim.disk_mb)] + [a for p in spec.hide for a in ("--hide", str(p))]
+        env = _scrubbed_env(self.dir, lim.threads, spec.device)
         try:
-            self.proc = subprocess.Popen(
-                cmd,
-                cwd=sub,
-                env=_scrubbed_env(self.dir, lim.threads, spec.device),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                pass_fds=(req_r, rep_w),
-                start_new_session=True,
-            )
+            if zygote is not None:
+                out_r, out_w = os.pipe()
+                err_r, err_w = os.pipe()
+                try:
+                    self.proc: Any = zygote.spawn(args, env, self.dir, sub, [req_r, rep_w, out_w, err_w])
+                except BaseException:
+                    os.close(out_r)
+                    os.close(err_r)
+                    raise
+                finally:
+                    os.close(out_w)
+                    os.close(err_w)
+                stdout, stderr = os.fdopen(out_r, "rb", buffering=0), os.fdopen(err_r, "rb", buffering=0)
+            else:
+                self.proc = subprocess.Popen(
+                    [sys.executable, "-I", "-u", str(self.dir / "worker.py"), *args],
+                    cwd=sub,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    pass_fds=(req_r, rep_w),
+                    start_new_session=True,
+                )
+                stdout, stderr = self.proc.stdout, self.proc.stderr
         except OSError as exc:
+            os.close(self._req_w)
+            os.close(self._rep_r)
             raise SandboxError(f"cannot start a worker for {spec.label}: {exc}") from exc
         finally:
             os.close(req_r)
             os.close(rep_w)
-        self._out = _Drain(self.proc.stdout, lim.output_bytes)
-        self._err = _Drain(self.proc.stderr, lim.output_bytes)
+        self._out = _Drain(stdout, lim.output_bytes)
+        self._err = _Drain(stderr, lim.output_bytes)
         self._out.start()
         self._err.start()
         self._dead = False
@@ -424,7 +531,39 @@ class LocalWorker(FramedWorker):
 
 
 class LocalRunner:
-    """Workers as processes on this machine."""
+    """Workers as processes on this machine, forked from a zygote per device (``zygote=False``:
+    each started from scratch, paying the interpreter and ``import torch`` every time)."""
+
+    def __init__(self, zygote: bool = True) -> None:
+        self.use_zygote = zygote
+        self._zygotes: dict[str, Zygote] = {}
+        self._lock = threading.Lock()
+
+    def _zygote(self, device: str) -> Zygote | None:
+        if not self.use_zygote:
+            return None
+        with self._lock:
+            z = self._zygotes.get(device)
+            if z is None or z.dead:
+                if z is not None:
+                    z.close()
+                try:
+                    z = self._zygotes[device] = Zygote(device)
+                except SandboxError as exc:
+                    log.warning("%s; workers start from scratch instead", exc)
+                    self.use_zygote = False
+                    return None
+            return z
 
     def start(self, spec: WorkerSpec) -> Worker:
-        return LocalWorker(spec)
+        return LocalWorker(spec, self._zygote(spec.device))
+
+    def fresh(self, job: int, jobs: int) -> "LocalRunner":
+        """A runner of the same kind for job ``job`` of a parallel batch (a zygote of its own)."""
+        return LocalRunner(self.use_zygote)
+
+    def close(self) -> None:
+        with self._lock:
+            for z in self._zygotes.values():
+                z.close()
+            self._zygotes.clear()

@@ -17,10 +17,12 @@ trusted side compares that with its own computation.
 from __future__ import annotations
 
 import argparse
+import base64
 import ctypes
 import importlib.util
 import json
 import os
+import re
 import resource
 import signal
 import struct
@@ -402,6 +404,8 @@ def _stay_init() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if argv is None and sys.argv[1:2] == ["--zygote"]:
+        return zygote(int(sys.argv[3]))
     ap = argparse.ArgumentParser()
     ap.add_argument("--req-fd", type=int, required=True)
     ap.add_argument("--rep-fd", type=int, required=True)
@@ -420,7 +424,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--stdio", action="store_true",
                     help="requests on stdin, replies on stdout (a container's attached streams); "
                          "the student's prints then go to stderr")
-    ap.add_argument("--stage", default=None, help="copy the files of this (read-only) folder into --sub first")
+    ap.add_argument("--staged", action="store_true",
+                    help="start before the submission is known (a pre-started container): import torch, then "
+                         "wait for a 'stage' request bringing the files (into --sub), the driver and the module")
     args = ap.parse_args(argv)
     req, rep = args.req_fd, args.rep_fd
     if args.stdio and os.getpid() == 1:
@@ -431,12 +437,6 @@ def main(argv: list[str] | None = None) -> int:
         os.close(devnull)
         os.dup2(2, 1)
     sub_dir = os.path.abspath(args.sub)
-    if args.stage:
-        os.makedirs(sub_dir, exist_ok=True)
-        for name in os.listdir(args.stage):
-            with open(os.path.join(args.stage, name), "rb") as src, open(os.path.join(sub_dir, name), "wb") as dst:
-                dst.write(src.read())
-        os.chdir(sub_dir)
     not_isolated: list[str] = []
     if args.uid is not None:
         home = os.path.dirname(sub_dir)
@@ -447,6 +447,16 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch  # the harness's cost, paid before the student's code runs
 
+    if args.staged:  # (no _warm_up here: in a container it would be paid by every worker, used or not)
+        try:
+            request, _ = read_frame(req)
+        except EOFError:
+            return 0
+        if request.get("op") != "stage":
+            return 0  # "exit": a spare that was never needed
+        _stage(request, sub_dir, args.driver)
+        args.module = str(request["module"])
+        os.chdir(sub_dir)
     torch.set_num_threads(args.threads)
     if args.device.startswith("cuda"):
         # Equivalence checks compare against float32 computed without TF32.
@@ -517,6 +527,183 @@ def main(argv: list[str] | None = None) -> int:
             if op == "load":  # whatever failed while importing (even compile()'s ValueError for NUL bytes)
                 fault["kind"] = "import"
             write_frame(rep, {"ok": False, "fault": fault})
+
+
+def _stage(request: dict[str, Any], sub_dir: str, driver: str) -> None:
+    """Write what a 'stage' request brings: the student's files (plain names only) and the driver."""
+    os.makedirs(sub_dir, exist_ok=True)
+    for name, data in request["files"].items():
+        if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", name):
+            raise ValueError(f"not a plain file name: {name!r}")
+        with open(os.path.join(sub_dir, name), "wb") as f:
+            f.write(base64.b64decode(data))
+    with open(driver, "wb") as f:
+        f.write(base64.b64decode(request["driver"]))
+
+
+# ------------------------------------------------------------------- zygote --
+
+
+def _pids_of(uid: int) -> list[int]:
+    """Live (not zombie) processes whose real uid is ``uid``."""
+    pids = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/status") as f:
+                fields = dict(line.split(":", 1) for line in f if ":" in line)
+        except (OSError, ValueError):
+            continue
+        if int(fields.get("Uid", "-1 ").split()[0]) == uid and not fields.get("State", "").strip().startswith(("Z", "X")):
+            pids.append(int(entry.name))
+    return pids
+
+
+def signal_uid(uid: int, sig: int) -> int:
+    """Send ``sig`` to every live process of ``uid``; return how many there were."""
+    pids = _pids_of(uid)
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+    return len(pids)
+
+
+
+def _warm_up() -> None:
+    """What every worker would otherwise pay again: torch and its lazy imports (the first
+    optimizer step alone costs seconds), on one thread and on the CPU only (a zygote that
+    touched CUDA, or started a thread pool, could not fork safely)."""
+    import torch
+    import torch.nn.functional  # noqa: F401
+    import safetensors.torch  # noqa: F401
+
+    torch.set_num_threads(1)
+    p = torch.nn.Parameter(torch.zeros(4))
+    for opt in (torch.optim.SGD([p], lr=0.1, momentum=0.9), torch.optim.Adam([p])):
+        (p * p).sum().backward()
+        opt.step()
+        opt.zero_grad()
+    torch.nn.Linear(2, 2)(torch.zeros(1, 2)).sum().backward()
+    torch.nn.functional.conv2d(torch.zeros(1, 1, 3, 3), torch.zeros(1, 1, 2, 2))
+    torch.nn.BatchNorm2d(1).eval()(torch.zeros(1, 1, 2, 2))
+    torch.autograd.grad(torch.zeros(1, requires_grad=True).sum(), [torch.zeros(1, requires_grad=True)], allow_unused=True)
+
+
+def _json_message(sock: Any, obj: dict) -> None:
+    sock.send(json.dumps(obj).encode())
+
+
+def zygote(ctl: int) -> int:
+    """A template process: pays the imports once, then forks one worker per request.
+
+    It never runs student code itself. Each request on the control socket (a Unix
+    SOCK_SEQPACKET pair with the trusted side) brings a worker's arguments, environment and
+    folder, and four descriptors (request and reply channels, stdout, stderr); the child
+    leaves for a session of its own, keeps only those, and goes on as an ordinary worker
+    (isolating itself, as root, before anything of the student's runs). The zygote reaps
+    every child (it is their subreaper: orphans of students' forks too) and reports how
+    each worker ended. It exits when the trusted side closes the socket.
+    """
+    import select
+    import socket
+
+    sock = socket.socket(fileno=ctl)
+    _warm_up()
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    _json_message(sock, {"ready": os.getpid()})
+    workers: dict[int, int | None] = {}  # pid -> the uid it runs as (as root), for the last clean-up
+    while True:
+        ready, _, _ = select.select([sock], [], [], 0.05)
+        while True:  # reap
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                break
+            if pid in workers:
+                del workers[pid]
+                try:
+                    _json_message(sock, {"exit": pid, "code": os.waitstatus_to_exitcode(status)})
+                except OSError:
+                    pass
+        if not ready:
+            continue
+        try:
+            data, fds, _, _ = socket.recv_fds(sock, 1 << 20, 8)
+        except OSError:
+            data, fds = b"", []
+        if not data:  # the trusted side is gone (done, or killed): nothing of its workers may outlive it
+            _kill_all(workers)
+            return 0
+        try:
+            request = json.loads(data)
+            req, rep, out, err = fds
+        except (ValueError, TypeError):
+            for fd in fds:
+                os.close(fd)
+            _json_message(sock, {"error": "malformed request"})
+            continue
+        pid = os.fork()
+        if pid == 0:
+            code = 70
+            try:
+                code = _zygote_child(sock, request, req, rep, out, err)
+            except BaseException:  # noqa: BLE001 - nothing of the zygote may run on in the child
+                traceback.print_exc()
+            finally:
+                try:
+                    sys.stdout.flush()
+                    sys.stderr.flush()
+                finally:
+                    os._exit(code)
+        for fd in fds:
+            os.close(fd)
+        argv = request.get("argv", [])
+        workers[pid] = int(argv[argv.index("--uid") + 1]) if "--uid" in argv else None
+        _json_message(sock, {"pid": pid})
+
+
+def _kill_all(workers: dict[int, int | None]) -> None:
+    """SIGKILL every worker still alive with all it started: its session, and as root its uid."""
+    for pid, uid in workers.items():
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except OSError:
+            pass
+        for _ in range(50):  # forks race kills: until nothing of that uid is left
+            if uid is None or not signal_uid(uid, signal.SIGKILL):
+                break
+            time.sleep(0.02)
+
+
+def _zygote_child(sock: Any, request: dict, req: int, rep: int, out: int, err: int) -> int:
+    os.setsid()
+    sock.close()
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.dup2(out, 1)
+    os.dup2(err, 2)
+    keep = {0, 1, 2, req, rep}
+    for name in os.listdir("/proc/self/fd"):  # the zygote's other descriptors: none of them is the student's
+        fd = int(name)
+        if fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+    os.environ.clear()
+    os.environ.update(request["env"])
+    sys.path[0] = request["home"]
+    os.chdir(request["cwd"])
+    argv = list(request["argv"])
+    argv[argv.index("--req-fd") + 1] = str(req)
+    argv[argv.index("--rep-fd") + 1] = str(rep)
+    return main(argv)
 
 
 if __name__ == "__main__":

@@ -23,17 +23,39 @@ def _course(course: str | None):  # type: ignore[no-untyped-def]
     return Course.locate(course)
 
 
-def _progress(verbose: bool):  # type: ignore[no-untyped-def]
+def _clock(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def _progress(verbose: bool, tests: bool = True):  # type: ignore[no-untyped-def]
+    """Progress on stderr: each test (``tests``), and per student a line with the counts,
+    the time spent and the time left (from the pace so far)."""
+    import time
+
     from ._grade import Progress
 
+    state = {"todo": 0, "done": 0, "start": time.monotonic()}
+
     def on_test(student: str, t) -> None:  # type: ignore[no-untyped-def]
+        if not tests:
+            return
         mark = click.style(f"{_MARK[t.outcome]:>7}", fg=_COLOR[t.outcome])
         click.echo(f"  {mark}  {t.score:g}/{t.max_score:g}  {student}: {t.name}", err=True)
         if verbose and t.outcome != "passed" and t.output:
             click.echo("\n".join("           " + line for line in t.output.splitlines()), err=True)
 
     def on_result(r) -> None:  # type: ignore[no-untyped-def]
-        click.echo(click.style(f"  == {r.student}: {r.score:g}/{r.max_score:g} in {r.execution_time:.1f} s", bold=True), err=True)
+        state["done"] += 1
+        done, todo = state["done"], max(state["todo"], state["done"])
+        spent = time.monotonic() - state["start"]
+        left = spent / done * (todo - done)
+        count = f"[{done:>{len(str(todo))}}/{todo}]" if state["todo"] else ""
+        pace = f"  {_clock(spent)} spent, about {_clock(left)} left" if state["todo"] and done < todo else ""
+        bad = [t.outcome for t in r.tests if t.outcome in ("timeout", "error")]
+        flag = click.style(f"  ({', '.join(sorted(set(bad)))})", fg="yellow") if bad else ""
+        click.echo(click.style(f"  {count} {r.student}: {r.score:g}/{r.max_score:g} in {r.execution_time:.1f} s", bold=True)
+                   + flag + pace, err=True)
 
     def on_intake(lines: list[str]) -> None:
         head, rest = lines[0], lines[1:]
@@ -45,6 +67,7 @@ def _progress(verbose: bool):  # type: ignore[no-untyped-def]
             click.echo(f"  ... {len(rest) - len(shown)} more lines in intake.txt in the output folder", err=True)
 
     def on_resume(done: int, total: int) -> None:
+        state["todo"], state["start"] = total - done, time.monotonic()
         if done:
             click.echo(click.style(f"Resuming: {done} of {total} students are graded already in the output folder; "
                                    f"grading the other {total - done} (--regrade NAME or --regrade-all to redo).", bold=True), err=True)
@@ -109,11 +132,14 @@ def cli(verbose: bool) -> None:
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None, help="With --runner local: where student code runs (default: cpu).")
 @click.option("--regrade", "regrade", multiple=True, help="Grade this student again even if the output folder has their result (repeatable).")
 @click.option("--regrade-all", is_flag=True, help="Grade every student again (by default a rerun grades only who is not done).")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Students graded at once (default: one per core, or per GPU with --gpus, as far as free memory allows two workers of each job's problems).")
+@click.option("--each-test", is_flag=True, help="Print every test's outcome, not only a line per student.")
 def grade(
     assignment: str, submissions_dir: Path, out_dir: Path, problems: tuple[str, ...], seed: int | None, course: str | None,
     threads: int | None, cpu_seconds: int | None, disk_mb: int | None, file_mb: int | None, submission_seconds: float | None,
     memory_mb: int | None, runner: str, image: str | None, gpus: str | None, device: str | None,
-    regrade: tuple[str, ...], regrade_all: bool,
+    regrade: tuple[str, ...], regrade_all: bool, jobs: int | None, each_test: bool,
 ) -> None:  # fmt: skip
     """Grade every student folder or .zip in SUBMISSIONS_DIR."""
     from ._grade import grade as run
@@ -123,10 +149,11 @@ def grade(
     workers, where = _runner(runner, image, gpus, device)
     click.echo(f"Student code runs {where}.", err=True)
     results = run(assignment, submissions_dir, out_dir, course=_course(course), problems=set(problems) or None, seed=seed,
-                  limits=limits, runner=workers, device=workers_device(workers, device), progress=_progress(False),
-                  memory_mb=memory_mb, regrade=set(regrade), regrade_all=regrade_all)  # fmt: skip
+                  limits=limits, runner=workers, device=workers_device(workers, device), progress=_progress(False, each_test),
+                  memory_mb=memory_mb, regrade=set(regrade), regrade_all=regrade_all, jobs=jobs)  # fmt: skip
     click.echo(f"Graded {len(results)} submissions of {assignment}.")
     click.echo(f"Gradebook:      {out_dir / 'gradebook.csv'}")
+    click.echo(f"For Canvas:     {out_dir / 'gradebook-canvas.csv'} (Gradebook > Import)")
     click.echo(f"Class summary:  {out_dir / 'summary.html'}")
     for r in results:
         click.echo(f"  {r.student:<20} {r.score:>6g}/{r.max_score:g}   {out_dir / r.student / 'feedback.html'}")
@@ -142,6 +169,7 @@ def report(out_dir: Path) -> None:
     click.echo(f"Re-made the pages of {len(results)} students of {results[0].assignment}.")
     click.echo(f"Class summary:  {out_dir / 'summary.html'}")
     click.echo(f"Gradebook:      {out_dir / 'gradebook.csv'}")
+    click.echo(f"For Canvas:     {out_dir / 'gradebook-canvas.csv'} (Gradebook > Import)")
 
 
 @cli.command()
@@ -186,6 +214,22 @@ def validate(assignment: str | None, all_: bool, course: str | None) -> None:
                 click.echo("  " + p.replace("\n", "\n    "))
             bad += not v.ok
     sys.exit(1 if bad else 0)
+
+
+@cli.command()
+@click.argument("assignment")
+@click.option("--out", "out", type=click.Path(path_type=Path), default=None,
+              help="Where to write the bundle (default: autograder-ASSIGNMENT.zip here).")
+@click.option("--course", default=None, help="Course folder with rubrics/ (default: $GRADER_COURSE or this checkout).")
+def gradescope(assignment: str, out: Path | None, course: str | None) -> None:
+    """Write the autograder.zip that runs ASSIGNMENT's checks on Gradescope."""
+    from ._gradescope import build
+
+    path = build(assignment, out or Path(f"autograder-{assignment}.zip"), course=_course(course))
+    click.echo(f"Gradescope bundle: {path}")
+    click.echo("Upload it as the assignment's autograder (Configure Autograder > Zip file upload); "
+               "its setup.sh installs Python 3.11+, torch and the grader, run_autograder grades each "
+               "submission and writes results.json (hidden tests keep the rubric's visibility).")
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tomllib
@@ -23,7 +24,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=lambda item: item.get_closest_marker("docker") is not None)
 
 
-def docker_runner_or_skip(image: str):  # type: ignore[no-untyped-def]
+def docker_runner_or_skip(image: str, **options: object):  # type: ignore[no-untyped-def]
     """A DockerRunner for ``image``, or a skip when no engine or image is here.
 
     GRADER_REQUIRE_DOCKER=1 turns the skip into a failure (CI: the engine is part of the
@@ -44,7 +45,7 @@ def docker_runner_or_skip(image: str):  # type: ignore[no-untyped-def]
         if code != "0":
             pytest.fail(f"the image build started beside the tests failed ({code}); see its log")
     try:
-        return DockerRunner(image)
+        return DockerRunner(image, **options)  # type: ignore[arg-type]
     except ConfigError as exc:
         if os.environ.get("GRADER_REQUIRE_DOCKER") == "1":
             pytest.fail(f"GRADER_REQUIRE_DOCKER=1 but: {exc}")
@@ -107,6 +108,14 @@ def build_class(course: Course, assignment: str, folder: Path, students: dict[st
         for f in a.student_files:
             (d / f).write_text(overrides.get(f, (a.reference_dir / f).read_text()))
     return folder
+
+
+PROGRESS = re.compile(r"^\s+\[\s*\d+/\d+\] (\S+): [\d.]+/[\d.]+ in ", re.M)
+
+
+def progress_students(stderr: str) -> list[str]:
+    """The students that `grader grade` reported as graded, in its progress lines' order."""
+    return PROGRESS.findall(stderr)
 
 
 def grade_class(folder: Path, out: Path, assignment: str, *extra: str) -> dict[str, dict]:

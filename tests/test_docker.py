@@ -29,15 +29,55 @@ pytestmark = pytest.mark.docker
 
 @pytest.fixture(scope="module")
 def runner():  # type: ignore[no-untyped-def]
-    r = docker_runner_or_skip(IMAGE)
+    r = docker_runner_or_skip(IMAGE, prestart=False)  # each test sees only its own containers
     yield r
     r.close()
 
 
-def ours(runner) -> list:  # type: ignore[no-untyped-def]
+def ours(runner, label: str | None = None) -> list[str]:  # type: ignore[no-untyped-def]
+    """Names of the grader's containers (one listing call: containers being removed meanwhile
+    cannot make it fail, as inspecting each one would)."""
     from grader._docker import LABEL
 
-    return runner.client.containers.list(all=True, filters={"label": LABEL})
+    return [c["Names"][0].lstrip("/") for c in runner.client.api.containers(all=True, filters={"label": label or LABEL})]
+
+
+def test_a_spare_container_serves_the_next_worker_and_nothing_of_the_last(tmp_path: Path) -> None:
+    """With prestart, a worker takes the container started for it ahead of time: the next
+    worker's is already running (torch imported) while this one works; it is a new
+    container, holding only the next submission's files; closing the runner removes all."""
+    from grader._docker import LABEL
+
+    runner = docker_runner_or_skip(IMAGE)
+    mine = f"dl-grader.owner={runner.owner}"
+    try:
+        (tmp_path / "a").mkdir()
+        (tmp_path / "b").mkdir()
+        first = make_run(tmp_path / "a", """
+            import os
+            def litter():
+                with open("/tmp/left-by-a", "w") as f:
+                    f.write("a")
+                return sorted(n for n in os.listdir(".") if n != "__pycache__")
+        """, runner=runner)
+        assert first.call("call", name="litter")["value"] == ["sub.py"]
+        deadline = time.monotonic() + 120
+        while not runner.spares and time.monotonic() < deadline:
+            time.sleep(0.2)
+        (spare,) = runner.spares.values()
+        second = make_run(tmp_path / "b", """
+            import os
+            def look():
+                return [os.path.exists("/tmp/left-by-a"), sorted(n for n in os.listdir(".") if n != "__pycache__")]
+        """, runner=runner)
+        assert second.call("call", name="look")["value"] == [False, ["sub.py"]]
+        assert second._worker is not None and second._worker.id == spare.id  # the spare, not a new start
+        first.close()
+        second.close()
+        assert len(ours(runner, mine)) == 1  # the next spare, waiting
+    finally:
+        runner.close()
+    assert not ours(runner, mine)
 
 
 def test_a_raise_and_an_exit_cost_one_call_each(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -185,6 +225,19 @@ def test_gpus_asked_for_on_a_machine_without_them_grade_on_the_cpu(runner, tmp_p
     assert json.loads((tmp_path / "o" / "heidi" / "result.json").read_text())["device"] == "cpu"
 
 
+def _jobs_alive(out: Path) -> list[int]:
+    """Processes still grading into ``out`` (a batch's jobs)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and str(out).encode() in (entry / "cmdline").read_bytes():
+                if (entry / "stat").read_text().rpartition(")")[2].split()[0] not in ("Z", "X"):
+                    pids.append(int(entry.name))
+        except OSError:
+            pass
+    return pids
+
+
 @pytest.mark.parametrize("how", ["interrupt", "kill"])
 def test_an_interrupted_batch_leaves_no_container(runner, tmp_path: Path, how: str) -> None:  # type: ignore[no-untyped-def]
     """Ctrl-C (or SIGTERM) removes the batch's containers on the way out; after a SIGKILL the
@@ -195,15 +248,24 @@ def test_an_interrupted_batch_leaves_no_container(runner, tmp_path: Path, how: s
          "--out", str(tmp_path / "o"), "--runner", "docker", "--image", IMAGE],
         env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    deadline = time.monotonic() + 120
-    while not ours(runner) and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.2)
-    assert ours(runner), "no container was started"
-    proc.send_signal(signal.SIGINT if how == "interrupt" else signal.SIGKILL)
-    proc.wait(timeout=60)
+    try:
+        deadline = time.monotonic() + 120
+        while not ours(runner) and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.2)
+        assert ours(runner), "no container was started"
+        proc.send_signal(signal.SIGINT if how == "interrupt" else signal.SIGKILL)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
     if how == "kill":
         from grader._docker import DockerRunner
 
         assert ours(runner), "SIGKILL leaves the container (nothing ran on the way out)"
-        DockerRunner(IMAGE).close()  # the next grader sweeps what a dead one left
-    assert not ours(runner), [c.name for c in ours(runner)]
+        # The batch's jobs die with it (parent-death signal); once they are gone, the next
+        # grader to start removes what they left.
+        deadline = time.monotonic() + 10
+        while _jobs_alive(tmp_path / "o") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        DockerRunner(IMAGE).close()
+    assert not ours(runner), ours(runner)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 import zipfile
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, run_cli
+from conftest import PROGRESS, ROOT, run_cli
 from grader._exceptions import ConfigError
 from grader._intake import take_in
 
@@ -131,10 +132,21 @@ def test_one_command_grades_each_layout_and_shows_the_intake_first(tmp_path: Pat
     out = tmp_path / "out"
     proc = run_cli("grade", "mfdnn-hw5", src, "--out", out, "--seed", "3", "--problem", "momentum")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert proc.stderr.index("Intake: ") < proc.stderr.index("== ")  # the summary comes before any grading
+    first = PROGRESS.search(proc.stderr)
+    assert first and proc.stderr.index("Intake: ") < first.start()  # the summary comes before any grading
     assert (out / "intake.txt").read_text().startswith("Intake: ")
     erin = "erin@uni.edu" if layout == "gradescope" else "exampleerin"
     frank = "frank@uni.edu" if layout == "gradescope" else "examplefrank"
     scores = {d.name: json.loads((d / "result.json").read_text())["problems"] for d in out.iterdir() if d.is_dir()}
     assert scores[erin][0]["score"] == 25  # erin's momentum is right
     assert scores[frank][0]["score"] > 0  # frank's (newest) upload, not the template, which scores 0
+    rows = list(csv.reader((out / "gradebook-canvas.csv").read_text().splitlines()))
+    assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "mfdnn-hw5"]
+    assert rows[1][0] == "Points Possible" and float(rows[1][5]) == 25
+    by = {r[0]: r for r in rows[2:]}
+    assert sorted(by) == sorted(scores)  # every student graded, once
+    # Canvas matches by its user id where the download named it, else by login
+    canvas = layout == "canvas"
+    assert (by[erin][1], by[frank][1]) == (("501", "502") if canvas else ("", ""))
+    assert (by[erin][3], by[frank][3]) == (("", "") if canvas else (erin, frank))
+    assert float(by[erin][5]) == 25 and float(by[frank][5]) == scores[frank][0]["score"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -10,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import ROOT, run_cli
+from conftest import ROOT, progress_students, run_cli
 
 STUDENTS = ("erin", "frank", "heidi")
 
@@ -26,9 +27,22 @@ def graded(out: Path) -> dict[str, bytes]:
     return {p.parent.name: p.read_bytes() for p in out.glob("*/result.json")}
 
 
+def zygotes() -> set[int]:
+    """Live worker zygotes (pre-imported processes that fork workers) on this machine."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and b"--zygote" in (entry / "cmdline").read_bytes():
+                found.add(int(entry.name))
+        except OSError:
+            pass
+    return found
+
+
 def test_a_batch_killed_halfway_resumes_and_grades_nobody_twice(tmp_path: Path) -> None:
     src, out = classroom(tmp_path), tmp_path / "out"
-    args = ["grade", "mfdnn-hw5", str(src), "--out", str(out), "--problem", "momentum", "--seed", "4"]
+    args = ["grade", "mfdnn-hw5", str(src), "--out", str(out), "--problem", "momentum", "--seed", "4", "--jobs", "2"]
+    ours_before = zygotes()
     proc = subprocess.Popen([sys.executable, "-m", "grader", *args], cwd=ROOT, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
     deadline = time.monotonic() + 120
@@ -37,6 +51,10 @@ def test_a_batch_killed_halfway_resumes_and_grades_nobody_twice(tmp_path: Path) 
     os.killpg(proc.pid, signal.SIGKILL)  # no chance to clean up: as a power loss would do
     proc.wait()
     before = graded(out)
+    deadline = time.monotonic() + 15  # the jobs die with the batch, their zygotes and workers with them
+    while zygotes() - ours_before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not zygotes() - ours_before, "a zygote outlived the batch killed with SIGKILL"
     assert 1 <= len(before) < len(STUDENTS), f"kill the batch halfway, not after {sorted(before)}"
 
     again = run_cli(*args)
@@ -45,8 +63,8 @@ def test_a_batch_killed_halfway_resumes_and_grades_nobody_twice(tmp_path: Path) 
     after = graded(out)
     assert sorted(after) == sorted(STUDENTS)
     assert all(after[s] == before[s] for s in before), "a finished student was graded again"
-    regraded = {line.split("== ")[1].split(":")[0] for line in again.stderr.splitlines() if "== " in line}
-    assert regraded == set(STUDENTS) - set(before)
+    regraded = progress_students(again.stderr)
+    assert sorted(regraded) == sorted(set(STUDENTS) - set(before))
     assert all((out / s / "feedback.html").is_file() for s in STUDENTS)
     assert (out / "gradebook.csv").read_text().count("\n") == len(STUDENTS) + 1
 
@@ -58,3 +76,20 @@ def test_a_batch_killed_halfway_resumes_and_grades_nobody_twice(tmp_path: Path) 
     assert everyone.returncode == 0 and all(graded(out)[s] != now[s] for s in STUDENTS)
     nobody = run_cli(*args, "--regrade", "zed")
     assert nobody.returncode == 2 and "--regrade zed: no such student" in nobody.stderr
+
+
+def test_parallel_jobs_give_the_verdicts_of_one_job(tmp_path: Path) -> None:
+    src = classroom(tmp_path)
+    runs = {}
+    for jobs in ("1", "3"):
+        out = tmp_path / f"out-{jobs}"
+        proc = run_cli("grade", "mfdnn-hw5", src, "--out", out, "--seed", "9", "--jobs", jobs)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert sorted(progress_students(proc.stderr)) == sorted(STUDENTS)  # each reported once
+        runs[jobs] = {p.parent.name: json.loads(p.read_text()) for p in out.glob("*/result.json")}
+    one, three = runs["1"], runs["3"]
+    assert sorted(one) == sorted(three) == sorted(STUDENTS)
+    for s in STUDENTS:
+        assert [(t["name"], t["outcome"], t["score"]) for t in one[s]["tests"]] == \
+               [(t["name"], t["outcome"], t["score"]) for t in three[s]["tests"]], s
+    assert [one[s]["score"] for s in STUDENTS] == [50, 35, 0]  # erin, frank, heidi, as examples/ says

@@ -16,13 +16,22 @@ from grader._sandbox import Limits, LocalRunner, Runner, WorkerSpec
 
 DRIVER = Path(__file__).parent / "sandbox" / "driver.py"
 ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="workers drop to another user only when the grader runs as root")
+# Workers forked from one zygote, as a batch has them (the tests below hold for workers
+# started from scratch too: test_workers_started_from_scratch_are_bounded_alike).
+SHARED = LocalRunner()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _close_shared():  # type: ignore[no-untyped-def]
+    yield
+    SHARED.close()
 
 
 def make_run(tmp_path: Path, source: str, budget: float = 20.0, runner: Runner | None = None, **limits: int) -> ProblemRun:
     path = tmp_path / "sub.py"
     path.write_text(textwrap.dedent(source))
     spec = WorkerSpec(label="student/p", files={"sub.py": path}, module="sub", driver=DRIVER, limits=Limits(threads=1, **limits))
-    run = ProblemRun(runner or LocalRunner(), spec, import_timeout=5.0)
+    run = ProblemRun(runner or SHARED, spec, import_timeout=5.0)
     run.start_test(budget)
     return run
 
@@ -153,7 +162,7 @@ def test_a_syntax_error_names_the_line(tmp_path: Path) -> None:
 
 def test_a_missing_file_is_reported_without_starting_a_worker(tmp_path: Path) -> None:
     spec = WorkerSpec(label="s/p", files={}, module="sub", driver=DRIVER)
-    run = ProblemRun(LocalRunner(), spec, import_timeout=5, missing="sub.py was not submitted.")
+    run = ProblemRun(SHARED, spec, import_timeout=5, missing="sub.py was not submitted.")
     with pytest.raises(MissingFile, match="not submitted"):
         run.call("call", name="f")
 
@@ -250,7 +259,7 @@ def make_isolated(tmp_path: Path, source: str, hide: tuple[Path, ...] = (), budg
     (folder / "sub.py").write_text(textwrap.dedent(source))
     spec = WorkerSpec(label="student/p", files={"sub.py": folder / "sub.py"}, module="sub", driver=DRIVER,
                       limits=Limits(threads=1), hide=hide)  # fmt: skip
-    run = ProblemRun(LocalRunner(), spec, import_timeout=10.0)
+    run = ProblemRun(SHARED, spec, import_timeout=10.0)
     run.start_test(budget)
     return run
 
@@ -346,3 +355,59 @@ def test_cpu_time_is_limited_from_when_the_students_code_starts(tmp_path: Path) 
         run.call("call", name="spin")
     assert time.monotonic() - started < 15
     run.close()
+
+
+def test_workers_started_from_scratch_are_bounded_alike(tmp_path: Path) -> None:
+    runner = LocalRunner(zygote=False)  # what `benchmarks/` calls the naive way
+    run = make_run(tmp_path, """
+        import os
+        def bad():
+            return 1 / 0
+        def die():
+            os._exit(3)
+        def ok():
+            return 7
+    """, runner=runner)
+    with pytest.raises(StudentError, match="ZeroDivisionError"):
+        run.call("call", name="bad")
+    with pytest.raises(WorkerCrashed, match="exited with status 3"):
+        run.call("call", name="die")
+    assert run.call("call", name="ok")["value"] == 7
+    run.close()
+    assert not runner._zygotes
+
+
+def test_a_worker_that_kills_its_zygote_costs_nothing_else(tmp_path: Path) -> None:
+    """A worker's parent is the zygote. As root the worker cannot signal it (another uid);
+    elsewhere it can, and then the next worker starts from a new zygote."""
+    runner = LocalRunner()
+    try:
+        run = make_run(tmp_path, """
+            import os, signal
+            def parent():
+                return os.getppid()
+            def kill_parent():
+                try:
+                    os.kill(os.getppid(), signal.SIGKILL)
+                    return "killed"
+                except PermissionError:
+                    return "refused"
+        """, runner=runner)
+        parent = run.call("call", name="parent")["value"]
+        (zygote,) = runner._zygotes.values()  # started for the first worker
+        assert parent == zygote.proc.pid
+        said = run.call("call", name="kill_parent")["value"]
+        assert said == ("refused" if os.geteuid() == 0 else "killed")
+        run.close()
+        (tmp_path / "again").mkdir()
+        again = make_run(tmp_path / "again", """
+            def ok():
+                return 1
+        """, runner=runner)
+        assert again.call("call", name="ok")["value"] == 1
+        (now,) = runner._zygotes.values()
+        assert (now is zygote) == (os.geteuid() == 0)
+        again.close()
+    finally:
+        runner.close()
+    assert zygote.proc.poll() is not None  # closing the runner ends its zygote

@@ -1,0 +1,179 @@
+"""Gradescope: the ``autograder.zip`` that runs these same checks there, and its results.json.
+
+Gradescope unpacks the zip into ``/autograder/source``, runs ``setup.sh`` once to build the
+image, and for each submission runs ``run_autograder`` with the student's files in
+``/autograder/submission``; it reads ``/autograder/results/results.json``. The bundle holds
+the grader's source, the assignment's rubric (its checks and drivers) and its template
+(the given code the checks import); never the reference solutions or the grader's own
+tests. ``run_autograder`` calls ``python -m grader._gradescope``, which grades the one
+submission with local workers (as root there, so each worker is isolated as on any
+grading machine) and writes Gradescope's format: only the fields its specification
+documents, hidden tests carrying the rubric's visibility, the explanation in each
+test's output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import stat
+import sys
+import zipfile
+from pathlib import Path
+
+from ._course import Course
+from ._exceptions import ConfigError
+from ._intake import single
+from ._models import GradescopeResults, GradescopeTest, Result
+
+log = logging.getLogger(__name__)
+
+_SETUP = r"""#!/usr/bin/env bash
+# Gradescope runs this once, as root, in /autograder/source: a venv with the pinned
+# dependencies and the grader (not editable: workers must not see this folder).
+set -euo pipefail
+cd "$(dirname "$0")"
+PY=""
+for c in python3.13 python3.12 python3.11 python3; do
+  if command -v "$c" >/dev/null && "$c" -c 'import sys, venv; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+    PY=$(command -v "$c"); break
+  fi
+done
+if [ -z "$PY" ]; then  # Gradescope's Ubuntu 22.04 image has 3.10: take Ubuntu's 3.11
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3.11 python3.11-venv
+  PY=$(command -v python3.11)
+fi
+"$PY" -m venv /autograder/venv
+/autograder/venv/bin/python -m pip install -q --upgrade pip
+/autograder/venv/bin/python -m pip install -q -r course/requirements.txt
+/autograder/venv/bin/python -m pip install -q --no-deps ./course
+chmod -R a+rX /autograder/venv  # workers run as other users and must run the interpreter
+"""
+
+_RUN = r"""#!/usr/bin/env bash
+# Gradescope runs this for every submission. AUTOGRADER_ROOT and GRADER_PYTHON let a
+# local stand-in of the /autograder tree run it too (the grader's own tests do).
+set -u
+ROOT=${AUTOGRADER_ROOT:-/autograder}
+PY=${GRADER_PYTHON:-$ROOT/venv/bin/python}
+export GRADER_COURSE="$ROOT/source/course"
+mkdir -p "$ROOT/results"
+cd "$ROOT"
+exec "$PY" -m grader._gradescope __ASSIGNMENT__ --root "$ROOT"
+"""
+
+
+def _course_files(course: Course, assignment: str) -> list[tuple[Path, str]]:
+    """(file, name in the bundle) for what the bundle's course needs to grade ``assignment``."""
+    a = course.assignment(assignment)
+    package = Path(__file__).resolve().parent
+    out: list[tuple[Path, str]] = []
+
+    def tree(folder: Path, name: str) -> None:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
+                out.append((path, f"course/{name}/{path.relative_to(folder).as_posix()}"))
+
+    tree(package, "grader")
+    tree(a.rubric_dir, f"rubrics/{assignment}")
+    tree(a.template_dir, f"student_template/{assignment}")
+    project = package.parent  # the grader's checkout: how to install it
+    for name in ("pyproject.toml", "requirements.txt", "README.md"):
+        if not (project / name).is_file():
+            raise ConfigError(f"cannot build the Gradescope bundle: {project / name} is missing "
+                              "(build it from a checkout of the grader, where `make setup` was run)")
+        out.append((project / name, f"course/{name}"))
+    return out
+
+
+def _add(z: zipfile.ZipFile, name: str, data: bytes, executable: bool = False) -> None:
+    info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
+    info.external_attr = ((0o755 if executable else 0o644) | stat.S_IFREG) << 16
+    info.compress_type = zipfile.ZIP_DEFLATED
+    z.writestr(info, data)
+
+
+def build(assignment: str, out: Path, *, course: Course | None = None) -> Path:
+    """Write Gradescope's ``autograder.zip`` for ``assignment`` to ``out``; return ``out``."""
+    course = course or Course.locate()
+    files = _course_files(course, assignment)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    with zipfile.ZipFile(tmp, "w") as z:
+        _add(z, "setup.sh", _SETUP.encode(), executable=True)
+        _add(z, "run_autograder", _RUN.replace("__ASSIGNMENT__", assignment).encode(), executable=True)
+        for src, name in files:
+            _add(z, name, src.read_bytes())
+    os.replace(tmp, out)
+    return out
+
+
+def to_gradescope(result: Result) -> GradescopeResults:
+    """Gradescope's results.json for one graded submission."""
+    tests = [
+        GradescopeTest(
+            score=t.score, max_score=t.max_score, status=t.status, name=t.name, number=str(i),
+            output=t.output if t.outcome == "passed" or not t.output else f"[{t.outcome}] {t.output}",
+            tags=[t.problem], visibility=t.visibility, extra_data={"outcome": t.outcome, "test": t.test},
+        )
+        for i, t in enumerate(result.tests, 1)
+    ]  # fmt: skip
+    lines = [f"{p.title or p.id}: {p.score:g}/{p.max_score:g}" for p in result.problems]
+    return GradescopeResults(
+        score=result.score,
+        execution_time=result.execution_time,
+        output="\n".join(lines) + f"\n(graded on the {result.device.upper()}, grader {result.grader_version})",
+        tests=tests,
+        extra_data={"assignment": result.assignment, "seed": result.seed, "device": result.device},
+    )
+
+
+def _student(root: Path) -> str:
+    """The first submitter's email from Gradescope's submission_metadata.json, if any."""
+    try:
+        meta = json.loads((root / "submission_metadata.json").read_text())
+        users = meta.get("users") or []
+        return str(users[0].get("email") or users[0].get("name") or "student")
+    except (OSError, ValueError, IndexError, AttributeError, TypeError):
+        return "student"
+
+
+def run(assignment: str, root: Path, *, course: Course | None = None, seed: int | None = None) -> GradescopeResults:
+    """Grade ``root/submission`` and write ``root/results/results.json`` (Gradescope's layout)."""
+    from ._grade import atomic_write, grade_one
+
+    course = course or Course.locate()
+    a = course.assignment(assignment)
+    submission = root / "submission"
+    sub = single(submission, a.student_files, student=_student(root), recursive=True)
+    hide = [p.resolve() for p in (submission, root / "results", root / "source") if p.is_dir()]
+    results = to_gradescope(grade_one(a, sub, mode="grade", seed=seed, hide=hide))
+    if sub.notes:
+        results.output += "\nAbout your files: " + "; ".join(sub.notes)
+    atomic_write(root / "results" / "results.json", results.model_dump_json(indent=2, exclude_none=True))
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m grader._gradescope", description="Grade one Gradescope submission.")
+    ap.add_argument("assignment")
+    ap.add_argument("--root", type=Path, default=Path("/autograder"))
+    ap.add_argument("--seed", type=int, default=None)
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        results = run(args.assignment, args.root, seed=args.seed)
+    except ConfigError as exc:  # Gradescope shows this output to the course staff
+        print(f"grader: {exc}", file=sys.stderr)
+        return 2
+    for t in results.tests:
+        print(f"{t.status:>7}  {t.score:g}/{t.max_score:g}  {t.name}")
+    print(f"score {results.score:g}; results.json written to {args.root / 'results' / 'results.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
