@@ -205,7 +205,7 @@ def _fault(exc: BaseException, sub_dir: str) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- isolation --
 
-_CLONE_NEWNS, _CLONE_NEWNET = 0x00020000, 0x40000000
+_CLONE_NEWNS, _CLONE_NEWNET, _CLONE_NEWPID = 0x00020000, 0x40000000, 0x20000000
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_REC, _MS_PRIVATE = 1, 2, 4, 1 << 14, 1 << 18
 _PR_SET_NO_NEW_PRIVS = 38
 
@@ -221,6 +221,10 @@ def isolate(uid: int, hide: list[str], home: str, keep: list[str], disk_mb: int)
       submissions and output folders) is simply absent. /tmp, /var/tmp and /dev/shm are small
       tmpfs of its own, ``home`` is re-created inside its /tmp (the disk cannot be filled),
       and every path of ``hide`` that still shows (under a kept folder) is covered;
+    - a PID namespace of its own, with a /proc that shows only it: the grader's processes
+      (their command lines, their folders) and other workers' do not exist there. The
+      worker is PID 2 under a bare PID 1 (see ``_stay_init``); when PID 1 ends, the kernel
+      kills everything left in the namespace, whatever left its session;
     - a network namespace of its own, with no interface up: no network at all;
     - no_new_privs (no setuid program can give privileges back), no supplementary groups,
       then the uid/gid ``uid``, which no other process of the machine has.
@@ -229,10 +233,13 @@ def isolate(uid: int, hide: list[str], home: str, keep: list[str], disk_mb: int)
     """
     libc = ctypes.CDLL(None, use_errno=True)
     missing: list[str] = []
+    pid_ns = _pid_namespace(libc)  # from here on this is PID 1 of a new namespace (or the same process)
+    if not pid_ns:
+        missing.append(f"PID namespace ({os.strerror(ctypes.get_errno())}): the grader's processes are visible")
     if libc.unshare(_CLONE_NEWNS) == 0:
         _mount(libc, "none", "/", None, _MS_REC | _MS_PRIVATE)
         try:
-            _private_root(libc, uid, hide, home, keep, disk_mb)
+            _private_root(libc, uid, hide, home, keep, disk_mb, fresh_proc=pid_ns)
         except OSError as exc:
             missing.append(f"root of its own ({exc}): only the course's own folders are hidden")
             _cover_in_place(libc, uid, hide, home, keep, disk_mb, missing)
@@ -244,7 +251,41 @@ def isolate(uid: int, hide: list[str], home: str, keep: list[str], disk_mb: int)
     os.setgroups([])
     os.setresgid(uid, uid, uid)
     os.setresuid(uid, uid, uid)
+    if pid_ns:
+        # Sessions of their own, seen from inside: PID 1's group has no other member (a
+        # killpg of the parent's group reaches nothing), and the worker's is its own.
+        # (The grader freezes and kills by uid, which reaches both.)
+        os.setsid()
+        _stay_init()  # PID 1 stays a bare reaper; the worker goes on as PID 2
+        os.setsid()
     return missing
+
+
+def _pid_namespace(libc: Any) -> bool:
+    """Enter a new PID namespace: this process forks; the child, PID 1 there, returns True.
+    The parent stays outside (the grader's handle on the worker: its pid, its session),
+    waits, and ends as the child did: a signal death (exit status 128 + signal from PID 1)
+    as that signal, so the grader reads it as from any worker. False: no namespace."""
+    if libc.unshare(_CLONE_NEWPID) != 0:
+        return False
+    child = os.fork()
+    if child == 0:
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG: if the outer process is killed, so is PID 1
+        return True
+    os.closerange(3, 1 << 16)  # keep nothing of the worker's channels: their end is the worker's end
+    while True:
+        try:
+            _, status = os.waitpid(child, 0)
+            break
+        except InterruptedError:
+            continue
+    code = os.waitstatus_to_exitcode(status)
+    sig = -code if code < 0 else (code - 128 if code > 128 else 0)
+    if sig:
+        if sig not in (signal.SIGKILL, signal.SIGSTOP):  # those two have no handler to reset
+            signal.signal(sig, signal.SIG_DFL)
+        os.kill(os.getpid(), sig)
+    os._exit(code if code >= 0 else 128 - code)
 
 
 _MS_BIND, _MS_REMOUNT, _MNT_DETACH = 4096, 32, 2
@@ -281,7 +322,8 @@ def _copy_home(src_fd: int, home: str, uid: int, skip: str | None = None) -> Non
     os.chmod(home, 0o700)
 
 
-def _private_root(libc: Any, uid: int, hide: list[str], home: str, keep: list[str], disk_mb: int) -> None:
+def _private_root(libc: Any, uid: int, hide: list[str], home: str, keep: list[str], disk_mb: int,
+                  fresh_proc: bool = False) -> None:
     import platform
     import tempfile
 
@@ -306,7 +348,11 @@ def _private_root(libc: Any, uid: int, hide: list[str], home: str, keep: list[st
             elif os.path.isdir(path):
                 bind(path)
         bind("/dev", read_only=False)
-        bind("/proc", read_only=False)
+        if fresh_proc:  # the PID namespace's own /proc: only the worker's processes
+            os.makedirs(new + "/proc")
+            _mount(libc, "proc", new + "/proc", "proc", _MS_NOSUID | _MS_NODEV | 8)  # 8: MS_NOEXEC
+        else:
+            bind("/proc", read_only=False)
         bind("/sys")
         for d in ("/tmp", "/var/tmp"):
             os.makedirs(new + d)

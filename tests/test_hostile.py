@@ -383,7 +383,7 @@ def test_every_result_file_is_the_graders_own(batch: Batch, course: Course) -> N
 
 
 def test_the_output_folder_holds_only_the_graders_files(batch: Batch) -> None:
-    allowed = {"gradebook.csv", "intake.txt", "summary.html"} | {f"{s}/{f}" for s in batch.sizes for f in ("result.json", "feedback.html")} | set(batch.sizes)
+    allowed = {"gradebook.csv", "gradebook-canvas.csv", "intake.txt", "summary.html"} | {f"{s}/{f}" for s in batch.sizes for f in ("result.json", "feedback.html")} | set(batch.sizes)
     extra = sorted(str(p.relative_to(batch.out)) for p in batch.out.rglob("*") if str(p.relative_to(batch.out)) not in allowed)
     assert not extra, f"files in the output folder the grader did not write: {extra}"
     assert not [p for p in batch.out.rglob("*") if p.is_symlink()]

@@ -241,15 +241,20 @@ def test_as_root_the_worker_is_another_user_who_cannot_touch_the_grader(tmp_path
             return os.geteuid()
         def read_secret():
             return open({str(secret)!r}).read()
+        def kill_grader():
+            os.kill({os.getpid()}, signal.SIGKILL)
         def kill_parent():
-            os.kill(os.getppid(), signal.SIGKILL)
+            os.kill(os.getppid(), signal.SIGKILL)  # its namespace's PID 1: the signal is dropped
+            return os.getppid()
     """) if (tmp_path / "sub").mkdir() is None else None
     assert run is not None
     assert run.call("call", name="whoami")["value"] != 0
     with pytest.raises(StudentError, match="PermissionError|FileNotFoundError"):
         run.call("call", name="read_secret")
-    with pytest.raises(StudentError, match="PermissionError"):
-        run.call("call", name="kill_parent")
+    with pytest.raises(StudentError, match="PermissionError|ProcessLookupError"):  # another uid, not even in sight
+        run.call("call", name="kill_grader")
+    assert run.call("call", name="kill_parent")["value"] == 1
+    assert run.call("call", name="whoami")["value"] != 0  # the same worker goes on
     run.close()
 
 
@@ -378,26 +383,29 @@ def test_workers_started_from_scratch_are_bounded_alike(tmp_path: Path) -> None:
 
 
 def test_a_worker_that_kills_its_zygote_costs_nothing_else(tmp_path: Path) -> None:
-    """A worker's parent is the zygote. As root the worker cannot signal it (another uid);
-    elsewhere it can, and then the next worker starts from a new zygote."""
+    """Outside root a worker's parent is the zygote, which it can kill: the next worker then
+    starts from a new zygote. As root the worker sits in a PID namespace of its own: its
+    parent is that namespace's PID 1, which ignores its signals, and the zygote is not there."""
     runner = LocalRunner()
+    root = os.geteuid() == 0
     try:
         run = make_run(tmp_path, """
             import os, signal
             def parent():
                 return os.getppid()
             def kill_parent():
-                try:
-                    os.kill(os.getppid(), signal.SIGKILL)
-                    return "killed"
-                except PermissionError:
-                    return "refused"
+                os.kill(os.getppid(), signal.SIGKILL)
+                return os.getpid()
+            def visible():
+                return sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
         """, runner=runner)
         parent = run.call("call", name="parent")["value"]
         (zygote,) = runner._zygotes.values()  # started for the first worker
-        assert parent == zygote.proc.pid
-        said = run.call("call", name="kill_parent")["value"]
-        assert said == ("refused" if os.geteuid() == 0 else "killed")
+        assert parent == (1 if root else zygote.proc.pid)
+        me = run.call("call", name="kill_parent")["value"]
+        if root:
+            assert run.call("call", name="visible")["value"] == [1, me]  # nothing but PID 1 and itself
+            assert zygote.proc.poll() is None
         run.close()
         (tmp_path / "again").mkdir()
         again = make_run(tmp_path / "again", """
@@ -406,7 +414,7 @@ def test_a_worker_that_kills_its_zygote_costs_nothing_else(tmp_path: Path) -> No
         """, runner=runner)
         assert again.call("call", name="ok")["value"] == 1
         (now,) = runner._zygotes.values()
-        assert (now is zygote) == (os.geteuid() == 0)
+        assert (now is zygote) == root
         again.close()
     finally:
         runner.close()
