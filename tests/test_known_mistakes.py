@@ -14,7 +14,7 @@ import pytest
 
 from conftest import ROOT, build_class, grade_class, load_mistakes
 
-ASSIGNMENTS = ["mfdnn-hw5", "mfdnn-hw7"]
+ASSIGNMENTS = ["mfdnn-hw5", "mfdnn-hw7", "ese546-hw2"]
 
 
 def cases() -> list:

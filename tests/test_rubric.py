@@ -17,9 +17,12 @@ SPEC = ROOT.parent / "shared" / "SPEC.md"
 
 
 def spec_problems() -> dict[str, str]:
-    """Problem id -> file, as SPEC.md's headings state them: ### `bn_remove` — file `bn_remove.py`."""
+    """Problem id -> file, as SPEC.md states them: ### `bn_remove` — file `bn_remove.py`."""
     text = SPEC.read_text()
-    return dict(re.findall(r"^### `([a-z0-9_]+)` — file `([^`]+)`", text, flags=re.M))
+    found = dict(re.findall(r"^### `([a-z0-9_]+)` — file `([^`]+)`", text, flags=re.M))
+    # and the later problems' bullets: - ese546-hw2 `lowrank` (`lowrank.py`): ...
+    found.update(re.findall(r"^- [a-z0-9-]+ `([a-z0-9_]+)` \(`([^`]+)`\)", text, flags=re.M))
+    return found
 
 
 @pytest.mark.skipif(not SPEC.is_file(), reason="../shared/SPEC.md is not beside this checkout")

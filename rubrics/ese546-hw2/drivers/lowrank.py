@@ -1,0 +1,22 @@
+"""Worker-side driver for `lowrank`: calls best_rank_r and reports what came back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+WrongAnswer: type[Exception]  # provided by the worker
+
+
+def factor(student: Any, X: torch.Tensor, r: int, device: str) -> dict[str, Any]:
+    X = X.to(device)
+    out = student.best_rank_r(X, r)
+    if not isinstance(out, (tuple, list)) or len(out) != 2:
+        raise WrongAnswer(f"best_rank_r should return a tuple (A, B), got {type(out).__name__}"
+                          + (f" of length {len(out)}" if isinstance(out, (tuple, list)) else ""))
+    A, B = out
+    for name, t in (("A", A), ("B", B)):
+        if not isinstance(t, torch.Tensor):
+            raise WrongAnswer(f"best_rank_r returned {name} as a {type(t).__name__}, not a tensor")
+    return {"A": A, "B": B, "X_after": X}  # whether X changed is decided on the trusted side

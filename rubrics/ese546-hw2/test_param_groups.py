@@ -1,0 +1,96 @@
+"""Checks for `param_groups` (ESE 546, Homework 2). The expected split is worked out here,
+from the module types of the same models the worker builds (drivers/param_groups.py)."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from torch import nn
+
+from grader import load_driver
+from grader.checks import CheckFailed, that
+
+_driver = load_driver(Path(__file__).parent / "drivers" / "param_groups.py")
+GROUPS = _driver.GROUPS
+
+# The homework's figures for torchvision's resnet18 (its table has typos; these are right:
+# see student_template/ese546-hw2/README.md).
+RESNET18 = {"batchnorm": 9600, "bias": 1000, "rest": 11678912}
+
+
+@cache
+def model_named(name: str) -> nn.Module:
+    """The driver's model ``name``, built once per batch (only its structure is used)."""
+    return _driver.build(name)
+
+
+def expected(model: nn.Module) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {g: [] for g in GROUPS}
+    for module_name, module in model.named_modules():
+        for name, _ in module.named_parameters(prefix=module_name, recurse=False):
+            if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                out["batchnorm"].append(name)
+            elif name.rsplit(".", 1)[-1] == "bias":
+                out["bias"].append(name)
+            else:
+                out["rest"].append(name)
+    return out
+
+
+def groups_of(submission, model: str) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
+    got = submission.call("split", model=model, context=f"on the model {model!r}")["groups"]
+    that(set(got) == set(GROUPS), f"On the model {model!r}: split_params returned the keys {sorted(got)}; expected exactly {list(GROUPS)}.")
+    return got
+
+
+def once_each(got: dict[str, list[str]], model: nn.Module, label: str) -> None:
+    names = [n for n, _ in model.named_parameters()]
+    placed = [n for g in GROUPS for n in got[g]]
+    twice = sorted({n for n in placed if placed.count(n) > 1})
+    that(not twice, f"On {label}: {len(twice)} names are in more than one group (or twice in one), e.g. {twice[:3]}.")
+    unknown = sorted(set(placed) - set(names))
+    that(not unknown, f"On {label}: {len(unknown)} names are not parameters of the model, e.g. {unknown[:3]}.")
+    missing = [n for n in names if n not in set(placed)]
+    that(not missing, f"On {label}: {len(missing)} of its {len(names)} parameters are in no group, e.g. {missing[:3]}.")
+
+
+def same_split(got: dict[str, list[str]], model: nn.Module, label: str) -> None:
+    want = expected(model)
+    for g in GROUPS:
+        extra, lacking = sorted(set(got[g]) - set(want[g])), sorted(set(want[g]) - set(got[g]))
+        if extra or lacking:
+            where = {n: h for h in GROUPS for n in want[h]}
+            lines = [f"On {label}, the group {g!r} is not right:"]
+            lines += [f"  {n} is there, but belongs in {where.get(n, 'no group (not a parameter)')!r}" for n in extra[:4]]
+            lines += [f"  {n} is missing (it is in {next((h for h in GROUPS if n in got[h]), 'no group')!r})" for n in lacking[:4]]
+            more = len(extra) + len(lacking) - min(len(extra), 4) - min(len(lacking), 4)
+            raise CheckFailed("\n".join(lines + ([f"  ... and {more} more"] if more > 0 else [])
+                                        + ["A parameter of a BatchNorm layer is 'batchnorm' whatever the layer is named; "
+                                           "another layer's bias is 'bias'; the rest is 'rest'."]))
+
+
+def test_resnet18_counts(submission):  # type: ignore[no-untyped-def]
+    got = groups_of(submission, "resnet18")
+    sizes = {n: p.numel() for n, p in model_named("resnet18").named_parameters()}
+    counts = {g: sum(sizes.get(n, 0) for n in got[g]) for g in GROUPS}
+    that(counts == RESNET18, f"On torchvision's resnet18 the groups hold {counts} numbers; expected {RESNET18} "
+                             f"(11,689,512 in all).")
+
+
+def test_resnet18_split(submission):  # type: ignore[no-untyped-def]
+    got = groups_of(submission, "resnet18")
+    same_split(got, model_named("resnet18"), "torchvision's resnet18")
+
+
+def test_every_parameter_once(submission):  # type: ignore[no-untyped-def]
+    for name in ("resnet18", "sequential"):
+        once_each(groups_of(submission, name), model_named(name), f"the model {name!r}")
+
+
+def test_hidden_models(submission):  # type: ignore[no-untyped-def]
+    for name in ("sequential", "named", "nested"):
+        model = model_named(name)
+        got = groups_of(submission, name)
+        once_each(got, model, f"the model {name!r}")
+        same_split(got, model, f"the model {name!r}")
