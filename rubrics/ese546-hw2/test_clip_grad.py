@@ -1,0 +1,88 @@
+"""Checks for `clip_grad` (ESE 546, Homework 2). The oracles: torch.nn.utils.clip_grad_norm_
+(the ratio computed here without its 1e-6) and clip_grad_value_, on parameters whose .grad
+are the inputs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from grader.checks import CheckFailed, Tolerance, close_all, that
+
+FNS = ("clip_by_norm", "clip_by_value")
+
+
+def gradients(gen: torch.Generator, shapes: list[tuple[int, ...]], scale: float, dtype: torch.dtype = torch.float64) -> list[torch.Tensor]:
+    return [scale * torch.randn(*s, generator=gen, dtype=dtype) for s in shapes]
+
+
+def oracle(fn: str, grads: list[torch.Tensor], c: float) -> list[torch.Tensor]:
+    params = [torch.nn.Parameter(torch.zeros_like(g)) for g in grads]
+    for p, g in zip(params, grads):
+        p.grad = g.clone()
+    if fn == "clip_by_value":
+        torch.nn.utils.clip_grad_value_(params, c)
+        return [p.grad for p in params]
+    norm = float(torch.sqrt(sum((g.double() ** 2).sum() for g in grads)))
+    return [g * min(1.0, c / norm) if norm > 0 else g.clone() for g in grads]
+
+
+def run(submission, fn: str, grads: list[torch.Tensor], c: float) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    shapes = ", ".join(str(tuple(g.shape)) for g in grads)
+    return submission.call("clip", fn=fn, grads=grads, c=c, context=f"{fn} with c = {c:g} on gradients of shapes {shapes}")
+
+
+def tolerance(dtype: torch.dtype) -> Tolerance:
+    if dtype == torch.float64:
+        return Tolerance(rtol=1e-10, atol=1e-12, why="float64: one scaling or clamp per entry")
+    return Tolerance(rtol=1e-5, atol=1e-6, why="float32: the norm is a sum of many squares")
+
+
+def matches(submission, fn: str, grads: list[torch.Tensor], c: float, why: str) -> None:  # type: ignore[no-untyped-def]
+    got = run(submission, fn, grads, c)
+    close_all(got["clipped"] if got["count"] else [], oracle(fn, grads, c), item="tensor {i}", tol=tolerance(grads[0].dtype),
+              what=f"{fn}(grads, c={c:g}) against torch.nn.utils ({why})")
+
+
+SHAPES = [(4, 3), (7,), (2, 3, 5)]
+
+
+def test_clip_by_norm(submission, generator):  # type: ignore[no-untyped-def]
+    gen = generator()
+    grads = gradients(gen, SHAPES, 2.0)
+    total = float(torch.sqrt(sum((g ** 2).sum() for g in grads)))
+    matches(submission, "clip_by_norm", grads, total / 3, "the joint norm is 3 times c: every tensor scaled by the same factor")
+    matches(submission, "clip_by_norm", grads, total * 2, "the joint norm is below c: nothing changes")
+
+
+def test_clip_by_value(submission, generator):  # type: ignore[no-untyped-def]
+    gen = generator()
+    grads = gradients(gen, SHAPES, 2.0)
+    matches(submission, "clip_by_value", grads, 1.5, "entries beyond +-c are set to +-c")
+    matches(submission, "clip_by_value", grads, 100.0, "c above every entry: nothing changes")
+
+
+def test_inputs_unchanged_and_new_tensors(submission, generator):  # type: ignore[no-untyped-def]
+    gen = generator()
+    grads = gradients(gen, SHAPES, 2.0)
+    for fn in FNS:
+        got = run(submission, fn, grads, 0.5)
+        that(got["count"] == len(grads), f"{fn} returned {got['count']} tensors for {len(grads)} gradients.")
+        for i, (after, before) in enumerate(zip(got["grads_after"], grads)):
+            if not torch.equal(after, before):  # decided here, from the gradients the worker holds after the call
+                raise CheckFailed(f"{fn} changed its input gradient {i} in place ({int((after != before).sum())} of "
+                                  f"{before.numel()} entries); return new tensors and leave the inputs as they are.")
+
+
+def test_hidden_cases(submission, generator):  # type: ignore[no-untyped-def]
+    gen = generator()
+    many = gradients(gen, [(50,)] * 10 + [(3, 3)], 0.3)
+    total = float(torch.sqrt(sum((g ** 2).sum() for g in many)))
+    matches(submission, "clip_by_norm", many, total / 10, "eleven tensors: the norm is over all of them, not each alone")
+    matches(submission, "clip_by_norm", [torch.zeros(4, dtype=torch.float64)], 1.0, "a zero gradient stays zero")
+    f32 = gradients(gen, SHAPES, 5.0, torch.float32)
+    matches(submission, "clip_by_norm", f32, 1.0, "float32")
+    matches(submission, "clip_by_value", f32, 0.1, "float32, a small c")
+    one = gradients(gen, [(6,)], 1.0)
+    matches(submission, "clip_by_value", one, float(one[0].abs().max()), "c equal to the largest entry: nothing changes")

@@ -1,0 +1,35 @@
+"""ESE 546, Homework 2: gradient clipping.
+
+Two ways to keep a step from being too large, given the gradients of all of a model's
+parameters as a list of tensors:
+
+- by norm: if the gradient as a whole (all tensors together, as one long vector) has L2
+  norm ||g|| > c, scale every tensor by c / ||g||; otherwise leave the gradients as they
+  are. This is what torch.nn.utils.clip_grad_norm_ does (without its 1e-6 in the ratio).
+- by value: clamp every entry to [-c, c], each on its own.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+
+def clip_by_norm(grads: list[Tensor], c: float) -> list[Tensor]:
+    """Return new tensors: ``grads`` scaled by min(1, c / ||g||), ||g|| the L2 norm of all of them together.
+
+    Args:
+        grads: tensors of any shapes (float32 or float64); leave them unchanged.
+        c: the largest norm allowed, c > 0.
+    """
+    raise NotImplementedError("write clip_by_norm(grads, c): scale all gradients together so their joint norm is at most c")
+
+
+def clip_by_value(grads: list[Tensor], c: float) -> list[Tensor]:
+    """Return new tensors: every entry of ``grads`` clamped to [-c, c] (grads left unchanged)."""
+    raise NotImplementedError("write clip_by_value(grads, c): clamp every entry to [-c, c]")
+
+
+if __name__ == "__main__":
+    g = [torch.randn(3, 4), torch.randn(5)]
+    print(torch.cat([t.flatten() for t in clip_by_norm(g, 1.0)]).norm())
