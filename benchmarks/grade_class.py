@@ -36,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from conftest import load_mistakes  # noqa: E402  (the known mistakes the suite grades)
+from conftest import build_class, load_mistakes  # noqa: E402  (the known mistakes the suite grades)
 
 from grader._course import Course  # noqa: E402
 
@@ -48,16 +48,9 @@ def make_class(course: Course, assignment: str, n: int, folder: Path) -> list[st
     a = course.assignment(assignment)
     kinds: list[tuple[str, dict[str, str]]] = [("reference", {}), ("template", {f: (a.template_dir / f).read_text() for f in a.student_files})]
     kinds += [(m.id, {m.file: m.text(a.reference_dir)}) for m in load_mistakes(assignment) if not m.extended]
-    names = []
-    for i in range(n):
-        kind, files = kinds[i % len(kinds)]
-        name = f"s{i:03d}-{kind}"
-        d = folder / name
-        d.mkdir(parents=True)
-        for f in a.student_files:
-            (d / f).write_text(files.get(f, (a.reference_dir / f).read_text()))
-        names.append(name)
-    return names
+    students = {f"s{i:03d}-{kinds[i % len(kinds)][0]}": kinds[i % len(kinds)][1] for i in range(n)}
+    build_class(course, assignment, folder, students)
+    return list(students)
 
 
 def scores(out: Path) -> dict[str, tuple[float, float]]:

@@ -52,6 +52,24 @@ def docker_runner_or_skip(image: str, **options: object):  # type: ignore[no-unt
         pytest.skip(str(exc))
 
 
+def processes() -> dict[int, tuple[int, str]]:
+    """Live processes: pid -> (real uid, command line)."""
+    found = {}
+    for p in Path("/proc").iterdir():
+        if not p.name.isdigit() or int(p.name) == os.getpid():
+            continue
+        try:
+            status = (p / "status").read_text()
+            cmd = (p / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace").strip()
+        except OSError:
+            continue
+        uid = re.search(r"^Uid:\s+(\d+)", status, re.M)
+        state = re.search(r"^State:\s+(\S)", status, re.M)
+        if uid and state and state.group(1) not in "ZX":
+            found[int(p.name)] = (int(uid.group(1)), cmd)
+    return found
+
+
 @pytest.fixture(scope="session")
 def course() -> Course:
     return Course.locate(ROOT)

@@ -20,7 +20,7 @@ import pytest
 from grader._exceptions import StudentError, WorkerCrashed, WorkerTimeout
 from grader._sandbox import Limits
 
-from conftest import ROOT as REPO, docker_runner_or_skip, run_cli
+from conftest import ROOT as REPO, docker_runner_or_skip, processes, run_cli
 from test_sandbox import FORK_BOMB, make_run
 
 IMAGE = os.environ.get("GRADER_TEST_IMAGE", "dl-grader:local")
@@ -227,15 +227,7 @@ def test_gpus_asked_for_on_a_machine_without_them_grade_on_the_cpu(runner, tmp_p
 
 def _jobs_alive(out: Path) -> list[int]:
     """Processes still grading into ``out`` (a batch's jobs)."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit() and str(out).encode() in (entry / "cmdline").read_bytes():
-                if (entry / "stat").read_text().rpartition(")")[2].split()[0] not in ("Z", "X"):
-                    pids.append(int(entry.name))
-        except OSError:
-            pass
-    return pids
+    return [pid for pid, (_, cmd) in processes().items() if str(out) in cmd]
 
 
 @pytest.mark.parametrize("how", ["interrupt", "kill"])

@@ -24,7 +24,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import secrets
 import shutil
 import signal
@@ -38,7 +37,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, docker_runner_or_skip, run_cli
+from conftest import ROOT, docker_runner_or_skip, processes, run_cli
 from grader._course import Course
 from grader._models import Result
 
@@ -143,24 +142,6 @@ def snapshot(folder: Path) -> dict[str, str]:
 
 
 # ------------------------------------------------------------------ processes and planted files --
-
-
-def processes() -> dict[int, tuple[int, str]]:
-    """Live processes: pid -> (real uid, command line)."""
-    found = {}
-    for p in Path("/proc").iterdir():
-        if not p.name.isdigit() or int(p.name) == os.getpid():
-            continue
-        try:
-            status = (p / "status").read_text()
-            cmd = (p / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace").strip()
-        except OSError:
-            continue
-        uid = re.search(r"^Uid:\s+(\d+)", status, re.M)
-        state = re.search(r"^State:\s+(\S)", status, re.M)
-        if uid and state and state.group(1) not in "ZX":
-            found[int(p.name)] = (int(uid.group(1)), cmd)
-    return found
 
 
 def strays(root: Path, before: set[int]) -> dict[int, str]:

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import ROOT, progress_students, run_cli
+from conftest import ROOT, processes, progress_students, run_cli
 
 STUDENTS = ("erin", "frank", "heidi")
 
@@ -29,14 +29,7 @@ def graded(out: Path) -> dict[str, bytes]:
 
 def zygotes() -> set[int]:
     """Live worker zygotes (pre-imported processes that fork workers) on this machine."""
-    found = set()
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit() and b"--zygote" in (entry / "cmdline").read_bytes():
-                found.add(int(entry.name))
-        except OSError:
-            pass
-    return found
+    return {pid for pid, (_, cmd) in processes().items() if "--zygote" in cmd}
 
 
 def test_a_batch_killed_halfway_resumes_and_grades_nobody_twice(tmp_path: Path) -> None:
