@@ -42,6 +42,67 @@ class WrongAnswer(Exception):
     """
 
 
+class AutogradWatch:
+    """Notes any use of autograd by the student's code while ``run`` runs it (a driver's tool).
+
+    Drivers get this class as a global, like ``WrongAnswer``, and make one when they are
+    loaded, which is before the student's module is imported: the spies then replace
+    torch's autograd entry points from the first line of student code on (a student's
+    ``from torch.autograd import grad`` gets a spy), and what the watch itself needs is
+    bound now, out of reach of a later ``torch.x = ...``. What it reports is still data
+    from the student's process; the trusted side pairs it with a reading of the student's
+    source, which no code of theirs can change.
+    """
+
+    def __init__(self) -> None:
+        import torch
+        import torch.autograd.functional
+        import torch.func
+
+        self.used: list[str] = []
+        self._armed = False
+        self._saved_tensors_hooks = torch.autograd.graph.saved_tensors_hooks
+        targets = [
+            (torch.Tensor, "backward", "Tensor.backward"), (torch.autograd, "backward", "torch.autograd.backward"),
+            (torch.autograd, "grad", "torch.autograd.grad"), (torch.autograd.functional, "jacobian", "torch.autograd.functional.jacobian"),
+            (torch.autograd.functional, "vjp", "torch.autograd.functional.vjp"), (torch.func, "grad", "torch.func.grad"),
+            (torch.func, "grad_and_value", "torch.func.grad_and_value"), (torch.func, "vjp", "torch.func.vjp"),
+            (torch.func, "jacrev", "torch.func.jacrev"), (torch.func, "jacfwd", "torch.func.jacfwd"),
+        ]  # fmt: skip
+        for owner, attr, name in targets:
+            setattr(owner, attr, self._spy(getattr(owner, attr), name))
+
+    def _spy(self, original: Any, name: str) -> Any:
+        def spy(*args: Any, **kw: Any) -> Any:
+            if self._armed:
+                self.used.append(name)
+            return original(*args, **kw)
+
+        spy.__name__ = getattr(original, "__name__", name)
+        spy.__doc__ = getattr(original, "__doc__", None)
+        return spy
+
+    def _pack(self, t: Any) -> Any:
+        self.used.append("an autograd graph (a tensor saved for backward)")
+        return t
+
+    def run(self, fn: Callable[[], Any]) -> tuple[Any, list[str]]:
+        """``(fn(), what autograd it used)``; ``(None, used)`` when fn raised after using autograd
+        (torch.func refuses to run under the graph watch: what it was asked to do is the answer)."""
+        del self.used[:]
+        self._armed = True
+        try:
+            with self._saved_tensors_hooks(self._pack, lambda t: t):
+                out = fn()
+        except Exception:
+            if not self.used:
+                raise
+            out = None
+        finally:
+            self._armed = False
+        return out, sorted(set(self.used))
+
+
 # ------------------------------------------------------------------ framing --
 
 
@@ -156,11 +217,12 @@ def decode(plain: dict[str, Any], payload: bytes) -> dict[str, Any]:
 
 
 def load_driver(path: str, name: str = "_grader_driver") -> ModuleType:
-    """Import a driver file by path, with ``WrongAnswer`` in its globals."""
+    """Import a driver file by path, with ``WrongAnswer`` and ``AutogradWatch`` in its globals."""
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     module.WrongAnswer = WrongAnswer  # type: ignore[attr-defined]
+    module.AutogradWatch = AutogradWatch  # type: ignore[attr-defined]
     spec.loader.exec_module(module)
     return module
 

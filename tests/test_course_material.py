@@ -81,11 +81,13 @@ def test_the_hw5_sample_class_scores_as_its_readme_says(tmp_path: Path) -> None:
     results = grade_class(ROOT / "examples" / "mfdnn-hw5", tmp_path, "mfdnn-hw5")
     by = {s: {p["id"]: p["score"] for p in r["problems"]} for s, r in results.items()}
     outcomes = {s: {t["test"]: t["outcome"] for t in r["tests"]} for s, r in results.items()}
-    assert by["erin"] == {"backprop": 25, "momentum": 25}
+    later = {"bottleneck": 0, "memorization": 0}  # not handed in: missing
+    assert by["erin"] == {"backprop": 25, "momentum": 25, **later}
+    assert {outcomes["erin"][t.name] for p in later for t in Course.locate(ROOT).assignment("mfdnn-hw5").rubric.problem(p).tests} == {"missing"}
     assert by["frank"]["backprop"] == 25 and by["frank"]["momentum"] == 10  # Form I and theta0 only
     assert outcomes["grace"]["test_homework_example"] == "passed" and outcomes["grace"]["test_random_networks"] == "error"
     assert outcomes["grace"]["test_heavy_ball_matches_sgd"] == "timeout"
-    assert by["heidi"] == {"backprop": 0, "momentum": 0}
+    assert by["heidi"] == {"backprop": 0, "momentum": 0, **later}
 
 
 def test_the_hw7_sample_class_bn_remove(tmp_path: Path) -> None:
@@ -94,3 +96,42 @@ def test_the_hw7_sample_class_bn_remove(tmp_path: Path) -> None:
     assert score == {"alice": 25, "bob": 25, "carol": 0, "dave": 0}
     carol = results["carol"]["tests"][0]
     assert carol["outcome"] == "error" and "SyntaxError" in carol["output"] and "line" in carol["output"]
+
+
+def test_the_hw7_sample_class_did_not_submit_the_later_problems(course: Course, tmp_path: Path) -> None:
+    """The sample students hand in bn_remove.py and LNiN.py only: every other problem of the
+    rubric is `missing` for each of them, and scores 0 (as examples/mfdnn-hw7/README.md says)."""
+    a = course.assignment("mfdnn-hw7")
+    sample = ROOT / "examples" / "mfdnn-hw7"
+    handed_in = {f.name for f in sample.glob("*/*.py")}
+    later = [p for p in a.rubric.problems if p.file not in handed_in]
+    assert later, "every problem of the rubric is in the sample class: this test has nothing to check"
+    results = grade_class(sample, tmp_path, "mfdnn-hw7", *[arg for p in later for arg in ("--problem", p.id)])
+    assert set(results) == {d.name for d in sample.iterdir() if d.is_dir()}
+    for student, r in results.items():
+        assert r["score"] == 0 and r["max_score"] == sum(p.points for p in later), student
+        assert {t["problem"] for t in r["tests"]} == {p.id for p in later}, student
+        for t in r["tests"]:
+            file = a.rubric.problem(t["problem"]).file
+            assert t["outcome"] == "missing" and f"{file} was not submitted" in t["output"], (student, t["test"], t["output"][:200])
+
+
+def test_the_count_ops_driver_builds_the_templates_alexnet(course: Course) -> None:
+    """The graded AlexNet is the driver's own copy (a student's file could change the given one):
+    it must be the template's, layer for layer, and compute the same function."""
+    from grader import load_driver
+
+    a = course.assignment("mfdnn-hw7")
+    driver = load_driver(a.rubric_dir / "drivers" / "count_ops.py")
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_template_count_ops", a.template_dir / "count_ops.py")
+    assert spec and spec.loader
+    template = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(template)
+    ours, given = driver.build("alexnet", (3, 227, 227)), template.AlexNet()
+    assert [repr(m) for m in ours.modules()][1:] == [repr(m) for m in given.modules()][1:]
+    given.load_state_dict(ours.state_dict(), strict=True)
+    x = torch.randn(2, 3, 227, 227, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert torch.equal(ours.eval()(x), given.eval()(x))

@@ -29,16 +29,35 @@ def spec_problems() -> dict[str, str]:
 def test_rubrics_follow_the_spec(course: Course) -> None:
     spec = spec_problems()
     assert {"bn_remove", "lnin", "backprop", "momentum"} <= set(spec)
+    # problems SPEC names without a file (- mfdnn-hw5 `memorization`: ...): the file is ours, <id>.py
+    unnamed = dict((pid, a) for a, pid in re.findall(r"^- ([a-z0-9-]+) `([a-z0-9_]+)`:", SPEC.read_text(), flags=re.M))
     for a in course.assignment_ids():
         for p in course.assignment(a).rubric.problems:
+            if p.id in unnamed:
+                assert (unnamed[p.id], p.file) == (a, f"{p.id}.py"), f"{a}: problem {p.id} ({p.file}); SPEC.md puts it in {unnamed[p.id]}"
+                continue
             assert spec.get(p.id) == p.file, f"{a}: problem {p.id} uses file {p.file}; SPEC.md says {spec.get(p.id)}"
             assert (course.assignment(a).reference_dir / p.file).is_file()
 
 
 def test_spec_ids_are_what_results_carry(course: Course) -> None:
     a = course.assignment("mfdnn-hw7")
-    assert [p.id for p in a.rubric.problems] == ["bn_remove", "lnin"]
-    assert a.rubric.max_score == 50
+    assert [p.id for p in a.rubric.problems] == ["bn_remove", "lnin", "softmax", "count_ops", "conv_backprop"]
+    assert [p.file for p in a.rubric.problems] == ["bn_remove.py", "LNiN.py", "softmax.py", "count_ops.py", "conv_backprop.py"]
+    assert a.rubric.max_score == 100
+
+
+def test_bottleneck_oracle_reproduces_the_figures_the_template_gives() -> None:
+    """The README of mfdnn-hw5 quotes these counts for GoogLeNet's inception (3a); the
+    rubric's oracle (which counts on the template's modules) must give them."""
+    from grader import load_driver
+
+    checks = load_driver(ROOT / "rubrics" / "mfdnn-hw5" / "test_bottleneck.py", "_bottleneck_checks")
+    given = load_driver(ROOT / "student_template" / "mfdnn-hw5" / "bottleneck.py", "_bottleneck_given")
+    assert checks.oracle(given, checks.INCEPTION_3A, 28, 28) == {
+        "naive_params": 387_296, "naive_ops": 606_928_896, "bottleneck_params": 163_696, "bottleneck_ops": 256_098_304}
+    readme = (ROOT / "student_template" / "mfdnn-hw5" / "README.md").read_text()
+    assert all(f in readme for f in ("387,296", "163,696", "606,928,896", "256,098,304"))
 
 
 def write(tmp_path: Path, text: str) -> Path:

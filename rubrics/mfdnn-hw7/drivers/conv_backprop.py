@@ -1,0 +1,70 @@
+"""Worker-side driver for `conv_backprop` (runs in the student's process; reports, never judges).
+
+The driver is loaded before the student's module is imported, so the autograd watch
+(``AutogradWatch``, provided by the worker, the same as mfdnn-hw5's backprop uses) is armed
+from the first line of their code.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+WrongAnswer: type[Exception]  # provided by the worker
+
+AutogradWatch: Any  # provided by the worker
+_watch = AutogradWatch()
+
+import torch.nn.functional as F
+
+
+def _softplus_prime(z: torch.Tensor) -> torch.Tensor:
+    return torch.sigmoid(z)
+
+
+def _sigmoid_prime(z: torch.Tensor) -> torch.Tensor:
+    s = torch.sigmoid(z)
+    return s * (1 - s)
+
+
+def _tanh_prime(z: torch.Tensor) -> torch.Tensor:
+    return 1 - torch.tanh(z) ** 2
+
+
+# The trusted side passes a name; sigma and sigma_prime are made here (callables cannot cross).
+ACTIVATIONS = {"tanh": (torch.tanh, _tanh_prime), "sigmoid": (torch.sigmoid, _sigmoid_prime), "softplus": (F.softplus, _softplus_prime)}
+
+
+def _tensor_list(value: Any, what: str, n: int) -> list[torch.Tensor]:
+    if not isinstance(value, (list, tuple)):
+        raise WrongAnswer(f"{what} should be a list of {n} tensors, got {type(value).__name__}")
+    if len(value) != n:
+        raise WrongAnswer(f"{what} should be a list of {n} tensors (one per layer), got {len(value)}")
+    for i, v in enumerate(value):
+        if not isinstance(v, torch.Tensor):
+            raise WrongAnswer(f"{what}[{i}] should be a tensor, got {type(v).__name__}")
+    return list(value)
+
+
+def gradients(student: Any, x: torch.Tensor, ws: list[torch.Tensor], bs: list[torch.Tensor], activation: str,
+              device: str, watch_autograd: bool = False) -> dict[str, Any]:
+    """The student's (dws, dbs), and the inputs as the call left them (judged on the trusted side)."""
+    sigma, sigma_prime = ACTIVATIONS[activation]
+    x = x.to(device)
+    ws = [w.to(device) for w in ws]
+    bs = [b.to(device) for b in bs]
+    used: list[str] = []
+    if watch_autograd:
+        out, used = _watch.run(lambda: student.conv_net_grads(x, ws, bs, sigma, sigma_prime))
+        if out is None and used:
+            return {"dws": [], "dbs": [], "autograd": used}
+    else:
+        out = student.conv_net_grads(x, ws, bs, sigma, sigma_prime)
+    if not isinstance(out, (tuple, list)) or len(out) != 2:
+        raise WrongAnswer(f"conv_net_grads should return (dws, dbs); got {type(out).__name__}")
+    dws = _tensor_list(out[0], "dws", len(ws))
+    dbs = _tensor_list(out[1], "dbs", len(bs))
+    return {"dws": dws, "dbs": dbs, "autograd": used,
+            "x_after": x, "ws_after": ws, "bs_after": bs}
+

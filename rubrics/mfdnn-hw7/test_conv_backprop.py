@@ -1,0 +1,140 @@
+"""Checks for `conv_backprop` (mfdnn-hw7, Problem 4). Runs on the trusted side: autograd
+through torch's own conv1d and activations, here, is the oracle. The worker is given an
+activation's name and makes sigma and sigma_prime itself (drivers/conv_backprop.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from grader.checks import CheckFailed, Tolerance, close, mentions, that
+
+ACTIVATIONS = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "softplus": F.softplus}
+F64 = "float64: backprop by hand equals autograd up to rounding; atol relative to the largest gradient entry"
+F32 = "float32 arithmetic; atol relative to the largest gradient entry"
+
+
+def network(gen: torch.Generator, n: int, ks: list[int], dtype: torch.dtype = torch.float64) -> tuple[torch.Tensor, list, list]:
+    """x of length n, hidden filters of lengths ks, and a last filter as long as its input."""
+    last = n - sum(k - 1 for k in ks)
+    assert last >= 1, (n, ks)
+    x = torch.randn(n, generator=gen, dtype=torch.float64)
+    ws = [torch.randn(k, generator=gen, dtype=torch.float64) / k**0.5 for k in [*ks, last]]
+    bs = [0.5 * torch.randn((), generator=gen, dtype=torch.float64) for _ in ws]
+    return x.to(dtype), [w.to(dtype) for w in ws], [b.to(dtype) for b in bs]
+
+
+def autograd_gradients(x: torch.Tensor, ws: list, bs: list, activation: str) -> tuple[list, list]:
+    params = [t.detach().clone().requires_grad_() for t in ws + bs]
+    y = x.reshape(1, 1, -1)
+    L = len(ws)
+    for l in range(L):
+        y = F.conv1d(y, params[l].reshape(1, 1, -1)) + params[L + l]
+        if l < L - 1:
+            y = ACTIVATIONS[activation](y)
+    assert y.numel() == 1
+    grads = torch.autograd.grad(y.sum(), params)
+    return list(grads[:L]), list(grads[L:])
+
+
+def describe(x: torch.Tensor, ws: list, activation: str) -> str:
+    return (f"a net with n = {x.numel():,}, filter lengths {[w.numel() for w in ws]} (L = {len(ws)}), "
+            f"sigma = {activation}, {str(x.dtype).removeprefix('torch.')}")
+
+
+def run(submission, x, ws, bs, activation: str, context: str | None = None, **extra: Any) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    return submission.call("gradients", x=x, ws=ws, bs=bs, activation=activation, context=context or f"on {describe(x, ws, activation)}", **extra)
+
+
+def as_shaped(got: list, expected: list) -> list:
+    """Values are compared here, shapes and dtypes in test_shapes_dtype_and_inputs."""
+    return [g.reshape(e.shape) if g.numel() == e.numel() else g for g, e in zip(got, expected)]
+
+
+def check(submission, x, ws, bs, activation: str, context: str | None = None, atol: float | None = None) -> None:  # type: ignore[no-untyped-def]
+    dw_ref, db_ref = autograd_gradients(x, ws, bs, activation)
+    got = run(submission, x, ws, bs, activation, context)
+    scale = max(float(g.abs().max()) for g in dw_ref + db_ref)
+    if x.dtype == torch.float64:
+        tol = Tolerance(rtol=1e-9, atol=(atol or 1e-12) * scale, why=F64)
+    else:
+        tol = Tolerance(rtol=1e-4, atol=1e-5 * scale, why=F32)
+    where = describe(x, ws, activation)
+    for name, got_list, ref, sym in (("dws", got["dws"], dw_ref, "w"), ("dbs", got["dbs"], db_ref, "b")):
+        for i, (g, e) in enumerate(zip(as_shaped(got_list, ref), ref)):
+            close(g, e, what=f"{name}[{i}] (d y_L / d {sym}_{i + 1}) on {where}, against autograd", tol=tol, check_dtype=False,
+                  index_names=["tap"] if sym == "w" else None)
+
+
+def test_two_layers(submission, generator):  # type: ignore[no-untyped-def]
+    gen = generator()
+    for n, ks, activation in ((12, [3], "tanh"), (9, [4], "sigmoid")):
+        check(submission, *network(gen, n, ks), activation)
+
+
+def test_deeper_nets(submission, generator):  # type: ignore[no-untyped-def]
+    gen = generator()
+    for activation in ("tanh", "sigmoid", "softplus", "tanh"):
+        depth = int(torch.randint(2, 5, (1,), generator=gen))
+        ks = torch.randint(1, 7, (depth,), generator=gen).tolist()
+        n = sum(k - 1 for k in ks) + int(torch.randint(3, 25, (1,), generator=gen))
+        check(submission, *network(gen, n, ks), activation)
+
+
+def test_shapes_dtype_and_inputs(submission, generator):  # type: ignore[no-untyped-def]
+    gen = generator()
+    for dtype in (torch.float32, torch.float64):
+        x, ws, bs = network(gen, 15, [3, 2], dtype)
+        got = run(submission, x, ws, bs, "tanh")
+        for name, grads, params in (("dws", got["dws"], ws), ("dbs", got["dbs"], bs)):
+            for i, (g, p) in enumerate(zip(grads, params)):
+                that(tuple(g.shape) == tuple(p.shape), f"On {describe(x, ws, 'tanh')}: {name}[{i}] has shape {tuple(g.shape)}, "
+                     f"but its parameter has shape {tuple(p.shape)}; each gradient must have its parameter's shape "
+                     f"({'a 0-dim tensor for a bias' if name == 'dbs' else '(k_l,) for a filter'}).")
+                that(g.dtype == dtype, f"On {describe(x, ws, 'tanh')}: {name}[{i}] is {str(g.dtype)[6:]}; return x's dtype.")
+        for name, before, after in (("x", [x], [got["x_after"]]), ("ws", ws, got["ws_after"]), ("bs", bs, got["bs_after"])):
+            for i, (b, a) in enumerate(zip(before, after)):
+                if not torch.equal(a, b):  # decided here, from the inputs the worker holds after the call
+                    label = name if name == "x" else f"{name}[{i}]"
+                    raise CheckFailed(f"conv_net_grads modified {label} in place (by up to {float((a - b).abs().max()):.3g}); "
+                                      "leave the inputs unchanged.")
+
+
+# What counts as reaching for autograd in the source: read here, on the trusted side (as for mfdnn-hw5's backprop).
+AUTOGRAD_NAMES = {"backward", "autograd", "functorch", "requires_grad", "requires_grad_", "enable_grad", "set_grad_enabled"}
+AUTOGRAD_MODULES = {"torch.func", "functorch", "torch.autograd"}
+NOT_ALLOWED = ("This problem asks for the gradients computed by hand (conv1d forward, conv_transpose1d backward); "
+               ".backward(), torch.autograd, torch.func and requires_grad are not allowed.")
+
+
+def test_no_autograd(submission, generator):  # type: ignore[no-untyped-def]
+    x, ws, bs = network(generator(), 16, [3, 4])
+    got = run(submission, x, ws, bs, "tanh", watch_autograd=True)
+    # Two witnesses: what the code says (its source, read here) and what it did (a watch armed
+    # in the worker before the student's module was imported).
+    said = mentions(submission.source(), AUTOGRAD_NAMES, AUTOGRAD_MODULES)
+    that(not said, f"conv_backprop.py uses autograd ({'; '.join(said[:6])}{'; ...' if len(said) > 6 else ''}). " + NOT_ALLOWED)
+    that(not got["autograd"], "conv_net_grads used autograd while it ran: " + ", ".join(got["autograd"]) + ". " + NOT_ALLOWED)
+
+
+MILLION = 1_000_000
+
+
+def test_million_samples(submission, generator):  # type: ignore[no-untyped-def]
+    x, ws, bs = network(generator(), MILLION, [7, 3])
+    out = MILLION - 6
+    check(submission, x, ws, bs, "tanh", atol=1e-11, context=(
+        f"on a signal of n = {MILLION:,} samples with filter lengths {[w.numel() for w in ws]}: the first layer's A_w alone "
+        f"would be a {out:,} x {MILLION:,} matrix ({out * MILLION * 8 / 1e12:.0f} TB in float64), far beyond this problem's "
+        "memory limit; conv1d and conv_transpose1d need only a few vectors of length n"))
+
+
+def test_hidden_nets(submission, generator):  # type: ignore[no-untyped-def]
+    gen = generator()
+    check(submission, *network(gen, 10, []), "tanh")  # L = 1: y_L = <w_1, x> + b_1, so dw = x, db = 1
+    check(submission, *network(gen, 8, [1, 1]), "sigmoid")  # filters of length 1
+    check(submission, *network(gen, 9, [9]), "softplus")  # a hidden filter as long as its input: then n_1 = 1
+    check(submission, *network(gen, 40, [3, 2, 5, 1, 4, 2, 3]), "tanh")  # L = 8
+    check(submission, *network(gen, 30, [4, 3], torch.float32), "softplus")  # float32
