@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__all__ = ["Course", "Result", "Rubric", "check", "grade", "load_driver", "validate"]
+__all__ = ["ConfigError", "Course", "Result", "Rubric", "check", "grade", "load_driver", "validate"]
 
 if TYPE_CHECKING:
     from ._course import Course
+    from ._exceptions import ConfigError
     from ._grade import check, grade, validate
     from ._models import Result, Rubric
 
@@ -27,6 +28,10 @@ def __getattr__(name: str) -> Any:
         from ._worker import load_driver
 
         return load_driver
+    if name == "ConfigError":  # a rubric raises it when the grader was set up wrong (e.g. --data): the batch stops
+        from ._exceptions import ConfigError
+
+        return ConfigError
     if name == "Course":
         from ._course import Course
 

@@ -11,7 +11,7 @@ import secrets
 import shutil
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -105,17 +105,20 @@ def grade(
     device: str = "cpu",
     limits: Limits | None = None,
     memory_mb: int | None = None,
+    data_dir: Path | None = None,
     regrade: set[str] | None = None,
     regrade_all: bool = False,
     jobs: int | None = None,
     progress: Progress = Progress(),
+    gpu_problems_on_cpu: bool = False,
 ) -> list[Result]:
     """Grade every submission in ``submissions_dir``; write result.json and feedback.html per
     student and gradebook.csv into ``out_dir``. Each student's files are written as soon as
     their grading ends, so an interruption loses only the students being graded, and the
     same call resumes: a student whose result.json is already there (for these problems) is
     not graded again, unless named in ``regrade`` or ``regrade_all``. ``jobs`` students are
-    graded at once (default: one per core, or one per GPU when grading on GPUs)."""
+    graded at once (default: one per core, or one per GPU when grading on GPUs). ``data_dir``
+    is where rubrics may read a real data set (their `data_dir` fixture; None: they make their own)."""
     course = course or Course.locate()
     a = course.assignment(assignment)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -163,9 +166,11 @@ def grade(
             device=device,
             limits=limits,
             memory_mb=memory_mb,
+            data_dir=data_dir,
             hide=[submissions_dir.resolve(), out_dir.resolve(), scratch],
             on_result=lambda r: progress.on_result(write(r)),
             on_test=progress.on_test,
+            gpu_problems_on_cpu=gpu_problems_on_cpu,
         )
         if not todo:
             results = []
@@ -377,7 +382,9 @@ def grade_one(
     seed: int | None = None,
     device: str = "cpu",
     hide: list[Path] | None = None,
+    data_dir: Path | None = None,
     on_test: Callable[[str, TestResult], None] = lambda s, t: None,
+    gpu_problems_on_cpu: bool = False,
 ) -> Result:
     """One submission in local workers, in a session of its own (a self-check, a Gradescope run)."""
     runner = LocalRunner()
@@ -389,6 +396,8 @@ def grade_one(
         seed=secrets.randbits(31) if seed is None else seed,
         device=device,
         hide=hide or [],
+        gpu_problems_on_cpu=gpu_problems_on_cpu,
+        data_dir=data_dir,
         on_test=on_test,
     )
     try:
@@ -407,12 +416,15 @@ def check(
     device: str = "cpu",
     progress: Progress = Progress(),
     feedback: Path | None = None,
+    gpu_problems_on_cpu: bool = False,
+    data_dir: Path | None = None,
 ) -> Result:
     """A student's self-check: the public tests on their folder; feedback.html written beside it."""
     course = course or Course.locate()
     a = course.assignment(assignment)
     sub = single(folder, a.student_files, student=folder.resolve().name or "me")
-    result = grade_one(a, sub, mode="check", seed=seed, device=device, on_test=progress.on_test)
+    result = grade_one(a, sub, mode="check", seed=seed, device=device, data_dir=data_dir, on_test=progress.on_test,
+                       gpu_problems_on_cpu=gpu_problems_on_cpu)
     write_feedback(result, feedback or folder / "feedback.html", problem_titles={p.id: p.title for p in a.rubric.problems})
     return result
 
@@ -423,15 +435,18 @@ class Validation:
     which: Literal["reference", "template"]
     result: Result
     problems: list[str]  # what is wrong; empty when valid
+    notes: list[str] = field(default_factory=list)  # what could not be validated here, and why
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
 
-def validate(assignment: str, *, course: Course | None = None, seed: int | None = None, progress: Progress = Progress()) -> list[Validation]:
+def validate(assignment: str, *, course: Course | None = None, seed: int | None = None, progress: Progress = Progress(),
+             gpu_problems_on_cpu: bool = False) -> list[Validation]:
     """The reference must score full marks on every test; the untouched template must score
-    zero on every test, each with an outcome other than an internal grader error."""
+    zero on every test, each with an outcome other than an internal grader error. Problems
+    that need CUDA are skipped here (said in ``notes``) unless ``gpu_problems_on_cpu``."""
     course = course or Course.locate()
     a = course.assignment(assignment)
     subs = [
@@ -446,6 +461,7 @@ def validate(assignment: str, *, course: Course | None = None, seed: int | None 
         mode="grade",
         seed=secrets.randbits(31) if seed is None else seed,
         on_test=progress.on_test,
+        gpu_problems_on_cpu=gpu_problems_on_cpu,
     )
     try:
         results = {r.student: r for r in run_plan(plan)}
@@ -453,9 +469,13 @@ def validate(assignment: str, *, course: Course | None = None, seed: int | None 
         runner.close()
     out = []
     ref, tpl = results["reference"], results["template"]
+    gpu_only = {p.id for p in a.rubric.problems if p.needs == "cuda"} if not gpu_problems_on_cpu else set()
+    unchecked = [t for t in ref.tests if t.outcome == "skipped" and t.problem in gpu_only]
     out.append(Validation(a.id, "reference", ref, [
-        f"{t.name}: {t.outcome}\n{t.output}" for t in ref.tests if t.outcome != "passed"
-    ] + ([f"missing reference file {f}" for f in a.student_files if f not in subs[0].files])))
+        f"{t.name}: {t.outcome}\n{t.output}" for t in ref.tests if t.outcome != "passed" and t not in unchecked
+    ] + ([f"missing reference file {f}" for f in a.student_files if f not in subs[0].files]), [
+        f"{p}: not validated here, it needs a CUDA GPU ({sum(t.problem == p for t in unchecked)} tests skipped; "
+        "--gpu-problems-on-cpu runs its CPU-sized checks)" for p in sorted({t.problem for t in unchecked})]))
     out.append(Validation(a.id, "template", tpl, [
         f"{t.name}: {t.outcome} (the untouched template must not score)" for t in tpl.tests if t.score > 0
     ] + [f"{t.name}: the grader failed internally:\n{t.output}" for t in tpl.tests if "grader itself failed" in t.output]))

@@ -41,6 +41,8 @@ class ProblemSpec(_Strict):
     points: float = Field(ge=0)
     memory_mb: int = Field(default=4096, ge=256, description="memory the student's worker may use")
     import_timeout: float = Field(default=60.0, gt=0)
+    needs: Literal["any", "cuda"] = Field(
+        default="any", description="cuda: graded only where student code runs on a CUDA GPU; elsewhere its tests are skipped, with the reason")
     tests: list[TestSpec] = Field(min_length=1)
 
     @property

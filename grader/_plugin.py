@@ -8,7 +8,17 @@ rubric modules therefore compute reference outputs once per batch.
 Rubric tests see these fixtures: ``submission`` (a ``ProblemRun`` on the student's
 file), ``baseline`` (a ``ProblemRun`` on the template, for timing), ``given`` (the
 template module imported here, on the trusted side), ``generator`` (seeded
-``torch.Generator`` factory), ``seed``, ``device`` and ``assignment``.
+``torch.Generator`` factory), ``seed``, ``device``, ``assignment`` and ``data_dir``.
+
+A problem whose rubric says ``needs = "cuda"`` is skipped, with the reason, where student
+code runs on the CPU (unless ``Plan.gpu_problems_on_cpu``); a missing file still shows as
+missing.
+
+``data_dir`` is the folder an instructor named with ``--data DIR`` (a ``Path``), or None:
+where a rubric may read a real data set on the trusted side (e.g. FashionMNIST) instead of
+generating one; the data then reach the worker as tensors, never as files. A rubric that
+finds nothing usable there raises ``ConfigError``: any test that raises it stops the whole
+batch (nothing more is graded or written) and the message is what the instructor reads.
 """
 
 from __future__ import annotations
@@ -51,6 +61,8 @@ class Plan:
     device: str = "cpu"
     limits: Limits = field(default_factory=Limits)
     memory_mb: int | None = None  # the instructor's --memory-mb; None: each problem's rubric value
+    data_dir: Path | None = None  # the instructor's --data: the `data_dir` fixture of rubric tests
+    gpu_problems_on_cpu: bool = False  # grade problems that need CUDA on the CPU anyway (their smaller CPU-sized checks)
     hide: list[Path] = field(default_factory=list)  # besides the course's own secrets: submissions, output
     on_result: Callable[[Result], None] = lambda r: None
     on_test: Callable[[str, TestResult], None] = lambda s, t: None
@@ -197,6 +209,9 @@ class GraderPlugin:
         problem, test = request.node.stash[_SPEC]
         student = request.param
         run = self._run(student, problem)
+        if problem.needs == "cuda" and not self.plan.device.startswith("cuda") and not self.plan.gpu_problems_on_cpu and not run.missing:
+            pytest.skip(f"Not graded here: {problem.id} needs a CUDA GPU and this grader runs student code on the CPU. "
+                        "It is graded when the instructor grades on a machine with a GPU (--gpus, or --device cuda).")
         left = self.plan.limits.submission_seconds - self.spent.get(student, 0.0)
         if left < test.timeout:
             run.start_test(left, whole=self.plan.limits.submission_seconds)
@@ -235,6 +250,10 @@ class GraderPlugin:
     @pytest.fixture(scope="session")
     def assignment(self) -> Assignment:
         return self.plan.assignment
+
+    @pytest.fixture(scope="session")
+    def data_dir(self) -> Path | None:
+        return self.plan.data_dir
 
     @pytest.fixture
     def generator(self, request: pytest.FixtureRequest) -> Callable[..., Any]:
@@ -280,6 +299,10 @@ class GraderPlugin:
         exc = call.excinfo.value if call.excinfo else None
         if isinstance(exc, StudentFault):
             return exc.outcome, str(exc)
+        if isinstance(exc, ConfigError):  # the grader was set up wrong (e.g. --data): no verdict on anyone
+            self.plan.config_error = self.plan.config_error or str(exc)
+            item.session.shouldstop = str(exc)
+            return "error", str(exc)
         if isinstance(exc, (CheckFailed, AssertionError)):
             return "failed", str(exc) or "The check failed."
         if call.excinfo is not None and "Timeout" in call.excinfo.typename:
@@ -313,6 +336,8 @@ class GraderPlugin:
         self.plan.on_test(student, record)
 
     def _finish(self, student: str) -> None:
+        if self.plan.config_error:  # the batch stops: a result graded under a broken setup is not written
+            return
         compute = 0.0
         for (s, _), run in list(self.runs.items()):
             if s == student:

@@ -125,6 +125,8 @@ def cli(verbose: bool) -> None:
 @click.option("--file-mb", type=int, default=None, help=f"MiB of one file a worker writes (default: {_LIMITS.file_mb}).")
 @click.option("--submission-seconds", type=float, default=None, help=f"Student time for all tests of a submission (default: {_LIMITS.submission_seconds:g}).")
 @click.option("--memory-mb", type=int, default=None, help="MiB of memory per worker (default: what the rubric gives each problem).")
+@click.option("--data", "data_dir", type=click.Path(exists=True, file_okay=False, resolve_path=True, path_type=Path), default=None,
+              help="Folder of a real data set the rubric may use instead of generated data (e.g. one holding FashionMNIST/raw/).")
 @click.option("--runner", type=click.Choice(["local", "docker"]), default="local", show_default=True,
               help="Where student code runs: processes here, or a container per worker.")
 @click.option("--image", default=None, help="Docker image for --runner docker (default: dl-grader:local, built by `make image`).")
@@ -135,11 +137,13 @@ def cli(verbose: bool) -> None:
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="Students graded at once (default: one per core, or per GPU with --gpus, as far as free memory allows two workers of each job's problems).")
 @click.option("--each-test", is_flag=True, help="Print every test's outcome, not only a line per student.")
+@click.option("--gpu-problems-on-cpu", is_flag=True,
+              help="Also grade problems that need a CUDA GPU when student code runs on the CPU (their smaller CPU-sized checks; by default they are reported skipped).")
 def grade(
     assignment: str, submissions_dir: Path, out_dir: Path, problems: tuple[str, ...], seed: int | None, course: str | None,
     threads: int | None, cpu_seconds: int | None, disk_mb: int | None, file_mb: int | None, submission_seconds: float | None,
-    memory_mb: int | None, runner: str, image: str | None, gpus: str | None, device: str | None,
-    regrade: tuple[str, ...], regrade_all: bool, jobs: int | None, each_test: bool,
+    memory_mb: int | None, data_dir: Path | None, runner: str, image: str | None, gpus: str | None, device: str | None,
+    regrade: tuple[str, ...], regrade_all: bool, jobs: int | None, each_test: bool, gpu_problems_on_cpu: bool,
 ) -> None:  # fmt: skip
     """Grade every student folder or .zip in SUBMISSIONS_DIR."""
     from ._grade import grade as run
@@ -150,7 +154,7 @@ def grade(
     click.echo(f"Student code runs {where}.", err=True)
     results = run(assignment, submissions_dir, out_dir, course=_course(course), problems=set(problems) or None, seed=seed,
                   limits=limits, runner=workers, device=workers_device(workers, device), progress=_progress(False, each_test),
-                  memory_mb=memory_mb, regrade=set(regrade), regrade_all=regrade_all, jobs=jobs)  # fmt: skip
+                  memory_mb=memory_mb, data_dir=data_dir, regrade=set(regrade), regrade_all=regrade_all, jobs=jobs, gpu_problems_on_cpu=gpu_problems_on_cpu)  # fmt: skip
     click.echo(f"Graded {len(results)} submissions of {assignment}.")
     click.echo(f"Gradebook:      {out_dir / 'gradebook.csv'}")
     click.echo(f"For Canvas:     {out_dir / 'gradebook-canvas.csv'} (Gradebook > Import)")
@@ -177,26 +181,35 @@ def report(out_dir: Path) -> None:
 @click.argument("folder", type=click.Path(path_type=Path), default=".")
 @click.option("--seed", type=int, default=None, help="Seed for the test inputs (default: a fresh random one).")
 @click.option("--course", default=None, help="Course folder with rubrics/ (default: $GRADER_COURSE or this checkout).")
-def check(assignment: str, folder: Path, seed: int | None, course: str | None) -> None:
-    """Self-check the files in FOLDER against the public tests (exit 1 if one fails)."""
+@click.option("--data", "data_dir", type=click.Path(exists=True, file_okay=False, resolve_path=True, path_type=Path), default=None,
+              help="Folder of a real data set the rubric may use instead of generated data (e.g. one holding FashionMNIST/raw/).")
+@click.option("--gpu-problems-on-cpu", is_flag=True,
+              help="Also grade problems that need a CUDA GPU when student code runs on the CPU (their smaller CPU-sized checks; by default they are reported skipped).")
+def check(assignment: str, folder: Path, seed: int | None, course: str | None, gpu_problems_on_cpu: bool, data_dir: Path | None) -> None:
+    """Self-check the files in FOLDER against the public tests (exit 1 if one fails; a test
+    that cannot run on this machine is SKIP, with the reason, and does not fail the check)."""
     from ._grade import check as run
 
-    result = run(assignment, folder, course=_course(course), seed=seed, progress=_progress(True))
+    result = run(assignment, folder, course=_course(course), seed=seed, progress=_progress(True), gpu_problems_on_cpu=gpu_problems_on_cpu, data_dir=data_dir)
     click.echo("")
     width = max(len(t.name) for t in result.tests)
     for t in result.tests:
         mark = click.style(f"{_MARK[t.outcome]:<7}", fg=_COLOR[t.outcome])
         click.echo(f"{mark}  {t.name:<{width}}  {t.score:g}/{t.max_score:g}")
+    for reason in sorted({t.output for t in result.tests if t.outcome == "skipped"}):
+        click.echo(click.style("SKIP: ", fg=_COLOR["skipped"]) + reason)
     click.echo(f"\nPublic tests: {result.score:g}/{result.max_score:g}. Hidden tests are graded after the deadline.")
     click.echo(f"Feedback page: {folder / 'feedback.html'}")
-    sys.exit(0 if all(t.outcome == "passed" for t in result.tests) else 1)
+    sys.exit(0 if all(t.outcome in ("passed", "skipped") for t in result.tests) else 1)
 
 
 @cli.command()
 @click.argument("assignment", required=False)
 @click.option("--all", "all_", is_flag=True, help="Validate every assignment of the course.")
 @click.option("--course", default=None, help="Course folder with rubrics/ (default: $GRADER_COURSE or this checkout).")
-def validate(assignment: str | None, all_: bool, course: str | None) -> None:
+@click.option("--gpu-problems-on-cpu", is_flag=True,
+              help="Also grade problems that need a CUDA GPU when student code runs on the CPU (their smaller CPU-sized checks; by default they are reported skipped).")
+def validate(assignment: str | None, all_: bool, course: str | None, gpu_problems_on_cpu: bool) -> None:
     """Check that each reference scores full marks and each template scores zero."""
     from ._grade import validate as run
 
@@ -207,11 +220,13 @@ def validate(assignment: str | None, all_: bool, course: str | None) -> None:
     bad = 0
     for a in ids:
         click.echo(f"Validating {a} ...", err=True)
-        for v in run(a, course=c, progress=_progress(False)):
+        for v in run(a, course=c, progress=_progress(False), gpu_problems_on_cpu=gpu_problems_on_cpu):
             state = click.style("ok" if v.ok else "INVALID", fg="green" if v.ok else "red")
             click.echo(f"{a} {v.which}: {v.result.score:g}/{v.result.max_score:g} {state}")
             for p in v.problems:
                 click.echo("  " + p.replace("\n", "\n    "))
+            for n in v.notes:
+                click.echo("  note: " + n)
             bad += not v.ok
     sys.exit(1 if bad else 0)
 

@@ -53,7 +53,9 @@ def test_a_broken_rubric_stops_grading_with_its_file_and_field(tmp_path: Path) -
 def test_validate_passes_on_the_course_and_fails_on_a_broken_reference(tmp_path: Path) -> None:
     proc = run_cli("validate", "mfdnn-hw5")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "mfdnn-hw5 reference: 50/50 ok" in proc.stdout and "mfdnn-hw5 template: 0/50 ok" in proc.stdout
+    # memorization needs CUDA: on this CPU its 10 points are skipped, and validate says so
+    assert "mfdnn-hw5 reference: 65/75 ok" in proc.stdout and "mfdnn-hw5 template: 0/75 ok" in proc.stdout
+    assert "note: memorization: not validated here, it needs a CUDA GPU" in proc.stdout
 
     course = tmp_path / "course"
     for part in ("rubrics", "student_template", "reference"):
@@ -62,7 +64,7 @@ def test_validate_passes_on_the_course_and_fails_on_a_broken_reference(tmp_path:
     ref.write_text((course / "student_template" / "mfdnn-hw5" / "momentum.py").read_text())
     proc = run_cli("validate", "mfdnn-hw5", "--course", course)
     assert proc.returncode == 1
-    assert "mfdnn-hw5 reference: 25/50 INVALID" in proc.stdout
+    assert "mfdnn-hw5 reference: 40/75 INVALID" in proc.stdout
     assert "Not written yet" in proc.stdout
 
 
@@ -83,9 +85,13 @@ def test_grade_writes_results_feedback_and_gradebook(tmp_path: Path) -> None:
     results = {p.parent.name: Result.load(p) for p in out.glob("*/result.json")}
     assert set(results) == {"alice", "bob", "carol", "dan", "eve"}
     score = {s: {p.id: p.score for p in r.problems} for s, r in results.items()}
-    assert score["alice"] == score["dan"] == {"backprop": 25, "momentum": 25}
-    assert score["bob"] == {"backprop": 25, "momentum": 0}
-    assert score["carol"] == {"backprop": 25, "momentum": 0}
+    # memorization needs CUDA: skipped here, 0 points for everyone; dan's zip has no bottleneck.py
+    assert score["alice"] == {"backprop": 25, "momentum": 25, "bottleneck": 15, "memorization": 0}
+    assert score["dan"] == {"backprop": 25, "momentum": 25, "bottleneck": 0, "memorization": 0}
+    assert score["bob"] == {"backprop": 25, "momentum": 0, "bottleneck": 15, "memorization": 0}
+    assert score["carol"] == {"backprop": 25, "momentum": 0, "bottleneck": 0, "memorization": 0}
+    assert {t.outcome for s in ("alice", "bob") for t in results[s].tests if t.problem == "memorization"} == {"skipped"}
+    assert {t.outcome for t in results["carol"].tests if t.problem == "memorization"} == {"missing"}  # not there at all
     assert {t.outcome for t in results["bob"].tests if t.problem == "momentum"} == {"error"}
     assert any("SyntaxError" in t.output and "line 1" in t.output for t in results["bob"].tests)
     assert {t.outcome for t in results["carol"].tests if t.problem == "momentum"} == {"missing"}
@@ -100,7 +106,8 @@ def test_grade_writes_results_feedback_and_gradebook(tmp_path: Path) -> None:
     assert {"assignment", "student", "score", "max_score", "execution_time", "problems", "tests"} <= set(raw)
     rows = list(csv.DictReader((out / "gradebook.csv").open()))
     assert [r["student"] for r in rows] == ["alice", "bob", "carol", "dan", "eve"]
-    assert rows[1] == {"student": "bob", "backprop": "25.0", "momentum": "0.0", "score": "25.0", "max_score": "50.0"}
+    assert rows[1] == {"student": "bob", "backprop": "25.0", "momentum": "0.0", "bottleneck": "15.0", "memorization": "0.0",
+                       "score": "40.0", "max_score": "75.0"}
     assert "bob" in proc.stdout and "feedback.html" in proc.stdout
 
     # The class summary, and `grader report`, which re-makes every page from the results alone.
@@ -124,7 +131,8 @@ def test_check_runs_public_tests_only_and_exits_1_on_a_failure(tmp_path: Path) -
     shutil.copytree(ROOT / "reference" / "mfdnn-hw5", mine)
     proc = run_cli("check", "mfdnn-hw5", ".", cwd=mine)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "Public tests: 41/41" in proc.stdout
+    assert "Public tests: 53/60" in proc.stdout  # memorization's 7 public points need CUDA:
+    assert "SKIP: Not graded here: memorization needs a CUDA GPU" in proc.stdout  # skipped, not failed
     assert "hidden" not in proc.stdout.lower().split("public tests")[0]  # no hidden test is listed
     page = (mine / "feedback.html").read_text()
     assert "test_hidden_networks" not in page and "deeper, wider" not in page
@@ -149,3 +157,55 @@ def test_a_submission_cannot_use_more_than_its_total_time(tmp_path: Path) -> Non
     cut, skipped = result.tests[1].output, result.tests[-1].output
     assert "did not finish" in cut and "All tests of a submission together may use 10 s" in cut
     assert skipped.startswith("Not run: your code had already used all 10 s")
+
+
+def fake_fashion_mnist(root: Path, n_test: int = 100, n_train: int = 8) -> Path:
+    """A FashionMNIST folder as torchvision reads it (raw idx files, no download), with random images."""
+    import struct
+
+    import torch
+
+    raw = root / "FashionMNIST" / "raw"
+    raw.mkdir(parents=True)
+    gen = torch.Generator().manual_seed(0)
+    for split, n in (("t10k", n_test), ("train", n_train)):
+        pixels = torch.randint(0, 256, (n, 28, 28), generator=gen, dtype=torch.uint8)
+        labels = torch.randint(0, 10, (n,), generator=gen, dtype=torch.uint8)
+        (raw / f"{split}-images-idx3-ubyte").write_bytes(struct.pack(">IIII", 0x0803, n, 28, 28) + pixels.numpy().tobytes())
+        (raw / f"{split}-labels-idx1-ubyte").write_bytes(struct.pack(">II", 0x0801, n) + labels.numpy().tobytes())
+    return root
+
+
+def test_data_points_the_checks_at_fashion_mnist(tmp_path: Path) -> None:
+    """--data DIR: data598-hw3 grades on DIR's FashionMNIST test images (the failure message of a
+    wrong submission names them), and stops before grading anyone when DIR holds none."""
+    course = Course.locate(ROOT)
+    data = fake_fashion_mnist(tmp_path / "data")
+    ref = (ROOT / "reference" / "data598-hw3" / "convnets.py").read_text()
+    old = "model.eval()\n        g0 = _full_gradient("
+    assert ref.count(old) == 1
+    wrong = ref.replace(old, "model.train()\n        g0 = _full_gradient(")  # full gradients in train mode
+    subs = build_class(course, "data598-hw3", tmp_path / "subs", {"right": {}, "wrong": {"convnets.py": wrong}})
+    out = tmp_path / "out"
+    proc = run_cli("grade", "data598-hw3", subs, "--out", out, "--seed", "3", "--data", data)
+    assert proc.returncode == 0, proc.stderr
+    right, wrong_result = Result.load(out / "right" / "result.json"), Result.load(out / "wrong" / "result.json")
+    assert right.score == right.max_score == 40, [(t.name, t.output) for t in right.tests if t.outcome != "passed"]
+    failed = {t.test: t.output for t in wrong_result.tests if t.outcome != "passed"}
+    assert set(failed) == {"test_effective_smoothness", "test_hidden_cases"}, failed
+    assert "the first 100 FashionMNIST test images" in failed["test_effective_smoothness"]
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    proc = run_cli("grade", "data598-hw3", subs, "--out", tmp_path / "out2", "--data", empty)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert f"--data {empty}: no FashionMNIST test set could be read there" in proc.stderr, proc.stderr
+    assert not list((tmp_path / "out2").glob("*/result.json"))  # nobody is graded under a broken setup
+    proc = run_cli("grade", "data598-hw3", subs, "--out", tmp_path / "out3", "--data", tmp_path / "nowhere")
+    assert proc.returncode == 2 and "does not exist" in proc.stderr, proc.stderr
+
+    mine = tmp_path / "mine"
+    shutil.copytree(ROOT / "reference" / "data598-hw3", mine)
+    proc = run_cli("check", "data598-hw3", ".", "--data", data, cwd=mine)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Public tests: 34/34" in proc.stdout

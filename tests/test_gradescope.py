@@ -74,10 +74,13 @@ def test_a_right_submission_scores_full_marks_in_gradescopes_format(bundle: Path
     assert proc.returncode == 0, proc.stderr[-3000:]
     results = GradescopeResults.model_validate(raw)  # only Gradescope's documented fields, each of its type
     rubric = {f"{p.id}: {t.title}": (t.points, t.visibility) for p in a.rubric.problems for t in p.tests}
-    assert results.score == sum(p for p, _ in rubric.values()) == 50
+    # Gradescope's machines have no GPU: memorization (needs = "cuda") is reported, not graded
+    gpu_only = {f"{p.id}: {t.title}" for p in a.rubric.problems if p.needs == "cuda" for t in p.tests}
+    assert gpu_only and results.score == sum(p for name, (p, _) in rubric.items() if name not in gpu_only) == 65
     assert {t.name: (t.max_score, t.visibility) for t in results.tests} == rubric  # hidden tests stay hidden
     assert {t.visibility for t in results.tests} >= {"visible", "hidden"}
-    assert all(t.status == "passed" and t.score == t.max_score for t in results.tests)
+    assert all(t.status == "passed" and t.score == t.max_score for t in results.tests if t.name not in gpu_only)
+    assert all(t.score == 0 and "needs a CUDA GPU" in t.output for t in results.tests if t.name in gpu_only)
     assert results.stdout_visibility == "hidden"  # stdout names hidden tests: the staff's alone
 
 

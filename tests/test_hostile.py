@@ -21,6 +21,7 @@ as root; several cases are only safe to run that way, so the module needs root.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import os
@@ -50,6 +51,9 @@ CASES: list[dict] = tomllib.loads((HOSTILE / "cases.toml").read_text())["case"]
 ASSIGNMENT = "mfdnn-hw5"
 REFERENCE = ROOT / "reference" / ASSIGNMENT
 HONEST = ["honest_a", "m_honest", "zz_honest"]  # sort between the hostile ones
+# The cases attack backprop.py and momentum.py; the batch grades those two problems (the
+# assignment's other problems add time, not attacks).
+PROBLEMS = ("backprop", "momentum")
 SEED = 29705
 MARK = "hostile-marker-297"  # on every file a hostile case tries to plant, and on its daemons' command lines
 PROCESS_MARKERS = (MARK, "sleep 297.")
@@ -221,7 +225,7 @@ def batch(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     classroom.mkdir()
     for name in HONEST:
         (classroom / name).mkdir()
-        for f in ("backprop.py", "momentum.py"):
+        for f in (f"{p}.py" for p in PROBLEMS):
             shutil.copyfile(REFERENCE / f, classroom / name / f)
     for case in CASES:
         build_case(case, classroom)
@@ -234,7 +238,7 @@ def batch(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     secret = "GRADER-SECRET-" + secrets.token_hex(16)
 
     started = time.monotonic()
-    proc = run_cli("grade", ASSIGNMENT, classroom, "--out", out, "--seed", str(SEED), *extra,
+    proc = run_cli("grade", ASSIGNMENT, classroom, "--out", out, "--seed", str(SEED), *extra, *(a for p in PROBLEMS for a in ("--problem", p)),
                    env={"GRADER_SECRET_TOKEN": secret}, timeout=1500)  # fmt: skip
     seconds = time.monotonic() - started
     time.sleep(1.0)  # a left-behind process would have had time to show itself
@@ -272,14 +276,15 @@ def outputs(result: dict) -> str:
 
 def test_cases_are_well_formed(course: Course) -> None:
     rubric = course.assignment(ASSIGNMENT).rubric
-    names = {t.name for p in rubric.problems for t in p.tests}
-    assert len(names) == sum(len(p.tests) for p in rubric.problems), "outcomes name tests: test names must be unique"
+    graded = [p for p in rubric.problems if p.id in PROBLEMS]
+    names = {t.name for p in graded for t in p.tests}
+    assert len(names) == sum(len(p.tests) for p in graded), "outcomes name tests: test names must be unique"
     assert len(CASES) >= 32
     for case in CASES:
         assert set(case) <= {"id", "what", "files", "build", "scores", "outcomes", "output_contains", "output_lacks", "xfail", "xfail_output"}, case["id"]
-        assert case["what"].strip() and set(case["scores"]) == {p.id for p in rubric.problems}, case["id"]
+        assert case["what"].strip() and set(case["scores"]) == set(PROBLEMS), case["id"]
         assert set(case.get("outcomes", {})) <= names | {"all"}, case["id"]
-        for p in rubric.problems:
+        for p in graded:
             assert 0 <= case["scores"][p.id] <= p.points, case["id"]
         if "build" not in case:
             folder = HOSTILE / case["id"]
@@ -298,7 +303,7 @@ def test_hostile_case_scores_what_its_honest_part_deserves(batch: Batch, case: d
     if "all" in expected:
         expected = {name: expected["all"] for name in outcomes}
     for p in rubric.problems:
-        if p.file not in case["files"]:  # not submitted: every test of that problem is missing
+        if p.id in PROBLEMS and p.file not in case["files"]:  # not submitted: every test of that problem is missing
             expected.update({t.name: "missing" for t in p.tests})
     wrong = {name: f"expected {want}, got {outcomes[name]}" for name, want in expected.items() if outcomes[name] != want}
     assert not wrong, f"{case['id']}: {wrong}\n{detail}"
@@ -327,7 +332,7 @@ def test_honest_neighbours_keep_full_marks(batch: Batch) -> None:
     for name in HONEST:
         result = result_of(batch, name)
         not_passed = {t["test"]: f"{t['outcome']}: {t['output'][:500]}" for t in result["tests"] if t["outcome"] != "passed"}
-        assert result["score"] == result["max_score"] == 50 and not not_passed, f"{name}: {not_passed}"
+        assert result["score"] == result["max_score"] == 50 and not not_passed, f"{name}: {not_passed}"  # 25 + 25
 
 
 def test_no_submission_changed_and_the_decoy_is_untouched(batch: Batch) -> None:
@@ -338,7 +343,7 @@ def test_no_submission_changed_and_the_decoy_is_untouched(batch: Batch) -> None:
 
 def test_every_result_file_is_the_graders_own(batch: Batch, course: Course) -> None:
     rubric = course.assignment(ASSIGNMENT).rubric
-    listed = [(p.id, t.name, t.points, t.visibility) for p in rubric.problems for t in p.tests]
+    listed = [(p.id, t.name, t.points, t.visibility) for p in rubric.problems if p.id in PROBLEMS for t in p.tests]
     for student, size in sorted(batch.sizes.items()):
         assert size <= MAX_RESULT_BYTES, f"{student}/result.json is {size} bytes"
         path = batch.out / student / "result.json"
@@ -349,18 +354,20 @@ def test_every_result_file_is_the_graders_own(batch: Batch, course: Course) -> N
             assert t.score == (t.max_score if t.outcome == "passed" else 0.0), f"{student}: {t.test}"
             assert t.status == ("passed" if t.outcome == "passed" else "failed"), f"{student}: {t.test}"
             assert "grader itself failed" not in t.output, f"{student}: {t.test}: {t.output[:2000]}"
-        assert result.score == sum(t.score for t in result.tests) and result.max_score == rubric.max_score == 50, student
+        assert result.score == sum(t.score for t in result.tests) and result.max_score == 50, student
         for p in result.problems:
             assert p.score == sum(t.score for t in result.tests if t.problem == p.id), f"{student}: {p.id}"
-        assert [p.id for p in result.problems] == [p.id for p in rubric.problems], student
-    rows = (batch.out / "gradebook.csv").read_text().splitlines()
-    assert rows[0] == "student,backprop,momentum,score,max_score"
-    book = {r.split(",")[0]: r.split(",")[1:] for r in rows[1:]}
+        assert [p.id for p in result.problems] == list(PROBLEMS), student
+    rows = list(csv.DictReader((batch.out / "gradebook.csv").open()))
+    assert list(rows[0]) == ["student", *(p.id for p in rubric.problems), "score", "max_score"]  # problems not graded: empty
+    book = {r["student"]: r for r in rows}
     assert set(book) == set(batch.sizes)
-    for student, (bp, mo, score, top) in book.items():
+    for student, row in book.items():
         r = batch.results[student]
         by = {p["id"]: p["score"] for p in r["problems"]}
-        assert (float(bp), float(mo), float(score), float(top)) == (by["backprop"], by["momentum"], r["score"], 50.0), student
+        assert [float(row[p]) for p in PROBLEMS] == [by[p] for p in PROBLEMS], student
+        assert [row[p.id] for p in rubric.problems if p.id not in PROBLEMS] == ["", ""], student
+        assert (float(row["score"]), float(row["max_score"])) == (r["score"], 50.0), student
 
 
 def test_the_output_folder_holds_only_the_graders_files(batch: Batch) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from conftest import ROOT, build_class, grade_class, load_mistakes
 
-ASSIGNMENTS = ["mfdnn-hw5", "mfdnn-hw7", "ese546-hw2"]
+ASSIGNMENTS = ["mfdnn-hw5", "mfdnn-hw7", "ese546-hw2", "data598-hw3"]
 
 
 def cases() -> list:
@@ -48,7 +48,8 @@ def graded(course, tmp_path_factory, assignment: str, problem: str, extended: bo
                 students[m.id] = {m.file: m.text(a.reference_dir)}
         root = tmp_path_factory.mktemp(f"{assignment}-{problem}{'-extended' if extended else ''}")
         build_class(course, assignment, root / "class", students)
-        _graded[key] = grade_class(root / "class", root / "out", assignment, "--problem", problem)
+        # problems that need CUDA are graded here with their CPU-sized checks (without the flag: skipped, see test_cli)
+        _graded[key] = grade_class(root / "class", root / "out", assignment, "--problem", problem, "--gpu-problems-on-cpu")
     return _graded[key]
 
 

@@ -1,0 +1,54 @@
+"""Checks for `memorization` (mfdnn-hw5): a network fits random labels. Graded where student
+code runs on a CUDA GPU (rubric: needs = "cuda"); elsewhere the grader reports every test as
+skipped with the reason, unless the instructor asks for the CPU anyway, which grades the
+same checks on a smaller set."""
+
+from __future__ import annotations
+
+import torch
+
+from grader.checks import CheckFailed, that
+
+REQUIRED = 0.95
+
+
+def data(gen: torch.Generator, device: str, hidden: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    on_gpu = device.startswith("cuda")
+    n = (12_000 if hidden else 8_000) if on_gpu else (3_072 if hidden else 2_048)
+    return torch.rand(n, 3, 32, 32, generator=gen), torch.randint(0, 10, (n,), generator=gen)
+
+
+def trained(submission, images: torch.Tensor, labels: torch.Tensor) -> dict:  # type: ignore[no-untyped-def]
+    return submission.call("memorize", images=images, labels=labels, context=f"memorize on {len(labels)} images with random labels")
+
+
+def fits(submission, gen: torch.Generator, device: str, hidden: bool) -> None:  # type: ignore[no-untyped-def]
+    images, labels = data(gen, device, hidden)
+    got = trained(submission, images, labels)
+    predictions = got["predictions"]
+    that(isinstance(predictions, torch.Tensor) and predictions.shape == labels.shape, "the model's predictions have the wrong shape")
+    right = int((predictions == labels).sum())
+    if right < REQUIRED * len(labels):
+        raise CheckFailed(
+            f"After training on {len(labels)} images with random labels, the model (in eval mode) gets {right} of them right "
+            f"({right / len(labels):.1%}); at least {REQUIRED:.0%} is required. Chance is 10%: train longer, with a larger "
+            f"network or a larger step, until the training accuracy is close to 100%.")
+
+
+def test_memorizes_random_labels(submission, generator, device):  # type: ignore[no-untyped-def]
+    fits(submission, generator(), device, hidden=False)
+
+
+def test_inputs_unchanged_and_model_on_device(submission, generator, device):  # type: ignore[no-untyped-def]
+    images, labels = data(generator(), device)
+    got = trained(submission, images, labels)
+    for name, before, after in (("images", images, got["images_after"]), ("labels", labels, got["labels_after"])):
+        if not torch.equal(before, after):
+            raise CheckFailed(f"memorize changed its input {name} in place ({int((before != after).sum())} of {before.numel()} "
+                              f"entries); work on a copy (e.g. images.to(device) is the same tensor when it is already there).")
+    want = torch.device(device).type
+    that(got["devices"] == [want], f"The returned model's parameters are on {', '.join(got['devices'])}; train on {want} and return the model there.")
+
+
+def test_hidden_larger_set(submission, generator, device):  # type: ignore[no-untyped-def]
+    fits(submission, generator(), device, hidden=True)
