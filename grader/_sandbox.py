@@ -377,10 +377,15 @@ class Zygote:
             return self.codes.pop(pid, None)
 
     def close(self) -> None:
-        try:
-            self.sock.close()  # the zygote exits when it sees the socket closed
-        except OSError:
-            pass
+        # The zygote exits when it sees the socket closed. close() alone does not close it
+        # while the listening thread sits in recv() on it (the kernel keeps the socket for
+        # that call, so the zygote saw nothing and was killed after 5 s: at the end of every
+        # batch); shutdown() ends the recv and tells the zygote at once.
+        for end in (lambda: self.sock.shutdown(socket.SHUT_RDWR), self.sock.close):
+            try:
+                end()
+            except OSError:
+                pass
         try:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:

@@ -419,3 +419,23 @@ def test_a_worker_that_kills_its_zygote_costs_nothing_else(tmp_path: Path) -> No
     finally:
         runner.close()
     assert zygote.proc.poll() is not None  # closing the runner ends its zygote
+    if root:  # it left by itself, on seeing the socket closed (not killed after a timeout)
+        assert zygote.proc.returncode == 0
+
+
+def test_closing_the_runner_ends_the_zygote_at_once(tmp_path: Path) -> None:
+    """The zygote exits by itself (status 0) when the runner closes, with its listening thread
+    still in recv() on the socket; before shutdown() it was SIGKILLed after waiting 5 s, at
+    the end of every batch."""
+    runner = LocalRunner()
+    try:
+        run = make_run(tmp_path, """
+            def ok():
+                return 1
+        """, runner=runner)
+        assert run.call("call", name="ok")["value"] == 1
+        run.close()
+        (zygote,) = runner._zygotes.values()
+    finally:
+        runner.close()
+    assert zygote.proc.returncode == 0, f"the zygote ended with {zygote.proc.returncode} (negative: killed)"
