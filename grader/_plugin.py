@@ -5,9 +5,14 @@ students, items run student by student, and when a student's last test is done t
 ``Result`` is handed to ``Plan.on_result`` (which writes it). Session-scoped fixtures in
 rubric modules therefore compute reference outputs once per batch.
 
+Items run student by student, so a module-scoped fixture ends with each student's last
+test of that module and is made again for the next student: what is computed once per
+batch belongs in a session-scoped fixture (``template`` gives those the template module).
+
 Rubric tests see these fixtures: ``submission`` (a ``ProblemRun`` on the student's
 file), ``baseline`` (a ``ProblemRun`` on the template, for timing), ``given`` (the
-template module imported here, on the trusted side), ``generator`` (seeded
+template module imported here, on the trusted side; ``template(problem_id)`` the same
+for session-scoped fixtures), ``generator`` (seeded
 ``torch.Generator`` factory), ``seed``, ``device``, ``assignment`` and ``data_dir``.
 
 A problem whose rubric says ``needs = "cuda"`` is skipped, with the reason, where student
@@ -227,17 +232,25 @@ class GraderPlugin:
         run.start_test(3600.0)
         return run
 
-    @pytest.fixture(scope="module")
-    def given(self, request: pytest.FixtureRequest) -> ModuleType:
-        problem = self.rubric.problem(Path(str(request.path)).stem.removeprefix("test_"))
-        if problem.id not in self.given_modules:
+    def _given(self, problem_id: str) -> ModuleType:
+        if problem_id not in self.given_modules:
+            problem = self.rubric.problem(problem_id)
             path = self.plan.assignment.template_dir / problem.file
             spec = importlib.util.spec_from_file_location(f"_given_{self.rubric.assignment}_{problem.module}".replace("-", "_"), path)
             assert spec and spec.loader
             module = importlib.util.module_from_spec(spec)
             spec.loader.exec_module(module)
-            self.given_modules[problem.id] = module
-        return self.given_modules[problem.id]
+            self.given_modules[problem_id] = module
+        return self.given_modules[problem_id]
+
+    @pytest.fixture(scope="module")
+    def given(self, request: pytest.FixtureRequest) -> ModuleType:
+        return self._given(Path(str(request.path)).stem.removeprefix("test_"))
+
+    @pytest.fixture(scope="session")
+    def template(self) -> Callable[[str], ModuleType]:
+        """``template(problem_id)``: the module ``given`` is, for session-scoped fixtures."""
+        return self._given
 
     @pytest.fixture(scope="session")
     def seed(self) -> int:

@@ -16,7 +16,7 @@ F64 = Tolerance(rtol=1e-10, atol=1e-12, why="float64: folding BatchNorm is exact
 INDEX = ("sample", "class")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def checkpoint(assignment) -> dict[str, torch.Tensor]:  # type: ignore[no-untyped-def]
     return torch.load(assignment.template_dir / "smallNetSaved", weights_only=True)
 

@@ -18,35 +18,35 @@ F64 = Tolerance(rtol=1e-10, atol=1e-12, why="float64: a Linear layer and the Con
 F32 = Tolerance(rtol=1e-4, atol=1e-4, why="float32: sums of 82944 products in a different order; atol scaled to the largest output")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def net1_seed(seed: int) -> int:
     return seed % (2**31) + 1
 
 
-@pytest.fixture(scope="module")
-def net1(given, net1_seed):  # type: ignore[no-untyped-def]
+@pytest.fixture(scope="session")
+def net1(template, net1_seed):  # type: ignore[no-untyped-def]
     """The grader's Net1 (float32), built once per batch."""
-    return seeded_net1(given, net1_seed, 10, torch.float32, "cpu")
+    return seeded_net1(template("lnin"), net1_seed, 10, torch.float32, "cpu")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def inputs_32x32(seed: int) -> torch.Tensor:
     return torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(seed + 32), dtype=torch.float64)
 
 
-@pytest.fixture(scope="module")
-def expected_32x32(given, net1_seed, inputs_32x32):  # type: ignore[no-untyped-def]
+@pytest.fixture(scope="session")
+def expected_32x32(template, net1_seed, inputs_32x32):  # type: ignore[no-untyped-def]
     """net1(x) in float64, once per batch (a float64 Net1 is 2.7 GB: built, used, dropped)."""
     with torch.no_grad():
-        return seeded_net1(given, net1_seed, 10, torch.float64, "cpu")(inputs_32x32)
+        return seeded_net1(template("lnin"), net1_seed, 10, torch.float64, "cpu")(inputs_32x32)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def wide_image(seed: int) -> torch.Tensor:
     return torch.randn(1, 3, 41, 36, generator=torch.Generator().manual_seed(seed + 41))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def expected_windows(net1, wide_image):  # type: ignore[no-untyped-def]
     """net1 on every 32x32 window of the wide image, laid out as Net2's output, once per batch."""
     h, w = wide_image.shape[-2:]
