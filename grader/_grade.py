@@ -469,8 +469,8 @@ def validate(assignment: str, *, course: Course | None = None, seed: int | None 
         runner.close()
     out = []
     ref, tpl = results["reference"], results["template"]
-    gpu_only = {p.id for p in a.rubric.problems if p.needs == "cuda"} if not gpu_problems_on_cpu else set()
-    unchecked = [t for t in ref.tests if t.outcome == "skipped" and t.problem in gpu_only]
+    not_here = {p.id for p in a.rubric.problems if not plan.graded_here(p)}
+    unchecked = [t for t in ref.tests if t.outcome == "skipped" and t.problem in not_here]
     out.append(Validation(a.id, "reference", ref, [
         f"{t.name}: {t.outcome}\n{t.output}" for t in ref.tests if t.outcome != "passed" and t not in unchecked
     ] + ([f"missing reference file {f}" for f in a.student_files if f not in subs[0].files]), [

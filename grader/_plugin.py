@@ -3,11 +3,9 @@
 One pytest session grades a whole batch: every rubric test is parametrised over the
 students, items run student by student, and when a student's last test is done their
 ``Result`` is handed to ``Plan.on_result`` (which writes it). Session-scoped fixtures in
-rubric modules therefore compute reference outputs once per batch.
-
-Items run student by student, so a module-scoped fixture ends with each student's last
-test of that module and is made again for the next student: what is computed once per
-batch belongs in a session-scoped fixture (``template`` gives those the template module).
+rubric modules therefore compute reference outputs once per batch; a module-scoped one
+ends with each student's last test of that module and is made again for the next student
+(``template`` gives session-scoped fixtures the template module).
 
 Rubric tests see these fixtures: ``submission`` (a ``ProblemRun`` on the student's
 file), ``baseline`` (a ``ProblemRun`` on the template, for timing), ``given`` (the
@@ -74,6 +72,7 @@ class Plan:
     # In a parallel batch: the next student this session grades (None: no more), shared by
     # every job; None here means this session grades every submission in order.
     claim: Callable[[], str | None] | None = None
+
     # Filled while grading:
     config_error: str | None = None
     internal_errors: list[str] = field(default_factory=list)
@@ -83,6 +82,10 @@ class Plan:
         if self.problems is not None and problem.id not in self.problems:
             return False
         return self.mode == "grade" or test.visibility == "visible"
+
+    def graded_here(self, problem: ProblemSpec) -> bool:
+        """False for a problem that needs CUDA while student code runs on the CPU (its tests are skipped)."""
+        return problem.needs != "cuda" or self.device.startswith("cuda") or self.gpu_problems_on_cpu
 
 
 def _problem_of(item: pytest.Item) -> str:
@@ -214,7 +217,7 @@ class GraderPlugin:
         problem, test = request.node.stash[_SPEC]
         student = request.param
         run = self._run(student, problem)
-        if problem.needs == "cuda" and not self.plan.device.startswith("cuda") and not self.plan.gpu_problems_on_cpu and not run.missing:
+        if not self.plan.graded_here(problem) and not run.missing:
             pytest.skip(f"Not graded here: {problem.id} needs a CUDA GPU and this grader runs student code on the CPU. "
                         "It is graded when the instructor grades on a machine with a GPU (--gpus, or --device cuda).")
         left = self.plan.limits.submission_seconds - self.spent.get(student, 0.0)

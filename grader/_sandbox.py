@@ -381,11 +381,11 @@ class Zygote:
         # while the listening thread sits in recv() on it (the kernel keeps the socket for
         # that call, so the zygote saw nothing and was killed after 5 s: at the end of every
         # batch); shutdown() ends the recv and tells the zygote at once.
-        for end in (lambda: self.sock.shutdown(socket.SHUT_RDWR), self.sock.close):
-            try:
-                end()
-            except OSError:
-                pass
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:  # already gone
+            pass
+        self.sock.close()
         try:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:

@@ -105,6 +105,15 @@ def workers_device(workers, device: str | None) -> str:  # type: ignore[no-untyp
     return getattr(workers, "device", None) or device or "cpu"
 
 
+# Options that several commands take, defined once.
+_data_option = click.option(
+    "--data", "data_dir", type=click.Path(exists=True, file_okay=False, resolve_path=True, path_type=Path), default=None,
+    help="Folder of a real data set the rubric may use instead of generated data (e.g. one holding FashionMNIST/raw/).")
+_gpu_problems_on_cpu_option = click.option(
+    "--gpu-problems-on-cpu", is_flag=True,
+    help="Also grade problems that need a CUDA GPU when student code runs on the CPU (their smaller CPU-sized checks; by default they are reported skipped).")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", is_flag=True, help="Log what the grader does.")
 def cli(verbose: bool) -> None:
@@ -125,8 +134,7 @@ def cli(verbose: bool) -> None:
 @click.option("--file-mb", type=int, default=None, help=f"MiB of one file a worker writes (default: {_LIMITS.file_mb}).")
 @click.option("--submission-seconds", type=float, default=None, help=f"Student time for all tests of a submission (default: {_LIMITS.submission_seconds:g}).")
 @click.option("--memory-mb", type=int, default=None, help="MiB of memory per worker (default: what the rubric gives each problem).")
-@click.option("--data", "data_dir", type=click.Path(exists=True, file_okay=False, resolve_path=True, path_type=Path), default=None,
-              help="Folder of a real data set the rubric may use instead of generated data (e.g. one holding FashionMNIST/raw/).")
+@_data_option
 @click.option("--runner", type=click.Choice(["local", "docker"]), default="local", show_default=True,
               help="Where student code runs: processes here, or a container per worker.")
 @click.option("--image", default=None, help="Docker image for --runner docker (default: dl-grader:local, built by `make image`).")
@@ -137,8 +145,7 @@ def cli(verbose: bool) -> None:
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="Students graded at once (default: one per core, or per GPU with --gpus, as far as free memory allows two workers of each job's problems).")
 @click.option("--each-test", is_flag=True, help="Print every test's outcome, not only a line per student.")
-@click.option("--gpu-problems-on-cpu", is_flag=True,
-              help="Also grade problems that need a CUDA GPU when student code runs on the CPU (their smaller CPU-sized checks; by default they are reported skipped).")
+@_gpu_problems_on_cpu_option
 def grade(
     assignment: str, submissions_dir: Path, out_dir: Path, problems: tuple[str, ...], seed: int | None, course: str | None,
     threads: int | None, cpu_seconds: int | None, disk_mb: int | None, file_mb: int | None, submission_seconds: float | None,
@@ -181,10 +188,8 @@ def report(out_dir: Path) -> None:
 @click.argument("folder", type=click.Path(path_type=Path), default=".")
 @click.option("--seed", type=int, default=None, help="Seed for the test inputs (default: a fresh random one).")
 @click.option("--course", default=None, help="Course folder with rubrics/ (default: $GRADER_COURSE or this checkout).")
-@click.option("--data", "data_dir", type=click.Path(exists=True, file_okay=False, resolve_path=True, path_type=Path), default=None,
-              help="Folder of a real data set the rubric may use instead of generated data (e.g. one holding FashionMNIST/raw/).")
-@click.option("--gpu-problems-on-cpu", is_flag=True,
-              help="Also grade problems that need a CUDA GPU when student code runs on the CPU (their smaller CPU-sized checks; by default they are reported skipped).")
+@_data_option
+@_gpu_problems_on_cpu_option
 def check(assignment: str, folder: Path, seed: int | None, course: str | None, gpu_problems_on_cpu: bool, data_dir: Path | None) -> None:
     """Self-check the files in FOLDER against the public tests (exit 1 if one fails; a test
     that cannot run on this machine is SKIP, with the reason, and does not fail the check)."""
@@ -207,8 +212,7 @@ def check(assignment: str, folder: Path, seed: int | None, course: str | None, g
 @click.argument("assignment", required=False)
 @click.option("--all", "all_", is_flag=True, help="Validate every assignment of the course.")
 @click.option("--course", default=None, help="Course folder with rubrics/ (default: $GRADER_COURSE or this checkout).")
-@click.option("--gpu-problems-on-cpu", is_flag=True,
-              help="Also grade problems that need a CUDA GPU when student code runs on the CPU (their smaller CPU-sized checks; by default they are reported skipped).")
+@_gpu_problems_on_cpu_option
 def validate(assignment: str | None, all_: bool, course: str | None, gpu_problems_on_cpu: bool) -> None:
     """Check that each reference scores full marks and each template scores zero."""
     from ._grade import validate as run
