@@ -1,21 +1,32 @@
 """Workers in Docker containers: the same worker, the same protocol, a container around it.
 
-Each worker is one short-lived container of the grading image (see docker/), started with
-everything shut: no network, a read-only root, a size-capped tmpfs for scratch, memory equal
-to memory+swap, a pids limit, CPU quota, all capabilities dropped, ``no-new-privileges``, a
-random unprivileged uid, and only one folder mounted, read-only: the worker's own copy of the
-student's allow-listed files, the worker and the problem's driver. Never the Docker socket.
+Each submission's workers run in a container of the grading image (see docker/), one
+after another: the container's PID 1 is the worker's *box* (``_worker.box``), which imports
+torch once and forks one worker per problem, killing everything the last one left before
+the next starts, and emptying the scratch folders. A worker that ends any other way than
+being asked to (a crash, a timeout, a kill) takes its container with it; the next worker
+of that submission gets a new one. No container ever serves two submissions.
+
+Every container is started with everything shut: no network, a read-only root, a
+size-capped tmpfs for scratch, memory equal to memory+swap (set to each worker's limit
+before it starts), a pids limit, CPU quota, all capabilities dropped,
+``no-new-privileges``, a random unprivileged uid, and only one folder mounted, read-only:
+the worker's source. Never the Docker socket. The student's files and the problem's
+driver come over the request channel.
 
 Requests go to the container's stdin and replies come back on its stdout (the worker moves
 the student's prints to stderr, which is kept up to a cap like a local worker's output).
 Freezing is ``docker pause`` (the cgroup freezer: every process of the container stops).
-Containers carry labels naming their owner, are removed when their worker ends, when the
-batch ends or is interrupted, and, if a grader was killed outright, by the next one that starts.
+Containers carry labels naming their owner, are removed when their submission is done,
+when the batch ends or is interrupted, and, if a grader was killed outright, by the next
+one that starts.
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
+import json
 import logging
 import os
 import shutil
@@ -117,6 +128,7 @@ class DockerRunner:
         self.live: dict[str, _Container] = {}
         self.pending: set[str] = set()  # containers whose removal the engine refused so far
         self.spares: dict[tuple[Any, ...], _Container] = {}  # one started ahead per kind of worker
+        self.idle: _Container | None = None  # its last worker closed cleanly; kept for its submission's next
         self.prestart = prestart
         self._filling: set[tuple[Any, ...]] = set()
         self._lock = threading.Lock()
@@ -150,19 +162,46 @@ class DockerRunner:
         self.retry_removals()
         return DockerWorker(self, spec)
 
-    def take(self, limits: Limits, device: str) -> _Container:
-        """A container for a worker of this kind: the spare when one is ready (and a new
-        spare started behind it), else one started now."""
-        key = _key(limits, device)
+    def take(self, spec: WorkerSpec, device: str, reuse: bool = True) -> _Container:
+        """A container for this worker: the one its submission's last worker left (when
+        ``reuse``), else the spare when one is ready (and a new spare started behind it),
+        else one started now. A container kept for another submission is removed."""
+        key = _key(spec.limits, device)
+        with self._lock:
+            idle, self.idle = self.idle, None
+        if idle is not None:
+            if reuse and not idle.dead and idle.submission == spec.submission and idle.key == key:
+                return idle
+            idle.kill()
         with self._lock:
             box = self.spares.pop(key, None)
         if box is not None and box.dead:
             box = None
         if box is None:
-            box = _Container(self, limits, device)
+            box = _Container(self, spec.limits, device)
         if self.prestart:
-            self._refill(key, limits, device)
+            self._refill(key, spec.limits, device)
+        box.submission = spec.submission
         return box
+
+    def park(self, box: _Container) -> None:
+        """Keep ``box`` (its worker exited cleanly) for its submission's next worker."""
+        if box.submission is None or self._closed:
+            box.kill()
+            return
+        with self._lock:
+            old, self.idle = self.idle, box
+        if old is not None and old is not box:
+            old.kill()
+
+    def release(self, submission: str) -> None:
+        """``submission`` is done: remove the container kept for it."""
+        with self._lock:
+            idle = self.idle if self.idle is not None and self.idle.submission == submission else None
+            if idle is not None:
+                self.idle = None
+        if idle is not None:
+            idle.kill()
 
     def _refill(self, key: tuple[Any, ...], limits: Limits, device: str) -> None:
         with self._lock:
@@ -222,6 +261,7 @@ class DockerRunner:
         with self._lock:
             self._closed = True
             self.spares.clear()
+            self.idle = None
         deadline = time.monotonic() + 120
         while self._filling and time.monotonic() < deadline:  # a spare being started: let it land, then go
             time.sleep(0.1)
@@ -255,14 +295,32 @@ class DockerRunner:
 
 
 class _Demux(threading.Thread):
-    """Splits the attached stream: stdout (the worker's replies) into a pipe read with a
-    deadline like a local worker's; stderr (the student's prints) kept up to a cap."""
+    """Splits the attached stream: stdout (the worker's replies) into the current worker's
+    reply pipe, read with a deadline like a local worker's; stderr (the student's prints)
+    kept up to a cap, per worker. ``channel()`` gives the next worker a pipe of its own."""
 
-    def __init__(self, sock: socket.socket, rep_w: int, keep: int) -> None:
+    def __init__(self, sock: socket.socket, keep: int) -> None:
         super().__init__(daemon=True)
-        self.sock, self.rep_w, self.keep = sock, rep_w, keep
+        self.sock, self.keep = sock, keep
+        self.rep_w: int | None = None
         self.kept = bytearray()
         self.total = 0
+        self.ended = False
+        self._lock = threading.Lock()
+
+    def channel(self) -> int:
+        """A new reply pipe (its read end) for the next worker: the last one's is closed, and
+        its output forgotten. Called only while the box waits for a stage (nothing in flight)."""
+        rep_r, rep_w = os.pipe()
+        with self._lock:
+            old, self.rep_w = self.rep_w, rep_w
+            self.kept, self.total = bytearray(), 0
+            if self.ended:  # the container is gone already: the reader sees the end at once
+                os.close(rep_w)
+                self.rep_w = None
+        if old is not None:
+            os.close(old)
+        return rep_r
 
     def _exact(self, n: int) -> bytes:
         buf = bytearray()
@@ -280,7 +338,12 @@ class _Demux(threading.Thread):
                 kind, size = head[0], struct.unpack(">I", head[4:])[0]
                 data = self._exact(size)
                 if kind == 1:
-                    _worker.write_all(self.rep_w, data)
+                    with self._lock:  # (channel() cannot close the pipe under a write)
+                        if self.rep_w is not None:
+                            try:
+                                _worker.write_all(self.rep_w, data)
+                            except OSError:  # that worker's reader is gone
+                                pass
                 else:
                     self.total += len(data)
                     room = self.keep - len(self.kept)
@@ -289,10 +352,11 @@ class _Demux(threading.Thread):
         except (EOFError, OSError):
             pass
         finally:
-            try:
-                os.close(self.rep_w)  # the reader sees the end of the worker
-            except OSError:
-                pass
+            with self._lock:
+                self.ended = True
+                fd, self.rep_w = self.rep_w, None
+            if fd is not None:
+                os.close(fd)  # the reader sees the end of the worker
 
     def text(self) -> str:
         s = self.kept.decode("utf-8", "replace")
@@ -302,26 +366,36 @@ class _Demux(threading.Thread):
 
 
 def _key(limits: Limits, device: str) -> tuple[Any, ...]:
-    """What a container is created with: workers of equal keys can use each other's spares."""
-    return (limits, device)
+    """What a container is created with: workers of equal keys can use each other's spares
+    (the memory limit is not part of it: it is set for each worker)."""
+    return (dataclasses.replace(limits, memory_mb=0), device)
+
+
+def _memory(limits: Limits) -> str:
+    return f"{limits.memory_mb + limits.disk_mb + SHM_MB}m"  # the tmpfs pages are charged to the container too
 
 
 class _Container:
-    """A started container whose worker has imported torch and waits for its submission
-    (``--staged``): the files come on its request channel. Started ahead of need (a spare),
-    it hides the container's start and torch's import from the batch."""
+    """A started container whose box has imported torch and waits for a worker's files
+    (they come on its request channel): started ahead of need (a spare), it hides the
+    container's start and torch's import from the batch; kept after a worker that closed
+    cleanly, it serves the same submission's next worker without either."""
 
     def __init__(self, runner: DockerRunner, limits: Limits, device: str) -> None:
         import docker.types
 
-        self.runner, self.limits, self.device = runner, limits, device
+        self.runner, self.device = runner, device
+        self.key = _key(limits, device)
+        self.memory = _memory(limits)
+        self.submission: str | None = None
+        self.served = False  # a worker ran in it already
         self.dead = False
         lim = limits
         self.uid = _worker_uid() or (1 << 20) + (os.getpid() % (1 << 20))
         cmd = [
-            "python", "-I", "-u", "/grader/worker.py", "--stdio", "--req-fd", "0", "--rep-fd", "1", "--staged",
-            "--sub", "/tmp/sub", "--driver", "/tmp/driver.py", "--module", "-",
-            "--threads", str(lim.threads), "--memory-mb", str(lim.memory_mb), "--file-mb", str(lim.file_mb),
+            "python", "-I", "-u", "/grader/worker.py", "--box", "--sub", "/tmp/sub", "--driver", "/tmp/driver.py",
+            "--scratch", "/tmp", "--scratch", "/dev/shm",
+            "--threads", str(lim.threads), "--file-mb", str(lim.file_mb),
             "--cpu-seconds", str(lim.cpu_seconds), "--device", device,
         ]  # fmt: skip
         env = {
@@ -334,7 +408,6 @@ class _Container:
                         else docker.types.DeviceRequest(count=runner.gpus, capabilities=[["gpu"]])]
         else:
             env["CUDA_VISIBLE_DEVICES"] = ""
-        memory = f"{lim.memory_mb + lim.disk_mb + SHM_MB}m"  # the tmpfs pages are charged to the container too
         try:
             self.container = runner.client.containers.create(
                 runner.image,
@@ -348,8 +421,8 @@ class _Container:
                 read_only=True,
                 tmpfs={"/tmp": f"rw,nosuid,nodev,size={lim.disk_mb}m,mode=1777"},
                 shm_size=f"{SHM_MB}m",
-                mem_limit=memory,
-                memswap_limit=memory,
+                mem_limit=self.memory,
+                memswap_limit=self.memory,
                 pids_limit=PIDS_LIMIT,
                 nano_cpus=int(lim.threads * 1e9),
                 cap_drop=["ALL"],
@@ -363,11 +436,10 @@ class _Container:
             raise SandboxError(f"cannot create a container: {exc}") from exc
         self.id = self.container.id
         runner.adopt(self)  # from now on, an interrupted batch removes it
-        self.rep_r, rep_w = os.pipe()
         try:
             attached = runner.client.api.attach_socket(self.id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
             self.sock: socket.socket = getattr(attached, "_sock", attached)
-            self.demux = _Demux(self.sock, rep_w, lim.output_bytes)
+            self.demux = _Demux(self.sock, lim.output_bytes)
             self.demux.start()
             self.container.start()
         except BaseException as exc:
@@ -378,46 +450,71 @@ class _Container:
                     if runner.gpus is not None and "device driver" in str(exc) else "")
             raise SandboxError(f"cannot start a container: {exc}{hint}") from exc
 
+    def fit(self, limits: Limits) -> None:
+        """Set the container's memory to what the next worker may use (only between workers)."""
+        memory = _memory(limits)
+        if memory != self.memory:
+            try:
+                self.container.update(mem_limit=memory, memswap_limit=memory)
+            except Exception as exc:  # noqa: BLE001
+                raise SandboxError(f"cannot set the container's memory to {memory}: {exc}") from exc
+            self.memory = memory
+
     def kill(self) -> None:
         if self.dead:
             return
         self.dead = True
         self.runner.remove(self.id)
-        for close in (lambda: self.sock.close(), lambda: os.close(self.rep_r)):
-            try:
-                close()
-            except (OSError, AttributeError):
-                pass
+        try:
+            self.sock.close()
+        except (OSError, AttributeError):
+            pass
         if hasattr(self, "demux"):
             self.demux.join(timeout=2)
         self.runner.forget(self)
 
 
 class DockerWorker(FramedWorker):
-    """A worker in a container of its own: a spare of the runner's when one is ready, else
-    one started now; either way it gets this submission's files and nothing else."""
+    """A worker in its submission's container: the one its submission's last worker left,
+    else a spare of the runner's, else one started now; either way it gets this
+    submission's files and nothing else, and the box has emptied the scratch folders and
+    killed whatever the last worker left."""
 
     def __init__(self, runner: DockerRunner, spec: WorkerSpec) -> None:
         self.runner, self.spec, self.label = runner, spec, spec.label
         self._dead = False
+        self._rep_r = -1
         device = spec.device if runner.gpus is not None else "cpu"
-        box = runner.take(spec.limits, device)
-        self.box, self.container, self.id = box, box.container, box.id
-        self._sock, self._rep_r, self._demux = box.sock, box.rep_r, box.demux
         files = {}
         for name, src in spec.files.items():
             files[name] = base64.b64encode(Path(src).read_bytes()).decode()  # bytes only: no links, modes, owners
-        stage = {"op": "stage", "module": spec.module, "files": files,
+        stage = {"op": "stage", "module": spec.module, "files": files, "memory_mb": spec.limits.memory_mb,
                  "driver": base64.b64encode(spec.driver.read_bytes()).decode()}
         try:
+            self._begin(runner.take(spec, device), stage)
+        except SandboxError:
+            if not self.reused:
+                raise
+            log.info("a kept container did not take %s; a fresh one will", spec.label)
+            self._dead = False  # a kept container that did not take the worker: a fresh one, once
+            self._begin(runner.take(spec, device, reuse=False), stage)
+
+    def _begin(self, box: _Container, stage: dict[str, Any]) -> None:
+        self.box, self.container, self.id = box, box.container, box.id
+        self.reused = box.served
+        self._sock, self._demux = box.sock, box.demux
+        try:
+            box.fit(self.spec.limits)
+            self._rep_r = box.demux.channel()
             self._send(_worker.frame(stage))
             self._started()
         except OSError as exc:
             self.kill()
-            raise SandboxError(f"the container for {spec.label} failed to start: {exc}") from exc
-        except BaseException:  # Ctrl-C while torch imports in the container, too
+            raise SandboxError(f"the container for {self.label} failed to start: {exc}") from exc
+        except BaseException:  # Ctrl-C while the container starts, too
             self.kill()
             raise
+        box.served = True
 
     # -------------------------------------------------------------- talking --
 
@@ -456,17 +553,40 @@ class DockerWorker(FramedWorker):
     def output(self) -> str:
         return self._demux.text()
 
+    def _close_channel(self) -> None:
+        if self._rep_r >= 0:
+            try:
+                os.close(self._rep_r)
+            except OSError:
+                pass
+            self._rep_r = -1
+
     def kill(self) -> None:
         if self._dead:
             return
         self._dead = True
         self.box.kill()
+        self._close_channel()
 
     def close(self) -> None:
-        if not self._dead:
-            try:
-                self._send(_worker.frame({"op": "exit"}))
-                self.container.wait(timeout=3)
-            except Exception:  # noqa: BLE001
-                pass
-        self.kill()
+        """Ask the worker to exit; when the box then says it ended cleanly, the container is
+        kept for this submission's next worker, else it is removed."""
+        if self._dead:
+            return
+        clean = False
+        try:
+            self._send(_worker.frame({"op": "exit"}))
+            deadline = time.monotonic() + 5
+            (hlen,) = _worker._LEN.unpack(self._recv(_worker._LEN.size, deadline))
+            if hlen <= 1 << 10:
+                head = self._recv(hlen, deadline)
+                (plen,) = _worker._LEN.unpack(self._recv(_worker._LEN.size, deadline))
+                clean = plen == 0 and json.loads(head) == {"ended": 0}
+        except Exception:  # noqa: BLE001 - anything else than a clean end: the container goes
+            clean = False
+        self._dead = True
+        self._close_channel()
+        if clean:
+            self.runner.park(self.box)
+        else:
+            self.box.kill()

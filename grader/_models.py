@@ -227,7 +227,8 @@ class WorkerReply(BaseModel):
     """The JSON header of every reply frame; tensors travel beside it as safetensors."""
 
     model_config = ConfigDict(extra="ignore")
-    ok: bool
+    ok: bool = False
+    ended: int | None = None  # a container's box: its worker exited with this status (no reply will come)
     fault: WorkerFault | None = None
     values: dict[str, Any] = Field(default_factory=dict)
     info: dict[str, Any] = Field(default_factory=dict)

@@ -208,6 +208,7 @@ class GraderPlugin:
                 driver=a.driver(problem),
                 limits=limits,
                 device=self.plan.device,
+                submission=None if student == BASELINE else student,
             )
             self.runs[key] = ProblemRun(self.plan.runner, spec, import_timeout=problem.import_timeout, missing=missing)
         return self.runs[key]
@@ -296,6 +297,8 @@ class GraderPlugin:
         yield
         if nextitem is None or _student_of(nextitem) != student:
             self._finish(student)
+        elif _problem_of(nextitem) != _problem_of(item) and (run := self.runs.get((student, _problem_of(item)))):
+            run.close()  # items run problem by problem: this worker is done (its sandbox may serve the next)
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
@@ -359,6 +362,7 @@ class GraderPlugin:
             if s == student:
                 compute += run.compute
                 run.close()
+        self.plan.runner.release(student)
         tests = self.records[student]
         problems = []
         for p in self.rubric.problems:

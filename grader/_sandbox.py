@@ -62,6 +62,9 @@ class WorkerSpec:
     limits: Limits = field(default_factory=Limits)
     device: str = "cpu"
     hide: tuple[Path, ...] = ()  # folders the worker must not see (as root): course secrets, other students, output
+    # Workers of the same submission may run one after another in one sandbox (a container
+    # of the Docker runner); None: this worker's sandbox serves no other.
+    submission: str | None = None
 
 
 class Worker(Protocol):
@@ -80,6 +83,9 @@ class Worker(Protocol):
 
 class Runner(Protocol):
     def start(self, spec: WorkerSpec) -> Worker: ...
+
+    def release(self, submission: str) -> None:
+        """No more workers of ``submission`` will be started: free what was kept for them."""
 
 
 class _Drain(threading.Thread):
@@ -253,9 +259,13 @@ class FramedWorker:
         except EOFError:
             self._died()
         try:
-            return WorkerReply.model_validate_json(head), data
+            reply = WorkerReply.model_validate_json(head)
         except ValueError as exc:
             self._broken(f"a malformed reply ({exc.__class__.__name__})")
+        if reply.ended is not None:  # it exited while a reply was due: os._exit(0)?
+            self.kill()
+            self._crashed((0, reply.ended))
+        return reply, data
 
     def _broken(self, what: str) -> NoReturn:
         """The channel can no longer be trusted to be in step: end this worker (a fresh one runs the next call)."""
@@ -562,6 +572,9 @@ class LocalRunner:
 
     def start(self, spec: WorkerSpec) -> Worker:
         return LocalWorker(spec, self._zygote(spec.device))
+
+    def release(self, submission: str) -> None:
+        pass  # every local worker is a process of its own: nothing is kept between them
 
     def fresh(self, job: int, jobs: int) -> "LocalRunner":
         """A runner of the same kind for job ``job`` of a parallel batch (a zygote of its own)."""

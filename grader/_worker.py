@@ -24,6 +24,7 @@ import json
 import os
 import re
 import resource
+import shutil
 import signal
 import struct
 import sys
@@ -485,13 +486,14 @@ def _limit(kind: int, soft: int, slack: int = 0) -> None:
 
 
 def _stay_init() -> None:
-    """In a container of its own the worker would be PID 1, which the kernel shields from
+    """In a PID namespace of its own the worker would be PID 1, which the kernel shields from
     every signal it has no handler for, even its own: a student's ``os.kill(os.getpid(),
     SIGSEGV)`` would do nothing, unlike anywhere else. So PID 1 forks: the child is the worker,
     an ordinary process; PID 1 stays a bare reaper with no handlers at all, which no signal
-    from inside the container can reach (an init like tini forwards what it is sent: a
+    from inside the namespace can reach (an init like tini forwards what it is sent: a
     student could SIGTERM it and, through it, the worker). It exits as the worker did
-    (128 + signal for a signal), taking the container and whatever is left in it down.
+    (128 + signal for a signal), taking the namespace and whatever is left in it down.
+    (A container's PID 1 is the box, for the same reasons: see ``box``.)
     """
     child = os.fork()
     if child == 0:
@@ -514,6 +516,8 @@ def _stay_init() -> None:
 def main(argv: list[str] | None = None) -> int:
     if argv is None and sys.argv[1:2] == ["--zygote"]:
         return zygote(int(sys.argv[3]))
+    if argv is None and sys.argv[1:2] == ["--box"]:
+        return box(sys.argv[2:])
     ap = argparse.ArgumentParser()
     ap.add_argument("--req-fd", type=int, required=True)
     ap.add_argument("--rep-fd", type=int, required=True)
@@ -529,21 +533,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hide", action="append", default=[], help="as root: a folder to cover")
     ap.add_argument("--nproc", type=int, default=256)
     ap.add_argument("--disk-mb", type=int, default=512)
-    ap.add_argument("--stdio", action="store_true",
-                    help="requests on stdin, replies on stdout (a container's attached streams); "
-                         "the student's prints then go to stderr")
-    ap.add_argument("--staged", action="store_true",
-                    help="start before the submission is known (a pre-started container): import torch, then "
-                         "wait for a 'stage' request bringing the files (into --sub), the driver and the module")
     args = ap.parse_args(argv)
     req, rep = args.req_fd, args.rep_fd
-    if args.stdio and os.getpid() == 1:
-        _stay_init()  # returns in the child, which goes on as the worker
-        req, rep = os.dup(0), os.dup(1)
-        devnull = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(devnull, 0)
-        os.close(devnull)
-        os.dup2(2, 1)
     sub_dir = os.path.abspath(args.sub)
     not_isolated: list[str] = []
     if args.uid is not None:
@@ -553,18 +544,8 @@ def main(argv: list[str] | None = None) -> int:
         not_isolated = isolate(args.uid, args.hide, home, keep, args.disk_mb)
         os.chdir(sub_dir)  # the folder was re-created: leave the covered one
 
-    import torch  # the harness's cost, paid before the student's code runs
+    import torch  # the harness's cost, paid before the student's code runs (a fork of a zygote has it)
 
-    if args.staged:  # (no _warm_up here: in a container it would be paid by every worker, used or not)
-        try:
-            request, _ = read_frame(req)
-        except EOFError:
-            return 0
-        if request.get("op") != "stage":
-            return 0  # "exit": a spare that was never needed
-        _stage(request, sub_dir, args.driver)
-        args.module = str(request["module"])
-        os.chdir(sub_dir)
     torch.set_num_threads(args.threads)
     if args.device.startswith("cuda"):
         # Equivalence checks compare against float32 computed without TF32.
@@ -647,6 +628,131 @@ def _stage(request: dict[str, Any], sub_dir: str, driver: str) -> None:
             f.write(base64.b64decode(data))
     with open(driver, "wb") as f:
         f.write(base64.b64decode(request["driver"]))
+
+
+# ---------------------------------------------------------------------- box --
+
+
+_PR_SET_DUMPABLE = 4
+
+
+def box(argv: list[str]) -> int:
+    """PID 1 of a container that serves one submission: its workers, one after another.
+
+    It imports torch once, then for each 'stage' request on stdin (the student's files,
+    the problem's driver and module, the worker's memory limit) writes the files into a
+    scratch folder emptied first, and forks the worker, which takes stdin and stdout over
+    for its requests and replies (its prints go to stderr). It never runs student code
+    itself, and no worker can reach it: as the namespace's init it gets no signal it has
+    no handler for (it has none, SIGKILL included), and it is not dumpable (no ptrace, no
+    reading its memory or descriptors). When the worker ends, everything else in the
+    container is killed (``kill(-1)``: nothing can leave the PID namespace), so the next
+    worker starts with only the box. A worker that exited with status 0 (it was asked to)
+    is followed by an ``{"ended": 0}`` frame on stdout, and the box waits for the next
+    stage; any other end ends the box with the worker's status (128 + signal), which
+    ends the container, so the trusted side reads it as it reads any container's death.
+    """
+    ap = argparse.ArgumentParser(prog="worker.py --box")
+    ap.add_argument("--sub", required=True)
+    ap.add_argument("--driver", required=True)
+    ap.add_argument("--scratch", action="append", default=[], help="a folder emptied before each worker")
+    args, worker_args = ap.parse_known_args(argv)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # Python's own handler would let a SIGINT in
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0)
+    import torch  # noqa: F401  (no _warm_up: a submission's few workers rarely need all it pays for)
+    import safetensors.torch  # noqa: F401
+    while True:
+        try:
+            request, _ = read_frame(0)
+        except EOFError:
+            return 0
+        if request.get("op") != "stage":
+            return 0  # "exit", or the end of a batch
+        for folder in args.scratch:
+            _empty(folder)
+        _stage(request, args.sub, args.driver)
+
+        def worker(request: dict[str, Any] = request) -> int:
+            libc.prctl(_PR_SET_DUMPABLE, 1, 0, 0, 0)  # the worker is an ordinary process of the student's
+            req, rep = os.dup(0), os.dup(1)
+            devnull = os.open(os.devnull, os.O_RDONLY)
+            os.dup2(devnull, 0)
+            os.close(devnull)
+            os.dup2(2, 1)  # the student's prints: stderr, kept by the trusted side up to a cap
+            os.chdir(args.sub)
+            return main(["--req-fd", str(req), "--rep-fd", str(rep), "--sub", args.sub, "--driver", args.driver,
+                         "--module", str(request["module"]), "--memory-mb", str(int(request["memory_mb"])),
+                         *worker_args])
+
+        status = _reap(_fork(worker))
+        while True:  # the student's other processes, wherever they went: none outlives its worker
+            try:
+                os.kill(-1, signal.SIGKILL)
+            except ProcessLookupError:
+                break
+            _reap(None)
+        code = os.waitstatus_to_exitcode(status)
+        if code != 0:
+            return 128 - code if code < 0 else code
+        for folder in args.scratch:
+            _empty(folder)
+        write_frame(1, {"ended": 0})
+
+
+def _fork(run: Callable[[], int]) -> int:
+    """Fork; return the child's pid. The child runs ``run`` and exits with what it returns
+    (70 when it raised): nothing of the parent (a zygote, a box) runs on in it."""
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 70
+    try:
+        code = run()
+    except BaseException:  # noqa: BLE001
+        traceback.print_exc()
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
+
+
+def _reap(pid: int | None) -> int:
+    """Reap children until ``pid`` has ended (its wait status), or, for None, until none is left."""
+    while True:
+        try:
+            got, status = os.waitpid(-1, 0)
+        except ChildProcessError:
+            return 0
+        except InterruptedError:
+            continue
+        if got == pid:
+            return status
+
+
+def _empty(folder: str) -> None:
+    """Remove everything in ``folder`` (a student may have made folders unreadable: they are theirs to chmod)."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                os.chmod(entry.path, 0o700)
+                for root, dirs, _ in os.walk(entry.path):  # top-down: each folder opened before it is listed
+                    for d in dirs:
+                        try:
+                            os.chmod(os.path.join(root, d), 0o700, follow_symlinks=False)
+                        except OSError:
+                            pass
+                shutil.rmtree(entry.path, ignore_errors=True)
+            else:
+                os.unlink(entry.path)
+        except OSError:
+            pass
 
 
 # ------------------------------------------------------------------- zygote --
@@ -756,19 +862,7 @@ def zygote(ctl: int) -> int:
                 os.close(fd)
             _json_message(sock, {"error": "malformed request"})
             continue
-        pid = os.fork()
-        if pid == 0:
-            code = 70
-            try:
-                code = _zygote_child(sock, request, req, rep, out, err)
-            except BaseException:  # noqa: BLE001 - nothing of the zygote may run on in the child
-                traceback.print_exc()
-            finally:
-                try:
-                    sys.stdout.flush()
-                    sys.stderr.flush()
-                finally:
-                    os._exit(code)
+        pid = _fork(lambda: _zygote_child(sock, request, req, rep, out, err))
         for fd in fds:
             os.close(fd)
         argv = request.get("argv", [])

@@ -80,6 +80,108 @@ def test_a_spare_container_serves_the_next_worker_and_nothing_of_the_last(tmp_pa
     assert not ours(runner, mine)
 
 
+LITTER = """
+    import os, signal, subprocess
+    def litter():
+        with open("/tmp/left-by-a", "w") as f:
+            f.write("a")
+        os.makedirs("/tmp/locked/inner")
+        open("/tmp/locked/inner/x", "w").close()
+        os.chmod("/tmp/locked/inner", 0)
+        os.chmod("/tmp/locked", 0)
+        with open("/dev/shm/left-by-a", "w") as f:
+            f.write("a")
+        subprocess.Popen(["sleep", "300"], start_new_session=True)  # a daemon of its own session
+        return os.getpid()
+    def attack_the_box():
+        tried = {}
+        for sig in (signal.SIGKILL, signal.SIGTERM, signal.SIGSTOP):
+            try:
+                os.kill(1, sig)
+                tried[sig.name] = "sent"
+            except OSError as exc:
+                tried[sig.name] = type(exc).__name__
+        for what in ("mem", "environ", "fd/0"):
+            try:
+                open(f"/proc/1/{what}", "rb").read(1)
+                tried[what] = "read"
+            except OSError as exc:
+                tried[what] = type(exc).__name__
+        return tried
+"""
+
+LOOK = """
+    import os
+    def look():
+        procs = []
+        for p in os.listdir("/proc"):
+            if p.isdigit():
+                try:
+                    procs.append(open(f"/proc/{p}/cmdline", "rb").read().split(b"\\0")[0].decode())
+                except OSError:
+                    pass
+        cg = [f"/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory.max"]
+        limit = next((int(open(c).read()) for c in cg if os.path.exists(c)), None)
+        return {"tmp": sorted(n for n in os.listdir("/tmp") if n != "__pycache__"), "shm": os.listdir("/dev/shm"), "procs": sorted(procs),
+                "cwd": sorted(n for n in os.listdir(".") if n != "__pycache__"), "limit_mb": limit and limit >> 20}
+"""
+
+
+def test_a_submissions_next_worker_reuses_its_container_with_nothing_of_the_last(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """One container per submission: its second worker runs in the container of its first
+    (no new start, no new torch import), after the box killed everything the first left
+    (a daemon of its own session too), emptied /tmp and /dev/shm (folders made unreadable
+    too) and set the memory limit to the second worker's. The box is out of the student's
+    reach. Another submission never gets that container: it is removed."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "c").mkdir()
+    first = make_run(tmp_path / "a", LITTER, runner=runner, submission="alice", memory_mb=1024)
+    first.call("call", name="litter")
+    assert first.call("call", name="attack_the_box")["value"] == {
+        "SIGKILL": "sent", "SIGTERM": "sent", "SIGSTOP": "sent",  # sent, and ignored: PID 1 has no handlers
+        "mem": "PermissionError", "environ": "PermissionError", "fd/0": "PermissionError"}  # not dumpable
+    box = first._worker.id
+    first.close()
+    second = make_run(tmp_path / "b", LOOK, runner=runner, submission="alice", memory_mb=2048)
+    seen = second.call("call", name="look")["value"]
+    assert second._worker.id == box, "the submission's second worker did not reuse its container"
+    assert seen["tmp"] == ["driver.py", "sub"] and seen["shm"] == [] and seen["cwd"] == ["sub.py"], seen
+    assert seen["procs"] == ["python", "python"], seen  # the box and this worker: no sleep
+    assert seen["limit_mb"] in (None, 2048 + 512 + 256), seen  # memory + /tmp + /dev/shm
+    second.close()
+    assert ours(runner) == [runner.client.containers.get(box).name]  # kept for alice's next worker
+    third = make_run(tmp_path / "c", LOOK, runner=runner, submission="bob")
+    third.call("call", name="look")
+    assert third._worker.id != box
+    assert box not in [c.id for c in runner.client.containers.list(all=True)]  # bob's start removed alice's
+    third.close()
+    runner.release("bob")
+    assert not ours(runner)
+
+
+def test_a_worker_that_dies_takes_its_container_with_it(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Only a worker that was asked to exit leaves its container to the next: after a
+    crash (here os._exit(0), which the box cannot tell from a clean exit) the next worker
+    of the same submission starts in a new one."""
+    run = make_run(tmp_path, """
+        import os
+        def die():
+            os._exit(0)
+        def ok():
+            return os.getpid()
+    """, runner=runner, submission="carol")
+    run.call("call", name="ok")
+    box = run._worker.id
+    with pytest.raises(WorkerCrashed, match="exited with status 0"):
+        run.call("call", name="die")
+    run.call("call", name="ok")
+    assert run._worker.id != box
+    run.close()
+    runner.release("carol")
+    assert not ours(runner)
+
+
 def test_a_raise_and_an_exit_cost_one_call_each(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     run = make_run(tmp_path, """
         import os

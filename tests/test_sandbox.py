@@ -27,10 +27,12 @@ def _close_shared():  # type: ignore[no-untyped-def]
     SHARED.close()
 
 
-def make_run(tmp_path: Path, source: str, budget: float = 20.0, runner: Runner | None = None, **limits: int) -> ProblemRun:
+def make_run(tmp_path: Path, source: str, budget: float = 20.0, runner: Runner | None = None,
+             submission: str | None = None, **limits: int) -> ProblemRun:
     path = tmp_path / "sub.py"
     path.write_text(textwrap.dedent(source))
-    spec = WorkerSpec(label="student/p", files={"sub.py": path}, module="sub", driver=DRIVER, limits=Limits(threads=1, **limits))
+    spec = WorkerSpec(label="student/p", files={"sub.py": path}, module="sub", driver=DRIVER,
+                      limits=Limits(threads=1, **limits), submission=submission)
     run = ProblemRun(runner or SHARED, spec, import_timeout=5.0)
     run.start_test(budget)
     return run
