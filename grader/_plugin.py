@@ -157,20 +157,22 @@ class GraderPlugin:
         pytest.exit(message, returncode=4)
 
     def pytest_runtestloop(self, session: pytest.Session) -> bool | None:
-        """In a parallel batch, run only the students this session claims, one by one. The
-        next student is claimed before the last item of the current one runs, so pytest
-        knows what comes next and keeps the session's reference outputs."""
+        """In a parallel batch, run only the students this session claims, one by one, each
+        claimed only once the last is done (a job never holds a student another job could
+        start). A student's last item is run with another student's first item as the next
+        one (every student has the same items), so pytest keeps the session's reference
+        outputs; at the very end pytest tears everything down anyway."""
         claim = self.plan.claim
         if claim is None or session.config.option.collectonly:
             return None
         by: dict[str, list[pytest.Item]] = {}
         for item in session.items:
             by.setdefault(_student_of(item), []).append(item)
+        firsts = [items[0] for items in by.values()]
         current = claim()
         while current is not None:
-            following = claim()
             items = by.get(current, [])
-            after = by.get(following, [None])[0] if following is not None else None
+            after = next((f for f in firsts if _student_of(f) != current), None)
             for i, item in enumerate(items):
                 nextitem = items[i + 1] if i + 1 < len(items) else after
                 item.config.hook.pytest_runtest_protocol(item=item, nextitem=nextitem)
@@ -178,7 +180,7 @@ class GraderPlugin:
                     raise session.Failed(session.shouldfail)
                 if session.shouldstop:
                     raise session.Interrupted(session.shouldstop)
-            current = following
+            current = claim()
         return True
 
     # -------------------------------------------------------------- fixtures --

@@ -1,0 +1,99 @@
+"""How one pytest session (one job of a batch) walks its students: what it claims when,
+how long each worker lives, and that reference outputs are made once per session."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from pathlib import Path
+from typing import Any
+
+from conftest import ROOT, build_class
+
+from grader._course import Course
+from grader._grade import run_plan
+from grader._intake import Submission
+from grader._plugin import Plan
+from grader._sandbox import LocalRunner, WorkerSpec
+
+STUDENTS = ["ann", "ben", "cal"]
+
+COUNTING_FIXTURE = '''
+
+@pytest.fixture(scope="session", autouse=True)
+def _made_once_per_session():  # (added by tests/test_plugin.py)
+    with open({path!r}, "a") as f:
+        f.write("made\\n")
+'''
+
+
+class Recording:
+    """A local runner that notes when workers start and close and when a submission is released."""
+
+    def __init__(self, events: list[str]) -> None:
+        self.inner, self.events = LocalRunner(), events
+
+    def start(self, spec: WorkerSpec) -> Any:
+        worker = self.inner.start(spec)
+        self.events.append(f"start {spec.label}")
+        close, events = worker.close, self.events
+
+        def closing() -> None:
+            events.append(f"close {spec.label}")
+            close()
+
+        worker.close = closing
+        return worker
+
+    def release(self, submission: str) -> None:
+        self.events.append(f"release {submission}")
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def _course(tmp_path: Path, count_file: Path) -> Course:
+    """A copy of mfdnn-hw5 whose momentum tests have a session fixture that counts itself."""
+    root = tmp_path / "course"
+    for part in ("rubrics", "student_template", "reference"):
+        shutil.copytree(ROOT / part / "mfdnn-hw5", root / part / "mfdnn-hw5")
+    module = root / "rubrics" / "mfdnn-hw5" / "test_momentum.py"
+    text = module.read_text()
+    module.write_text(text + "\nimport pytest\n" + textwrap.dedent(COUNTING_FIXTURE.format(path=str(count_file))))
+    return Course.locate(root)
+
+
+def test_a_job_claims_a_student_only_when_done_and_makes_references_once(tmp_path: Path) -> None:
+    """A job claims the next student after the last one's result is out (never one it has
+    not started: another job could grade it), each problem's worker is closed before the
+    next problem's starts, the runner hears when a student is done, and the session
+    fixtures (the reference outputs) are made once for all the students."""
+    count = tmp_path / "made.txt"
+    course = _course(tmp_path, count)
+    a = course.assignment("mfdnn-hw5")
+    folder = build_class(course, "mfdnn-hw5", tmp_path / "class", {s: {} for s in STUDENTS})
+    subs = [Submission(student=s, files={f: folder / s / f for f in a.student_files}) for s in STUDENTS]
+    events: list[str] = []
+    queue = list(STUDENTS)
+
+    def claim() -> str | None:
+        who = queue.pop(0) if queue else None
+        events.append(f"claim {who}")
+        return who
+
+    runner = Recording(events)
+    plan = Plan(assignment=a, submissions=subs, runner=runner, problems={"backprop", "momentum"}, seed=3, claim=claim,
+                on_result=lambda r: events.append(f"result {r.student} {r.score}/{r.max_score}"))
+    try:
+        results = run_plan(plan)
+    finally:
+        runner.close()
+    assert [r.student for r in results] == STUDENTS and all(r.score == r.max_score for r in results), results
+    lifecycle = [e for e in events if "(template)" not in e]  # timing baselines live for the session
+    expected: list[str] = []
+    max_score = results[0].max_score
+    for s in STUDENTS:
+        expected += [f"claim {s}", f"start {s}/backprop", f"close {s}/backprop", f"start {s}/momentum",
+                     f"close {s}/momentum", f"release {s}", f"result {s} {max_score}/{max_score}"]
+    assert lifecycle == [*expected, "claim None"], "\n".join(lifecycle)
+    assert count.read_text() == "made\n", "the session fixtures were made more than once"
