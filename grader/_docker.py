@@ -274,6 +274,7 @@ class DockerRunner:
             time.sleep(1)
             self.retry_removals()
         self.sweep(mine=True)
+        self.sweep()  # and what a grader killed outright meanwhile left (its last requests may land late)
         for cid in self.pending:
             log.warning("container %s could not be removed; remove it with: docker rm -f %s", cid[:12], cid[:12])
         shutil.rmtree(self.home, ignore_errors=True)
