@@ -148,9 +148,14 @@ def test_a_submissions_next_worker_reuses_its_container_with_nothing_of_the_last
     assert second._worker.id == box, "the submission's second worker did not reuse its container"
     assert seen["tmp"] == ["driver.py", "sub"] and seen["shm"] == [] and seen["cwd"] == ["sub.py"], seen
     assert seen["procs"] == ["python", "python"], seen  # the box and this worker: no sleep
-    assert seen["limit_mb"] in (None, 2048 + 512 + 256), seen  # memory + /tmp + /dev/shm
+    assert seen["limit_mb"] == 2048 + 512 + 256, seen  # memory + /tmp + /dev/shm
     second.close()
     assert ours(runner) == [runner.client.containers.get(box).name]  # kept for alice's next worker
+    (tmp_path / "a2").mkdir()
+    smaller = make_run(tmp_path / "a2", LOOK, runner=runner, submission="alice", memory_mb=1024)
+    assert smaller.call("call", name="look")["value"]["limit_mb"] == 1024 + 512 + 256  # and down again
+    assert smaller._worker.id == box
+    smaller.close()
     third = make_run(tmp_path / "c", LOOK, runner=runner, submission="bob")
     third.call("call", name="look")
     assert third._worker.id != box
