@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import json
 import logging
 import os
 import shutil
@@ -39,7 +38,8 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from . import _worker
-from ._exceptions import ConfigError, SandboxError, WorkerCrashed
+from ._exceptions import ConfigError, SandboxError
+from ._models import WorkerReply
 from ._sandbox import _WORKER_SRC, FramedWorker, Limits, WorkerSpec, _worker_uid
 
 log = logging.getLogger(__name__)
@@ -491,10 +491,12 @@ class DockerWorker(FramedWorker):
             files[name] = base64.b64encode(Path(src).read_bytes()).decode()  # bytes only: no links, modes, owners
         stage = {"op": "stage", "module": spec.module, "files": files, "memory_mb": spec.limits.memory_mb,
                  "driver": base64.b64encode(spec.driver.read_bytes()).decode()}
+        box = runner.take(spec, device)
+        reused = box.served
         try:
-            self._begin(runner.take(spec, device), stage)
+            self._begin(box, stage)
         except SandboxError:
-            if not self.reused:
+            if not reused:
                 raise
             log.info("a kept container did not take %s; a fresh one will", spec.label)
             self._dead = False  # a kept container that did not take the worker: a fresh one, once
@@ -502,7 +504,6 @@ class DockerWorker(FramedWorker):
 
     def _begin(self, box: _Container, stage: dict[str, Any]) -> None:
         self.box, self.container, self.id = box, box.container, box.id
-        self.reused = box.served
         self._sock, self._demux = box.sock, box.demux
         try:
             box.fit(self.spec.limits)
@@ -574,15 +575,10 @@ class DockerWorker(FramedWorker):
         kept for this submission's next worker, else it is removed."""
         if self._dead:
             return
-        clean = False
         try:
             self._send(_worker.frame({"op": "exit"}))
-            deadline = time.monotonic() + 5
-            (hlen,) = _worker._LEN.unpack(self._recv(_worker._LEN.size, deadline))
-            if hlen <= 1 << 10:
-                head = self._recv(hlen, deadline)
-                (plen,) = _worker._LEN.unpack(self._recv(_worker._LEN.size, deadline))
-                clean = plen == 0 and json.loads(head) == {"ended": 0}
+            reply, data = self._read(5, ending=True)
+            clean = reply == WorkerReply(ended=0) and not data  # the box's word, and nothing else
         except Exception:  # noqa: BLE001 - anything else than a clean end: the container goes
             clean = False
         self._dead = True

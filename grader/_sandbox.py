@@ -240,7 +240,9 @@ class FramedWorker:
             )
         raise StudentError(f"Your code raised {fault.type}: {fault.message}{frames}")
 
-    def _read(self, timeout: float, starting: bool = False) -> tuple[WorkerReply, bytes]:
+    def _read(self, timeout: float, starting: bool = False, ending: bool = False) -> tuple[WorkerReply, bytes]:
+        """The next reply frame. An ``ended`` frame (a container's box: the worker exited) is
+        a crash, unless ``ending`` (the worker was asked to exit)."""
         deadline = time.monotonic() + timeout
         try:
             (hlen,) = _worker._LEN.unpack(self._recv(_worker._LEN.size, deadline))
@@ -262,7 +264,7 @@ class FramedWorker:
             reply = WorkerReply.model_validate_json(head)
         except ValueError as exc:
             self._broken(f"a malformed reply ({exc.__class__.__name__})")
-        if reply.ended is not None:  # it exited while a reply was due: os._exit(0)?
+        if reply.ended is not None and not ending:  # it exited while a reply was due: os._exit(0)?
             self.kill()
             self._crashed((0, reply.ended))
         return reply, data

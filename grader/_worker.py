@@ -640,14 +640,14 @@ def box(argv: list[str]) -> int:
     """PID 1 of a container that serves one submission: its workers, one after another.
 
     It imports torch once, then for each 'stage' request on stdin (the student's files,
-    the problem's driver and module, the worker's memory limit) writes the files into a
-    scratch folder emptied first, and forks the worker, which takes stdin and stdout over
+    the problem's driver and module, the worker's memory limit) writes the files into its
+    scratch folder, and forks the worker, which takes stdin and stdout over
     for its requests and replies (its prints go to stderr). It never runs student code
     itself, and no worker can reach it: as the namespace's init it gets no signal it has
     no handler for (it has none, SIGKILL included), and it is not dumpable (no ptrace, no
     reading its memory or descriptors). When the worker ends, everything else in the
-    container is killed (``kill(-1)``: nothing can leave the PID namespace), so the next
-    worker starts with only the box. A worker that exited with status 0 (it was asked to)
+    container is killed (``kill(-1)``: nothing can leave the PID namespace) and the scratch
+    folders are emptied, so the next worker starts with only the box. A worker that exited with status 0 (it was asked to)
     is followed by an ``{"ended": 0}`` frame on stdout, and the box waits for the next
     stage; any other end ends the box with the worker's status (128 + signal), which
     ends the container, so the trusted side reads it as it reads any container's death.
@@ -655,7 +655,7 @@ def box(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="worker.py --box")
     ap.add_argument("--sub", required=True)
     ap.add_argument("--driver", required=True)
-    ap.add_argument("--scratch", action="append", default=[], help="a folder emptied before each worker")
+    ap.add_argument("--scratch", action="append", default=[], help="a folder emptied after each worker")
     args, worker_args = ap.parse_known_args(argv)
     signal.signal(signal.SIGINT, signal.SIG_DFL)  # Python's own handler would let a SIGINT in
     libc = ctypes.CDLL(None, use_errno=True)
@@ -669,8 +669,6 @@ def box(argv: list[str]) -> int:
             return 0
         if request.get("op") != "stage":
             return 0  # "exit", or the end of a batch
-        for folder in args.scratch:
-            _empty(folder)
         _stage(request, args.sub, args.driver)
 
         def worker(request: dict[str, Any] = request) -> int:
@@ -695,8 +693,8 @@ def box(argv: list[str]) -> int:
         code = os.waitstatus_to_exitcode(status)
         if code != 0:
             return 128 - code if code < 0 else code
-        for folder in args.scratch:
-            _empty(folder)
+        for folder in args.scratch:  # now, not at the next stage: the trusted side may lower the memory
+            _empty(folder)           # limit in between, and tmpfs pages count against it
         write_frame(1, {"ended": 0})
 
 
