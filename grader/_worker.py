@@ -104,6 +104,21 @@ class AutogradWatch:
         return out, sorted(set(self.used))
 
 
+def tensor_list(value: Any, what: str, n: int) -> list[Any]:
+    """``value`` as a list of ``n`` tensors (one per layer), or WrongAnswer saying what it is
+    instead (a driver's tool, given to drivers as a global like ``WrongAnswer``)."""
+    import torch
+
+    if not isinstance(value, (list, tuple)):
+        raise WrongAnswer(f"{what} should be a list of {n} tensors, got {type(value).__name__}")
+    if len(value) != n:
+        raise WrongAnswer(f"{what} should be a list of {n} tensors (one per layer), got {len(value)}")
+    for i, v in enumerate(value):
+        if not isinstance(v, torch.Tensor):
+            raise WrongAnswer(f"{what}[{i}] should be a tensor, got {type(v).__name__}")
+    return list(value)
+
+
 # ------------------------------------------------------------------ framing --
 
 
@@ -218,12 +233,13 @@ def decode(plain: dict[str, Any], payload: bytes) -> dict[str, Any]:
 
 
 def load_driver(path: str, name: str = "_grader_driver") -> ModuleType:
-    """Import a driver file by path, with ``WrongAnswer`` and ``AutogradWatch`` in its globals."""
+    """Import a driver file by path, with ``WrongAnswer``, ``AutogradWatch`` and ``tensor_list`` in its globals."""
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     module.WrongAnswer = WrongAnswer  # type: ignore[attr-defined]
     module.AutogradWatch = AutogradWatch  # type: ignore[attr-defined]
+    module.tensor_list = tensor_list  # type: ignore[attr-defined]
     spec.loader.exec_module(module)
     return module
 

@@ -441,3 +441,21 @@ def test_closing_the_runner_ends_the_zygote_at_once(tmp_path: Path) -> None:
     finally:
         runner.close()
     assert zygote.proc.returncode == 0, f"the zygote ended with {zygote.proc.returncode} (negative: killed)"
+
+
+def test_drivers_get_a_tensor_list_check_that_says_what_came_instead() -> None:
+    """``tensor_list``, a global of every driver (backprop's and conv_backprop's use it)."""
+    import re
+
+    from grader._worker import WrongAnswer, load_driver, tensor_list
+
+    assert load_driver(str(DRIVER), "_sandbox_driver_test").tensor_list is tensor_list
+    good = [torch.zeros(2), torch.ones(3)]
+    assert tensor_list(tuple(good), "dA_list", 2) == good
+    for value, message in [
+        (torch.zeros(2), "dA_list should be a list of 2 tensors, got Tensor"),
+        ([torch.zeros(2)], "dA_list should be a list of 2 tensors (one per layer), got 1"),
+        ([torch.zeros(2), 3.0], "dA_list[1] should be a tensor, got float"),
+    ]:
+        with pytest.raises(WrongAnswer, match=re.escape(message)):
+            tensor_list(value, "dA_list", 2)

@@ -6,25 +6,15 @@ The driver is loaded before the student's module is imported, so the autograd wa
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
 WrongAnswer: type[Exception]  # provided by the worker
 
 AutogradWatch: Any  # provided by the worker
+tensor_list: Callable[[Any, str, int], list[torch.Tensor]]  # provided by the worker
 _watch = AutogradWatch()
-
-
-def _tensor_list(value: Any, what: str, n: int) -> list[torch.Tensor]:
-    if not isinstance(value, (list, tuple)):
-        raise WrongAnswer(f"{what} should be a list of {n} tensors, got {type(value).__name__}")
-    if len(value) != n:
-        raise WrongAnswer(f"{what} should be a list of {n} tensors (one per layer), got {len(value)}")
-    for i, v in enumerate(value):
-        if not isinstance(v, torch.Tensor):
-            raise WrongAnswer(f"{what}[{i}] should be a tensor, got {type(v).__name__}")
-    return list(value)
 
 
 def gradients(student: Any, A_list: list[torch.Tensor], b_list: list[torch.Tensor], X: torch.Tensor,
@@ -41,7 +31,7 @@ def gradients(student: Any, A_list: list[torch.Tensor], b_list: list[torch.Tenso
         out = student.backprop(A, b, X, Y)
     if not isinstance(out, (tuple, list)) or len(out) != 2:
         raise WrongAnswer(f"backprop should return (dA_list, db_list); got {type(out).__name__}")
-    dA = _tensor_list(out[0], "dA_list", len(A))
-    db = _tensor_list(out[1], "db_list", len(b))
+    dA = tensor_list(out[0], "dA_list", len(A))
+    db = tensor_list(out[1], "db_list", len(b))
     return {"dA": dA, "db": db, "autograd": used}
 

@@ -7,13 +7,14 @@ from the first line of their code.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
 WrongAnswer: type[Exception]  # provided by the worker
 
 AutogradWatch: Any  # provided by the worker
+tensor_list: Callable[[Any, str, int], list[torch.Tensor]]  # provided by the worker
 _watch = AutogradWatch()
 
 import torch.nn.functional as F
@@ -36,17 +37,6 @@ def _tanh_prime(z: torch.Tensor) -> torch.Tensor:
 ACTIVATIONS = {"tanh": (torch.tanh, _tanh_prime), "sigmoid": (torch.sigmoid, _sigmoid_prime), "softplus": (F.softplus, _softplus_prime)}
 
 
-def _tensor_list(value: Any, what: str, n: int) -> list[torch.Tensor]:
-    if not isinstance(value, (list, tuple)):
-        raise WrongAnswer(f"{what} should be a list of {n} tensors, got {type(value).__name__}")
-    if len(value) != n:
-        raise WrongAnswer(f"{what} should be a list of {n} tensors (one per layer), got {len(value)}")
-    for i, v in enumerate(value):
-        if not isinstance(v, torch.Tensor):
-            raise WrongAnswer(f"{what}[{i}] should be a tensor, got {type(v).__name__}")
-    return list(value)
-
-
 def gradients(student: Any, x: torch.Tensor, ws: list[torch.Tensor], bs: list[torch.Tensor], activation: str,
               device: str, watch_autograd: bool = False) -> dict[str, Any]:
     """The student's (dws, dbs), and the inputs as the call left them (judged on the trusted side)."""
@@ -63,8 +53,8 @@ def gradients(student: Any, x: torch.Tensor, ws: list[torch.Tensor], bs: list[to
         out = student.conv_net_grads(x, ws, bs, sigma, sigma_prime)
     if not isinstance(out, (tuple, list)) or len(out) != 2:
         raise WrongAnswer(f"conv_net_grads should return (dws, dbs); got {type(out).__name__}")
-    dws = _tensor_list(out[0], "dws", len(ws))
-    dbs = _tensor_list(out[1], "dbs", len(bs))
+    dws = tensor_list(out[0], "dws", len(ws))
+    dbs = tensor_list(out[1], "dbs", len(bs))
     return {"dws": dws, "dbs": dbs, "autograd": used,
             "x_after": x, "ws_after": ws, "bs_after": bs}
 
