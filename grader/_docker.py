@@ -25,9 +25,11 @@ one that starts.
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import logging
 import os
+import select
 import shutil
 import socket
 import struct
@@ -35,18 +37,19 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, Iterator, NoReturn
 
 from . import _worker
 from ._exceptions import ConfigError, SandboxError
 from ._models import WorkerReply
-from ._sandbox import _WORKER_SRC, FramedWorker, Limits, WorkerSpec, _worker_uid
+from ._sandbox import _WORKER_SRC, START_TIMEOUT, FramedWorker, Limits, Quiet, WorkerSpec, _worker_uid
 
 log = logging.getLogger(__name__)
 
 DEFAULT_IMAGE = "dl-grader:local"
 LABEL = "dl-grader.worker"
 OWNER = "dl-grader.owner"
+BATCH = "dl-grader.batch"  # the same for every job of a parallel batch: a timing check pauses the others' containers
 PIDS_LIMIT = 256
 SHM_MB = 256
 
@@ -101,7 +104,8 @@ class DockerRunner:
     """Workers as containers of ``image`` on the Docker engine the environment names."""
 
     def __init__(self, image: str = DEFAULT_IMAGE, gpus: int | None = None, client: Any = None,
-                 gpu_ids: list[str] | None = None, prestart: bool = True) -> None:
+                 gpu_ids: list[str] | None = None, prestart: bool = True, quiet: Quiet | None = None,
+                 batch: str | None = None) -> None:
         try:
             import docker
             import docker.errors
@@ -125,6 +129,9 @@ class DockerRunner:
         self.gpus = gpus
         self.gpu_ids = gpu_ids  # this job's GPUs in a parallel batch; None: ``gpus`` of any
         self.owner = _owner()
+        self.batch = batch or self.owner
+        self.quiet = quiet or Quiet()
+        self._own_quiet = quiet is None
         self.live: dict[str, _Container] = {}
         self.pending: set[str] = set()  # containers whose removal the engine refused so far
         self.spares: dict[tuple[Any, ...], _Container] = {}  # one started ahead per kind of worker
@@ -156,7 +163,38 @@ class DockerRunner:
         if self.gpus is not None and jobs > 1:
             gpus = visible_gpus()
             ids = [gpus[job % len(gpus)]] if gpus else None
-        return DockerRunner(self.image, gpus=self.gpus, gpu_ids=ids, prestart=self.prestart)
+        return DockerRunner(self.image, gpus=self.gpus, gpu_ids=ids, prestart=self.prestart, quiet=self.quiet, batch=self.batch)
+
+    def request(self) -> Any:
+        """Held around every request to a worker (see ``Quiet``)."""
+        return self.quiet.request()
+
+    @contextlib.contextmanager
+    def alone(self) -> Iterator[None]:
+        """A timing check has the batch to itself: no other job has a call in flight, and the
+        other jobs' running containers are paused (the cgroup freezer) meanwhile."""
+        with self.quiet.alone():
+            paused = []
+            try:
+                others = self.client.containers.list(filters={"label": f"{BATCH}={self.batch}", "status": "running"})
+            except Exception:  # noqa: BLE001 - the engine said nothing: nothing to pause
+                others = []
+            for c in others:
+                if c.id in self.live or c.labels.get(OWNER) == self.owner:
+                    continue
+                try:
+                    c.pause()
+                    paused.append(c)
+                except Exception:  # noqa: BLE001 - gone meanwhile
+                    pass
+            try:
+                yield
+            finally:
+                for c in paused:
+                    try:
+                        c.unpause()
+                    except Exception:  # noqa: BLE001
+                        pass
 
     def start(self, spec: WorkerSpec) -> DockerWorker:
         self.retry_removals()
@@ -278,6 +316,8 @@ class DockerRunner:
         for cid in self.pending:
             log.warning("container %s could not be removed; remove it with: docker rm -f %s", cid[:12], cid[:12])
         shutil.rmtree(self.home, ignore_errors=True)
+        if self._own_quiet:
+            self.quiet.close()
 
     def sweep(self, mine: bool = False) -> int:
         """Remove containers left by graders that are gone (killed outright), or all of ours."""
@@ -431,7 +471,7 @@ class _Container:
                 ulimits=[docker.types.Ulimit(name="core", soft=0, hard=0)],
                 volumes={str(runner.home): {"bind": "/grader", "mode": "ro"}},  # worker.py, nothing else
                 device_requests=requests,
-                labels={LABEL: "spare", OWNER: runner.owner},
+                labels={LABEL: "spare", OWNER: runner.owner, BATCH: runner.batch},
             )
         except Exception as exc:  # noqa: BLE001
             raise SandboxError(f"cannot create a container: {exc}") from exc
@@ -508,11 +548,11 @@ class DockerWorker(FramedWorker):
         try:
             box.fit(self.spec.limits)
             self._rep_r = box.demux.channel()
-            self._send(_worker.frame(stage))
+            self._send(_worker.frame(stage), time.monotonic() + START_TIMEOUT)
             self._started()
-        except OSError as exc:
+        except (OSError, TimeoutError) as exc:
             self.kill()
-            raise SandboxError(f"the container for {self.label} failed to start: {exc}") from exc
+            raise SandboxError(f"the container for {self.label} failed to start: {exc or 'it took no stage'}") from exc
         except BaseException:  # Ctrl-C while the container starts, too
             self.kill()
             raise
@@ -520,8 +560,22 @@ class DockerWorker(FramedWorker):
 
     # -------------------------------------------------------------- talking --
 
-    def _send(self, data: bytes) -> None:
-        self._sock.sendall(data)
+    def _send(self, data: bytes, deadline: float) -> None:
+        # Not sendall(): a box that stops reading would block it for ever. The socket stays
+        # blocking for the demultiplexer's reads; each send here is non-blocking.
+        view = memoryview(data)
+        while view:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            _, ready, _ = select.select([], [self._sock], [], left)
+            if not ready:
+                raise TimeoutError
+            try:
+                n = self._sock.send(view[: 1 << 16], socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                n = 0
+            view = view[n:]
 
     def _died(self) -> NoReturn:
         """The container ended: say how, in the student's terms."""
@@ -576,7 +630,7 @@ class DockerWorker(FramedWorker):
         if self._dead:
             return
         try:
-            self._send(_worker.frame({"op": "exit"}))
+            self._send(_worker.frame({"op": "exit"}), time.monotonic() + 5)
             reply, data = self._read(5, ending=True)
             clean = reply == WorkerReply(ended=0) and not data  # the box's word, and nothing else
         except Exception:  # noqa: BLE001 - anything else than a clean end: the container goes

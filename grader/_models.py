@@ -229,6 +229,7 @@ class WorkerReply(BaseModel):
     model_config = ConfigDict(extra="ignore")
     ok: bool = False
     ended: int | None = None  # a container's box: its worker exited with this status (no reply will come)
+    witness: str | None = Field(default=None, max_length=500)  # a watch saw this while the call ran (not the reply)
     fault: WorkerFault | None = None
     values: dict[str, Any] = Field(default_factory=dict)
     info: dict[str, Any] = Field(default_factory=dict)

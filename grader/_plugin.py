@@ -92,6 +92,12 @@ def _problem_of(item: pytest.Item) -> str:
     return Path(str(item.path)).stem.removeprefix("test_")
 
 
+def _hidden(item: pytest.Item) -> bool:
+    """Whether ``item`` is one of the tests a student does not see (any visibility but "visible")."""
+    spec = item.stash.get(_SPEC, None)
+    return spec is not None and spec[1].visibility != "visible"
+
+
 def _student_of(item: pytest.Item) -> str:
     return item.callspec.params["submission"]  # type: ignore[attr-defined]
 
@@ -102,7 +108,10 @@ class GraderPlugin:
         self.rubric = plan.assignment.rubric
         self.subs = {s.student: s for s in plan.submissions}
         self.order = {s.student: i for i, s in enumerate(plan.submissions)}
-        self.runs: dict[tuple[str, str], ProblemRun] = {}
+        # (student, problem, hidden): a problem's hidden tests get a worker of their own, never
+        # the one that produced a visible message, and run after every visible test of the
+        # student, so nothing a hidden test sends can reach what the student reads.
+        self.runs: dict[tuple[str, str, bool], ProblemRun] = {}
         self.given_modules: dict[str, ModuleType] = {}
         self.records: dict[str, list[TestResult]] = {s.student: [] for s in plan.submissions}
         self.started: dict[str, float] = {}
@@ -147,7 +156,7 @@ class GraderPlugin:
                 keep.append(item)
             else:
                 drop.append(item)
-        keep.sort(key=lambda it: (self.order[_student_of(it)], rank[(_problem_of(it), getattr(it, "originalname", it.name))]))
+        keep.sort(key=lambda it: (self.order[_student_of(it)], _hidden(it), rank[(_problem_of(it), getattr(it, "originalname", it.name))]))
         items[:] = keep
         if drop:
             config.hook.pytest_deselected(items=drop)
@@ -185,8 +194,8 @@ class GraderPlugin:
 
     # -------------------------------------------------------------- fixtures --
 
-    def _run(self, student: str, problem: ProblemSpec) -> ProblemRun:
-        key = (student, problem.id)
+    def _run(self, student: str, problem: ProblemSpec, hidden: bool = False) -> ProblemRun:
+        key = (student, problem.id, hidden)
         if key not in self.runs:
             a = self.plan.assignment
             memory = self.plan.memory_mb or max(problem.memory_mb, 256)  # the instructor's word, else the rubric's
@@ -203,7 +212,7 @@ class GraderPlugin:
                     " (" + "; ".join(notes) + ")" if notes else ""))
             course_private = [a.root / d for d in ("rubrics", "reference", "tests", "examples", ".git")]
             spec = WorkerSpec(
-                label=f"{student}/{problem.id}",
+                label=f"{student}/{problem.id}" + ("/hidden" if hidden else ""),
                 hide=tuple(p for p in [*course_private, *self.plan.hide] if p.is_dir()),
                 files={**data, **files},
                 module=problem.module,
@@ -212,14 +221,17 @@ class GraderPlugin:
                 device=self.plan.device,
                 submission=None if student == BASELINE else student,
             )
-            self.runs[key] = ProblemRun(self.plan.runner, spec, import_timeout=problem.import_timeout, missing=missing)
+            run = self.runs[key] = ProblemRun(self.plan.runner, spec, import_timeout=problem.import_timeout, missing=missing)
+            shown = self.runs.get((student, problem.id, False))
+            if hidden and shown is not None:  # an import that failed (or hung) for the visible tests is not tried again
+                run.inherit_import_failure(shown)
         return self.runs[key]
 
     @pytest.fixture
     def submission(self, request: pytest.FixtureRequest) -> Iterator[ProblemRun]:
         problem, test = request.node.stash[_SPEC]
         student = request.param
-        run = self._run(student, problem)
+        run = self._run(student, problem, test.visibility != "visible")
         if not self.plan.graded_here(problem) and not run.missing:
             pytest.skip(f"Not graded here: {problem.id} needs a CUDA GPU and this grader runs student code on the CPU. "
                         "It is graded when the instructor grades on a machine with a GPU (--gpus, or --device cuda).")
@@ -299,7 +311,8 @@ class GraderPlugin:
         yield
         if nextitem is None or _student_of(nextitem) != student:
             self._finish(student)
-        elif _problem_of(nextitem) != _problem_of(item) and (run := self.runs.get((student, _problem_of(item)))):
+        elif (_problem_of(nextitem), _hidden(nextitem)) != (_problem_of(item), _hidden(item)) and (
+                run := self.runs.get((student, _problem_of(item), _hidden(item)))):
             run.close()  # items run problem by problem: this worker is done (its sandbox may serve the next)
 
     @pytest.hookimpl(hookwrapper=True)
@@ -360,12 +373,13 @@ class GraderPlugin:
         if self.plan.config_error:  # the batch stops: a result graded under a broken setup is not written
             return
         compute = 0.0
-        for (s, _), run in list(self.runs.items()):
+        for (s, _, _), run in list(self.runs.items()):
             if s == student:
                 compute += run.compute
                 run.close()
         self.plan.runner.release(student)
-        tests = self.records[student]
+        rank = {(p.id, t.name): (i, j) for i, p in enumerate(self.rubric.problems) for j, t in enumerate(p.tests)}
+        tests = sorted(self.records[student], key=lambda t: rank[(t.problem, t.test)])  # rubric order (hidden ones ran last)
         problems = []
         for p in self.rubric.problems:
             mine = [t for t in tests if t.problem == p.id]

@@ -11,7 +11,7 @@ import hashlib
 import time
 from typing import Any
 
-from ._exceptions import MissingFile, NotWritten, StudentFault, WorkerCrashed, WorkerTimeout
+from ._exceptions import MissingFile, NotWritten, StudentFault, WorkerCrashed, WorkerTimeout, WrongAnswer
 from ._sandbox import Runner, Worker, WorkerSpec
 
 
@@ -35,6 +35,11 @@ class ProblemRun:
         self.used = 0.0
         self.compute = 0.0  # seconds the worker spent in calls (the student's code and the driver), all tests
         self._whole: float | None = None
+
+    def inherit_import_failure(self, other: "ProblemRun") -> None:
+        """Fail to import as ``other`` did (the same file: the hidden tests' worker is not made
+        to time out or crash on an import the visible tests' worker already reported)."""
+        self._import_failure = other._import_failure
 
     # --------------------------------------------------------------- budget --
 
@@ -66,26 +71,35 @@ class ProblemRun:
         if self._import_failure is not None:
             raise self._import_failure
         if self._worker is None:
-            worker = self.runner.start(self.spec)
-            try:
-                worker.request({"op": "load"}, None, self.import_timeout)
-            except WorkerTimeout:
-                worker.close()
-                self._import_failure = WorkerTimeout(
-                    f"Importing {self.spec.module}.py did not finish within {self.import_timeout:.3g} s "
-                    "(code at the top level of your file runs on import: put demos under "
-                    "`if __name__ == \"__main__\":`)."
-                )
-                raise self._import_failure from None
-            except StudentFault as exc:
-                worker.close()
-                self._import_failure = exc
-                raise
-            self._worker = worker
-            self._prepared.clear()
+            with self.runner.request():
+                return self._start_worker()
         return self._worker
 
+    def _start_worker(self) -> Worker:
+        worker = self.runner.start(self.spec)
+        try:
+            worker.request({"op": "load"}, None, self.import_timeout)
+        except WorkerTimeout:
+            worker.close()
+            self._import_failure = WorkerTimeout(
+                f"Importing {self.spec.module}.py did not finish within {self.import_timeout:.3g} s "
+                "(code at the top level of your file runs on import: put demos under "
+                "`if __name__ == \"__main__\":`)."
+            )
+            raise self._import_failure from None
+        except StudentFault as exc:
+            worker.close()
+            self._import_failure = exc
+            raise
+        self._worker = worker
+        self._prepared.clear()
+        return worker
+
     def _request(self, header: dict[str, Any], values: dict[str, Any] | None, timeout: float | None = None) -> dict[str, Any]:
+        with self.runner.request():  # waits (uncharged) while another job's timing check runs alone
+            return self._timed_request(header, values, timeout)
+
+    def _timed_request(self, header: dict[str, Any], values: dict[str, Any] | None, timeout: float | None) -> dict[str, Any]:
         worker = self._ready()
         timeout = self._left() if timeout is None else timeout
         started = time.monotonic()
@@ -135,20 +149,42 @@ class ProblemRun:
         self._prepared[fn] = digest
         return True
 
-    def run(self, fn: str, repeat: int = 1, timeout: float | None = None) -> float:
-        """Run a prepared callable ``repeat`` times; return the wall time measured here, outside the worker."""
-        started = time.perf_counter()
-        self._request({"op": "run", "fn": fn, "repeat": repeat}, None, timeout)
-        return time.perf_counter() - started
+    def run(self, fn: str, xs: list[Any], timeout: float | None = None) -> tuple[float, list[Any]]:
+        """Run a prepared callable once on each input of ``xs`` (tensors); return the wall
+        time measured here, outside the worker, and what each call returned (plain data, for
+        the caller to check: a timed call's answer counts as much as a checked one's)."""
+        reply = self._request({"op": "run", "fn": fn}, {"xs": list(xs)}, timeout)
+        assert self._worker is not None
+        seconds = self._worker.last_wall  # measured here, from the request's first byte sent to the reply's last read
+        outs = reply.get("outs")
+        if not isinstance(outs, list) or len(outs) != len(xs):
+            raise WrongAnswer(f"the timed calls returned {type(outs).__name__} instead of one answer per input")
+        return seconds, outs
 
-    def source(self, limit: int = 1 << 20) -> str:
-        """The student's file as text, read here on the trusted side (for checks of what the
-        code says rather than what it does: nothing the student's code runs can change it)."""
+    def source_bytes(self) -> bytes:
+        """The student's file as it is, read here on the trusted side (for checks of what the
+        code says rather than what it does: nothing the student's code runs can change it).
+        All of it: a check that read only the start could be hidden from by padding."""
         path = self.spec.files.get(self.spec.module + ".py")
         if path is None:
             raise MissingFile(self.missing or f"{self.spec.module}.py was not submitted.")
         with open(path, "rb") as f:
-            return f.read(limit).decode("utf-8", errors="replace")
+            return f.read()
+
+    def source(self) -> str:
+        """``source_bytes`` as text, decoded as Python's import decodes it (a UTF-8 BOM, a
+        coding line); undecodable bytes are replaced."""
+        import importlib.util
+
+        data = self.source_bytes()
+        try:
+            return importlib.util.decode_source(data).removeprefix("\ufeff")
+        except (SyntaxError, UnicodeDecodeError, LookupError):
+            return data.decode("utf-8", errors="replace").removeprefix("\ufeff")
+
+    def alone(self) -> Any:
+        """A context in which this run's timing check has the batch to itself (see ``Quiet``)."""
+        return self.runner.alone()
 
     def freeze(self) -> None:
         if self._worker is not None:

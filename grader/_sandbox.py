@@ -9,8 +9,11 @@ as an unprivileged user when the grader runs as root.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
+import math
 import os
 import secrets
 import select
@@ -24,9 +27,10 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn, Protocol
+from typing import Any, Iterator, NoReturn, Protocol
 
 from . import _worker
+from ._cgroup import Cgroups
 from ._exceptions import NotWritten, SandboxError, StudentError, WorkerCrashed, WorkerTimeout, WrongAnswer
 from ._models import WorkerFault, WorkerReply
 
@@ -69,6 +73,7 @@ class WorkerSpec:
 
 class Worker(Protocol):
     label: str
+    last_wall: float  # seconds the last request took, measured on this side
 
     def request(self, header: dict[str, Any], values: dict[str, Any] | None, timeout: float) -> dict[str, Any]: ...
 
@@ -83,6 +88,13 @@ class Worker(Protocol):
 
 class Runner(Protocol):
     def start(self, spec: WorkerSpec) -> Worker: ...
+
+    def request(self) -> contextlib.AbstractContextManager[None]:
+        """Held around every request to a worker; waits while a timing check runs alone."""
+
+    def alone(self) -> contextlib.AbstractContextManager[None]:
+        """Held around a timing check: no other job of the batch has a call in flight, and
+        what they started is frozen where it can be."""
 
     def release(self, submission: str) -> None:
         """No more workers of ``submission`` will be started: free what was kept for them."""
@@ -126,6 +138,38 @@ def _worker_uid() -> int | None:
 _signal_uid = _worker.signal_uid  # the zygote needs it too, and _worker.py stands alone
 
 
+def _reported_seconds(value: Any, wall: float) -> float:
+    """A duration the worker reported about itself, made safe to store: a number, finite,
+    between 0 and the wall time measured here (the student's process can send anything)."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return wall
+    if not math.isfinite(seconds) or seconds < 0 or seconds > wall:
+        return wall
+    return seconds
+
+
+def _write_by(fd: int, data: bytes, deadline: float) -> None:
+    """Write all of ``data`` to the pipe ``fd`` by ``deadline`` (TimeoutError past it)."""
+    view = memoryview(data)
+    while view:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError
+        _, ready, _ = select.select([], [fd], [], left)
+        if not ready:
+            raise TimeoutError
+        os.set_blocking(fd, False)
+        try:
+            n = os.write(fd, view[: 1 << 16])
+        except BlockingIOError:
+            n = 0
+        finally:
+            os.set_blocking(fd, True)
+        view = view[n:]
+
+
 _warned: set[str] = set()
 
 
@@ -160,8 +204,12 @@ class FramedWorker:
     spec: WorkerSpec
     _rep_r: int  # the read end of the reply channel (a pipe)
     _dead: bool = False
+    witness: list[str] = []  # what a watch in the worker reported during the last request
+    last_wall: float = 0.0  # seconds the last request took, as measured here (its inputs encoded before)
 
-    def _send(self, data: bytes) -> None:
+    def _send(self, data: bytes, deadline: float) -> None:
+        """Write ``data`` to the request channel by ``deadline`` (TimeoutError past it: a
+        worker that stops reading its requests cannot block the grader)."""
         raise NotImplementedError
 
     def _died(self) -> NoReturn:
@@ -209,11 +257,17 @@ class FramedWorker:
         if self._dead:
             raise SandboxError(f"worker {self.label} is closed")
         plain, payload = _worker.encode(values or {})
+        self.witness: list[str] = []
+        started = time.monotonic()
+        sent = time.perf_counter()
         try:
-            self._send(_worker.frame({**header, "values": plain}, payload))
+            self._send(_worker.frame({**header, "values": plain}, payload), time.monotonic() + timeout)
+        except TimeoutError:
+            self._timed_out(timeout)
         except (BrokenPipeError, OSError):
             self._died()
-        reply, data = self._read(timeout)
+        reply, data = self._read(timeout - (time.monotonic() - started))
+        self.last_wall = time.perf_counter() - sent  # from the request's first byte to the reply's last
         if not reply.ok:
             assert reply.fault is not None
             self._raise_fault(reply.fault)
@@ -221,7 +275,8 @@ class FramedWorker:
             values_out = _worker.decode(reply.values, data)
         except Exception as exc:  # malformed payload: the student's process sent garbage
             self._broken(f"data it cannot read ({type(exc).__name__})")
-        values_out["__elapsed__"] = float(reply.info.get("elapsed", 0.0))
+        values_out["__elapsed__"] = _reported_seconds(reply.info.get("elapsed"), time.monotonic() - started)
+        values_out["__witness__"] = list(self.witness)
         return values_out
 
     def _raise_fault(self, fault: WorkerFault) -> None:
@@ -242,8 +297,21 @@ class FramedWorker:
 
     def _read(self, timeout: float, starting: bool = False, ending: bool = False) -> tuple[WorkerReply, bytes]:
         """The next reply frame. An ``ended`` frame (a container's box: the worker exited) is
-        a crash, unless ``ending`` (the worker was asked to exit)."""
+        a crash, unless ``ending`` (the worker was asked to exit). ``witness`` frames (what a
+        watch saw while the call ran, sent as it happened) are kept in ``self.witness``."""
         deadline = time.monotonic() + timeout
+        while True:
+            reply, data = self._frame(deadline, timeout, starting)
+            if reply.witness is None or reply.ok or reply.fault is not None or reply.ended is not None:
+                break
+            if len(self.witness) < 100:
+                self.witness.append(reply.witness)
+        if reply.ended is not None and not ending:  # it exited while a reply was due: os._exit(0)?
+            self.kill()
+            self._crashed((0, reply.ended))
+        return reply, data
+
+    def _frame(self, deadline: float, timeout: float, starting: bool) -> tuple[WorkerReply, bytes]:
         try:
             (hlen,) = _worker._LEN.unpack(self._recv(_worker._LEN.size, deadline))
             if hlen > 16 << 20:
@@ -254,20 +322,21 @@ class FramedWorker:
                 self._broken(f"a reply of {plen} bytes (at most {MAX_REPLY_BYTES} are accepted)")
             data = self._recv(plen, deadline) if plen else b""
         except TimeoutError:
-            self.kill()
             if starting:
+                self.kill()
                 raise SandboxError(f"the worker for {self.label} did not start within {timeout:.0f} s") from None
-            raise WorkerTimeout(f"Your code did not finish within {timeout:.3g} s, so it was stopped.") from None
+            self._timed_out(timeout)
         except EOFError:
             self._died()
         try:
             reply = WorkerReply.model_validate_json(head)
         except ValueError as exc:
             self._broken(f"a malformed reply ({exc.__class__.__name__})")
-        if reply.ended is not None and not ending:  # it exited while a reply was due: os._exit(0)?
-            self.kill()
-            self._crashed((0, reply.ended))
         return reply, data
+
+    def _timed_out(self, timeout: float) -> NoReturn:
+        self.kill()
+        raise WorkerTimeout(f"Your code did not finish within {timeout:.3g} s, so it was stopped.") from None
 
     def _broken(self, what: str) -> NoReturn:
         """The channel can no longer be trusted to be in step: end this worker (a fresh one runs the next call)."""
@@ -410,7 +479,7 @@ class Zygote:
 class LocalWorker(FramedWorker):
     """A worker process on this machine: forked by ``zygote`` when given, else started from scratch."""
 
-    def __init__(self, spec: WorkerSpec, zygote: Zygote | None = None) -> None:
+    def __init__(self, spec: WorkerSpec, zygote: Zygote | None = None, cgroups: Cgroups | None = None) -> None:
         self.label = spec.label
         self.spec = spec
         self.dir = Path(tempfile.mkdtemp(prefix="grader-worker-"))
@@ -438,6 +507,10 @@ class LocalWorker(FramedWorker):
         ]  # fmt: skip
         if self.uid is not None:  # the worker isolates itself, then drops to this uid, before any student code
             args += ["--uid", str(self.uid), "--disk-mb", str(lim.disk_mb)] + [a for p in spec.hide for a in ("--hide", str(p))]
+        self.cgroup = cgroups.make(f"w-{secrets.token_hex(6)}") if cgroups is not None else None
+        if self.cgroup is not None:  # the worker joins it first: everything it starts is in it
+            args += ["--cgroup", str(self.cgroup.path)]
+        self._stopped = False  # frozen by signals (no cgroup, or it did not freeze)
         env = _scrubbed_env(self.dir, lim.threads, spec.device)
         try:
             if zygote is not None:
@@ -468,6 +541,8 @@ class LocalWorker(FramedWorker):
         except OSError as exc:
             os.close(self._req_w)
             os.close(self._rep_r)
+            if self.cgroup is not None:
+                self.cgroup.remove()
             raise SandboxError(f"cannot start a worker for {spec.label}: {exc}") from exc
         finally:
             os.close(req_r)
@@ -479,8 +554,8 @@ class LocalWorker(FramedWorker):
         self._dead = False
         self._started()
 
-    def _send(self, data: bytes) -> None:
-        _worker.write_all(self._req_w, data)
+    def _send(self, data: bytes, deadline: float) -> None:
+        _write_by(self._req_w, data, deadline)
 
     def _died(self) -> NoReturn:
         """The worker is gone: say how, in the student's terms."""
@@ -495,11 +570,20 @@ class LocalWorker(FramedWorker):
     # ------------------------------------------------------------ lifecycle --
 
     def freeze(self) -> None:
-        """Stop every process of this worker (so nothing it started can disturb a baseline timing)."""
+        """Stop every process and thread of this worker (so nothing it started can disturb a
+        baseline timing): the cgroup freezer where the worker has a cgroup, whatever state its
+        processes seem to be in; else SIGSTOP to its session and, as root, its uid."""
+        if self.cgroup is not None and self.cgroup.freeze():
+            return
+        self._stopped = True
         self._signal(signal.SIGSTOP)
 
     def thaw(self) -> None:
-        self._signal(signal.SIGCONT)
+        if self.cgroup is not None:
+            self.cgroup.thaw()
+        if self._stopped:
+            self._stopped = False
+            self._signal(signal.SIGCONT)
 
     def _signal(self, sig: int) -> None:
         try:
@@ -517,6 +601,8 @@ class LocalWorker(FramedWorker):
         if self._dead:
             return
         self._dead = True
+        if self.cgroup is not None:  # everything in it, at once, in the kernel
+            self.cgroup.kill()
         self._signal(signal.SIGKILL)
         if self.uid is not None:  # stop, then kill, until nothing of that uid is left (forks race kills)
             for _ in range(50):
@@ -535,26 +621,104 @@ class LocalWorker(FramedWorker):
                 pass
         self._out.join(timeout=2)
         self._err.join(timeout=2)
+        if self.cgroup is not None:
+            self.cgroup.remove()
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def close(self) -> None:
         if not self._dead:
             try:
-                self._send(_worker.frame({"op": "exit"}))
+                self._send(_worker.frame({"op": "exit"}), time.monotonic() + 2)
                 self.proc.wait(timeout=2)
-            except (OSError, subprocess.TimeoutExpired):
+            except (OSError, TimeoutError, subprocess.TimeoutExpired):
                 pass
         self.kill()
+
+
+class Quiet:
+    """Timing checks run alone in a batch, across its parallel jobs (processes).
+
+    Every request a job sends to a worker holds a shared lock (``request``); a timing check
+    holds it exclusively (``alone``), so while it runs no other job has a call in flight,
+    and every other job's workers, idle then, are frozen with their cgroups (where the
+    workers have them): nothing another student left running (threads, daemons, burners)
+    takes CPU from a baseline or a candidate while they are timed. A job waiting for the
+    lock is not charged for the wait (its clocks start after it). The lock is ``flock`` on
+    a file made when the batch's first runner is (before the jobs fork), opened anew by
+    each process.
+    """
+
+    def __init__(self) -> None:
+        fd, self.path = tempfile.mkstemp(prefix="grader-timing-", suffix=".lock")
+        os.close(fd)
+        self._owner = os.getpid()
+        self._fd: int | None = None
+        self._pid = -1
+        self._exclusive = 0
+        self._shared = 0
+
+    def _lockfile(self) -> int | None:
+        if self._pid != os.getpid():
+            try:
+                self._fd, self._pid = os.open(self.path, os.O_RDWR | os.O_CLOEXEC), os.getpid()
+            except OSError:
+                self._fd, self._pid = None, os.getpid()
+        return self._fd
+
+    @contextlib.contextmanager
+    def request(self) -> Iterator[None]:
+        fd = self._lockfile()
+        if fd is None or self._exclusive or self._shared:  # held already, by this process
+            yield
+            return
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        self._shared += 1
+        try:
+            yield
+        finally:
+            self._shared -= 1
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+    @contextlib.contextmanager
+    def alone(self, others: list[Any] = []) -> Iterator[None]:  # noqa: B006 - never changed
+        """Hold the batch exclusively; ``others`` (the other jobs' cgroup folders) are frozen meanwhile."""
+        fd = self._lockfile()
+        if self._shared:
+            raise RuntimeError("a timing check cannot start inside a request")
+        if fd is not None and not self._exclusive:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        self._exclusive += 1
+        frozen = [cg for cg in others if cg.freeze()]
+        try:
+            yield
+        finally:
+            for cg in frozen:
+                cg.thaw()
+            self._exclusive -= 1
+            if fd is not None and not self._exclusive:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        if os.getpid() == self._owner:
+            with contextlib.suppress(OSError):
+                os.unlink(self.path)
 
 
 class LocalRunner:
     """Workers as processes on this machine, forked from a zygote per device (``zygote=False``:
     each started from scratch, paying the interpreter and ``import torch`` every time)."""
 
-    def __init__(self, zygote: bool = True) -> None:
+    def __init__(self, zygote: bool = True, quiet: Quiet | None = None, batch: Cgroups | None = None, job: int | None = None) -> None:
         self.use_zygote = zygote
         self._zygotes: dict[str, Zygote] = {}
         self._lock = threading.Lock()
+        self.quiet = quiet or Quiet()  # shared by the jobs of a batch: made before they fork
+        self._own_quiet = quiet is None
+        self._batch, self._job = batch, job
+        # A cgroup per worker where this grader may make them; a batch's first runner makes
+        # the batch's folder now, so its jobs (forked later) make theirs inside it.
+        self.cgroups: Cgroups | None = Cgroups.find() if batch is None and job is None else None
+        self._looked = batch is None and job is None
 
     def _zygote(self, device: str) -> Zygote | None:
         if not self.use_zygote:
@@ -572,18 +736,43 @@ class LocalRunner:
                     return None
             return z
 
+    def _cgroups(self) -> Cgroups | None:
+        with self._lock:
+            if not self._looked:
+                self._looked = True
+                if self._batch is not None:
+                    self.cgroups = Cgroups.find(self._batch, f"job-{self._job}")
+                elif self._job is None:
+                    self.cgroups = Cgroups.find()
+            return self.cgroups
+
+    def request(self) -> contextlib.AbstractContextManager[None]:
+        """Held around every request to a worker (see ``Quiet``)."""
+        return self.quiet.request()
+
+    def alone(self) -> contextlib.AbstractContextManager[None]:
+        """Held around a timing check: no other job of the batch runs anything meanwhile."""
+        cg = self._cgroups()
+        return self.quiet.alone(cg.siblings() if cg is not None else [])
+
     def start(self, spec: WorkerSpec) -> Worker:
-        return LocalWorker(spec, self._zygote(spec.device))
+        return LocalWorker(spec, self._zygote(spec.device), self._cgroups())
 
     def release(self, submission: str) -> None:
         pass  # every local worker is a process of its own: nothing is kept between them
 
     def fresh(self, job: int, jobs: int) -> "LocalRunner":
-        """A runner of the same kind for job ``job`` of a parallel batch (a zygote of its own)."""
-        return LocalRunner(self.use_zygote)
+        """A runner of the same kind for job ``job`` of a parallel batch (a zygote of its own;
+        its cgroups inside the batch's folder; the batch's timing lock)."""
+        return LocalRunner(self.use_zygote, quiet=self.quiet, batch=self.cgroups, job=job)
 
     def close(self) -> None:
         with self._lock:
             for z in self._zygotes.values():
                 z.close()
             self._zygotes.clear()
+            if self.cgroups is not None:
+                self.cgroups.close()
+            self.cgroups, self._looked = None, False
+            if self._own_quiet:
+                self.quiet.close()

@@ -44,15 +44,20 @@ class WrongAnswer(Exception):
 
 
 class AutogradWatch:
-    """Notes any use of autograd by the student's code while ``run`` runs it (a driver's tool).
+    """Reports any use of autograd by the student's code while ``run`` runs it (a driver's tool).
 
     Drivers get this class as a global, like ``WrongAnswer``, and make one when they are
     loaded, which is before the student's module is imported: the spies then replace
     torch's autograd entry points from the first line of student code on (a student's
     ``from torch.autograd import grad`` gets a spy), and what the watch itself needs is
-    bound now, out of reach of a later ``torch.x = ...``. What it reports is still data
-    from the student's process; the trusted side pairs it with a reading of the student's
-    source, which no code of theirs can change.
+    bound now, out of reach of a later ``torch.x = ...``.
+
+    Its record is not kept here, where the student's code could wipe it: each use is sent
+    to the trusted side at once, as a ``witness`` frame on the reply channel, before the
+    autograd call itself runs (a frame sent cannot be taken back). What it reports is still
+    a witness from the student's process, which code that reaches the spies' internals can
+    silence; the trusted side pairs it with a reading of the student's source that refuses
+    every way of reaching a name dynamically, which no code of theirs can change.
     """
 
     def __init__(self) -> None:
@@ -60,9 +65,9 @@ class AutogradWatch:
         import torch.autograd.functional
         import torch.func
 
-        self.used: list[str] = []
         self._armed = False
         self._saved_tensors_hooks = torch.autograd.graph.saved_tensors_hooks
+        self._report = _witness  # bound now: the reply channel's writer
         targets = [
             (torch.Tensor, "backward", "Tensor.backward"), (torch.autograd, "backward", "torch.autograd.backward"),
             (torch.autograd, "grad", "torch.autograd.grad"), (torch.autograd.functional, "jacobian", "torch.autograd.functional.jacobian"),
@@ -74,9 +79,11 @@ class AutogradWatch:
             setattr(owner, attr, self._spy(getattr(owner, attr), name))
 
     def _spy(self, original: Any, name: str) -> Any:
+        report = self._report
+
         def spy(*args: Any, **kw: Any) -> Any:
             if self._armed:
-                self.used.append(name)
+                report(name)
             return original(*args, **kw)
 
         spy.__name__ = getattr(original, "__name__", name)
@@ -84,39 +91,153 @@ class AutogradWatch:
         return spy
 
     def _pack(self, t: Any) -> Any:
-        self.used.append("an autograd graph (a tensor saved for backward)")
+        self._report("an autograd graph (a tensor saved for backward)")
         return t
 
     def run(self, fn: Callable[[], Any]) -> tuple[Any, list[str]]:
-        """``(fn(), what autograd it used)``; ``(None, used)`` when fn raised after using autograd
-        (torch.func refuses to run under the graph watch: what it was asked to do is the answer)."""
-        del self.used[:]
+        """``(fn(), [])``, every use of autograd having been reported to the trusted side as it
+        happened; ``(None, ["..."])`` when fn raised after a use (torch.func refuses to run
+        under the graph watch: what it was asked to do is the answer)."""
+        used = _witness.count()
         self._armed = True
         try:
             with self._saved_tensors_hooks(self._pack, lambda t: t):
                 out = fn()
         except Exception:
-            if not self.used:
+            if _witness.count() == used:
                 raise
             out = None
         finally:
             self._armed = False
-        return out, sorted(set(self.used))
+        return out, ([] if out is not None else ["autograd (reported as it was used)"])
+
+
+class _Witness:
+    """Sends what a watch saw to the trusted side as it happens (``{"witness": ...}`` frames
+    on the reply channel, read there before the call's reply). Bound to its channel by the
+    request loop before the student's module is imported."""
+
+    def __init__(self) -> None:
+        self._send: Callable[[str], None] | None = None
+        self._sent = 0
+        self._seen: set[str] = set()
+
+    def bind(self, send: Callable[[str], None]) -> None:
+        self._send = send
+
+    def count(self) -> int:
+        return self._sent
+
+    def __call__(self, what: str) -> None:
+        self._sent += 1
+        if self._send is not None and what not in self._seen:
+            self._seen.add(what)
+            self._send(what)
+
+    def reset(self) -> None:
+        self._seen.clear()
+
+
+_witness = _Witness()
 
 
 def tensor_list(value: Any, what: str, n: int) -> list[Any]:
-    """``value`` as a list of ``n`` tensors (one per layer), or WrongAnswer saying what it is
-    instead (a driver's tool, given to drivers as a global like ``WrongAnswer``)."""
+    """``value`` as a list of ``n`` plain tensors (one per layer: one read, see ``plain``), or
+    WrongAnswer saying what it is instead (a driver's tool, given to drivers as a global
+    like ``WrongAnswer``)."""
     import torch
 
     if not isinstance(value, (list, tuple)):
         raise WrongAnswer(f"{what} should be a list of {n} tensors, got {type(value).__name__}")
+    value = plain(value, what)
     if len(value) != n:
         raise WrongAnswer(f"{what} should be a list of {n} tensors (one per layer), got {len(value)}")
     for i, v in enumerate(value):
-        if not isinstance(v, torch.Tensor):
+        if type(v) is not torch.Tensor:
             raise WrongAnswer(f"{what}[{i}] should be a tensor, got {type(v).__name__}")
     return list(value)
+
+
+_MAX_DEPTH, _MAX_ITEMS = 32, 1 << 20
+
+
+def _make_plain() -> Callable[..., Any]:
+    """Build ``plain`` from what is bound now (before the student's module is imported)."""
+    import torch
+
+    Tensor = torch.Tensor
+    no_tf = torch._C.DisableTorchFunctionSubclass
+    as_subclass, detach, clone, contiguous = Tensor.as_subclass, Tensor.detach, Tensor.clone, Tensor.contiguous
+    storage, data_ptr = Tensor.untyped_storage, torch.UntypedStorage.data_ptr
+    list_iter, tuple_iter, dict_items = list.__iter__, tuple.__iter__, dict.items
+    to_int, to_float, to_str = int.__int__, float.__float__, str.__str__
+    is_a, kind, exact_list, exact_tuple = isinstance, type, list, tuple
+
+    def one(v: Any, what: str, depth: int, count: list[int], ptrs: list[int] | None) -> Any:
+        count[0] += 1
+        if count[0] > _MAX_ITEMS or depth > _MAX_DEPTH:
+            raise WrongAnswer(f"{what} is nested too deeply or holds too many items")
+        if v is None or kind(v) in (bool, int, float, str):
+            return v
+        if is_a(v, Tensor):
+            with no_tf():  # a subclass's __torch_function__ does not run: its data is read as it is
+                t = as_subclass(v, Tensor) if kind(v) is not Tensor else v
+                try:
+                    if ptrs is not None:
+                        ptrs.append(data_ptr(storage(t)))
+                    return contiguous(clone(detach(t)))
+                except Exception as exc:  # noqa: BLE001 - no storage of its own (sparse, meta, a wrapper)
+                    raise WrongAnswer(f"{what} holds a tensor that cannot be read as a plain tensor: {exc}") from None
+        if is_a(v, bool):
+            return bool(to_int(v))
+        if is_a(v, int):
+            return to_int(v)
+        if is_a(v, float):
+            return to_float(v)
+        if is_a(v, str):
+            return to_str(v)
+        if is_a(v, list):
+            return exact_list([one(x, what, depth + 1, count, ptrs) for x in exact_list(list_iter(v))])
+        if is_a(v, tuple):
+            return exact_tuple([one(x, what, depth + 1, count, ptrs) for x in exact_list(tuple_iter(v))])
+        if is_a(v, dict):
+            out = {}
+            for k, x in exact_list(dict_items(v)):
+                key = one(k, what, depth + 1, count, None)
+                if kind(key) not in (str, int):
+                    raise WrongAnswer(f"{what} is a dict with a key of type {kind(k).__name__}; use strings or numbers")
+                out[key] = one(x, what, depth + 1, count, ptrs)
+            return out
+        mod = kind(v).__module__
+        if mod == "numpy" and hasattr(v, "item") and getattr(v, "ndim", None) == 0:
+            return one(v.item(), what, depth, count, ptrs)
+        raise WrongAnswer(f"{what} holds a {kind(v).__name__}, not a tensor, number, string, list, tuple or dict "
+                          "(only those can be checked)")
+
+    def plain(value: Any, what: str = "the value returned", storages: bool = False) -> Any:
+        """One read of what the student's code returned: exact builtins (list, tuple, dict,
+        int, float, bool, str, None) and plain tensors with storage of their own, read
+        through the base types' own methods (a subclass's ``__iter__``, ``__len__``,
+        ``__getitem__``, ``items`` or ``__torch_function__`` never runs). Drivers call it
+        once on a value and look only at the copy, as the encoder does, so every check sees
+        the same contents. With ``storages``: ``(copy, ptrs)``, the storage address of each
+        tensor of the original, in the order they appear, for checks of aliasing."""
+        ptrs: list[int] | None = [] if storages else None
+        copy = one(value, what, 0, [0], ptrs)
+        return (copy, ptrs) if storages else copy
+
+    return plain
+
+
+_plain: Callable[..., Any] | None = None
+
+
+def plain(value: Any, what: str = "the value returned", storages: bool = False) -> Any:
+    """See ``_make_plain``: bound once, by ``pin``, before the student's module is imported."""
+    if _plain is None:
+        pin()
+    assert _plain is not None
+    return _plain(value, what, storages)
 
 
 # ------------------------------------------------------------------ framing --
@@ -156,6 +277,38 @@ def read_frame(fd: int) -> tuple[dict[str, Any], bytes]:
     return header, _read_exact(fd, plen) if plen else b""
 
 
+def _bound_framing() -> tuple[Callable[[int], tuple[dict[str, Any], bytes]], Callable[..., None]]:
+    """``read_frame`` and ``write_frame`` made of what is bound now (``os.read``, ``os.write``,
+    ``json``, ``struct``), for a request loop that must not look anything up later."""
+    os_read, os_write, dumps, loads = os.read, os.write, json.dumps, json.loads
+    pack, unpack, size, join, view_of = _LEN.pack, _LEN.unpack, _LEN.size, b"".join, memoryview
+
+    def exact(fd: int, n: int) -> bytes:
+        chunks = []
+        while n:
+            chunk = os_read(fd, min(n, 1 << 20))
+            if not chunk:
+                raise EOFError
+            chunks.append(chunk)
+            n -= len(chunk)
+        return join(chunks)
+
+    def read(fd: int) -> tuple[dict[str, Any], bytes]:
+        (hlen,) = unpack(exact(fd, size))
+        header = loads(exact(fd, hlen))
+        (plen,) = unpack(exact(fd, size))
+        return header, exact(fd, plen) if plen else b""
+
+    def write(fd: int, header: dict[str, Any], payload: bytes = b"") -> None:
+        head = dumps(header, allow_nan=True).encode()
+        view = view_of(join([pack(len(head)), head, pack(len(payload)), payload]))
+        while view:
+            n = os_write(fd, view)
+            view = view[n:]
+
+    return read, write
+
+
 # ------------------------------------------------------- tensors <-> frames --
 
 # Values that hold tensors are flattened into the safetensors payload; the JSON side
@@ -167,41 +320,47 @@ _PINNED: dict[str, Any] = {}
 
 
 def pin() -> None:
-    """Bind what ``encode`` uses while only the harness has run: the student's module is
-    imported later, and a `torch.Tensor.clone = ...` of theirs must not change a reply."""
+    """Bind what ``encode`` and ``plain`` use while only the harness has run: the student's
+    module is imported later, and a `torch.Tensor.clone = ...` of theirs must not change a reply."""
+    global _plain
     import torch
     from safetensors.torch import save
 
     T = torch.Tensor
     _PINNED.update(Tensor=T, save=save, detach=T.detach, as_subclass=T.as_subclass, to=T.to,
-                   clone=T.clone, contiguous=T.contiguous)
+                   clone=T.clone, contiguous=T.contiguous, isinstance=isinstance, all=all)
+    _plain = _make_plain()
 
 
-def encode(values: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+def encode(values: dict[str, Any], copied: bool = False) -> tuple[dict[str, Any], bytes]:
+    """``values`` as a frame's JSON side and safetensors payload. ``copied``: the values are
+    ``plain``'s copy already (the worker's replies), so their tensors have storage of their own."""
     if not _PINNED:
         pin()
     P = _PINNED
-    Tensor, save = P["Tensor"], P["save"]
+    Tensor, save, is_a, every = P["Tensor"], P["save"], P["isinstance"], P["all"]
 
     flat: dict[str, Any] = {}
     plain: dict[str, Any] = {}
 
     def cpu(t: Any) -> Any:
         # Plain tensor, own storage, contiguous, on the CPU: a subclass cannot travel.
+        if copied:
+            return P["contiguous"](P["to"](t, "cpu"))
         t = P["detach"](t)
         if type(t) is not Tensor:
             t = P["as_subclass"](t, Tensor)
         return P["contiguous"](P["clone"](P["to"](t, "cpu")))
 
     for name, value in values.items():
-        if isinstance(value, Tensor):
+        if is_a(value, Tensor):
             flat[name] = cpu(value)
             plain[name] = {"__tensors__": "one"}
-        elif isinstance(value, (list, tuple)) and value and all(isinstance(v, Tensor) for v in value):
+        elif is_a(value, (list, tuple)) and value and every(is_a(v, Tensor) for v in value):
             for i, v in enumerate(value):
                 flat[f"{name}.{i}"] = cpu(v)
             plain[name] = {"__tensors__": "list", "n": len(value)}
-        elif isinstance(value, dict) and value and all(isinstance(v, Tensor) for v in value.values()):
+        elif is_a(value, dict) and value and every(is_a(v, Tensor) for v in value.values()):
             keys = [str(k) for k in value]
             for k, v in zip(keys, value.values()):
                 flat[f"{name}/{k}"] = cpu(v)
@@ -233,13 +392,14 @@ def decode(plain: dict[str, Any], payload: bytes) -> dict[str, Any]:
 
 
 def load_driver(path: str, name: str = "_grader_driver") -> ModuleType:
-    """Import a driver file by path, with ``WrongAnswer``, ``AutogradWatch`` and ``tensor_list`` in its globals."""
+    """Import a driver file by path, with ``WrongAnswer``, ``AutogradWatch``, ``tensor_list`` and ``plain`` in its globals."""
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     module.WrongAnswer = WrongAnswer  # type: ignore[attr-defined]
     module.AutogradWatch = AutogradWatch  # type: ignore[attr-defined]
     module.tensor_list = tensor_list  # type: ignore[attr-defined]
+    module.plain = plain  # type: ignore[attr-defined]
     spec.loader.exec_module(module)
     return module
 
@@ -284,7 +444,7 @@ def _fault(exc: BaseException, sub_dir: str) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- isolation --
 
-_CLONE_NEWNS, _CLONE_NEWNET, _CLONE_NEWPID = 0x00020000, 0x40000000, 0x20000000
+_CLONE_NEWNS, _CLONE_NEWNET, _CLONE_NEWPID, _CLONE_NEWIPC = 0x00020000, 0x40000000, 0x20000000, 0x08000000
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_REC, _MS_PRIVATE = 1, 2, 4, 1 << 14, 1 << 18
 _PR_SET_NO_NEW_PRIVS = 38
 
@@ -305,6 +465,9 @@ def isolate(uid: int, hide: list[str], home: str, keep: list[str], disk_mb: int)
       worker is PID 2 under a bare PID 1 (see ``_stay_init``); when PID 1 ends, the kernel
       kills everything left in the namespace, whatever left its session;
     - a network namespace of its own, with no interface up: no network at all;
+    - an IPC namespace of its own: no SysV shared memory, semaphore or message queue of
+      another worker is reachable, and none outlives the worker (the kernel removes them
+      with the namespace);
     - no_new_privs (no setuid program can give privileges back), no supplementary groups,
       then the uid/gid ``uid``, which no other process of the machine has.
 
@@ -326,6 +489,8 @@ def isolate(uid: int, hide: list[str], home: str, keep: list[str], disk_mb: int)
         missing.append(f"mount namespace ({os.strerror(ctypes.get_errno())}): course files not hidden, disk not capped")
     if libc.unshare(_CLONE_NEWNET) != 0:
         missing.append(f"network namespace ({os.strerror(ctypes.get_errno())}): network not cut")
+    if libc.unshare(_CLONE_NEWIPC) != 0:  # SysV shared memory, semaphores and queues of its own: gone with it
+        missing.append(f"IPC namespace ({os.strerror(ctypes.get_errno())}): SysV IPC objects are shared")
     libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     os.setgroups([])
     os.setresgid(uid, uid, uid)
@@ -549,15 +714,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hide", action="append", default=[], help="as root: a folder to cover")
     ap.add_argument("--nproc", type=int, default=256)
     ap.add_argument("--disk-mb", type=int, default=512)
+    ap.add_argument("--cgroup", default=None, help="as root: a cgroup (v2) folder to join first, for freezing and killing")
     args = ap.parse_args(argv)
     req, rep = args.req_fd, args.rep_fd
     sub_dir = os.path.abspath(args.sub)
     not_isolated: list[str] = []
+    if args.cgroup:  # first of all: everything this process starts from here on is in it, whatever its state
+        try:
+            with open(os.path.join(args.cgroup, "cgroup.procs"), "w") as f:
+                f.write("0")
+        except OSError as exc:
+            not_isolated.append(f"cgroup of its own ({exc.strerror}): frozen and killed by signals only")
     if args.uid is not None:
         home = os.path.dirname(sub_dir)
         keep = [sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable)),
                 *(p for p in sys.path if os.path.isabs(p)), *os.environ.get("LD_LIBRARY_PATH", "").split(":")]
-        not_isolated = isolate(args.uid, args.hide, home, keep, args.disk_mb)
+        not_isolated += isolate(args.uid, args.hide, home, keep, args.disk_mb)
         os.chdir(sub_dir)  # the folder was re-created: leave the covered one
 
     import torch  # the harness's cost, paid before the student's code runs (a fork of a zygote has it)
@@ -581,57 +753,83 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, sub_dir)
     sys.argv = [args.module + ".py"]
 
+    serve = _request_loop(req, rep, args, sub_dir, torch)  # everything it uses is bound now
     write_frame(rep, {"ok": True, "info": {"torch": torch.__version__, "device": args.device, "not_isolated": not_isolated}})
+    return serve()
 
-    driver: ModuleType | None = None
-    student: ModuleType | None = None
-    prepared: dict[str, Callable[[], Any]] = {}
-    while True:
-        try:
-            request, payload = read_frame(req)
-        except EOFError:
-            return 0
-        op = request.get("op")
-        started = time.perf_counter()
-        try:
-            if op == "load":
-                driver = load_driver(args.driver)
-                student = _import_student(sub_dir, args.module)
-                reply: dict[str, Any] = {}
-            elif op in ("call", "prepare"):
-                fn = getattr(driver, request["fn"])
-                kwargs = decode(request.get("values", {}), payload)
-                kwargs.update(device=args.device)
-                result = fn(student, **kwargs)
-                if op == "prepare":
-                    if not callable(result):
-                        raise TypeError(f"driver {request['fn']} did not return a callable")
-                    prepared[request["fn"]] = result
-                    reply = {}
-                else:
-                    reply = result if isinstance(result, dict) else {"value": result}
-            elif op == "run":
-                run = prepared[request["fn"]]
-                for _ in range(int(request.get("repeat", 1))):
-                    run()
-                if args.device.startswith("cuda"):
-                    torch.cuda.synchronize()
-                reply = {}
-            elif op == "exit":
+
+def _request_loop(req: int, rep: int, args: Any, sub_dir: str, torch: Any) -> Callable[[], int]:
+    """The worker's request loop, with every function it uses (framing, encoding, the
+    driver's loading, the fault reports) bound as locals now, before the student's module
+    is imported: a module that replaces ``read_frame``, ``write_frame``, ``encode`` or
+    ``os.write`` in this script's globals changes nothing here. (Code that runs in this
+    process can still change anything in it, its memory included; what the trusted side
+    relies on is only what it checks itself: it times each call from outside, and compares
+    every output, timed ones included, with its own.)"""
+    read, write = _bound_framing()
+    encode_, decode_, plain_ = encode, decode, plain
+    fault_, load_driver_, import_student = _fault, load_driver, _import_student
+    clock, is_a, call_, exc_types = time.perf_counter, isinstance, callable, (SystemExit,)
+    cuda = args.device.startswith("cuda")
+    sync = torch.cuda.synchronize if cuda else None
+    witness = _witness
+    witness.bind(lambda what: write(rep, {"witness": str(what)}))
+
+    def serve() -> int:
+        driver: ModuleType | None = None
+        student: ModuleType | None = None
+        prepared: dict[str, Callable[..., Any]] = {}
+        while True:
+            try:
+                request, payload = read(req)
+            except EOFError:
                 return 0
-            else:
-                raise ValueError(f"unknown op {op!r}")
-            elapsed = time.perf_counter() - started
-            plain, data = encode(reply)
-            write_frame(rep, {"ok": True, "values": plain, "info": {"elapsed": elapsed}}, data)
-        except BaseException as exc:  # noqa: BLE001 - everything the student's code raises becomes data
-            if isinstance(exc, SystemExit):
-                # sys.exit() / exit() in the student's code: reported, and the worker lives on.
-                exc = RuntimeError(f"your code called exit({exc.code!r}); the grader does not allow it").with_traceback(exc.__traceback__)
-            fault = _fault(exc, sub_dir)
-            if op == "load":  # whatever failed while importing (even compile()'s ValueError for NUL bytes)
-                fault["kind"] = "import"
-            write_frame(rep, {"ok": False, "fault": fault})
+            op = request.get("op")
+            witness.reset()
+            started = clock()
+            try:
+                if op == "load":
+                    driver = load_driver_(args.driver)
+                    student = import_student(sub_dir, args.module)
+                    reply: dict[str, Any] = {}
+                elif op in ("call", "prepare"):
+                    fn = getattr(driver, request["fn"])
+                    kwargs = decode_(request.get("values", {}), payload)
+                    kwargs.update(device=args.device)
+                    result = fn(student, **kwargs)
+                    if op == "prepare":
+                        if not call_(result):
+                            raise TypeError(f"driver {request['fn']} did not return a callable")
+                        prepared[request["fn"]] = result
+                        reply = {}
+                    else:
+                        reply = result if is_a(result, dict) else {"value": result}
+                elif op == "run":
+                    # A timed call: every input gets its own call, and every output goes back,
+                    # to be compared on the trusted side (speed counts only for right answers).
+                    run = prepared[request["fn"]]
+                    xs = decode_(request.get("values", {}), payload).get("xs", [])
+                    outs = [run(x.to(args.device)) for x in xs]
+                    if sync is not None:
+                        sync()
+                    reply = {"outs": outs}
+                elif op == "exit":
+                    return 0
+                else:
+                    raise ValueError(f"unknown op {op!r}")
+                elapsed = clock() - started
+                values, data = encode_(plain_(reply, "what your code returned"), copied=True)
+                write(rep, {"ok": True, "values": values, "info": {"elapsed": elapsed}}, data)
+            except BaseException as exc:  # noqa: BLE001 - everything the student's code raises becomes data
+                if is_a(exc, exc_types):
+                    # sys.exit() / exit() in the student's code: reported, and the worker lives on.
+                    exc = RuntimeError(f"your code called exit({exc.code!r}); the grader does not allow it").with_traceback(exc.__traceback__)
+                fault = fault_(exc, sub_dir)
+                if op == "load":  # whatever failed while importing (even compile()'s ValueError for NUL bytes)
+                    fault["kind"] = "import"
+                write(rep, {"ok": False, "fault": fault})
+
+    return serve
 
 
 def _stage(request: dict[str, Any], sub_dir: str, driver: str) -> None:
@@ -773,7 +971,9 @@ def _empty(folder: str) -> None:
 
 
 def _pids_of(uid: int) -> list[int]:
-    """Live (not zombie) processes whose real uid is ``uid``."""
+    """Processes whose real uid is ``uid`` and that still run code: a process counts while any
+    of its threads is not a zombie (a thread group whose leader exited shows as a zombie in
+    its own status while its other threads run on: those must be stopped and killed too)."""
     pids = []
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
@@ -783,9 +983,27 @@ def _pids_of(uid: int) -> list[int]:
                 fields = dict(line.split(":", 1) for line in f if ":" in line)
         except (OSError, ValueError):
             continue
-        if int(fields.get("Uid", "-1 ").split()[0]) == uid and not fields.get("State", "").strip().startswith(("Z", "X")):
+        if int(fields.get("Uid", "-1 ").split()[0]) != uid:
+            continue
+        if not fields.get("State", "").strip().startswith(("Z", "X")) or _live_threads(entry.name):
             pids.append(int(entry.name))
     return pids
+
+
+def _live_threads(pid: str) -> bool:
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return False
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if state not in ("Z", "X"):
+            return True
+    return False
 
 
 def signal_uid(uid: int, sig: int) -> int:

@@ -6,9 +6,11 @@ tolerance with the reason for it.
 from __future__ import annotations
 
 import math
+import random
+import secrets
 import statistics
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Collection, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Collection, Iterator, Sequence
 
 from ._exceptions import CheckFailed, WrongAnswer
 
@@ -17,7 +19,7 @@ if TYPE_CHECKING:
 
     from ._runs import ProblemRun
 
-__all__ = ["CheckFailed", "Tolerance", "close", "close_all", "note", "that", "mentions", "Timing", "speed_ratio"]
+__all__ = ["CheckFailed", "Tolerance", "close", "close_all", "note", "that", "mentions", "without", "Timing", "speed_ratio"]
 
 _notes: list[str] = []
 
@@ -67,7 +69,37 @@ def that(condition: bool, message: str) -> None:
         raise CheckFailed(message)
 
 
-def mentions(source: str, names: Collection[str], modules: Collection[str] = ()) -> list[str]:
+# Ways to reach a name without writing it: refused by ``mentions(..., dynamic=True)``.
+DYNAMIC_BUILTINS = frozenset({
+    "getattr", "setattr", "delattr", "vars", "globals", "locals", "eval", "exec", "compile", "__import__",
+    "breakpoint", "memoryview",
+})  # fmt: skip
+DYNAMIC_MODULES = frozenset({
+    "importlib", "imp", "inspect", "gc", "ctypes", "builtins", "__builtin__", "operator", "pickle", "_pickle",
+    "marshal", "copyreg", "shelve", "dill", "cloudpickle", "types", "code", "codeop", "runpy", "pydoc", "pkgutil",
+    "subprocess", "multiprocessing", "concurrent", "pty", "zipimport", "codecs", "ast", "dis", "sysconfig",
+})  # fmt: skip
+DYNAMIC_ATTRIBUTES = frozenset({
+    # code from text, other programs, the interpreter's own tables, frames (whose globals are dicts of names)
+    "modules", "system", "popen", "spawnv", "spawnve", "spawnl", "spawnle", "spawnlp", "spawnvp", "execv", "execve",
+    "execl", "execle", "execlp", "execvp", "execvpe", "posix_spawn", "posix_spawnp", "startfile",
+    "jit", "hub", "package", "cpp_extension", "load_inline", "library", "fx", "overrides", "multiprocessing",
+    "attrgetter", "methodcaller", "import_module", "reload",
+    "f_globals", "f_locals", "f_back", "f_builtins", "f_code", "tb_frame", "gi_frame", "cr_frame", "ag_frame",
+})  # fmt: skip
+# Dunders that reach other objects' insides (a dict of names, a closure, a class's subclasses);
+# the dunder methods of ordinary code (__init__, __eq__, __name__, __file__...) stay allowed.
+DYNAMIC_DUNDERS = frozenset({
+    "__dict__", "__class__", "__mro__", "__bases__", "__base__", "__subclasses__", "__closure__", "__globals__",
+    "__code__", "__builtins__", "__self__", "__func__", "__wrapped__", "__getattribute__", "__getattr__",
+    "__reduce__", "__reduce_ex__", "__loader__", "__spec__", "__import__", "__defaults__", "__kwdefaults__",
+    "__objclass__", "__setattr__", "__delattr__", "__dir__",
+})  # fmt: skip
+_HARMLESS_PRIVATE = frozenset({"_exit"})  # os._exit
+_IMPORTABLE_PACKAGES = frozenset({"torch", "torchvision", "numpy", "safetensors"})  # besides the standard library
+
+
+def mentions(source: str | bytes, names: Collection[str], modules: Collection[str] = (), *, dynamic: bool = False) -> list[str]:
     """Where the code in ``source`` names one of ``names`` (a variable, an attribute such as
     ``x.backward``, a keyword argument, an import) or imports one of ``modules`` ("torch.func"
     also matches ``from torch import func``): ``["line 12: .backward", ...]``, in line order.
@@ -75,15 +107,41 @@ def mentions(source: str, names: Collection[str], modules: Collection[str] = ())
     Comments and strings are not code and never match, nor does the body of an
     ``if __name__ == "__main__":`` block (it never runs when the grader imports the file). A
     file that does not parse mentions nothing (its import fails, and that is reported instead).
+
+    ``dynamic``: for a "without X" check, also report every way of reaching a name that the
+    source does not spell, so that what is read here is all the code can reach: the
+    builtins that look names up at run time (``getattr``, ``eval``, ``__import__``,
+    ``globals()``...), modules that do (``importlib``, ``inspect``, ``operator``, ``pickle``,
+    ``gc``, ``ctypes``, ``subprocess``...), attributes that run code given as text or reach
+    the interpreter's tables or frames (``sys.modules``, ``os.system``, ``torch.jit``,
+    ``f_globals``...), dunders that reach into other objects (``__dict__``, ``__closure__``,
+    ``__class__``; not ``__init__`` or ``__eq__``) and private attributes (``torch._C``,
+    ``sys._getframe``; ``self._x`` and ``os._exit`` are fine), an assignment to ``__name__`` (which would run the ``__main__`` block at
+    import), an import of anything but torch, torchvision, numpy and the standard library
+    (a module written at run time), strings that spell one of ``names`` or ``modules``
+    (outside docstrings), and a file that cannot be read as Python reads it.
     """
     import ast
+    import importlib.util
+    import sys
 
+    if isinstance(source, bytes):
+        try:
+            source = importlib.util.decode_source(source)  # its BOM and coding line, as the import reads them
+        except (SyntaxError, UnicodeDecodeError, LookupError):
+            return ["line 1: a file the grader cannot read as Python source"] if dynamic else []
     try:
-        tree = ast.parse(source)
+        tree = ast.parse(source.removeprefix("\ufeff"))
     except (SyntaxError, ValueError):
-        return []
+        return ["line 1: a file the grader cannot read as Python source"] if dynamic else []
     names, modules = set(names), set(modules)
     found: list[tuple[int, str]] = []
+    docstrings = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant)}
+
+    def spelled(text: str) -> bool:
+        parts = set(text.strip().split("."))
+        return bool(parts & names) or text.strip() in modules or any(text.strip().startswith(m + ".") for m in modules)
+
     for node in _nodes(tree):
         line = getattr(node, "lineno", 0)
         if isinstance(node, ast.Name) and node.id in names:
@@ -105,7 +163,61 @@ def mentions(source: str, names: Collection[str], modules: Collection[str] = ())
                 if (full in modules or node.module in modules or any(node.module.startswith(m + ".") for m in modules)
                         or alias.name in names or set(node.module.split(".")) & names):
                     found.append((line, f"from {node.module} import {alias.name}"))
+        if not dynamic:
+            continue
+        if isinstance(node, ast.Name):
+            if node.id in DYNAMIC_BUILTINS:
+                found.append((line, f"{node.id} (looks names up at run time)"))
+            elif node.id in DYNAMIC_DUNDERS or node.id == "__name__" and not isinstance(node.ctx, ast.Load):
+                found.append((line, f"{node.id} (the interpreter's own names)"))
+        elif isinstance(node, ast.Attribute):
+            private = node.attr.startswith("_") and not node.attr.startswith("__")
+            if node.attr in DYNAMIC_DUNDERS or private and node.attr not in _HARMLESS_PRIVATE and not (
+                    isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")):
+                found.append((line, f".{node.attr} (a private attribute, or one that reaches into other objects)"))
+            elif node.attr in DYNAMIC_ATTRIBUTES:
+                found.append((line, f".{node.attr} (runs code or looks names up at run time)"))
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            targets = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+            if isinstance(node, ast.ImportFrom) and node.level:
+                found.append((line, f"from {'.' * node.level}{node.module or ''} import ... (a module of your own)"))
+                continue
+            for full in targets:
+                top = full.split(".")[0]
+                if top in DYNAMIC_MODULES or any(part in DYNAMIC_MODULES for part in full.split(".")[1:]):
+                    found.append((line, f"import {full} (looks names up or runs code at run time)"))
+                elif top not in _IMPORTABLE_PACKAGES and top not in sys.stdlib_module_names and top != "__future__":
+                    found.append((line, f"import {full} (not torch, torchvision, numpy or the standard library)"))
+            if isinstance(node, ast.ImportFrom):
+                for alias in node.names:
+                    if (alias.name.startswith("_") and alias.name not in _HARMLESS_PRIVATE or alias.name in DYNAMIC_ATTRIBUTES
+                            or alias.name in DYNAMIC_MODULES):
+                        found.append((line, f"from {node.module} import {alias.name} (looks names up or runs code at run time)"))
+        elif isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes)) and id(node) not in docstrings:
+            text = node.value if isinstance(node.value, str) else node.value.decode("latin-1")
+            if spelled(text):
+                found.append((line, f"the string {text.strip()[:40]!r}"))
     return [f"line {line}: {what}" for line, what in sorted(set(found))]
+
+
+def without(submission: ProblemRun, reply: dict[str, Any], *, names: Collection[str], modules: Collection[str],
+            tool: str, rule: str) -> None:
+    """A "without X" check (e.g. gradients by hand, without autograd), from two witnesses.
+
+    The verdict is decided here, on the trusted side, from the student's whole source as
+    Python reads it (``mentions(..., dynamic=True)``: ``names`` and ``modules``, and every
+    way of reaching a name that the source does not spell). The second witness is a watch
+    armed in the worker before the student's module was imported, whose every sighting
+    reached this side as it happened (``reply["__witness__"]``: nothing in the student's
+    process can take it back). ``tool`` names what is forbidden ("autograd"), ``rule`` says
+    what the problem asks instead.
+    """
+    file = f"{submission.spec.module}.py"
+    said = mentions(submission.source_bytes(), names, modules, dynamic=True)
+    that(not said, f"{file} uses {tool}, or a way of reaching names at run time that would hide it "
+         f"({'; '.join(said[:6])}{'; ...' if len(said) > 6 else ''}). {rule}")
+    seen = reply.get("__witness__", [])
+    that(not seen, f"{file} used {tool} while it ran: {', '.join(seen)}. {rule}")
 
 
 def _nodes(tree: Any) -> Iterator[Any]:
@@ -232,6 +344,8 @@ def speed_ratio(
     baseline: ProblemRun,
     fn: str,
     *,
+    inputs: Callable[[], torch.Tensor],
+    check: Callable[[Any, torch.Tensor], None],
     baseline_fn: str | None = None,
     values: dict[str, Any] | None = None,
     baseline_values: dict[str, Any] | None = None,
@@ -241,29 +355,53 @@ def speed_ratio(
     repeat: int = 1,
     give_up: float = math.inf,
 ) -> Timing:
-    """Time the student's callable against a baseline the student's code cannot touch.
+    """Time the student's callable against a baseline the student's code cannot touch, and
+    check every answer it gave while it was timed.
 
     Both callables are built by drivers (``prepare``) in separate workers: the baseline in
-    a worker that imported only the template. Rounds alternate; while the baseline runs,
-    the student's worker (with everything it started) is frozen, and the other way round. Times are taken here,
-    on the trusted side, around each request; per-unit times make different work sizes
-    comparable. The result is the ratio of medians: above 1 means the candidate is slower.
-    Once even the candidate's best round is more than ``give_up`` times the baseline's
-    worst, the remaining rounds are skipped: the verdict cannot change, and a
-    pathologically slow submission should not spend its whole time budget proving it.
+    a worker that imported only the template. Each round gives both the same ``repeat``
+    fresh inputs (``inputs()`` makes one, here on the trusted side: nothing can be computed
+    ahead or remembered from an earlier round), in an order drawn at random; while one
+    runs, the other's worker (every process and thread it started) is frozen. Times are
+    taken here, around each request; per-unit times make different work sizes comparable.
+    Every output of a timed call (the warm-up's too) goes through ``check(output, input)``,
+    the same comparison with the oracle that a checking test makes: a fast answer that is
+    wrong fails the test, whatever its speed. The result is the ratio of medians: above 1
+    means the candidate is slower. Once even the candidate's best round is more than
+    ``give_up`` times the baseline's worst, the remaining rounds are skipped: the verdict
+    cannot change, and a pathologically slow submission should not spend its whole time
+    budget proving it.
     """
+    with candidate.alone():  # no other job of the batch runs anything while this is timed
+        return _timed(candidate, baseline, fn, inputs, check, baseline_fn, values, baseline_values, units,
+                      baseline_units, rounds, repeat, give_up)
+
+
+def _timed(candidate: ProblemRun, baseline: ProblemRun, fn: str, inputs: Callable[[], torch.Tensor],
+           check: Callable[[Any, torch.Tensor], None], baseline_fn: str | None, values: dict[str, Any] | None,
+           baseline_values: dict[str, Any] | None, units: float, baseline_units: float, rounds: int, repeat: int,
+           give_up: float) -> Timing:
     base_fn = baseline_fn or fn
+    order = random.Random(secrets.randbits(64))
     candidate.prepare(fn, **(values or {}))
     fresh = baseline.prepare(base_fn, **(baseline_values if baseline_values is not None else values or {}))
     # Warm-up: first calls pay for lazy initialisation on both sides.
-    candidate.run(fn, 1)
+    x = inputs()
+    _checked(check, _alone(candidate, baseline, fn, [x])[1], [x], "the warm-up call")
     if fresh:
-        _alone(baseline, candidate, base_fn, 1, timeout=600)
+        _alone(baseline, candidate, base_fn, [inputs()], timeout=600)
     cand: list[float] = []
     base: list[float] = []
-    for _ in range(rounds):
-        base.append(_alone(baseline, candidate, base_fn, repeat, timeout=600) / (repeat * baseline_units))
-        cand.append(_alone(candidate, baseline, fn, repeat) / (repeat * units))
+    for r in range(rounds):
+        xs = [inputs() for _ in range(repeat)]
+        outs: list[Any] = []
+        for side in sorted(("base", "cand"), key=lambda _: order.random()):
+            if side == "base":
+                base.append(_alone(baseline, candidate, base_fn, xs, timeout=600)[0] / (repeat * baseline_units))
+            else:
+                seconds, outs = _alone(candidate, baseline, fn, xs)
+                cand.append(seconds / (repeat * units))
+        _checked(check, outs, xs, f"timed round {r + 1}")
         if min(cand) / max(base) > give_up:
             break
     ratio = statistics.median(cand) / statistics.median(base)
@@ -272,10 +410,20 @@ def speed_ratio(
     return Timing(ratio=ratio, candidate=cand, baseline=base)
 
 
-def _alone(run: ProblemRun, other: ProblemRun, fn: str, repeat: int, timeout: float | None = None) -> float:
-    """``run.run(fn, repeat)`` with ``other`` (and everything it started) frozen meanwhile."""
+def _checked(check: Callable[[Any, torch.Tensor], None], outs: list[Any], xs: list[Any], where: str) -> None:
+    for i, (out, x) in enumerate(zip(outs, xs)):
+        try:
+            check(out, x)
+        except CheckFailed as exc:
+            call = f", call {i + 1} of {len(xs)}" if len(xs) > 1 else ""
+            raise CheckFailed(f"An answer your code gave while it was timed ({where}{call}) is wrong, and speed "
+                              f"counts only for right answers.\n{exc}") from None
+
+
+def _alone(run: ProblemRun, other: ProblemRun, fn: str, xs: list[Any], timeout: float | None = None) -> tuple[float, list[Any]]:
+    """``run.run(fn, xs)`` with ``other`` (and everything it started) frozen meanwhile."""
     other.freeze()
     try:
-        return run.run(fn, repeat, timeout=timeout)
+        return run.run(fn, xs, timeout=timeout)
     finally:
         other.thaw()

@@ -66,7 +66,7 @@ def _course(tmp_path: Path, count_file: Path) -> Course:
 def test_a_job_claims_a_student_only_when_done_and_makes_references_once(tmp_path: Path) -> None:
     """A job claims the next student after the last one's result is out (never one it has
     not started: another job could grade it), each problem's worker is closed before the
-    next problem's starts, the runner hears when a student is done, and the session
+    next problem's starts (the hidden tests, after all visible ones, in workers of their own), the runner hears when a student is done, and the session
     fixtures (the reference outputs) are made once for all the students."""
     count = tmp_path / "made.txt"
     course = _course(tmp_path, count)
@@ -94,6 +94,8 @@ def test_a_job_claims_a_student_only_when_done_and_makes_references_once(tmp_pat
     max_score = results[0].max_score
     for s in STUDENTS:
         expected += [f"claim {s}", f"start {s}/backprop", f"close {s}/backprop", f"start {s}/momentum",
-                     f"close {s}/momentum", f"release {s}", f"result {s} {max_score}/{max_score}"]
+                     f"close {s}/momentum",  # the hidden tests come last, each problem's in a worker of their own
+                     f"start {s}/backprop/hidden", f"close {s}/backprop/hidden", f"start {s}/momentum/hidden",
+                     f"close {s}/momentum/hidden", f"release {s}", f"result {s} {max_score}/{max_score}"]
     assert lifecycle == [*expected, "claim None"], "\n".join(lifecycle)
     assert count.read_text() == "made\n", "the session fixtures were made more than once"

@@ -110,10 +110,21 @@ def test_input_untouched(submission, checkpoint, generator):  # type: ignore[no-
          " of train_net differ after the call. Build the new network from copies and leave train_net as it was.")
 
 
-def test_not_slower(submission, baseline, checkpoint, generator):  # type: ignore[no-untyped-def]
-    x = torch.randn(BATCH, 3, 32, 32, generator=generator())
-    timing = speed_ratio(submission, baseline, "folded_forward", baseline_fn="train_forward",
-                         values={"state": checkpoint, "x": x}, rounds=5, repeat=5, give_up=3.0)
+def test_not_slower(submission, baseline, given, checkpoint, generator):  # type: ignore[no-untyped-def]
+    gen = generator()
+    reference = given.smallNetTrain()
+    reference.load_state_dict(checkpoint, strict=True)
+    reference.eval()
+
+    def right(out: Any, x: torch.Tensor) -> None:  # every timed answer, as test_checkpoint_float32 checks one
+        with torch.no_grad():
+            expected = reference(x)
+        close(out, expected, what=f"logits of remove_bn(train_net) vs train_net.eval() on a timed batch of {BATCH}, float32",
+              tol=scaled(F32, expected), index_names=INDEX)
+
+    timing = speed_ratio(submission, baseline, "folded_forward", baseline_fn="train_forward", values={"state": checkpoint},
+                         inputs=lambda: torch.randn(BATCH, 3, 32, 32, generator=gen), check=right,
+                         rounds=5, repeat=5, give_up=3.0)  # fmt: skip
     note(timing.describe("remove_bn(train_net) on a batch of 256", "train_net.eval()"))
     that(timing.ratio <= 1.5,
          "The network remove_bn returned is slower than the original in eval mode: "

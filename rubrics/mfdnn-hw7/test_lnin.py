@@ -114,15 +114,34 @@ def test_equal_on_patches(submission, net1_seed, wide_image, expected_windows): 
           tol=scaled(F32, expected_windows), index_names=("image", "class", "row i", "column j"))
 
 
-def test_faster_than_sliding(submission, baseline, net1_seed, generator):  # type: ignore[no-untyped-def]
-    images = torch.randn(1, 3, 48, 48, generator=generator())
+CHECKED_LOCATIONS = 8  # of each timed answer's 17 x 17, drawn here after it came back
+
+
+def test_faster_than_sliding(submission, baseline, net1, net1_seed, generator):  # type: ignore[no-untyped-def]
+    gen, where = generator(), generator("locations")
     locations = 17 * 17
+
+    def right(out: Any, images: torch.Tensor) -> None:
+        """A timed answer is Net2's output: its shape, and net1 itself on windows drawn at random
+        (the student's code cannot know which: all 289 would cost 7 s of Net1 per round)."""
+        that(isinstance(out, torch.Tensor) and tuple(out.shape) == (1, 10, 17, 17),
+             f"Net2 on a (1, 3, 48, 48) image returned {tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__}; "
+             "expected shape (1, 10, 17, 17).")
+        picks = torch.randperm(locations, generator=where)[:CHECKED_LOCATIONS].tolist()
+        at = [(k // 17, k % 17) for k in picks]
+        with torch.no_grad():
+            expected = net1(torch.cat([images[:, :, i:i + 32, j:j + 32] for i, j in at]))
+        got = torch.stack([out[0, :, i, j] for i, j in at])
+        close(got, expected, what=f"Net2 on a timed 48x48 image vs net1 on the windows at (row, column) {at}, float32",
+              tol=scaled(F32, expected), index_names=("window", "class"))
+
     # The baseline slides Net1 over 8 windows per round (about 0.2 s on 2 cores: long enough
     # for a steady per-window time). It runs every round for every student, so it is pure
     # grading overhead: 32 windows cost 2.4 s per student for no better a verdict.
     timing = speed_ratio(
         submission, baseline, "net2_forward", baseline_fn="sliding_net1",
-        values={"seed": net1_seed, "images": images}, baseline_values={"seed": net1_seed, "images": images, "count": 8},
+        values={"seed": net1_seed}, baseline_values={"seed": net1_seed, "count": 8},
+        inputs=lambda: torch.randn(1, 3, 48, 48, generator=gen), check=right,
         units=locations, baseline_units=8, rounds=3, give_up=1.0,
     )  # fmt: skip
     note(timing.describe("Net2 per output location", "Net1 per 32x32 window"))

@@ -14,6 +14,7 @@ WrongAnswer: type[Exception]  # provided by the worker
 
 AutogradWatch: Any  # provided by the worker
 tensor_list: Callable[[Any, str, int], list[torch.Tensor]]  # provided by the worker
+plain: Callable[..., Any]  # provided by the worker
 _watch = AutogradWatch()
 
 
@@ -29,6 +30,8 @@ def gradients(student: Any, A_list: list[torch.Tensor], b_list: list[torch.Tenso
             return {"dA": [], "db": [], "autograd": used}
     else:
         out = student.backprop(A, b, X, Y)
+    if isinstance(out, (tuple, list)):
+        out = plain(out, "what backprop returned")  # one read: a list subclass shows nothing else later
     if not isinstance(out, (tuple, list)) or len(out) != 2:
         raise WrongAnswer(f"backprop should return (dA_list, db_list); got {type(out).__name__}")
     dA = tensor_list(out[0], "dA_list", len(A))

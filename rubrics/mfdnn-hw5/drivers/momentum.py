@@ -8,6 +8,7 @@ from typing import Any, Callable
 import torch
 
 WrongAnswer: type[Exception]  # provided by the worker
+plain: Callable[..., Any]  # provided by the worker: one read of what the student's code returned
 
 # Bound now: the driver is loaded before the student's module, so a later `torch.equal = ...`
 # or a patched Tensor method does not change what is reported below.
@@ -55,10 +56,12 @@ def iterates(student: Any, form: str, theta0: torch.Tensor, objective: str, para
     out = getattr(student, form)(theta0, grad_fn, alpha, beta, num_steps)
     if not isinstance(out, (list, tuple)):
         raise WrongAnswer(f"{form} should return a list of tensors, got {type(out).__name__}")
+    # One read: the copy, and where each entry's storage was, come from the same look at the
+    # list (a list subclass cannot show the aliasing check one thing and the encoder another).
+    out, ptrs = plain(out, f"what {form} returned", storages=True)
     for k, t in enumerate(out):
         if not isinstance(t, torch.Tensor):
             raise WrongAnswer(f"{form} returned a list whose entry {k} is a {type(t).__name__}, not a tensor")
-    ptrs = [_data_ptr(_storage(t)) for t in out]
     base = _data_ptr(_storage(theta0))
     return {
         "iterates": list(out) if out else [],

@@ -45,20 +45,21 @@ def fold(student: Any, state: dict[str, torch.Tensor], x: torch.Tensor, dtype: s
     }
 
 
-def _forward(net: torch.nn.Module, x: torch.Tensor) -> Callable[[], Any]:
-    def run() -> Any:
+def _forward(net: torch.nn.Module) -> Callable[[torch.Tensor], Any]:
+    def run(x: torch.Tensor) -> Any:
         with torch.no_grad():
             return net(x)
 
     return run
 
 
-def folded_forward(student: Any, state: dict[str, torch.Tensor], x: torch.Tensor, device: str) -> Callable[[], Any]:
-    """For timing: the network remove_bn returns, in eval mode, on x."""
+def folded_forward(student: Any, state: dict[str, torch.Tensor], device: str) -> Callable[[torch.Tensor], Any]:
+    """For timing: the network remove_bn returns, in eval mode, built as ``fold`` builds it;
+    each timed call gets a fresh input, and each answer is checked on the trusted side."""
     folded = _folded(student, _train_net(student, state, "float32", device))
-    return _forward(folded.eval(), x.to(device))
+    return _forward(folded.eval())
 
 
-def train_forward(student: Any, state: dict[str, torch.Tensor], x: torch.Tensor, device: str) -> Callable[[], Any]:
-    """For timing, in the baseline worker (``student`` is the template): train_net.eval() on x."""
-    return _forward(_train_net(student, state, "float32", device).eval(), x.to(device))
+def train_forward(student: Any, state: dict[str, torch.Tensor], device: str) -> Callable[[torch.Tensor], Any]:
+    """For timing, in the baseline worker (``student`` is the template): train_net.eval()."""
+    return _forward(_train_net(student, state, "float32", device).eval())

@@ -15,6 +15,7 @@ WrongAnswer: type[Exception]  # provided by the worker
 
 AutogradWatch: Any  # provided by the worker
 tensor_list: Callable[[Any, str, int], list[torch.Tensor]]  # provided by the worker
+plain: Callable[..., Any]  # provided by the worker
 _watch = AutogradWatch()
 
 import torch.nn.functional as F
@@ -51,6 +52,8 @@ def gradients(student: Any, x: torch.Tensor, ws: list[torch.Tensor], bs: list[to
             return {"dws": [], "dbs": [], "autograd": used}
     else:
         out = student.conv_net_grads(x, ws, bs, sigma, sigma_prime)
+    if isinstance(out, (tuple, list)):
+        out = plain(out, "what conv_net_grads returned")  # one read: a list subclass shows nothing else later
     if not isinstance(out, (tuple, list)) or len(out) != 2:
         raise WrongAnswer(f"conv_net_grads should return (dws, dbs); got {type(out).__name__}")
     dws = tensor_list(out[0], "dws", len(ws))

@@ -136,23 +136,21 @@ def patches(student: Any, images: torch.Tensor, device: str) -> dict[str, Any]:
     return {"patches": torch.stack(out)}
 
 
-def net2_forward(student: Any, seed: int, images: torch.Tensor, device: str) -> Callable[[], Any]:
-    """For timing: Net2 (weights copied from Net1) on a large image."""
+def net2_forward(student: Any, seed: int, device: str) -> Callable[[torch.Tensor], Any]:
+    """For timing: Net2 (weights copied from Net1, as ``equal`` builds it) on each image it is given."""
     net2 = _copied(student, seed, 10, torch.float32, device)
-    images = images.to(device)
-    return lambda: _out(net2, images)
+    return lambda images: _out(net2, images)
 
 
-def sliding_net1(student: Any, seed: int, images: torch.Tensor, count: int, device: str) -> Callable[[], Any]:
-    """For timing, in the baseline worker: Net1 on ``count`` of the image's 32x32 windows, in batches."""
+def sliding_net1(student: Any, seed: int, count: int, device: str) -> Callable[[torch.Tensor], Any]:
+    """For timing, in the baseline worker: Net1 on ``count`` of each image's 32x32 windows, in batches."""
     net1 = seeded_net1(student, seed, 10, torch.float32, device)
-    h, w = images.shape[-2:]
-    where = [(i, j) for i in range(h - 31) for j in range(w - 31)][:count]
-    windows = torch.cat([images[:, :, i:i + 32, j:j + 32] for i, j in where]).to(device)
 
-    def run() -> None:
+    def run(images: torch.Tensor) -> torch.Tensor:
+        h, w = images.shape[-2:]
+        where = [(i, j) for i in range(h - 31) for j in range(w - 31)][:count]
+        windows = torch.cat([images[:, :, i:i + 32, j:j + 32] for i, j in where])
         with torch.no_grad():
-            for k in range(0, windows.shape[0], 64):
-                net1(windows[k:k + 64])
+            return torch.cat([net1(windows[k:k + 64]) for k in range(0, windows.shape[0], 64)])
 
     return run

@@ -1,0 +1,212 @@
+"""A cgroup (v2) per worker: freeze and kill every process and thread of a worker, whatever
+its state, wherever it went (another session, another PID namespace, a thread whose
+leader looks finished).
+
+Signals reach processes one by one, found by reading ``/proc``: a process can start
+another between the reading and the signal, and a thread group whose leader has exited
+shows as a zombie while its other threads still run. The cgroup freezer stops the whole
+group in the kernel, and ``cgroup.kill`` kills it the same way. A worker joins its
+cgroup itself, as the first thing it does (``_worker.py --cgroup``), so everything it
+starts is in it; only a process that may write to another cgroup's ``cgroup.procs`` could
+leave, and the worker's uid may write to none.
+
+Used where the grader may make cgroups: as root, or in a folder delegated to its user
+(systemd's ``Delegate=yes``). Elsewhere ``Cgroups.find()`` is None and workers are frozen
+and killed by signals, as before.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import time
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+FREEZE_TIMEOUT = 10.0  # seconds for the kernel to stop everything (a task in uninterruptible sleep waits)
+
+
+def _own_cgroup_dir() -> Path | None:
+    """The folder of this process's cgroup on a mounted cgroup2 file system, if any."""
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+        mounts = Path("/proc/self/mountinfo").read_text().splitlines()
+    except OSError:
+        return None
+    own = next((line.split(":", 2)[2] for line in lines if line.startswith("0::")), None)
+    if own is None:
+        return None
+    for m in mounts:
+        left, _, right = m.partition(" - ")
+        if right.split(" ", 1)[0] != "cgroup2":
+            continue
+        fields = left.split()
+        root, point = fields[3], fields[4]
+        rel = os.path.relpath(own, root) if own.startswith(root) else None
+        if rel is None or rel.startswith(".."):
+            continue
+        path = Path(point) / rel if rel != "." else Path(point)
+        if (path / "cgroup.procs").exists():
+            return path
+    return None
+
+
+class Cgroup:
+    """One worker's cgroup."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def _write(self, name: str, value: str) -> bool:
+        try:
+            (self.path / name).write_text(value)
+            return True
+        except OSError:
+            return False
+
+    def _events(self) -> dict[str, str]:
+        try:
+            return dict(line.split(" ", 1) for line in (self.path / "cgroup.events").read_text().splitlines() if " " in line)
+        except OSError:
+            return {}
+
+    def freeze(self, timeout: float = FREEZE_TIMEOUT) -> bool:
+        """Stop every task in the cgroup; True once the kernel says all are stopped."""
+        if not self._write("cgroup.freeze", "1"):
+            return False
+        deadline = time.monotonic() + timeout
+        delay = 0.0005
+        while True:
+            events = self._events()
+            if events.get("populated") == "0":  # nothing joined it: the caller falls back on signals
+                return False
+            if events.get("frozen") == "1":
+                return True
+            if time.monotonic() > deadline:
+                log.warning("cgroup %s did not freeze within %.0f s", self.path.name, timeout)
+                return False
+            time.sleep(delay)
+            delay = min(delay * 2, 0.02)
+
+    def thaw(self) -> None:
+        self._write("cgroup.freeze", "0")
+
+    def kill(self) -> None:
+        """SIGKILL everything in the cgroup (``cgroup.kill``; on kernels before 5.14, each
+        listed process while the cgroup is frozen, so none can fork meanwhile)."""
+        if self._write("cgroup.kill", "1"):
+            return
+        frozen = self._write("cgroup.freeze", "1")
+        for _ in range(50):
+            try:
+                pids = [int(p) for p in (self.path / "cgroup.procs").read_text().split()]
+            except OSError:
+                return
+            if not pids:
+                break
+            for pid in pids:
+                try:
+                    os.kill(pid, 9)
+                except OSError:
+                    pass
+            time.sleep(0.01)
+        if frozen:
+            self._write("cgroup.freeze", "0")
+
+    def empty(self) -> bool:
+        return self._events().get("populated", "0") == "0"
+
+    def remove(self, wait: float = 5.0) -> None:
+        """Kill what is left and remove the folder (it must be empty first)."""
+        if not self.path.exists():
+            return
+        deadline = time.monotonic() + wait
+        self.kill()
+        while not self.empty() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        try:
+            self.path.rmdir()
+        except OSError as exc:
+            log.warning("cannot remove cgroup %s: %s", self.path, exc)
+
+
+class Cgroups:
+    """This grader's folder of worker cgroups: ``grader-<pid>-<random>`` under its own cgroup."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    @classmethod
+    def find(cls, parent: Cgroups | None = None, name: str | None = None) -> Cgroups | None:
+        """A folder of this grader's own, where one can be made (as root, or delegated); None
+        otherwise. With ``parent``: a folder ``name`` inside it (a job of a parallel batch,
+        whose siblings a timing check freezes while it runs)."""
+        if os.environ.get("GRADER_NO_CGROUP"):
+            return None
+        if parent is not None:
+            root = parent.root / (name or f"job-{os.getpid()}")
+        else:
+            own = _own_cgroup_dir()
+            if own is None:
+                return None
+            _sweep(own)
+            root = own / f"grader-{os.getpid()}-{secrets.token_hex(4)}"
+        try:
+            root.mkdir()
+        except OSError:
+            return None
+        if not (root / "cgroup.freeze").exists():
+            Cgroup(root).remove()
+            return None
+        return cls(root)
+
+    def siblings(self) -> list[Cgroup]:
+        """The other jobs' folders of the same batch (empty for a batch of one job)."""
+        parent = self.root.parent
+        if not parent.name.startswith("grader-"):
+            return []
+        try:
+            return [Cgroup(p) for p in parent.iterdir() if p.is_dir() and p != self.root]
+        except OSError:
+            return []
+
+    def make(self, name: str) -> Cgroup | None:
+        path = self.root / name
+        try:
+            path.mkdir()
+        except OSError as exc:
+            log.warning("cannot make cgroup %s: %s", path, exc)
+            return None
+        return Cgroup(path)
+
+    def close(self) -> None:
+        if not self.root.exists():
+            return
+        for child in self.root.iterdir():
+            if child.is_dir():
+                Cgroup(child).remove()
+        Cgroup(self.root).remove()
+
+
+def _sweep(parent: Path) -> None:
+    """Remove what graders that were killed outright left: ``grader-<pid>-*`` of dead pids."""
+    try:
+        entries = list(parent.glob("grader-*-*"))
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            pid = int(entry.name.split("-")[1])
+        except (IndexError, ValueError):
+            continue
+        if Path(f"/proc/{pid}").exists():
+            continue
+        try:
+            for child in entry.iterdir():
+                if child.is_dir():
+                    Cgroup(child).remove(wait=1.0)
+        except OSError:
+            pass
+        Cgroup(entry).remove(wait=1.0)

@@ -1,0 +1,286 @@
+"""What the trusted side relies on at the boundary (issue 13): one read of a returned value,
+timed answers that come back to be checked, a request loop bound before student code, a
+witness the student's process cannot take back, reported values validated, deadlines on
+every write, and a freeze that stops every process and thread of a worker.
+
+Each test states the attack it stands for; the attacks beat the grader before these
+mechanisms (see the closing note of issue 13 for the runs that showed it).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from grader._exceptions import WorkerTimeout
+from grader._sandbox import _reported_seconds
+from test_sandbox import ROOT_ONLY, make_run
+
+
+def test_a_returned_list_subclass_is_read_once_through_lists_own_methods(tmp_path: Path) -> None:
+    # The aliasing check and the encoder used to iterate the returned list separately: a
+    # subclass could show fresh tensors to one and the caller's own tensor to the other.
+    run = make_run(tmp_path, """
+        import torch
+        THETA = torch.zeros(3)
+        class Shifty(list):
+            calls = 0
+            def __iter__(self):
+                Shifty.calls += 1
+                return iter([torch.ones(3) * Shifty.calls for _ in range(2)])
+            def __len__(self):
+                return 7
+            def __getitem__(self, i):
+                return torch.full((3,), -1.0)
+        def shifty():
+            return Shifty([THETA, THETA])
+    """)
+    got = run.call("views", name="shifty")
+    assert [t.tolist() for t in got["value"]] == [[0.0, 0.0, 0.0]] * 2  # what the list really holds
+    assert got["distinct"] == 1  # and the storages seen were those very tensors: both entries are THETA
+    run.close()
+
+
+def test_a_dict_subclass_and_number_subclasses_arrive_as_what_they_hold(tmp_path: Path) -> None:
+    run = make_run(tmp_path, """
+        class Two(dict):
+            def items(self):
+                return [("a", 99)]
+            def __iter__(self):
+                return iter(["zzz"])
+        class Int(int):
+            def __int__(self):
+                return 12345
+            def __repr__(self):
+                return "12345"
+        def mapping():
+            return Two(a=Int(1), b=2.5)
+    """)
+    got = run.call("views", name="mapping")["value"]
+    assert got == {"a": 1, "b": 2.5} and type(got["a"]) is int
+    run.close()
+
+
+def test_timed_calls_get_one_call_per_input_and_every_answer_comes_back(tmp_path: Path) -> None:
+    # Before, a timed request ran the callable on the same input and returned nothing: a
+    # submission could hand the timer something fast and wrong, or remember its last answer.
+    run = make_run(tmp_path, """
+        def double(x):
+            return x * 2
+    """)
+    run.prepare("timed", name="double")
+    xs = [torch.randn(4, generator=torch.Generator().manual_seed(k)) for k in range(3)]
+    seconds, outs = run.run("timed", xs)
+    assert seconds > 0 and len(outs) == 3
+    for x, out in zip(xs, outs):
+        assert type(out) is torch.Tensor and torch.equal(out, x * 2)
+    run.close()
+
+
+def test_replacing_the_workers_own_functions_changes_no_reply(tmp_path: Path) -> None:
+    # The request loop looked its framing and encoding up in the worker script's globals at
+    # every request: a module could make a timed request answer at once, running nothing.
+    run = make_run(tmp_path, """
+        import __main__, json, os, time
+        def _instant(fd, header, payload=b""):
+            raise SystemExit("forged")
+        for name in ("write_frame", "read_frame", "encode", "decode", "plain", "write_all", "frame"):
+            if hasattr(__main__, name):
+                setattr(__main__, name, _instant)
+        json.dumps = lambda *a, **k: "{}"
+        time.perf_counter = lambda: float("nan")
+        def double(x):
+            return x * 2
+    """)
+    run.prepare("timed", name="double")
+    seconds, outs = run.run("timed", [torch.ones(2)])
+    assert torch.equal(outs[0], torch.full((2,), 2.0))
+    reply = run.call("call", name="double", x=3)
+    assert reply["value"] == 6 and math.isfinite(reply["__elapsed__"]) and reply["__elapsed__"] >= 0
+    run.close()
+
+
+def test_the_autograd_witness_reaches_the_trusted_side_even_when_the_process_wipes_it(tmp_path: Path) -> None:
+    # The watch's record lived in the student's process, where it could be emptied after use.
+    run = make_run(tmp_path, """
+        import gc, torch
+        def sneaky():
+            x = torch.ones(3, requires_grad=True)
+            (g,) = torch.autograd.grad((x * x).sum(), [x])
+            for obj in gc.get_objects():  # wipe every record a watch could keep here
+                try:
+                    for attr in ("used", "_seen"):
+                        if isinstance(getattr(obj, attr, None), (list, set)):
+                            getattr(obj, attr).clear()
+                    if type(obj).__name__ in ("AutogradWatch", "_Witness"):
+                        obj._sent = 0
+                        obj._armed = False
+                except Exception:
+                    pass
+            return g.tolist()
+        def honest():
+            return [1.0, 2.0]
+    """)
+    got = run.call("watched", name="sneaky")
+    assert got["value"] == [2.0, 2.0, 2.0]
+    assert got["__witness__"] and any("autograd" in w or "grad" in w for w in got["__witness__"]), got["__witness__"]
+    assert run.call("watched", name="honest")["__witness__"] == []
+    run.close()
+
+
+def test_durations_the_worker_reports_are_validated() -> None:
+    assert _reported_seconds(float("nan"), 2.0) == 2.0
+    assert _reported_seconds(float("inf"), 2.0) == 2.0
+    assert _reported_seconds(-1.0, 2.0) == 2.0
+    assert _reported_seconds(10.0, 2.0) == 2.0
+    assert _reported_seconds("soon", 2.0) == 2.0
+    assert _reported_seconds(0.5, 2.0) == 0.5
+
+
+STALL = """
+    import os, time
+    def _reply_fd():
+        for name in os.listdir("/proc/self/fd"):
+            fd = int(name)
+            if fd in (0, 1, 2):
+                continue
+            try:
+                link = os.readlink(f"/proc/self/fd/{fd}")
+                flags = int(open(f"/proc/self/fdinfo/{fd}").read().split("flags:")[1].split()[0], 8)
+            except OSError:
+                continue
+            if link.startswith("pipe:") and flags & 3 == 1:
+                return fd
+    def stall():
+        # Answer this call with a forged reply (NaN duration), then stop reading requests for good.
+        import json, struct
+        head = json.dumps({"ok": True, "values": {"value": 1}, "info": {"elapsed": float("nan")}}).encode()
+        os.write(_reply_fd(), struct.pack(">Q", len(head)) + head + struct.pack(">Q", 0))
+        time.sleep(3600)
+"""
+
+
+def test_a_worker_that_stops_reading_cannot_block_the_grader(tmp_path: Path) -> None:
+    # The grader's write of a request had no deadline: a worker that stopped reading hung the batch.
+    run = make_run(tmp_path, STALL, budget=6.0)
+    reply = run.call("call", name="stall")  # the forged reply is taken (it claims only itself)...
+    assert reply["value"] == 1 and math.isfinite(reply["__elapsed__"])  # ...with its NaN duration made safe
+    started = time.monotonic()
+    with pytest.raises(WorkerTimeout):
+        run.call("call", name="stall", x=torch.zeros(1 << 20))  # 4 MB: far more than a pipe holds
+    assert time.monotonic() - started < 30
+    run.close()
+
+
+def _cpu_ticks(uid: int) -> int:
+    """User + system clock ticks of every process (all its threads) of ``uid``."""
+    total = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            if os.stat(entry.path).st_uid != uid:
+                continue
+            tasks = os.listdir(f"{entry.path}/task")  # per thread: a zombie leader's stat counts only itself
+        except OSError:
+            continue
+        for tid in tasks:
+            try:
+                fields = Path(entry.path, "task", tid, "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])
+    return total
+
+
+BURNER = """
+    import ctypes, os, threading, time
+    def burn():
+        while True:
+            pass
+    def start():
+        # A child whose main thread exits (pthread_exit: its status then says zombie) while two
+        # threads burn the CPU, and a grandchild in a session of its own that burns too.
+        if os.fork() == 0:
+            for _ in range(2):
+                threading.Thread(target=burn, daemon=True).start()
+            if os.fork() == 0:
+                os.setsid()
+                burn()
+            time.sleep(0.3)
+            ctypes.CDLL(None).pthread_exit(None)
+        time.sleep(1.0)
+        return os.getpid()
+"""
+
+
+@ROOT_ONLY
+@pytest.mark.parametrize("cgroups", [True, False], ids=["cgroup-freezer", "signals"])
+def test_a_frozen_worker_burns_no_cpu_whatever_its_processes_look_like(tmp_path: Path, cgroups: bool,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The freeze read each process's state and skipped "zombies": a thread group whose leader
+    # had exited kept burning the CPU while the baseline was timed.
+    from grader._sandbox import LocalRunner
+
+    if not cgroups:
+        monkeypatch.setenv("GRADER_NO_CGROUP", "1")
+    runner = LocalRunner()
+    run = make_run(tmp_path, BURNER, runner=runner)
+    try:
+        run.call("call", name="start")
+        worker = run._worker
+        assert worker is not None and worker.uid is not None
+        if cgroups and worker.cgroup is None:
+            pytest.skip("no cgroup v2 folder can be made here")
+        assert cgroups or worker.cgroup is None
+        time.sleep(0.5)
+        busy = _cpu_ticks(worker.uid)
+        time.sleep(0.5)
+        assert _cpu_ticks(worker.uid) - busy > 5, "the burners should be burning before the freeze"
+        run.freeze()
+        time.sleep(0.2)
+        frozen = _cpu_ticks(worker.uid)
+        time.sleep(1.0)
+        burnt = _cpu_ticks(worker.uid) - frozen
+        run.thaw()
+        assert burnt <= 2, f"{burnt} clock ticks burnt in 1 s while frozen"
+    finally:
+        run.close()
+        root = runner.cgroups.root if runner.cgroups is not None else None
+        runner.close()
+    assert root is None or not root.exists(), "the runner's cgroups outlived it"
+
+
+@ROOT_ONLY
+def test_a_timing_check_has_the_batch_to_itself(tmp_path: Path) -> None:
+    # With two jobs, a student in one job kept burning the CPU while the other job timed an
+    # honest student against its baseline (measured: an honest ratio of 0.3 became 1.46).
+    from grader._sandbox import LocalRunner
+
+    batch = LocalRunner()
+    if batch.cgroups is None:
+        batch.close()
+        pytest.skip("no cgroup v2 folder can be made here")
+    mine, theirs = batch.fresh(0, 2), batch.fresh(1, 2)
+    burner = make_run(tmp_path, BURNER, runner=theirs)
+    try:
+        burner.call("call", name="start")
+        worker = burner._worker
+        assert worker is not None and worker.uid is not None
+        with mine.alone():
+            time.sleep(0.2)
+            before = _cpu_ticks(worker.uid)
+            time.sleep(1.0)
+            burnt = _cpu_ticks(worker.uid) - before
+        time.sleep(0.5)
+        assert _cpu_ticks(worker.uid) - before > 5, "the other job's burners should burn again afterwards"
+        assert burnt <= 2, f"another job's processes burnt {burnt} clock ticks in 1 s while a timing check ran"
+    finally:
+        burner.close()
+        for r in (mine, theirs, batch):
+            r.close()
