@@ -314,8 +314,10 @@ def test_hostile_case_tells_the_student_what_happened(batch: Batch, case: dict) 
     text = outputs(result_of(batch, case["id"]))
     for phrase in case.get("output_contains", []):
         assert phrase in text, f"{case['id']}: the student should read {phrase!r}; their tests say:\n{text[:3000]}"
+    page = (batch.out / case["id"] / "feedback.html").read_text()
     for phrase in case.get("output_lacks", []):
         assert phrase not in text, f"{case['id']}: {phrase!r} must not reach the result:\n{text[:3000]}"
+        assert phrase not in page, f"{case['id']}: {phrase!r} must not reach the student's feedback page"
 
 
 # ------------------------------------------------------------------ the batch as a whole --

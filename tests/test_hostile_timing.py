@@ -1,0 +1,89 @@
+"""Timing attacks on mfdnn-hw7's bn_remove, graded in one batch beside honest students (issue 13).
+
+Each case of tests/hostile_timing/cases.toml is one student whose bn_remove.py is right
+where it is checked but about 8x slower than train_net.eval(), and tries to win
+test_not_slower anyway: by handing the timer something else than what was checked, by
+remembering answers, by slowing the baseline from processes the freeze used to skip, or
+by answering timed requests itself. Two honest students (the reference) sit between them.
+The class is graded through the CLI with the batch's default number of jobs (two here: a
+timing check must also hold while another job grades a hostile neighbour), once with
+local workers and once in containers. Every case must score exactly what the cases file
+says (test_not_slower failed, everything else passed); the honest students keep 25/25;
+nothing is left running.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import time
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, docker_runner_or_skip, processes, run_cli
+
+pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason="hostile workers must run isolated as another user (grader run as root)")]
+
+HERE = Path(__file__).parent / "hostile_timing"
+CASES: list[dict] = tomllib.loads((HERE / "cases.toml").read_text())["case"]
+HONEST = ["honest_a", "m_honest"]
+SEED = 29705
+WORKER_UID_BASE = 1 << 20
+
+
+@pytest.fixture(scope="module", params=["local", pytest.param("docker", marks=pytest.mark.docker)])
+def graded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
+    extra: list[str] = []
+    if request.param == "docker":
+        image = os.environ.get("GRADER_TEST_IMAGE", "dl-grader:local")
+        docker_runner_or_skip(image).close()
+        extra = ["--runner", "docker", "--image", image]
+    root = tmp_path_factory.mktemp("hostile-timing")
+    classroom, out = root / "class", root / "out"
+    for case in CASES:
+        (classroom / case["id"]).mkdir(parents=True)
+        shutil.copyfile(HERE / case["id"] / "bn_remove.py", classroom / case["id"] / "bn_remove.py")
+    for name in HONEST:
+        (classroom / name).mkdir()
+        shutil.copyfile(ROOT / "reference" / "mfdnn-hw7" / "bn_remove.py", classroom / name / "bn_remove.py")
+    before = set(processes())
+    started = time.monotonic()
+    proc = run_cli("grade", "mfdnn-hw7", classroom, "--out", out, "--seed", str(SEED), "--problem", "bn_remove", *extra, timeout=1500)
+    print(f"\nhostile timing batch ({request.param}): {len(CASES)} + {len(HONEST)} students in {time.monotonic() - started:.0f} s")
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    time.sleep(1.0)
+    left = {pid: cmd for pid, (uid, cmd) in processes().items() if pid not in before and uid >= WORKER_UID_BASE and str(root) in cmd}
+    for pid in left:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    results = {p.parent.name: json.loads(p.read_text()) for p in out.glob("*/result.json")}
+    results["__left__"] = left  # type: ignore[assignment]
+    return results
+
+
+def _detail(result: dict) -> str:
+    return "\n".join(f"  {t['test']}: {t['outcome']}: {t['output'][:400]}" for t in result["tests"])
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+def test_a_timing_attack_wins_nothing(graded: dict[str, dict], case: dict) -> None:
+    result = graded[case["id"]]
+    outcomes = {t["test"]: t["outcome"] for t in result["tests"]}
+    assert {p["id"]: p["score"] for p in result["problems"]} == case["scores"], f"{case['id']}: {case['what']}\n{_detail(result)}"
+    assert outcomes == case["outcomes"], f"{case['id']}\n{_detail(result)}"
+
+
+def test_honest_neighbours_keep_full_marks(graded: dict[str, dict]) -> None:
+    for name in HONEST:
+        result = graded[name]
+        assert result["score"] == result["max_score"] == 25, f"{name}\n{_detail(result)}"
+
+
+def test_no_process_is_left_running(graded: dict[str, dict]) -> None:
+    assert not graded["__left__"], graded["__left__"]
