@@ -1,0 +1,212 @@
+"""Can a frozen submission slow down the baseline it is timed against? (issue 13, point 2)
+
+A timing check times the template's code (the baseline) while the student's worker is
+frozen. This benchmark starts a "student" worker that burns the CPU in one of several ways,
+freezes it, and times a fixed piece of work in a second worker, as a timing check would:
+the baseline's median should not move, whatever the student's processes do, beyond the
+noise of timing the same work next to an idle student.
+
+Ways of burning (each on every core): pure-Python threads; numpy/torch threads; children
+in sessions of their own; a child whose main thread ended (pthread_exit: /proc says it is a
+zombie) while its threads burn; a daemon in nested user and PID namespaces (where the
+kernel lets an unprivileged process make them). Freezing: the cgroup freezer (what the
+grader uses where it may make cgroups: as root, or delegated), signals by session and uid
+(the fallback), and no freeze at all (to show what the burners do).
+
+Run as root (workers get a uid and namespaces of their own only then):
+    .venv/bin/python benchmarks/freeze.py [--rounds 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import torch  # noqa: E402
+
+from grader._runs import ProblemRun  # noqa: E402
+from grader._sandbox import Limits, LocalRunner, WorkerSpec  # noqa: E402
+
+from grader._worker import _live_threads as _LIVE_THREADS  # noqa: E402
+
+DRIVER = '''
+from typing import Any, Callable
+
+def call(student: Any, name: str, device: str) -> dict[str, Any]:
+    return {"value": getattr(student, name)()}
+
+def timed(student: Any, name: str, device: str) -> Callable[[Any], Any]:
+    return getattr(student, name)
+'''
+
+BASELINE = '''
+import torch
+A = torch.randn(500, 500)
+def work(x):
+    for _ in range(20):
+        A @ A
+    return x
+'''
+
+PRELUDE = '''
+import ctypes, os, threading, time
+def spin():
+    end = time.monotonic() + 600
+    while time.monotonic() < end:
+        pass
+def hash_spin():
+    import hashlib
+    block = b"x" * (1 << 20)
+    end = time.monotonic() + 600
+    while time.monotonic() < end:
+        hashlib.sha256(block).digest()
+CORES = os.cpu_count() or 1
+'''
+
+BURNERS = {
+    "idle": "def start():\n    return 0\n",
+    "threads": '''
+def start():
+    for _ in range(2 * CORES):
+        threading.Thread(target=hash_spin, daemon=True).start()
+    return 0
+''',
+    "torch threads": '''
+def start():
+    import torch
+    torch.set_num_threads(CORES)
+    def matmuls():
+        a = torch.randn(800, 800)
+        end = time.monotonic() + 600
+        while time.monotonic() < end:
+            a @ a
+    threading.Thread(target=matmuls, daemon=True).start()
+    return 0
+''',
+    "children in new sessions": '''
+def start():
+    for _ in range(2 * CORES):
+        if os.fork() == 0:
+            os.setsid()
+            spin()
+            os._exit(0)
+    return 0
+''',
+    "zombie-looking leader": '''
+def start():
+    for _ in range(2):
+        if os.fork() == 0:
+            os.setsid()
+            for _ in range(CORES):
+                threading.Thread(target=hash_spin, daemon=True).start()
+            time.sleep(0.2)
+            ctypes.CDLL(None).pthread_exit(None)
+    time.sleep(0.5)
+    return 0
+''',
+    "nested namespaces": '''
+def start():
+    libc = ctypes.CDLL(None, use_errno=True)
+    made = []
+    for _ in range(CORES):
+        if os.fork() == 0:
+            ok = libc.unshare(0x10000000 | 0x20000000) == 0  # CLONE_NEWUSER | CLONE_NEWPID
+            if os.fork() == 0:  # PID 1 of the new namespace (or just a child, where refused)
+                os.setsid()
+                for _ in range(2):
+                    threading.Thread(target=hash_spin, daemon=True).start()
+                spin()
+            os._exit(0)
+    time.sleep(0.3)
+    return 0
+''',
+}
+
+
+def spec(folder: Path, name: str, source: str) -> WorkerSpec:
+    path = folder / f"{name}.py"
+    path.write_text(textwrap.dedent(source))
+    driver = folder / "driver.py"
+    driver.write_text(DRIVER)
+    return WorkerSpec(label=name, files={f"{name}.py": path}, module=name, driver=driver,
+                      limits=Limits(threads=os.cpu_count() or 1, memory_mb=2048))
+
+
+def measure(runner: LocalRunner, folder: Path, burner: str, freeze: bool, rounds: int) -> list[float]:
+    student = ProblemRun(runner, spec(folder, "student", PRELUDE + BURNERS[burner]), import_timeout=30)
+    base = ProblemRun(runner, spec(folder, "baseline", BASELINE), import_timeout=30)
+    student.start_test(3600)
+    base.start_test(3600)
+    try:
+        student.call("call", name="start")
+        base.prepare("timed", name="work")
+        base.run("timed", [torch.zeros(1)])  # warm-up
+        times = []
+        for _ in range(rounds):
+            if freeze:
+                student.freeze()
+            try:
+                times.append(base.run("timed", [torch.zeros(1)])[0])
+            finally:
+                if freeze:
+                    student.thaw()
+            time.sleep(0.05)  # the burners run between rounds, as between a check's requests
+        return times
+    finally:
+        student.close()
+        base.close()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rounds", type=int, default=15)
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        print("run as root: workers are isolated (uid, namespaces, cgroups) only then", file=sys.stderr)
+        return 2
+    modes = [("cgroup freezer", True, False), ("signals (fallback)", True, True),
+             ("signals, zombies skipped (before)", True, True), ("no freeze", False, False)]
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for mode, freeze, signals in modes:
+            if signals:
+                os.environ["GRADER_NO_CGROUP"] = "1"
+            else:
+                os.environ.pop("GRADER_NO_CGROUP", None)
+            from grader import _worker
+
+            # The freeze before issue 13 skipped every process whose /proc status said zombie.
+            _worker._live_threads = (lambda pid: False) if "before" in mode else _LIVE_THREADS
+            runner = LocalRunner()
+            if mode == "cgroup freezer" and runner.cgroups is None:
+                print("no cgroup v2 folder can be made here: skipping the cgroup freezer", file=sys.stderr)
+                runner.close()
+                continue
+            try:
+                for burner in BURNERS:
+                    times = measure(runner, folder, burner, freeze, args.rounds)
+                    rows.append((mode, burner, statistics.median(times), min(times), max(times)))
+                    print(f"{mode:20s} {burner:26s} median {statistics.median(times) * 1e3:7.1f} ms  "
+                          f"(min {min(times) * 1e3:.1f}, max {max(times) * 1e3:.1f})", flush=True)
+            finally:
+                runner.close()
+    print()
+    print("| freezing | the student's processes | baseline median (min to max), ms | vs idle |")
+    print("|---|---|---|---|")
+    idle = {m: med for m, b, med, _, _ in rows if b == "idle"}
+    for mode, burner, med, _lo, _hi in rows:
+        print(f"| {mode} | {burner} | {med * 1e3:.1f} ({_lo * 1e3:.1f} to {_hi * 1e3:.1f}) | {med / idle[mode]:.2f}x |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
