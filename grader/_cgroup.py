@@ -28,6 +28,31 @@ log = logging.getLogger(__name__)
 FREEZE_TIMEOUT = 10.0  # seconds for the kernel to stop everything (a task in uninterruptible sleep waits)
 
 
+def _own_memory_dir() -> Path | None:
+    """This process's folder in a cgroup v1 memory hierarchy, if one is mounted (hybrid systems)."""
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+        mounts = Path("/proc/self/mountinfo").read_text().splitlines()
+    except OSError:
+        return None
+    own = next((line.split(":", 2)[2] for line in lines if line.split(":")[1:2] == ["memory"]), None)
+    if own is None:
+        return None
+    for m in mounts:
+        left, _, right = m.partition(" - ")
+        fs = right.split(" ")
+        if fs[0] != "cgroup" or "memory" not in fs[-1].split(","):
+            continue
+        root, point = left.split()[3], left.split()[4]
+        rel = os.path.relpath(own, root)
+        if rel.startswith(".."):
+            continue
+        path = Path(point) / rel if rel != "." else Path(point)
+        if (path / "memory.limit_in_bytes").exists():
+            return path
+    return None
+
+
 def _own_cgroup_dir() -> Path | None:
     """The folder of this process's cgroup on a mounted cgroup2 file system, if any."""
     try:
@@ -54,10 +79,35 @@ def _own_cgroup_dir() -> Path | None:
 
 
 class Cgroup:
-    """One worker's cgroup."""
+    """One worker's cgroup (v2), and where memory is counted: its own ``memory.max`` when the
+    v2 memory controller is there, else a folder of its own in the v1 memory hierarchy."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, memory: Path | None = None) -> None:
         self.path = path
+        self.memory = memory  # a v1 memory cgroup folder, or None
+
+    @property
+    def folders(self) -> list[Path]:
+        """What the worker joins (each folder's cgroup.procs)."""
+        return [self.path, *([self.memory] if self.memory is not None else [])]
+
+    def limit_memory(self, mb: int) -> bool:
+        """Count all the worker's memory against ``mb`` MiB: anonymous, shared mappings, SysV
+        and POSIX shared memory, its tmpfs pages; no swap to escape to. True when in force."""
+        limit = str(mb << 20)
+        if (self.path / "memory.max").exists():
+            ok = self._write("memory.max", limit)
+            self._write("memory.swap.max", "0")
+            return ok
+        if self.memory is not None:
+            try:
+                (self.memory / "memory.limit_in_bytes").write_text(limit)
+                if (self.memory / "memory.memsw.limit_in_bytes").exists():
+                    (self.memory / "memory.memsw.limit_in_bytes").write_text(limit)
+                return True
+            except OSError as exc:
+                log.warning("cannot limit memory of %s: %s", self.memory, exc)
+        return False
 
     def _write(self, name: str, value: str) -> bool:
         try:
@@ -92,6 +142,16 @@ class Cgroup:
 
     def thaw(self) -> None:
         self._write("cgroup.freeze", "0")
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time used by everything that ever ran in the cgroup (``cpu.stat``'s usage_usec)."""
+        try:
+            for line in (self.path / "cpu.stat").read_text().splitlines():
+                if line.startswith("usage_usec "):
+                    return int(line.split()[1]) / 1e6
+        except (OSError, ValueError):
+            return None
+        return None
 
     def kill(self) -> None:
         """SIGKILL everything in the cgroup (``cgroup.kill``; on kernels before 5.14, each
@@ -130,13 +190,21 @@ class Cgroup:
             self.path.rmdir()
         except OSError as exc:
             log.warning("cannot remove cgroup %s: %s", self.path, exc)
+        if self.memory is not None and self.memory.exists():
+            for _ in range(100):  # its tasks are gone with the v2 cgroup's; v1 lets go a little later
+                try:
+                    self.memory.rmdir()
+                    break
+                except OSError:
+                    time.sleep(0.02)
 
 
 class Cgroups:
     """This grader's folder of worker cgroups: ``grader-<pid>-<random>`` under its own cgroup."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, memory: Path | None = None) -> None:
         self.root = root
+        self.memory = memory  # the same folder in the v1 memory hierarchy, where there is one
 
     @classmethod
     def find(cls, parent: Cgroups | None = None, name: str | None = None) -> Cgroups | None:
@@ -147,12 +215,17 @@ class Cgroups:
             return None
         if parent is not None:
             root = parent.root / (name or f"job-{os.getpid()}")
+            memory = parent.memory / root.name if parent.memory is not None else None
         else:
             own = _own_cgroup_dir()
             if own is None:
                 return None
             _sweep(own)
             root = own / f"grader-{os.getpid()}-{secrets.token_hex(4)}"
+            mem_parent = _own_memory_dir()
+            if mem_parent is not None:
+                _sweep(mem_parent)
+            memory = mem_parent / root.name if mem_parent is not None else None
         try:
             root.mkdir()
         except OSError:
@@ -160,7 +233,15 @@ class Cgroups:
         if not (root / "cgroup.freeze").exists():
             Cgroup(root).remove()
             return None
-        return cls(root)
+        if "memory" in _read(root / "cgroup.controllers").split():
+            _write(root / "cgroup.subtree_control", "+memory")  # workers' memory.max (v2)
+            memory = None
+        elif memory is not None:
+            try:
+                memory.mkdir()
+            except OSError:
+                memory = None
+        return cls(root, memory)
 
     def siblings(self) -> list[Cgroup]:
         """The other jobs' folders of the same batch (empty for a batch of one job)."""
@@ -179,15 +260,41 @@ class Cgroups:
         except OSError as exc:
             log.warning("cannot make cgroup %s: %s", path, exc)
             return None
-        return Cgroup(path)
+        memory = None
+        if self.memory is not None:
+            try:
+                (self.memory / name).mkdir()
+                memory = self.memory / name
+            except OSError as exc:
+                log.warning("cannot make memory cgroup %s: %s", self.memory / name, exc)
+        return Cgroup(path, memory)
 
     def close(self) -> None:
         if not self.root.exists():
             return
         for child in self.root.iterdir():
             if child.is_dir():
-                Cgroup(child).remove()
-        Cgroup(self.root).remove()
+                _remove_tree(child)
+        if self.memory is not None and self.memory.exists():
+            for child in self.memory.iterdir():
+                if child.is_dir():
+                    _remove_tree(child)
+        Cgroup(self.root, self.memory).remove()
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
+
+
+def _write(path: Path, value: str) -> bool:
+    try:
+        path.write_text(value)
+        return True
+    except OSError:
+        return False
 
 
 def _sweep(parent: Path) -> None:
@@ -203,10 +310,15 @@ def _sweep(parent: Path) -> None:
             continue
         if Path(f"/proc/{pid}").exists():
             continue
-        try:
-            for child in entry.iterdir():
-                if child.is_dir():
-                    Cgroup(child).remove(wait=1.0)
-        except OSError:
-            pass
-        Cgroup(entry).remove(wait=1.0)
+        _remove_tree(entry)
+
+
+def _remove_tree(path: Path) -> None:
+    """Kill and remove a cgroup folder and every folder below it, deepest first."""
+    try:
+        children = [c for c in path.iterdir() if c.is_dir()]
+    except OSError:
+        children = []
+    for child in children:
+        _remove_tree(child)
+    Cgroup(path).remove(wait=1.0)

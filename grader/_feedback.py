@@ -23,6 +23,7 @@ from typing import Literal
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, Template, select_autoescape
 
+from ._display import finalize
 from ._models import Outcome, Result, TestResult
 
 __all__ = ["Audience", "render_feedback", "write_feedback"]
@@ -349,6 +350,7 @@ def _template_env() -> Environment:
     return Environment(
         loader=PackageLoader("grader", "templates"),
         autoescape=select_autoescape(["html"]),
+        finalize=finalize,  # controls and bidi overrides in names and messages show as escapes
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,

@@ -22,6 +22,7 @@ import pytest
 from ._course import Assignment, Course
 from ._exceptions import ConfigError
 from ._feedback import write_feedback
+from ._display import cell
 from ._intake import Submission, single, take_in
 from ._summary import load_results, render_summary
 from ._models import Result, TestResult
@@ -111,6 +112,7 @@ def grade(
     jobs: int | None = None,
     progress: Progress = Progress(),
     gpu_problems_on_cpu: bool = False,
+    layout: str = "auto",
 ) -> list[Result]:
     """Grade every submission in ``submissions_dir``; write result.json and feedback.html per
     student and gradebook.csv into ``out_dir``. Each student's files are written as soon as
@@ -124,7 +126,7 @@ def grade(
     out_dir.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="grader-intake-"))
     try:
-        intake = take_in(submissions_dir, a.student_files, scratch)
+        intake = take_in(submissions_dir, a.student_files, scratch, layout=layout)
         subs = intake.submissions
         atomic_write(out_dir / "intake.txt", "\n".join(intake.summary()) + "\n")
         progress.on_intake(intake.summary())
@@ -343,7 +345,7 @@ def gradebook(a: Assignment | None, results: list[Result]) -> str:
     w.writerow(["student", *ids, "score", "max_score"])
     for r in sorted(results, key=lambda r: r.student):
         by = {p.id: p.score for p in r.problems}
-        w.writerow([r.student, *(by.get(i, "") for i in ids), r.score, r.max_score])
+        w.writerow([cell(r.student), *(by.get(i, "") for i in ids), r.score, r.max_score])  # a name never runs as a formula
     return buf.getvalue()
 
 
@@ -358,7 +360,7 @@ def canvas_gradebook(results: list[Result]) -> str:
     w.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", assignment])
     w.writerow(["Points Possible", "", "", "", "", max((r.max_score for r in results), default=0)])
     for r in sorted(results, key=lambda r: r.student):
-        w.writerow([r.student, r.canvas_id or "", "", "" if r.canvas_id else r.student, "", r.score])
+        w.writerow([cell(r.student), cell(r.canvas_id or ""), "", "" if r.canvas_id else cell(r.student), "", r.score])
     return buf.getvalue()
 
 

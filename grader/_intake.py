@@ -22,6 +22,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from ._display import visible
 from ._exceptions import ConfigError, SubmissionError
 
 MAX_FILE_BYTES = 50 << 20
@@ -42,15 +43,25 @@ class Submission:
 
 def _collect(root: Path, allowed: list[str], notes: list[str], recursive: bool = True) -> dict[str, Path]:
     found: dict[str, list[Path]] = {name: [] for name in allowed}
-    for path in sorted(root.rglob("*") if recursive else root.iterdir()):
+    try:
+        entries = sorted(root.rglob("*") if recursive else root.iterdir())
+    except OSError as exc:  # an unreadable folder inside the upload
+        raise SubmissionError(f"the folder cannot be read ({exc.strerror or exc})") from None
+    for path in entries:
         rel = path.relative_to(root)
         if any(part.startswith(".") or part == "__MACOSX" for part in rel.parts):
             continue
         if path.is_symlink():
             notes.append(f"{rel}: a symbolic link, ignored")
             continue
-        if path.is_file() and path.name in found:
-            if path.stat().st_size > MAX_FILE_BYTES:
+        try:
+            wanted = path.is_file() and path.name in found
+            big = wanted and path.stat().st_size > MAX_FILE_BYTES
+        except OSError:
+            notes.append(f"{rel}: cannot be read, ignored")
+            continue
+        if wanted:
+            if big:
                 notes.append(f"{rel}: larger than {MAX_FILE_BYTES >> 20} MB, ignored")
                 continue
             found[path.name].append(path)
@@ -77,11 +88,11 @@ class Intake:
         """Lines for a person: the layout, who got which files, what was ignored and why."""
         ok = [s for s in self.submissions if not s.problem]
         lines = [f"Intake: {self.layout}; {len(self.submissions)} students ({len(self.submissions) - len(ok)} refused)."]
-        for sub in self.submissions:
+        for sub in self.submissions:  # names and notes come from uploads: shown with visible escapes, one line each
             what = f"refused: {sub.problem}" if sub.problem else (", ".join(sorted(sub.files)) or "none of this assignment's files")
-            lines.append(f"  {sub.student:<28} {what}")
-            lines += [f"  {'':<28}   note: {n}" for n in sub.notes]
-        lines += [f"  ignored: {i}" for i in self.ignored]
+            lines.append(f"  {visible(sub.student):<28} {visible(what)}")
+            lines += [f"  {'':<28}   note: {visible(n)}" for n in sub.notes]
+        lines += [f"  ignored: {visible(i)}" for i in self.ignored]
         return lines
 
 
@@ -118,8 +129,21 @@ def _unzip(archive: Path, dest: Path, limit: int = MAX_ARCHIVE_BYTES) -> None:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 with zf.open(info) as src, open(target, "wb") as out:
                     left -= _copy_capped(src, out, left, archive.name)
+    except SubmissionError:
+        raise
     except zipfile.BadZipFile as exc:
         raise SubmissionError(f"{archive.name}: not a readable zip file ({exc})") from None
+    except RuntimeError as exc:
+        if "encrypted" in str(exc) or "password" in str(exc):
+            raise SubmissionError(f"{archive.name}: the archive is password-protected; upload it without a password") from None
+        raise SubmissionError(f"{archive.name}: cannot be unpacked ({exc})") from None
+    except NotImplementedError as exc:
+        raise SubmissionError(f"{archive.name}: made with a compression method this grader cannot read ({exc}); "
+                              "zip it again with the default (deflate)") from None
+    except (UnicodeError, ValueError) as exc:
+        raise SubmissionError(f"{archive.name}: a file name in the archive cannot be read ({type(exc).__name__})") from None
+    except (OSError, EOFError, Exception) as exc:  # zlib.error, a name that is both a file and a folder, ...
+        raise SubmissionError(f"{archive.name}: cannot be unpacked ({type(exc).__name__}: {exc})") from None
 
 
 def discover(submissions_dir: Path, allowed: list[str], scratch: Path | None = None) -> list[Submission]:
@@ -127,9 +151,24 @@ def discover(submissions_dir: Path, allowed: list[str], scratch: Path | None = N
     return take_in(submissions_dir, allowed, scratch).submissions
 
 
-def take_in(path: Path, allowed: list[str], scratch: Path | None = None) -> Intake:
+LAYOUTS = ("auto", "folders", "gradescope", "canvas")
+# Names of the grader's own files in an output folder: no student's folder may take one.
+RESERVED = frozenset({"gradebook.csv", "gradebook-canvas.csv", "intake.txt", "summary.html"})
+
+
+def take_in(path: Path, allowed: list[str], scratch: Path | None = None, layout: str = "auto") -> Intake:
     """Recognise the layout of ``path`` (a folder, or a Gradescope export .zip) and take in
-    one submission per student."""
+    one submission per student.
+
+    The layout is decided once, from the top of ``path`` (or named by ``layout``), never
+    from inside one student's upload: a Gradescope export is a folder whose own
+    ``submission_metadata.yml`` (or, for the unpacked .zip or a folder that holds nothing
+    else, its only sub-folder's) lists the submissions; a Canvas download is a flat folder
+    of files most of whose names are Canvas's. Every error reading one student's upload is
+    that student's note and outcome. Names are made unique: one that is taken by another
+    student or by a file of the grader's own gets a suffix, with a note."""
+    if layout not in LAYOUTS:
+        raise ConfigError(f"unknown layout {layout!r}: use one of {', '.join(LAYOUTS)}")
     scratch = scratch or Path(tempfile.mkdtemp(prefix="grader-intake-"))
     if path.is_file() and path.suffix == ".zip":
         export = scratch / "_export"
@@ -138,16 +177,19 @@ def take_in(path: Path, allowed: list[str], scratch: Path | None = None) -> Inta
             _unzip(path, export, MAX_EXPORT_BYTES)
         except SubmissionError as exc:
             raise ConfigError(f"{path}: {exc}") from None
-        root = _metadata_root(export)
+        root = _metadata_root(export, nested=True)
         if root is None:
             raise ConfigError(f"{path}: a .zip without submission_metadata.yml is not a Gradescope export; "
                               "give a folder holding one folder or .zip per student")
         intake = _gradescope(root, allowed)
     elif not path.is_dir():
         raise ConfigError(f"{path}: no such folder of submissions")
-    elif (root := _metadata_root(path)) is not None:
+    elif layout == "gradescope" or layout == "auto" and _metadata_root(path) is not None:
+        root = _metadata_root(path)
+        if root is None:
+            raise ConfigError(f"{path}: --layout gradescope, but there is no submission_metadata.yml at its top")
         intake = _gradescope(root, allowed)
-    elif _is_canvas(path):
+    elif layout == "canvas" or layout == "auto" and _is_canvas(path):
         intake = _canvas(path, allowed, scratch)
     else:
         intake = _per_student(path, allowed, scratch)
@@ -156,11 +198,29 @@ def take_in(path: Path, allowed: list[str], scratch: Path | None = None) -> Inta
         hint = (f" It holds {', '.join(own)} itself: give the folder that holds one folder (or .zip) per student"
                 if own else " Give the folder that holds one folder (or .zip) per student.")
         raise ConfigError(f"{path}: no student folders or .zip files in it.{hint}")
-    names = [s.student for s in intake.submissions]
-    if len(set(names)) != len(names):
-        raise ConfigError(f"{path}: two submissions for the same student name: {sorted({n for n in names if names.count(n) > 1})}")
+    _unique(intake.submissions)
     intake.submissions.sort(key=lambda s: s.student)
     return intake
+
+
+def _unique(subs: list[Submission]) -> None:
+    """Give every submission a name of its own: one that another already has (two e-mails
+    that make the same folder name), or that one of the grader's own files has, gets ``-2``,
+    ``-3``... (``-student`` for a reserved name), with a note saying so."""
+    taken: set[str] = set()
+    for sub in sorted(subs, key=lambda s: s.student):
+        name = sub.student
+        if name.lower() in RESERVED or not name or name.startswith("."):
+            name = f"{name or 'unnamed'}-student"
+        base, n = name, 1
+        while name in taken:
+            n += 1
+            name = f"{base}-{n}"
+        if name != sub.student:
+            sub.notes.append(f"graded as {name!r}: the name {sub.student!r} is "
+                             + ("taken by another submission" if base == sub.student else "one of the grader's own files"))
+            sub.student = name
+        taken.add(name)
 
 
 def _per_student(submissions_dir: Path, allowed: list[str], scratch: Path) -> Intake:
@@ -173,7 +233,10 @@ def _per_student(submissions_dir: Path, allowed: list[str], scratch: Path) -> In
             subs.append(Submission(entry.name, {}, problem=f"{entry.name} is a symbolic link; not followed"))
         elif entry.is_dir():
             notes: list[str] = []
-            subs.append(Submission(entry.name, _collect(entry, allowed, notes), notes))
+            try:
+                subs.append(Submission(entry.name, _collect(entry, allowed, notes), notes))
+            except SubmissionError as exc:
+                subs.append(Submission(entry.name, {}, notes, problem=str(exc)))
         elif entry.suffix == ".zip":
             subs.append(_from_zip(entry, entry.stem, allowed, scratch))
         else:
@@ -182,25 +245,30 @@ def _per_student(submissions_dir: Path, allowed: list[str], scratch: Path) -> In
 
 
 def _from_zip(archive: Path, student: str, allowed: list[str], scratch: Path) -> Submission:
-    dest = scratch / student
-    dest.mkdir(parents=True, exist_ok=True)
+    scratch.mkdir(parents=True, exist_ok=True)
+    dest = Path(tempfile.mkdtemp(prefix="zip-", dir=scratch))  # never a path the upload's name decides
     try:
         _unzip(archive, dest)
+        notes: list[str] = []
+        return Submission(student, _collect(dest, allowed, notes), notes)
     except SubmissionError as exc:
+        shutil.rmtree(dest, ignore_errors=True)  # nothing half-unpacked is graded
         return Submission(student, {}, problem=str(exc))
-    notes: list[str] = []
-    return Submission(student, _collect(dest, allowed, notes), notes)
 
 
 # ---------------------------------------------------------------- Gradescope --
 
 
-def _metadata_root(path: Path) -> Path | None:
-    """The folder holding submission_metadata.yml: ``path`` or its only sub-folder."""
+def _metadata_root(path: Path, nested: bool = False) -> Path | None:
+    """The folder holding submission_metadata.yml: ``path`` itself; or its only sub-folder,
+    where ``path`` holds nothing else (an export unpacked into a folder of its own) or is
+    the unpacked export .zip (``nested``). Never a student's folder among others: one
+    upload cannot make the class a Gradescope export, or decide who is who."""
     if (path / "submission_metadata.yml").is_file():
         return path
-    subdirs = [p for p in path.iterdir() if p.is_dir() and not p.name.startswith((".", "__MACOSX"))]
-    if len(subdirs) == 1 and (subdirs[0] / "submission_metadata.yml").is_file():
+    entries = [p for p in path.iterdir() if not p.name.startswith((".", "__MACOSX"))]
+    subdirs = [p for p in entries if p.is_dir() and not p.is_symlink()]
+    if len(subdirs) == 1 and (nested or len(entries) == 1) and (subdirs[0] / "submission_metadata.yml").is_file():
         return subdirs[0]
     return None
 
@@ -255,8 +323,11 @@ def _gradescope(root: Path, allowed: list[str]) -> Intake:
 
 
 def _is_canvas(path: Path) -> bool:
+    """A flat folder of files, most of them named as Canvas names them (one student's
+    upload named like a Canvas file does not make a class of .zip files a Canvas download)."""
     entries = [e for e in path.iterdir() if not e.name.startswith(".")]
-    return bool(entries) and not any(e.is_dir() for e in entries) and any(CANVAS_NAME.match(e.name) for e in entries)
+    canvas = [e for e in entries if CANVAS_NAME.match(e.name)]
+    return bool(entries) and not any(e.is_dir() for e in entries) and len(canvas) * 2 > len(entries)
 
 
 def _canvas(path: Path, allowed: list[str], scratch: Path) -> Intake:

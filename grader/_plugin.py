@@ -39,6 +39,7 @@ from typing import Any, Callable, Iterator, Literal
 import pytest
 
 from ._course import Assignment
+from ._display import capped
 from ._exceptions import CheckFailed, ConfigError, StudentFault
 from .checks import take_notes
 from ._intake import Submission
@@ -48,7 +49,8 @@ from ._sandbox import Limits, Runner, WorkerSpec
 
 log = logging.getLogger(__name__)
 
-BASELINE = "(template)"
+OUTPUT_CHARS = 16_000  # of one test's message in result.json (the page shows less)
+BASELINE = "\x00template"  # no upload can be named so (a file name holds no NUL): never a student's name
 
 
 @dataclass
@@ -212,7 +214,7 @@ class GraderPlugin:
                     " (" + "; ".join(notes) + ")" if notes else ""))
             course_private = [a.root / d for d in ("rubrics", "reference", "tests", "examples", ".git")]
             spec = WorkerSpec(
-                label=f"{student}/{problem.id}" + ("/hidden" if hidden else ""),
+                label=("(template)" if student == BASELINE else student) + f"/{problem.id}" + ("/hidden" if hidden else ""),
                 hide=tuple(p for p in [*course_private, *self.plan.hide] if p.is_dir()),
                 files={**data, **files},
                 module=problem.module,
@@ -362,7 +364,7 @@ class GraderPlugin:
             score=test.points if outcome == "passed" else 0.0,
             max_score=test.points,
             visibility=test.visibility,
-            output=output,
+            output=capped(output, OUTPUT_CHARS),  # a message echoing a flood stays small
             test=test.name,
             duration=round(item.stash.get(_DURATION, 0.0), 3),
         )

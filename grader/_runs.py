@@ -56,8 +56,8 @@ class ProblemRun:
 
     def _left(self) -> float:
         left = self.budget - self.used
-        if left <= 0:
-            if self._whole is not None and self.budget <= 0:
+        if left <= 0.01:  # (what is left of a CPU-time budget can be a few microseconds: that is spent)
+            if self._whole is not None and self.budget <= 0.01:
                 raise WorkerTimeout(f"Not run: your code had already used all {self._whole:.3g} s that the tests "
                                     "of a submission may use together.")
             raise WorkerTimeout(f"Your code used up this test's {self.budget:.3g} s, so it was stopped.{self._whole_note()}")
@@ -114,7 +114,9 @@ class ProblemRun:
             raise
         finally:
             wall = time.monotonic() - started
-            self.used += wall
+            # The student's limits count CPU time where the worker can tell (never more than
+            # the wall time): a loaded machine does not use up a slow-but-correct call's time.
+            self.used += min(wall, getattr(worker, "charged", wall))
             # the student's own time: as the worker timed the call; all of it for a hang, crash or raise
             self.compute += wall if reply is None else reply.get("__elapsed__", 0.0)
         return reply

@@ -39,7 +39,9 @@ log = logging.getLogger(__name__)
 _WORKER_SRC = Path(_worker.__file__)
 MAX_REPLY_BYTES = 1 << 30  # a reply larger than this is refused (the student's answer cannot be that big)
 OUTPUT_KEEP_BYTES = 64 << 10  # of each of stdout/stderr; the rest is drained and dropped
-START_TIMEOUT = 120.0  # importing torch in the worker: the harness's cost, not the student's
+MEMORY_MARGIN_MB = 256  # a worker's cgroup may hold this much more than its limit (page cache)
+START_TIMEOUT = 120.0
+WALL_BACKSTOP = 3.0  # a call may take this many times its limit in wall time while its CPU time stays under it  # importing torch in the worker: the harness's cost, not the student's
 
 
 @dataclass(frozen=True)
@@ -206,6 +208,8 @@ class FramedWorker:
     _dead: bool = False
     witness: list[str] = []  # what a watch in the worker reported during the last request
     last_wall: float = 0.0  # seconds the last request took, as measured here (its inputs encoded before)
+    charged: float = 0.0  # seconds of it charged to the student's time limits (CPU time, at most wall time)
+    _deadline: float = 0.0
 
     def _send(self, data: bytes, deadline: float) -> None:
         """Write ``data`` to the request channel by ``deadline`` (TimeoutError past it: a
@@ -258,16 +262,19 @@ class FramedWorker:
             raise SandboxError(f"worker {self.label} is closed")
         plain, payload = _worker.encode(values or {})
         self.witness: list[str] = []
+        self.charged = math.inf  # until the call ends: a crash is charged its wall time
         started = time.monotonic()
         sent = time.perf_counter()
+        self._budget(timeout)
         try:
             self._send(_worker.frame({**header, "values": plain}, payload), time.monotonic() + timeout)
         except TimeoutError:
             self._timed_out(timeout)
         except (BrokenPipeError, OSError):
             self._died()
-        reply, data = self._read(timeout - (time.monotonic() - started))
+        reply, data = self._read(timeout - (time.monotonic() - started), budgeted=True)
         self.last_wall = time.perf_counter() - sent  # from the request's first byte to the reply's last
+        self.charged = self._charged()
         if not reply.ok:
             assert reply.fault is not None
             self._raise_fault(reply.fault)
@@ -295,13 +302,16 @@ class FramedWorker:
             )
         raise StudentError(f"Your code raised {fault.type}: {fault.message}{frames}")
 
-    def _read(self, timeout: float, starting: bool = False, ending: bool = False) -> tuple[WorkerReply, bytes]:
+    def _read(self, timeout: float, starting: bool = False, ending: bool = False, budgeted: bool = False) -> tuple[WorkerReply, bytes]:
         """The next reply frame. An ``ended`` frame (a container's box: the worker exited) is
         a crash, unless ``ending`` (the worker was asked to exit). ``witness`` frames (what a
         watch saw while the call ran, sent as it happened) are kept in ``self.witness``."""
-        deadline = time.monotonic() + timeout
+        self._deadline = time.monotonic() + timeout
+        if not budgeted:
+            self._budget(timeout)
+            self._cpu0 = None  # starting, closing: wall time only
         while True:
-            reply, data = self._frame(deadline, timeout, starting)
+            reply, data = self._frame(self._deadline, timeout, starting)
             if reply.witness is None or reply.ok or reply.fault is not None or reply.ended is not None:
                 break
             if len(self.witness) < 100:
@@ -313,14 +323,14 @@ class FramedWorker:
 
     def _frame(self, deadline: float, timeout: float, starting: bool) -> tuple[WorkerReply, bytes]:
         try:
-            (hlen,) = _worker._LEN.unpack(self._recv(_worker._LEN.size, deadline))
+            (hlen,) = _worker._LEN.unpack(self._recv(_worker._LEN.size))
             if hlen > 16 << 20:
                 self._broken("an oversized reply header")
-            head = self._recv(hlen, deadline)
-            (plen,) = _worker._LEN.unpack(self._recv(_worker._LEN.size, deadline))
+            head = self._recv(hlen)
+            (plen,) = _worker._LEN.unpack(self._recv(_worker._LEN.size))
             if plen > MAX_REPLY_BYTES:
                 self._broken(f"a reply of {plen} bytes (at most {MAX_REPLY_BYTES} are accepted)")
-            data = self._recv(plen, deadline) if plen else b""
+            data = self._recv(plen) if plen else b""
         except TimeoutError:
             if starting:
                 self.kill()
@@ -335,23 +345,60 @@ class FramedWorker:
         return reply, data
 
     def _timed_out(self, timeout: float) -> NoReturn:
+        self.charged = timeout
         self.kill()
         raise WorkerTimeout(f"Your code did not finish within {timeout:.3g} s, so it was stopped.") from None
+
+    # A time limit counts the CPU time the worker's processes used (where it can be read: a
+    # cgroup's cpu.stat), so that a loaded machine, which gives each process less of a core,
+    # does not turn a slow-but-correct submission into a timeout. Never stricter than wall
+    # time; code that sleeps or blocks (no CPU) is stopped by a wall-clock backstop.
+
+    def cpu_seconds(self) -> float | None:
+        """CPU seconds used so far by every process and thread of the worker; None: unknown."""
+        return None
+
+    def _budget(self, timeout: float) -> None:
+        self._limit, self._started_at, self._cpu0 = timeout, time.monotonic(), self.cpu_seconds()
+
+    def _extended(self) -> bool:
+        """Past the wall deadline: move it on when the worker has used less CPU time than its
+        limit and the backstop is not reached; False when the call is out of time."""
+        cpu0 = getattr(self, "_cpu0", None)
+        now_cpu = self.cpu_seconds() if cpu0 is not None else None
+        if cpu0 is None or now_cpu is None:
+            return False
+        now, limit = time.monotonic(), self._limit
+        backstop = self._started_at + max(WALL_BACKSTOP * limit, limit + 30.0)
+        used = now_cpu - cpu0
+        if used >= limit or now >= backstop:
+            return False
+        self._deadline = min(now + max(limit - used, 0.25), backstop)
+        return True
+
+    def _charged(self) -> float:
+        """Seconds of the last request charged to the student: its CPU time, at most its wall time."""
+        wall = time.monotonic() - self._started_at
+        cpu0 = getattr(self, "_cpu0", None)
+        now_cpu = self.cpu_seconds() if cpu0 is not None else None
+        return wall if cpu0 is None or now_cpu is None else max(0.0, min(wall, now_cpu - cpu0))
 
     def _broken(self, what: str) -> NoReturn:
         """The channel can no longer be trusted to be in step: end this worker (a fresh one runs the next call)."""
         self.kill()
         raise WorkerCrashed(f"The process running your code sent the grader {what}; it was stopped.")
 
-    def _recv(self, n: int, deadline: float) -> bytes:
+    def _recv(self, n: int) -> bytes:
         chunks, got = [], 0
         while got < n:
-            left = deadline - time.monotonic()
-            if left <= 0:
+            left = self._deadline - time.monotonic()
+            if left <= 0 and not self._extended():
                 raise TimeoutError
-            ready, _, _ = select.select([self._rep_r], [], [], left)
+            ready, _, _ = select.select([self._rep_r], [], [], max(left, 0.0))
+            if not ready and not self._extended():
+                raise TimeoutError
             if not ready:
-                raise TimeoutError
+                continue
             chunk = os.read(self._rep_r, min(n - got, 1 << 20))
             if not chunk:
                 raise EOFError
@@ -509,7 +556,10 @@ class LocalWorker(FramedWorker):
             args += ["--uid", str(self.uid), "--disk-mb", str(lim.disk_mb)] + [a for p in spec.hide for a in ("--hide", str(p))]
         self.cgroup = cgroups.make(f"w-{secrets.token_hex(6)}") if cgroups is not None else None
         if self.cgroup is not None:  # the worker joins it first: everything it starts is in it
-            args += ["--cgroup", str(self.cgroup.path)]
+            # Memory counted by the kernel, shared mappings included (RLIMIT_DATA counts none of
+            # them); the margin is for the page cache of what the worker reads.
+            self.cgroup.limit_memory(lim.memory_mb + MEMORY_MARGIN_MB)
+            args += [a for folder in self.cgroup.folders for a in ("--cgroup", str(folder))]
         self._stopped = False  # frozen by signals (no cgroup, or it did not freeze)
         env = _scrubbed_env(self.dir, lim.threads, spec.device)
         try:
@@ -568,6 +618,9 @@ class LocalWorker(FramedWorker):
         self._crashed(None if code is None else (-code if code < 0 else 0, code), killed)
 
     # ------------------------------------------------------------ lifecycle --
+
+    def cpu_seconds(self) -> float | None:
+        return self.cgroup.cpu_seconds() if self.cgroup is not None else None
 
     def freeze(self) -> None:
         """Stop every process and thread of this worker (so nothing it started can disturb a

@@ -28,6 +28,7 @@ import shutil
 import signal
 import struct
 import sys
+import threading
 import time
 import traceback
 from types import ModuleType
@@ -714,17 +715,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hide", action="append", default=[], help="as root: a folder to cover")
     ap.add_argument("--nproc", type=int, default=256)
     ap.add_argument("--disk-mb", type=int, default=512)
-    ap.add_argument("--cgroup", default=None, help="as root: a cgroup (v2) folder to join first, for freezing and killing")
+    ap.add_argument("--cgroup", action="append", default=[], help="as root: a cgroup folder to join first (repeatable)")
     args = ap.parse_args(argv)
     req, rep = args.req_fd, args.rep_fd
     sub_dir = os.path.abspath(args.sub)
     not_isolated: list[str] = []
-    if args.cgroup:  # first of all: everything this process starts from here on is in it, whatever its state
+    for folder in args.cgroup:  # first of all: everything this process starts from here on is in them
         try:
-            with open(os.path.join(args.cgroup, "cgroup.procs"), "w") as f:
+            with open(os.path.join(folder, "cgroup.procs"), "w") as f:
                 f.write("0")
         except OSError as exc:
-            not_isolated.append(f"cgroup of its own ({exc.strerror}): frozen and killed by signals only")
+            not_isolated.append(f"cgroup of its own ({exc.strerror}): frozen and killed by signals only, memory by RLIMIT_DATA")
     if args.uid is not None:
         home = os.path.dirname(sub_dir)
         keep = [sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable)),
@@ -885,31 +886,64 @@ def box(argv: list[str]) -> int:
             return 0  # "exit", or the end of a batch
         _stage(request, args.sub, args.driver)
 
+        out_r, out_w = os.pipe()
+
         def worker(request: dict[str, Any] = request) -> int:
             libc.prctl(_PR_SET_DUMPABLE, 1, 0, 0, 0)  # the worker is an ordinary process of the student's
+            os.close(out_r)
             req, rep = os.dup(0), os.dup(1)
             devnull = os.open(os.devnull, os.O_RDONLY)
             os.dup2(devnull, 0)
             os.close(devnull)
-            os.dup2(2, 1)  # the student's prints: stderr, kept by the trusted side up to a cap
+            os.dup2(out_w, 1)  # the student's prints: drained here, in the container, and capped
+            os.dup2(out_w, 2)
+            os.close(out_w)
             os.chdir(args.sub)
             return main(["--req-fd", str(req), "--rep-fd", str(rep), "--sub", args.sub, "--driver", args.driver,
                          "--module", str(request["module"]), "--memory-mb", str(int(request["memory_mb"])),
                          *worker_args])
 
-        status = _reap(_fork(worker))
+        pid = _fork(worker)
+        os.close(out_w)
+        drain = threading.Thread(target=_forward, args=(out_r, 2, BOX_OUTPUT_BYTES), daemon=True)
+        drain.start()
+        status = _reap(pid)
         while True:  # the student's other processes, wherever they went: none outlives its worker
             try:
                 os.kill(-1, signal.SIGKILL)
             except ProcessLookupError:
                 break
             _reap(None)
+        drain.join(timeout=10)  # everything that held the pipe is dead: it has ended
         code = os.waitstatus_to_exitcode(status)
         if code != 0:
             return 128 - code if code < 0 else code
         for folder in args.scratch:  # now, not at the next stage: the trusted side may lower the memory
             _empty(folder)           # limit in between, and tmpfs pages count against it
         write_frame(1, {"ended": 0})
+
+
+BOX_OUTPUT_BYTES = 128 << 10  # of a worker's prints that leave the container; the rest is read and dropped in it
+
+
+def _forward(src: int, dst: int, cap: int) -> None:
+    """Copy at most ``cap`` bytes of ``src`` to ``dst``, read and drop the rest (as fast as a
+    local worker's output is drained: a flood costs the same on both runners), and say how
+    much was dropped."""
+    sent = dropped = 0
+    try:
+        while chunk := os.read(src, 1 << 16):
+            room = cap - sent
+            if room > 0:
+                write_all(dst, chunk[:room])
+                sent += min(room, len(chunk))
+            dropped += max(0, len(chunk) - max(room, 0))
+        if dropped:
+            write_all(dst, f"\n[... {dropped} more bytes of output dropped]".encode())
+    except OSError:
+        pass
+    finally:
+        os.close(src)
 
 
 def _fork(run: Callable[[], int]) -> int:

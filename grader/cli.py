@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from ._display import visible
+
 from ._exceptions import GraderError
 from ._sandbox import Limits
 
@@ -41,9 +43,9 @@ def _progress(verbose: bool, tests: bool = True):  # type: ignore[no-untyped-def
         if not tests:
             return
         mark = click.style(f"{_MARK[t.outcome]:>7}", fg=_COLOR[t.outcome])
-        click.echo(f"  {mark}  {t.score:g}/{t.max_score:g}  {student}: {t.name}", err=True)
+        click.echo(f"  {mark}  {t.score:g}/{t.max_score:g}  {visible(student)}: {t.name}", err=True)
         if verbose and t.outcome != "passed" and t.output:
-            click.echo("\n".join("           " + line for line in t.output.splitlines()), err=True)
+            click.echo("\n".join("           " + line for line in visible(t.output, newlines=True).splitlines()), err=True)
 
     def on_result(r) -> None:  # type: ignore[no-untyped-def]
         state["done"] += 1
@@ -54,7 +56,7 @@ def _progress(verbose: bool, tests: bool = True):  # type: ignore[no-untyped-def
         pace = f"  {_clock(spent)} spent, about {_clock(left)} left" if state["todo"] and done < todo else ""
         bad = [t.outcome for t in r.tests if t.outcome in ("timeout", "error")]
         flag = click.style(f"  ({', '.join(sorted(set(bad)))})", fg="yellow") if bad else ""
-        click.echo(click.style(f"  {count} {r.student}: {r.score:g}/{r.max_score:g} in {r.execution_time:.1f} s", bold=True)
+        click.echo(click.style(f"  {count} {visible(r.student)}: {r.score:g}/{r.max_score:g} in {r.execution_time:.1f} s", bold=True)
                    + flag + pace, err=True)
 
     def on_intake(lines: list[str]) -> None:
@@ -145,12 +147,14 @@ def cli(verbose: bool) -> None:
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="Students graded at once (default: one per core, or per GPU with --gpus, as far as free memory allows two workers of each job's problems).")
 @click.option("--each-test", is_flag=True, help="Print every test's outcome, not only a line per student.")
+@click.option("--layout", type=click.Choice(["auto", "folders", "gradescope", "canvas"]), default="auto", show_default=True,
+              help="How SUBMISSIONS_DIR is laid out (auto: recognised from its top, never from inside an upload).")
 @_gpu_problems_on_cpu_option
 def grade(
     assignment: str, submissions_dir: Path, out_dir: Path, problems: tuple[str, ...], seed: int | None, course: str | None,
     threads: int | None, cpu_seconds: int | None, disk_mb: int | None, file_mb: int | None, submission_seconds: float | None,
     memory_mb: int | None, data_dir: Path | None, runner: str, image: str | None, gpus: str | None, device: str | None,
-    regrade: tuple[str, ...], regrade_all: bool, jobs: int | None, each_test: bool, gpu_problems_on_cpu: bool,
+    regrade: tuple[str, ...], regrade_all: bool, jobs: int | None, each_test: bool, layout: str, gpu_problems_on_cpu: bool,
 ) -> None:  # fmt: skip
     """Grade every student folder or .zip in SUBMISSIONS_DIR."""
     from ._grade import grade as run
@@ -161,13 +165,14 @@ def grade(
     click.echo(f"Student code runs {where}.", err=True)
     results = run(assignment, submissions_dir, out_dir, course=_course(course), problems=set(problems) or None, seed=seed,
                   limits=limits, runner=workers, device=workers_device(workers, device), progress=_progress(False, each_test),
-                  memory_mb=memory_mb, data_dir=data_dir, regrade=set(regrade), regrade_all=regrade_all, jobs=jobs, gpu_problems_on_cpu=gpu_problems_on_cpu)  # fmt: skip
+                  memory_mb=memory_mb, data_dir=data_dir, regrade=set(regrade), regrade_all=regrade_all, jobs=jobs, gpu_problems_on_cpu=gpu_problems_on_cpu,
+                  layout=layout)  # fmt: skip
     click.echo(f"Graded {len(results)} submissions of {assignment}.")
     click.echo(f"Gradebook:      {out_dir / 'gradebook.csv'}")
     click.echo(f"For Canvas:     {out_dir / 'gradebook-canvas.csv'} (Gradebook > Import)")
     click.echo(f"Class summary:  {out_dir / 'summary.html'}")
     for r in results:
-        click.echo(f"  {r.student:<20} {r.score:>6g}/{r.max_score:g}   {out_dir / r.student / 'feedback.html'}")
+        click.echo(f"  {visible(r.student):<20} {r.score:>6g}/{r.max_score:g}   {visible(str(out_dir / r.student / 'feedback.html'))}")
 
 
 @cli.command()
@@ -202,7 +207,7 @@ def check(assignment: str, folder: Path, seed: int | None, course: str | None, g
         mark = click.style(f"{_MARK[t.outcome]:<7}", fg=_COLOR[t.outcome])
         click.echo(f"{mark}  {t.name:<{width}}  {t.score:g}/{t.max_score:g}")
     for reason in sorted({t.output for t in result.tests if t.outcome == "skipped"}):
-        click.echo(click.style("SKIP: ", fg=_COLOR["skipped"]) + reason)
+        click.echo(click.style("SKIP: ", fg=_COLOR["skipped"]) + visible(reason, newlines=True))
     click.echo(f"\nPublic tests: {result.score:g}/{result.max_score:g}. Hidden tests are graded after the deadline.")
     click.echo(f"Feedback page: {folder / 'feedback.html'}")
     sys.exit(0 if all(t.outcome in ("passed", "skipped") for t in result.tests) else 1)

@@ -284,3 +284,62 @@ def test_a_timing_check_has_the_batch_to_itself(tmp_path: Path) -> None:
         burner.close()
         for r in (mine, theirs, batch):
             r.close()
+
+
+SHARED_MEMORY = """
+    import ctypes, mmap
+    def shared_map():
+        m = mmap.mmap(-1, 1536 << 20, flags=mmap.MAP_SHARED | mmap.MAP_ANONYMOUS)
+        for i in range(0, len(m), 4096):
+            m[i] = 1
+        return len(m)
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.shmat.restype = ctypes.c_void_p
+    def sysv(key, mb):
+        shmid = libc.shmget(key, mb << 20, 0o1666)  # IPC_CREAT | rw for all
+        if shmid < 0:
+            return -1
+        at = libc.shmat(shmid, None, 0)
+        ctypes.memset(at, 1, mb << 20)
+        return shmid
+    def sysv_find(key):
+        return libc.shmget(key, 0, 0o666)
+    def ok():
+        return 1
+"""
+
+
+@ROOT_ONLY
+def test_shared_memory_counts_against_the_limit_and_outlives_no_worker(tmp_path: Path) -> None:
+    # RLIMIT_DATA counts no shared mapping: a worker held 1.5 GiB past a 1 GiB limit. SysV
+    # segments had no IPC namespace: they outlived the worker and a later student's could read them.
+    from grader._exceptions import WorkerCrashed
+    from grader._sandbox import LocalRunner
+
+    runner = LocalRunner()
+    try:
+        if runner.cgroups is None:
+            pytest.skip("no cgroup can be made here")
+        (tmp_path / "a").mkdir()
+        (tmp_path / "b").mkdir()
+        first = make_run(tmp_path / "a", SHARED_MEMORY, runner=runner, memory_mb=1024, submission="ann")
+        worker_cg = None
+        try:
+            first.call("call", name="ok")
+            worker_cg = first._worker.cgroup  # type: ignore[union-attr]
+            if worker_cg is None or not worker_cg.limit_memory(1024 + 256):
+                pytest.skip("no memory cgroup here")
+            with pytest.raises(WorkerCrashed, match="memory"):
+                first.call("call", name="shared_map")
+            assert first.call("call", name="sysv", key=2971, mb=8)["value"] >= 0
+        finally:
+            first.close()
+        second = make_run(tmp_path / "b", SHARED_MEMORY, runner=runner, submission="ben")
+        try:
+            assert second.call("call", name="sysv_find", key=2971)["value"] == -1, "another worker's SysV segment is visible"
+        finally:
+            second.close()
+        segments = Path("/proc/sysvipc/shm").read_text().splitlines()[1:]
+        assert not [line for line in segments if line.split()[0] == "2971"], "a SysV segment outlived its worker"
+    finally:
+        runner.close()

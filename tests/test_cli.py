@@ -146,8 +146,9 @@ def test_check_runs_public_tests_only_and_exits_1_on_a_failure(tmp_path: Path) -
 def test_a_submission_cannot_use_more_than_its_total_time(tmp_path: Path) -> None:
     """Each test has its timeout, and the submission as a whole has one too (--submission-seconds)."""
     course = Course.locate(ROOT)
+    # 4 s of CPU per call (limits count CPU time: a sleep would cost the student nothing).
     slow = (ROOT / "reference" / "mfdnn-hw5" / "backprop.py").read_text() + "\nimport time as _t\n_orig = backprop\n" \
-        "def backprop(*a):\n    _t.sleep(4)\n    return _orig(*a)\n"
+        "def backprop(*a):\n    _end = _t.process_time() + 4\n    while _t.process_time() < _end:\n        pass\n    return _orig(*a)\n"
     subs = build_class(course, "mfdnn-hw5", tmp_path / "subs", {"slowpoke": {"backprop.py": slow}})
     proc = run_cli("grade", "mfdnn-hw5", subs, "--out", tmp_path / "out", "--problem", "backprop", "--submission-seconds", "10")
     assert proc.returncode == 0, proc.stderr

@@ -243,6 +243,32 @@ def test_output_is_capped_and_memory_is_limited(runner, tmp_path: Path) -> None:
     run.close()
 
 
+FLOOD = """
+    import os
+    def flood():
+        block = b"x" * (1 << 20)
+        for _ in range(1024):  # 1 GiB, in one call
+            os.write(1, block)
+        return 1
+"""
+
+
+def test_a_flood_costs_the_same_in_a_container_as_locally(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # Through the engine's attach stream a gigabyte took longer than the test's limit, and the
+    # same code passed locally: the box now drains a worker's prints in the container, as the
+    # local runner does, and lets only the first part out.
+    seconds = {}
+    for name, r in (("container", runner), ("local", None)):
+        (tmp_path / name).mkdir()
+        run = make_run(tmp_path / name, FLOOD, budget=20, runner=r)
+        started = time.monotonic()
+        assert run.call("call", name="flood")["value"] == 1, name
+        seconds[name] = time.monotonic() - started
+        assert "more bytes of output dropped" in run.output() and len(run.output()) < 3 * Limits().output_bytes, name
+        run.close()
+    print(f"\n1 GiB of prints: {seconds}")
+
+
 def test_the_container_is_shut(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """Seen from inside: an unprivileged user, no capabilities, no new privileges, a read-only
     root and mount, a capped /tmp, no network, no Docker socket, none of the host's files."""
