@@ -416,6 +416,37 @@ def _memory(limits: Limits) -> str:
     return f"{limits.memory_mb + limits.disk_mb + SHM_MB}m"  # the tmpfs pages are charged to the container too
 
 
+def _cgroup_cpu_file(box: "_Container") -> tuple[Path, float] | None:
+    """Where this host's kernel counts the container's CPU time, and the unit in seconds."""
+    try:
+        box.container.reload()
+        pid = int(box.container.attrs["State"]["Pid"])
+        lines = Path(f"/proc/{pid}/cgroup").read_text().splitlines()
+        mounts = Path("/proc/self/mountinfo").read_text().splitlines()
+    except Exception:  # noqa: BLE001 - not running, or no such host view: wall time only
+        return None
+    for line in lines:
+        _, controllers, rel = line.split(":", 2)
+        want = "cpuacct" in controllers.split(",") if controllers else rel != "/"
+        if not want:
+            continue
+        for m in mounts:
+            left, _, right = m.partition(" - ")
+            fs = right.split(" ")
+            if controllers and not (fs[0] == "cgroup" and "cpuacct" in fs[-1].split(",")):
+                continue
+            if not controllers and fs[0] != "cgroup2":
+                continue
+            root, point = left.split()[3], left.split()[4]
+            if not rel.startswith(root):
+                continue
+            folder = Path(point) / os.path.relpath(rel, root)
+            name, scale = ("cpuacct.usage", 1e-9) if controllers else ("cpu.stat", 1e-6)
+            if (folder / name).exists():
+                return folder / name, scale
+    return None
+
+
 class _Container:
     """A started container whose box has imported torch and waits for a worker's files
     (they come on its request channel): started ahead of need (a spare), it hides the
@@ -490,6 +521,22 @@ class _Container:
             hint = (" (GPUs were asked for: is the NVIDIA Container Toolkit installed?)"
                     if runner.gpus is not None and "device driver" in str(exc) else "")
             raise SandboxError(f"cannot start a container: {exc}{hint}") from exc
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time used so far by everything in the container (its cgroup on this host: v1
+        ``cpuacct.usage``, or v2 ``cpu.stat``), for limits counted in CPU time; None: unknown."""
+        if not hasattr(self, "_cpu_file"):
+            self._cpu_file = _cgroup_cpu_file(self)
+        path, scale = self._cpu_file or (None, 0.0)
+        if path is None:
+            return None
+        try:
+            text = path.read_text()
+            if path.name == "cpu.stat":
+                return next(int(line.split()[1]) for line in text.splitlines() if line.startswith("usage_usec ")) * scale
+            return int(text.strip()) * scale
+        except (OSError, ValueError, StopIteration):
+            return None
 
     def fit(self, limits: Limits) -> None:
         """Set the container's memory to what the next worker may use (only between workers)."""
@@ -593,6 +640,9 @@ class DockerWorker(FramedWorker):
         self._crashed(None if code is None else (code - 128 if code > 128 else 0, code))
 
     # ------------------------------------------------------------ lifecycle --
+
+    def cpu_seconds(self) -> float | None:
+        return self.box.cpu_seconds()
 
     def freeze(self) -> None:
         try:

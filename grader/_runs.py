@@ -135,7 +135,7 @@ class ProblemRun:
             return self._request({"op": "call", "fn": fn}, values)
         except StudentFault as exc:
             if context and not isinstance(exc, NotWritten):
-                raise type(exc)(f"{context[0].upper()}{context[1:]}: {exc}") from None
+                raise type(exc)(f"{_sentence(context)}: {exc}") from None
             raise
 
     def prepare(self, fn: str, /, **values: Any) -> bool:
@@ -203,6 +203,13 @@ class ProblemRun:
         if self._worker is not None:
             self._worker.close()
             self._worker = None
+
+
+def _sentence(context: str) -> str:
+    """``context`` as the start of a sentence: an English first word is capitalised, a name
+    (``heavy_ball``, ``Net2``, ``nu(x, beta)``) is left as it is written."""
+    first = context.split(" ", 1)[0]
+    return context[0].upper() + context[1:] if first.isalpha() and first.islower() else context
 
 
 def _digest(values: dict[str, Any]) -> str:

@@ -85,6 +85,7 @@ DYNAMIC_ATTRIBUTES = frozenset({
     "execl", "execle", "execlp", "execvp", "execvpe", "posix_spawn", "posix_spawnp", "startfile",
     "jit", "hub", "package", "cpp_extension", "load_inline", "library", "fx", "overrides", "multiprocessing",
     "attrgetter", "methodcaller", "import_module", "reload",
+    "ops", "aten",  # torch.ops.<namespace>.<op>: operators looked up by name (autograd's own derivative formulas among them)
     "f_globals", "f_locals", "f_back", "f_builtins", "f_code", "tb_frame", "gi_frame", "cr_frame", "ag_frame",
 })  # fmt: skip
 # Dunders that reach other objects' insides (a dict of names, a closure, a class's subclasses);

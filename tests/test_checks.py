@@ -89,6 +89,8 @@ HIDDEN_AUTOGRAD = {
     "a subprocess": 'import subprocess\nsubprocess.run(["python", "-c", "..."])\n',
     "os.system": 'import os\nos.system("python3 -c 1")\n',
     "torch.jit from text": 'import torch\ncu = torch.jit.CompilationUnit("def f(x): return x")\n',
+    "torch.ops": 'import torch\ng = torch.ops.aten.sigmoid_backward(y, s)\n',
+    "a frame's globals": 'import sys\ng = sys.exc_info()[2].tb_frame.f_back.f_globals\n',
     "a module written at run time": 'open("helper.py", "w").write("...")\nimport helper\n',
     "a relative import": 'from . import helper\n',
     "the main block run at import": '__name__ = "__main__"\nif __name__ == "__main__":\n    x.backward()\n',

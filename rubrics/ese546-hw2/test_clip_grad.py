@@ -53,7 +53,19 @@ def test_clip_by_norm(submission, generator):  # type: ignore[no-untyped-def]
     grads = gradients(gen, SHAPES, 2.0)
     total = float(torch.sqrt(sum((g ** 2).sum() for g in grads)))
     matches(submission, "clip_by_norm", grads, total / 3, "the joint norm is 3 times c: every tensor scaled by the same factor")
-    matches(submission, "clip_by_norm", grads, total * 2, "the joint norm is below c: nothing changes")
+    # Below c, the homework's words ("scale the gradient to have a fixed l2 norm c") and
+    # clip_grad_norm_ (leave it) differ: either is accepted (student_template/ese546-hw2/README.md).
+    got = run(submission, "clip_by_norm", grads, total * 2)
+    try:
+        close_all(got["clipped"] if got["count"] else [], oracle("clip_by_norm", grads, total * 2), item="tensor {i}",
+                  tol=tolerance(grads[0].dtype), what="clip_by_norm(grads, c) with the joint norm below c: unchanged")
+    except CheckFailed as unchanged:
+        try:
+            close_all(got["clipped"] if got["count"] else [], [g * 2 for g in grads], item="tensor {i}", tol=tolerance(grads[0].dtype),
+                      what="clip_by_norm(grads, c) with the joint norm below c: scaled up to norm c")
+        except CheckFailed:
+            raise CheckFailed(f"{unchanged}\n(Scaling every tensor up to the joint norm c, the homework's reading, "
+                              "would be accepted too; the answer is neither.)") from None
 
 
 def test_clip_by_value(submission, generator):  # type: ignore[no-untyped-def]
@@ -67,12 +79,16 @@ def test_inputs_unchanged_and_new_tensors(submission, generator):  # type: ignor
     gen = generator()
     grads = gradients(gen, SHAPES, 2.0)
     for fn in FNS:
-        got = run(submission, fn, grads, 0.5)
-        that(got["count"] == len(grads), f"{fn} returned {got['count']} tensors for {len(grads)} gradients.")
-        for i, (after, before) in enumerate(zip(got["grads_after"], grads)):
-            if not torch.equal(after, before):  # decided here, from the gradients the worker holds after the call
-                raise CheckFailed(f"{fn} changed its input gradient {i} in place ({int((after != before).sum())} of "
-                                  f"{before.numel()} entries); return new tensors and leave the inputs as they are.")
+        for c, path in ((0.5, "they are clipped"), (1e9, "nothing needs clipping")):  # every path returns new tensors
+            got = run(submission, fn, grads, c)
+            that(got["count"] == len(grads), f"{fn} returned {got['count']} tensors for {len(grads)} gradients.")
+            for i, (after, before) in enumerate(zip(got["grads_after"], grads)):
+                if not torch.equal(after, before):  # decided here, from the gradients the worker holds after the call
+                    raise CheckFailed(f"{fn} changed its input gradient {i} in place ({int((after != before).sum())} of "
+                                      f"{before.numel()} entries); return new tensors and leave the inputs as they are.")
+            that(not got["shares_input"], f"With c = {c:g} ({path}), {fn} returned input gradient(s) "
+                 f"{got['shares_input']} themselves (or views of them: the same storage); return new tensors on every path, "
+                 "e.g. g.clone() or g * 1.0.")
 
 
 def test_hidden_cases(submission, generator):  # type: ignore[no-untyped-def]

@@ -10,13 +10,19 @@ WrongAnswer: type[Exception]  # provided by the worker
 plain: Callable[..., Any]  # provided by the worker: one read of what the student's code returned
 
 
+_storage = torch.Tensor.untyped_storage  # bound before the student's module is imported
+_data_ptr = torch.UntypedStorage.data_ptr
+
+
 def clip(student: Any, fn: str, grads: list[torch.Tensor], c: float, device: str) -> dict[str, Any]:
     grads = [g.to(device) for g in grads]
+    given = {_data_ptr(_storage(g)) for g in grads}
     out = getattr(student, fn)(grads, c)
     if not isinstance(out, (list, tuple)):
         raise WrongAnswer(f"{fn} should return a list of tensors, got {type(out).__name__}")
-    out = plain(out, f"what {fn} returned")
+    out, ptrs = plain(out, f"what {fn} returned", storages=True)  # one read: values and storages together
     for i, t in enumerate(out):
         if not isinstance(t, torch.Tensor):
             raise WrongAnswer(f"{fn} returned a list whose entry {i} is a {type(t).__name__}, not a tensor")
-    return {"clipped": list(out), "count": len(out), "grads_after": grads}  # changes to grads are judged on the trusted side
+    return {"clipped": list(out), "count": len(out), "grads_after": grads,  # changes to grads are judged on the trusted side
+            "shares_input": [i for i, p in enumerate(ptrs) if p in given]}
