@@ -318,6 +318,8 @@ def _build_page(result: Result, problem_titles: dict[str, str], audience: Audien
         MetaItem("Device", _device(result.device)),
         MetaItem("Seed", str(result.seed), mono=True),
         MetaItem("Time", _seconds(result.execution_time)),
+        # The same inputs again (every test's inputs come from the seed): add --problem ID for one problem.
+        MetaItem("Run these tests again", f"grader check {result.assignment} . --seed {result.seed}", mono=True),
     ]
     if result.graded_at:
         meta.append(MetaItem("Graded at", _when(result.graded_at)))

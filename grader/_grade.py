@@ -387,6 +387,7 @@ def grade_one(
     data_dir: Path | None = None,
     on_test: Callable[[str, TestResult], None] = lambda s, t: None,
     gpu_problems_on_cpu: bool = False,
+    problems: set[str] | None = None,
 ) -> Result:
     """One submission in local workers, in a session of its own (a self-check, a Gradescope run)."""
     runner = LocalRunner()
@@ -401,6 +402,7 @@ def grade_one(
         gpu_problems_on_cpu=gpu_problems_on_cpu,
         data_dir=data_dir,
         on_test=on_test,
+        problems=problems,
     )
     try:
         (result,) = run_plan(plan)
@@ -420,13 +422,18 @@ def check(
     feedback: Path | None = None,
     gpu_problems_on_cpu: bool = False,
     data_dir: Path | None = None,
+    problems: set[str] | None = None,
 ) -> Result:
     """A student's self-check: the public tests on their folder; feedback.html written beside it."""
     course = course or Course.locate()
     a = course.assignment(assignment)
+    unknown = sorted((problems or set()) - {p.id for p in a.rubric.problems})
+    if unknown:
+        raise ConfigError(f"{assignment} has no problem {', '.join(unknown)}; its problems: "
+                          + ", ".join(p.id for p in a.rubric.problems))
     sub = single(folder, a.student_files, student=folder.resolve().name or "me")
     result = grade_one(a, sub, mode="check", seed=seed, device=device, data_dir=data_dir, on_test=progress.on_test,
-                       gpu_problems_on_cpu=gpu_problems_on_cpu)
+                       gpu_problems_on_cpu=gpu_problems_on_cpu, problems=problems)
     write_feedback(result, feedback or folder / "feedback.html", problem_titles={p.id: p.title for p in a.rubric.problems})
     return result
 

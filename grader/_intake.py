@@ -72,7 +72,31 @@ def _collect(root: Path, allowed: list[str], notes: list[str], recursive: bool =
             files[name] = paths[0]
             if len(paths) > 1:
                 notes.append(f"{name}: found {len(paths)} copies, used {paths[0].relative_to(root)}")
+        else:
+            near = _near(name, entries, root, recursive)
+            if near:
+                notes.append(f"{name}: not found; did you mean {near}? (rename it to {name})")
     return files
+
+
+def _near(name: str, entries: list[Path], root: Path, recursive: bool) -> str | None:
+    """A file that is probably ``name`` misnamed: another case (``Momentum.py``), a browser's
+    copy suffix (``momentum (1).py``, ``momentum-2.py``), a notebook or text file of the same
+    stem, or (for a top-level search) the file in a sub-folder."""
+    stem = Path(name).stem.lower()
+    pattern = re.compile(rf"^{re.escape(stem)}\s*(\(\d+\)|-\d+|_\d+|\s*copy)?\.(py|ipynb|txt|py\.txt)$")
+    for path in entries:
+        rel = path.relative_to(root)
+        if path.name != name and pattern.match(path.name.lower()) and not path.is_dir():
+            return str(rel)
+    if not recursive:
+        try:
+            deeper = sorted(p for p in root.rglob(name) if p.is_file() and not p.is_symlink())
+        except OSError:
+            deeper = []
+        if deeper:
+            return f"{deeper[0].relative_to(root)} (in a sub-folder: the grader reads the folder's top level)"
+    return None
 
 
 @dataclass
@@ -376,7 +400,14 @@ def _canvas(path: Path, allowed: list[str], scratch: Path) -> Intake:
 def single(folder: Path, allowed: list[str], student: str, recursive: bool = False) -> Submission:
     """One student's folder: a self-check (its top level only), or a Gradescope submission
     (``recursive``: the files wherever they sit in it)."""
+    if folder.is_file():
+        raise ConfigError(f"{folder} is a file; give the folder that holds {', '.join(allowed)}")
     if not folder.is_dir():
         raise ConfigError(f"{folder}: no such folder")
     notes: list[str] = []
-    return Submission(student, _collect(folder, allowed, notes, recursive=recursive), notes)
+    files = _collect(folder, allowed, notes, recursive=recursive)
+    if not files and not recursive:
+        hints = "".join(f"\n  {n}" for n in notes if "did you mean" in n)
+        raise ConfigError(f"{folder} holds none of this assignment's files ({', '.join(allowed)}): "
+                          f"run the check in the folder that holds them.{hints}")
+    return Submission(student, files, notes)

@@ -210,7 +210,8 @@ class GraderPlugin:
                 src = sub.files.get(problem.file)
                 files = {problem.file: src} if src else {}
                 notes = [n for n in sub.notes if n.startswith(problem.file) or f"/{problem.file}" in n]
-                missing = sub.problem or (None if src else f"{problem.file} was not submitted." + (
+                absent = "was not found in this folder" if self.plan.mode == "check" else "was not submitted"
+                missing = sub.problem or (None if src else f"{problem.file} {absent}." + (
                     " (" + "; ".join(notes) + ")" if notes else ""))
             course_private = [a.root / d for d in ("rubrics", "reference", "tests", "examples", ".git")]
             spec = WorkerSpec(

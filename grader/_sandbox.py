@@ -294,7 +294,12 @@ class FramedWorker:
             raise NotWritten(f"Not written yet: {fault.message or 'NotImplementedError'}{frames}")
         if fault.kind == "import":
             where = f"\n{fault.traceback.rstrip()}" if fault.traceback else ""
-            raise StudentError(f"Importing {self.spec.module}.py failed: {fault.type}: {fault.message}{where}")
+            hint = ""
+            if fault.type == "ModuleNotFoundError":
+                hint = ("\nThe grader has only torch, torchvision, numpy and Python's standard library. Put experiments "
+                        "(plots, training runs, imports they need) under `if __name__ == \"__main__\":`, which the "
+                        "grader does not run.")
+            raise StudentError(f"Importing {self.spec.module}.py failed: {fault.type}: {fault.message}{where}{hint}")
         if fault.kind == "unknown":
             raise StudentError(
                 f"Using what your code returned failed with {fault.type}: {fault.message}\n"

@@ -38,6 +38,7 @@ def _progress(verbose: bool, tests: bool = True):  # type: ignore[no-untyped-def
     from ._grade import Progress
 
     state = {"todo": 0, "done": 0, "start": time.monotonic()}
+    shown: dict[tuple[str, str], str] = {}
 
     def on_test(student: str, t) -> None:  # type: ignore[no-untyped-def]
         if not tests:
@@ -45,6 +46,11 @@ def _progress(verbose: bool, tests: bool = True):  # type: ignore[no-untyped-def
         mark = click.style(f"{_MARK[t.outcome]:>7}", fg=_COLOR[t.outcome])
         click.echo(f"  {mark}  {t.score:g}/{t.max_score:g}  {visible(student)}: {t.name}", err=True)
         if verbose and t.outcome != "passed" and t.output:
+            key = (student, t.problem)
+            if shown.get(key) == t.output:  # one message per cause: an import failure is told once per problem
+                click.echo("           (the same as above)", err=True)
+                return
+            shown[key] = t.output
             click.echo("\n".join("           " + line for line in visible(t.output, newlines=True).splitlines()), err=True)
 
     def on_result(r) -> None:  # type: ignore[no-untyped-def]
@@ -193,14 +199,17 @@ def report(out_dir: Path) -> None:
 @click.argument("folder", type=click.Path(path_type=Path), default=".")
 @click.option("--seed", type=int, default=None, help="Seed for the test inputs (default: a fresh random one).")
 @click.option("--course", default=None, help="Course folder with rubrics/ (default: $GRADER_COURSE or this checkout).")
+@click.option("--problem", "problems", multiple=True, help="Check only this problem id (repeatable).")
 @_data_option
 @_gpu_problems_on_cpu_option
-def check(assignment: str, folder: Path, seed: int | None, course: str | None, gpu_problems_on_cpu: bool, data_dir: Path | None) -> None:
+def check(assignment: str, folder: Path, seed: int | None, course: str | None, problems: tuple[str, ...],
+          gpu_problems_on_cpu: bool, data_dir: Path | None) -> None:
     """Self-check the files in FOLDER against the public tests (exit 1 if one fails; a test
     that cannot run on this machine is SKIP, with the reason, and does not fail the check)."""
     from ._grade import check as run
 
-    result = run(assignment, folder, course=_course(course), seed=seed, progress=_progress(True), gpu_problems_on_cpu=gpu_problems_on_cpu, data_dir=data_dir)
+    result = run(assignment, folder, course=_course(course), seed=seed, progress=_progress(True), gpu_problems_on_cpu=gpu_problems_on_cpu,
+                 data_dir=data_dir, problems=set(problems) or None)
     click.echo("")
     width = max(len(t.name) for t in result.tests)
     for t in result.tests:
@@ -209,6 +218,9 @@ def check(assignment: str, folder: Path, seed: int | None, course: str | None, g
     for reason in sorted({t.output for t in result.tests if t.outcome == "skipped"}):
         click.echo(click.style("SKIP: ", fg=_COLOR["skipped"]) + visible(reason, newlines=True))
     click.echo(f"\nPublic tests: {result.score:g}/{result.max_score:g}. Hidden tests are graded after the deadline.")
+    again = " ".join(["grader check", assignment, str(folder), "--seed", str(result.seed),
+                      *(a for p in problems for a in ("--problem", p))])
+    click.echo(f"Seed {result.seed}: to run exactly these tests again: {again}")
     click.echo(f"Feedback page: {folder / 'feedback.html'}")
     sys.exit(0 if all(t.outcome in ("passed", "skipped") for t in result.tests) else 1)
 

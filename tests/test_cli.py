@@ -210,3 +210,27 @@ def test_data_points_the_checks_at_fashion_mnist(tmp_path: Path) -> None:
     proc = run_cli("check", "data598-hw3", ".", "--data", data, cwd=mine)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Public tests: 34/34" in proc.stdout
+
+
+def test_check_says_what_to_do_for_misnamed_missing_and_unimportable_files(tmp_path: Path) -> None:
+    """Issue 15, items 7 to 9: a misnamed file is named in a "did you mean", a missing module
+    says what the grader has, each cause is told once, the rerun command is printed, and an
+    empty folder or a file given instead of a folder is refused at once."""
+    mine = tmp_path / "hw5"
+    mine.mkdir()
+    shutil.copyfile(ROOT / "reference" / "mfdnn-hw5" / "momentum.py", mine / "momentum (1).py")
+    (mine / "backprop.py").write_text("import matplotlib.pyplot as plt\n")
+    proc = run_cli("check", "mfdnn-hw5", ".", "--problem", "backprop", "--problem", "momentum", "--seed", "5", cwd=mine)
+    assert proc.returncode == 1
+    assert "momentum.py was not found in this folder" in proc.stderr and "did you mean momentum (1).py?" in proc.stderr
+    assert "The grader has only torch, torchvision, numpy" in proc.stderr
+    assert proc.stderr.count("No module named 'matplotlib'") == 2  # once told (message and traceback line), then "the same as above"
+    assert "(the same as above)" in proc.stderr
+    assert "grader check mfdnn-hw5 . --seed 5 --problem backprop --problem momentum" in proc.stdout
+    assert "bottleneck" not in proc.stdout  # only the problems asked for
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    proc = run_cli("check", "mfdnn-hw5", str(empty))
+    assert proc.returncode == 2 and "holds none of this assignment's files" in proc.stderr
+    proc = run_cli("check", "mfdnn-hw5", str(mine / "backprop.py"))
+    assert proc.returncode == 2 and "is a file; give the folder" in proc.stderr
