@@ -71,11 +71,20 @@ def test_moderate_values(submission, generator):  # type: ignore[no-untyped-def]
 
 
 def test_large_beta(submission, generator):  # type: ignore[no-untyped-def]
-    """exp(beta x) overflows here: in float64 beyond exp(709), in float32 beyond exp(88)."""
+    """exp(beta x) overflows here: in float64 beyond exp(709), in float32 beyond exp(88).
+    Ties and near ties at a huge beta too: there nu rounds to max(x) exactly, and a
+    gradient computed as exp(beta (x - nu)) is 1 at every tied maximum, summing to 3 on
+    [2, 5, 5, 1, 5] instead of 1; near ties one ulp apart, with beta = 1 / ulp, make
+    beta x differ by 0, 1, 2, 3 (a softmax that is neither uniform nor one-hot)."""
     gen = generator()
     for dtype, betas in ((torch.float64, (300.0, 1e4, 1e8)), (torch.float32, (50.0, 1e3, 1e6))):
         for beta in betas:
             matches(submission, spread(gen, (4, 10), dtype, -5.0, 5.0, 0.1), beta)
+    for dtype in (torch.float64, torch.float32):
+        matches(submission, torch.tensor([2.0, 5.0, 5.0, 1.0, 5.0], dtype=dtype), 1e30)
+        ulp = float(torch.finfo(dtype).eps) * 4  # the spacing of floats in [4, 8)
+        near = torch.tensor([5.0 + k * ulp for k in (0, 3, 1, 2)], dtype=dtype)
+        matches(submission, near, 1.0 / ulp)
 
 
 def test_limits(submission, generator):  # type: ignore[no-untyped-def]
