@@ -35,6 +35,10 @@ class SandboxError(GraderError):
     """The sandbox could not start or talk to a worker for reasons that are not the student's."""
 
 
+class DriverError(GraderError):
+    """A problem's worker-side driver cannot serve a check (an authoring error of the course)."""
+
+
 class StudentFault(Exception):
     """Something the student's code did; the message is written for the student."""
 

@@ -216,7 +216,7 @@ class WorkerFault(BaseModel):
     """What went wrong inside the worker, described for the student."""
 
     model_config = ConfigDict(extra="ignore")
-    kind: Literal["wrong", "student", "not_implemented", "import", "unknown"]
+    kind: Literal["wrong", "student", "not_implemented", "import", "unknown", "driver"]  # driver: the grader's own bug
     type: str = Field(max_length=200)
     message: str = Field(max_length=20_000)
     traceback: str = Field(default="", max_length=20_000)

@@ -31,7 +31,7 @@ from typing import Any, Iterator, NoReturn, Protocol
 
 from . import _worker
 from ._cgroup import Cgroups
-from ._exceptions import NotWritten, SandboxError, StudentError, WorkerCrashed, WorkerTimeout, WrongAnswer
+from ._exceptions import DriverError, NotWritten, SandboxError, StudentError, WorkerCrashed, WorkerTimeout, WrongAnswer
 from ._models import WorkerFault, WorkerReply
 
 log = logging.getLogger(__name__)
@@ -288,6 +288,8 @@ class FramedWorker:
 
     def _raise_fault(self, fault: WorkerFault) -> None:
         frames = f"\n{fault.frames.rstrip()}" if fault.frames.strip() else ""
+        if fault.kind == "driver":  # the course's driver, not the student: an internal error of the grader
+            raise DriverError(f"{self.spec.driver.name} for {self.label}: {fault.message}")
         if fault.kind == "wrong":
             raise WrongAnswer(fault.message)
         if fault.kind == "not_implemented":

@@ -142,6 +142,25 @@ class _Witness:
 _witness = _Witness()
 
 
+class DriverBug(Exception):
+    """The problem's driver cannot serve a request (no such function, a call that does not fit
+    its signature): an authoring error of the course, reported as the grader's, never the student's."""
+
+
+def _check_driver_call(driver: Any, name: str, fn: Any, student: Any, kwargs: dict[str, Any]) -> None:
+    import inspect
+
+    where = getattr(driver, "__file__", "the driver")
+    if not callable(fn):
+        raise DriverBug(f"the driver ({os.path.basename(str(where))}) has no function {name!r} that a check calls")
+    try:
+        inspect.signature(fn).bind(student, **kwargs)
+    except TypeError as exc:
+        raise DriverBug(f"the driver's {name}() cannot take the arguments a check gives it ({exc})") from None
+    except ValueError:
+        pass  # no signature to read (a builtin): let the call say
+
+
 def tensor_list(value: Any, what: str, n: int) -> list[Any]:
     """``value`` as a list of ``n`` plain tensors (one per layer: one read, see ``plain``), or
     WrongAnswer saying what it is instead (a driver's tool, given to drivers as a global
@@ -794,9 +813,10 @@ def _request_loop(req: int, rep: int, args: Any, sub_dir: str, torch: Any) -> Ca
                     student = import_student(sub_dir, args.module)
                     reply: dict[str, Any] = {}
                 elif op in ("call", "prepare"):
-                    fn = getattr(driver, request["fn"])
+                    fn = getattr(driver, str(request["fn"]), None)
                     kwargs = decode_(request.get("values", {}), payload)
                     kwargs.update(device=args.device)
+                    _check_driver_call(driver, request["fn"], fn, student, kwargs)
                     result = fn(student, **kwargs)
                     if op == "prepare":
                         if not call_(result):
@@ -821,6 +841,8 @@ def _request_loop(req: int, rep: int, args: Any, sub_dir: str, torch: Any) -> Ca
                 elapsed = clock() - started
                 values, data = encode_(plain_(reply, "what your code returned"), copied=True)
                 write(rep, {"ok": True, "values": values, "info": {"elapsed": elapsed}}, data)
+            except DriverBug as exc:  # the grader's own mistake: never the student's
+                write(rep, {"ok": False, "fault": {"kind": "driver", "type": "DriverBug", "message": str(exc)[:10_000]}})
             except BaseException as exc:  # noqa: BLE001 - everything the student's code raises becomes data
                 if is_a(exc, exc_types):
                     # sys.exit() / exit() in the student's code: reported, and the worker lives on.

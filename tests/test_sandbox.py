@@ -460,3 +460,21 @@ def test_drivers_get_a_tensor_list_check_that_says_what_came_instead() -> None:
     ]:
         with pytest.raises(WrongAnswer, match=re.escape(message)):
             tensor_list(value, "dA_list", 2)
+
+
+def test_a_driver_bug_is_the_graders_error_not_the_students(tmp_path: Path) -> None:
+    """Issue 15, item 11: a check that calls a driver function that does not exist, or with
+    arguments it does not take, is the course's authoring error, reported as the grader's."""
+    from grader._exceptions import DriverError, StudentFault
+
+    run = make_run(tmp_path, """
+        def f():
+            return 1
+    """)
+    with pytest.raises(DriverError, match="has no function 'no_such_function'"):
+        run.call("no_such_function")
+    with pytest.raises(DriverError, match="cannot take the arguments"):
+        run.call("returns", name="f", extra=3)  # returns(student, name, device) takes no `extra`
+    assert run.call("call", name="f")["value"] == 1  # the worker lives on
+    assert not issubclass(DriverError, StudentFault)
+    run.close()
