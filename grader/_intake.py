@@ -28,6 +28,8 @@ from ._exceptions import ConfigError, SubmissionError
 MAX_FILE_BYTES = 50 << 20
 MAX_ARCHIVE_BYTES = 200 << 20
 MAX_EXPORT_BYTES = 8 << 30  # a whole class's Gradescope export
+MAX_MEMBERS = 10_000  # entries of one student's archive (a whole class's export may hold 200 per student)
+OTHER_ARCHIVES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".gz", ".bz2", ".xz", ".rar", ".7z")
 CANVAS_NAME = re.compile(r"^(?P<login>[^_]+)(?:_LATE)?_(?P<userid>\d+)_(?P<fileid>\d+)_(?P<original>.+)$")
 RESUBMITTED = re.compile(r"^(?P<stem>.+?)-\d+(?P<ext>\.[^.]+)$")  # backprop-1.py -> backprop.py
 
@@ -135,7 +137,10 @@ def _unzip(archive: Path, dest: Path, limit: int = MAX_ARCHIVE_BYTES) -> None:
     try:
         with zipfile.ZipFile(archive) as zf:
             total = 0
-            for info in zf.infolist():
+            members = zf.infolist()
+            if len(members) > (MAX_MEMBERS if limit == MAX_ARCHIVE_BYTES else 200 * MAX_MEMBERS):
+                raise SubmissionError(f"{archive.name}: holds {len(members)} entries (at most {MAX_MEMBERS} are unpacked)")
+            for info in members:
                 name = PurePosixPath(info.filename)
                 if name.is_absolute() or ".." in name.parts or "\\" in info.filename:
                     raise SubmissionError(f"{archive.name}: unsafe path {info.filename!r} in the archive")
@@ -263,6 +268,10 @@ def _per_student(submissions_dir: Path, allowed: list[str], scratch: Path) -> In
                 subs.append(Submission(entry.name, {}, notes, problem=str(exc)))
         elif entry.suffix == ".zip":
             subs.append(_from_zip(entry, entry.stem, allowed, scratch))
+        elif (kind := next((k for k in OTHER_ARCHIVES if entry.name.lower().endswith(k)), None)) is not None:
+            # Students upload these too: the student is named and told, never silently left out.
+            subs.append(Submission(entry.name[: -len(kind)] or entry.name, {},
+                                   problem=f"{entry.name}: a {kind} archive, which the grader does not unpack; upload a .zip or the files themselves"))
         else:
             ignored.append(f"{entry.name}: not a folder or a .zip")
     return Intake("one folder or .zip per student", subs, ignored)

@@ -229,3 +229,18 @@ def test_fuzz_no_upload_escapes_as_an_exception(tmp_path_factory: pytest.TempPat
     assert len(by) == len(intake.submissions)
     for line in intake.summary():
         assert "\x1b" not in line and "\n" not in line and "\u202e" not in line
+
+
+def test_other_archives_and_archives_of_too_many_files_are_that_students_note(tmp_path: Path) -> None:
+    classroom = tmp_path / "class"
+    classroom.mkdir()
+    (classroom / "tara.tar.gz").write_bytes(b"\x1f\x8b" + b"\0" * 50)
+    (classroom / "rasmus.rar").write_bytes(b"Rar!\x1a\x07\x00")
+    with zipfile.ZipFile(classroom / "many.zip", "w") as zf:
+        for k in range(10_001):
+            zf.writestr(f"f{k}.txt", b"")
+    _honest(classroom)
+    by = {s.student: s for s in take_in(classroom, ALLOWED, tmp_path / "scratch").submissions}
+    assert "does not unpack" in by["tara"].problem and "does not unpack" in by["rasmus"].problem
+    assert "10001 entries" in by["many"].problem
+    assert by["honest"].files and not by["honest"].problem
