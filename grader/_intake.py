@@ -155,8 +155,14 @@ def _unzip(archive: Path, dest: Path, limit: int = MAX_ARCHIVE_BYTES) -> None:
                 if info.is_dir():
                     continue
                 target = dest / info.filename
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with zf.open(info) as src, open(target, "wb") as out:
+                try:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    out = open(target, "wb")
+                except (FileExistsError, NotADirectoryError, IsADirectoryError):
+                    raise SubmissionError(f"{archive.name}: {info.filename!r} is both a file and a folder in the archive") from None
+                except OSError as exc:
+                    raise SubmissionError(f"{archive.name}: {info.filename!r} cannot be unpacked here ({exc.strerror})") from None
+                with zf.open(info) as src, out:
                     left -= _copy_capped(src, out, left, archive.name)
     except SubmissionError:
         raise

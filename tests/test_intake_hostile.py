@@ -72,7 +72,7 @@ def _broken_archives(folder: Path) -> dict[str, str]:
     _patch_flags(names, flag=0x800)  # says UTF-8, is not
     (folder / "not_a_zip.zip").write_bytes(b"PK\x03\x04" + b"\x00" * 100)
     return {"encrypted": "password-protected", "corrupt": "cannot", "method": "compression method",
-            "file_and_folder": "cannot be unpacked", "bad_names": "", "not_a_zip": "zip"}
+            "file_and_folder": "both a file and a folder", "bad_names": "", "not_a_zip": "zip"}
 
 
 def test_every_broken_archive_is_that_students_note_and_the_batch_goes_on(tmp_path: Path) -> None:
