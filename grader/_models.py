@@ -134,7 +134,7 @@ class TestResult(BaseModel):
     visibility: Visibility
     output: str = ""
     test: str = Field(description="the rubric's test function name")
-    duration: float = 0.0
+    duration: float = 0.0  # seconds charged to the student's code in this test (not the worker's start)
 
 
 class ProblemResult(BaseModel):

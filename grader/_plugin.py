@@ -245,6 +245,7 @@ class GraderPlugin:
             run.start_test(test.timeout)
         yield run
         self.spent[student] = self.spent.get(student, 0.0) + run.used
+        request.node.stash[_STUDENT_TIME] = run.used  # the test's time is the student's code's, not the worker's start
 
     @pytest.fixture
     def baseline(self, request: pytest.FixtureRequest) -> ProblemRun:
@@ -367,7 +368,7 @@ class GraderPlugin:
             visibility=test.visibility,
             output=capped(output, OUTPUT_CHARS),  # a message echoing a flood stays small
             test=test.name,
-            duration=round(item.stash.get(_DURATION, 0.0), 3),
+            duration=round(item.stash.get(_STUDENT_TIME, item.stash.get(_DURATION, 0.0)), 3),
         )
         self.records[student].append(record)
         self.plan.on_test(student, record)
@@ -413,5 +414,6 @@ class GraderPlugin:
 _SPEC = pytest.StashKey[tuple[ProblemSpec, TestSpec]]()
 _OUTCOME = pytest.StashKey[tuple[str, str]]()
 _DURATION = pytest.StashKey[float]()
+_STUDENT_TIME = pytest.StashKey[float]()
 
 __all__ = ["BASELINE", "ConfigError", "GraderPlugin", "Plan"]
