@@ -51,7 +51,18 @@ def error_is_optimal(submission, X: torch.Tensor, r: int) -> None:  # type: igno
     err = torch.linalg.norm(X.to(torch.float64) - AB)
     close(err.reshape(1), optimal(X, r).reshape(1), tol=tolerance(X.dtype, float(X.norm())), check_dtype=False,
           what=f"||X - A B||_F for a {X.shape[0]} x {X.shape[1]} {str(X.dtype)[6:]} X and r = {r}, against the smallest "
-               f"possible value sqrt(s_{r + 1}^2 + ... + s_{min(X.shape)}^2)")  # fmt: skip
+               f"possible value {_tail(r, min(X.shape))}")  # fmt: skip
+
+
+def _tail(r: int, n: int) -> str:
+    """The singular values left out by a rank-r approximation, said without an empty range."""
+    if r >= n:
+        return "0 (r is at least the rank's bound: nothing is left out)"
+    if r + 1 == n:
+        return f"s_{n}"
+    if r + 2 == n:
+        return f"sqrt(s_{r + 1}^2 + s_{n}^2)"
+    return f"sqrt(s_{r + 1}^2 + ... + s_{n}^2)"
 
 
 def matches_truncated_svd(submission, X: torch.Tensor, r: int) -> None:  # type: ignore[no-untyped-def]
