@@ -64,8 +64,25 @@ def check(submission, x, ws, bs, activation: str, context: str | None = None, at
     where = describe(x, ws, activation)
     for name, got_list, ref, sym in (("dws", got["dws"], dw_ref, "w"), ("dbs", got["dbs"], db_ref, "b")):
         for i, (g, e) in enumerate(zip(as_shaped(got_list, ref), ref)):
-            close(g, e, what=f"{name}[{i}] (d y_L / d {sym}_{i + 1}) on {where}, against autograd", tol=tol, check_dtype=False,
-                  index_names=["tap"] if sym == "w" else None)
+            try:
+                close(g, e, what=f"{name}[{i}] (d y_L / d {sym}_{i + 1}) on {where}, against autograd", tol=tol, check_dtype=False,
+                      index_names=["tap"] if sym == "w" else None)
+            except CheckFailed as exc:
+                raise CheckFailed(f"{exc}{_reversed_hint(name, got_list, ref, tol)}") from None
+
+
+def _reversed_hint(name: str, got: list, ref: list, tol: Tolerance) -> str:
+    """When the list holds the right gradients last layer first, say so (not only its shapes)."""
+    if len(got) != len(ref) or len(ref) < 2:
+        return ""
+    for g, e in zip(reversed(got), ref):
+        if not isinstance(g, torch.Tensor) or g.numel() != e.numel():
+            return ""
+        g = g.reshape(e.shape).to(torch.float64)
+        if not bool(((g - e.to(torch.float64)).abs() <= tol.atol + tol.rtol * e.to(torch.float64).abs()).all()):
+            return ""
+    return (f"\n{name} holds the right gradients in reverse order (the last layer's first): "
+            f"{name}[0] must be layer 1's, {name}[{len(ref) - 1}] layer {len(ref)}'s.")
 
 
 def test_two_layers(submission, generator):  # type: ignore[no-untyped-def]
