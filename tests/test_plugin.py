@@ -48,6 +48,12 @@ class Recording:
     def release(self, submission: str) -> None:
         self.events.append(f"release {submission}")
 
+    def request(self) -> Any:
+        return self.inner.request()
+
+    def alone(self) -> Any:
+        return self.inner.alone()
+
     def close(self) -> None:
         self.inner.close()
 
