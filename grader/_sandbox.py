@@ -318,7 +318,7 @@ class FramedWorker:
             self._budget(timeout)
             self._cpu0 = None  # starting, closing: wall time only
         while True:
-            reply, data = self._frame(self._deadline, timeout, starting)
+            reply, data = self._frame(timeout, starting)
             if reply.witness is None or reply.ok or reply.fault is not None or reply.ended is not None:
                 break
             if len(self.witness) < 100:
@@ -328,7 +328,7 @@ class FramedWorker:
             self._crashed((0, reply.ended))
         return reply, data
 
-    def _frame(self, deadline: float, timeout: float, starting: bool) -> tuple[WorkerReply, bytes]:
+    def _frame(self, timeout: float, starting: bool) -> tuple[WorkerReply, bytes]:
         try:
             (hlen,) = _worker._LEN.unpack(self._recv(_worker._LEN.size))
             if hlen > 16 << 20:

@@ -208,9 +208,7 @@ def _make_plain() -> Callable[..., Any]:
                     return contiguous(clone(detach(t)))
                 except Exception as exc:  # noqa: BLE001 - no storage of its own (sparse, meta, a wrapper)
                     raise WrongAnswer(f"{what} holds a tensor that cannot be read as a plain tensor: {exc}") from None
-        if is_a(v, bool):
-            return bool(to_int(v))
-        if is_a(v, int):
+        if is_a(v, int):  # a subclass (bool has none: exact bools are returned above)
             return to_int(v)
         if is_a(v, float):
             return to_float(v)
