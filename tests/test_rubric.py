@@ -47,17 +47,29 @@ def test_spec_ids_are_what_results_carry(course: Course) -> None:
     assert a.rubric.max_score == 100
 
 
-def test_bottleneck_oracle_reproduces_the_figures_the_template_gives() -> None:
-    """The README of mfdnn-hw5 quotes these counts for GoogLeNet's inception (3a); the
-    rubric's oracle (which counts on the template's modules) must give them."""
+def test_bottleneck_oracle_reproduces_the_homeworks_answers_and_the_readmes_figures() -> None:
+    """The homework's solution (seed 003, Problem 5) gives these counts for its Models I and
+    II; the rubric's oracle (which counts on the template's modules) must give them, and the
+    rubric's HOMEWORK table must be them. The README of mfdnn-hw5 quotes GoogLeNet's
+    inception (3a) as a case to check by hand: the oracle must give those too."""
     from grader import load_driver
 
     checks = load_driver(ROOT / "rubrics" / "mfdnn-hw5" / "test_bottleneck.py", "_bottleneck_checks")
     given = load_driver(ROOT / "student_template" / "mfdnn-hw5" / "bottleneck.py", "_bottleneck_given")
+    homework = {  # the homework's solution, as it prints them
+        "naive_params": 1_088_924, "bottleneck_params": 345_692,
+        "naive_additions": 1_114_636_288, "naive_multiplications": 1_114_636_288, "naive_activations": 421_888,
+        "bottleneck_additions": 353_370_112, "bottleneck_multiplications": 353_370_112, "bottleneck_activations": 618_496}
+    assert checks.oracle(given, checks.MODEL_II, 32, 32) == homework == checks.HOMEWORK
     assert checks.oracle(given, checks.INCEPTION_3A, 28, 28) == {
-        "naive_params": 387_296, "naive_ops": 606_928_896, "bottleneck_params": 163_696, "bottleneck_ops": 256_098_304}
+        "naive_params": 387_296, "naive_additions": 303_464_448, "naive_multiplications": 303_464_448,
+        "naive_activations": 175_616, "bottleneck_params": 163_696, "bottleneck_additions": 128_049_152,
+        "bottleneck_multiplications": 128_049_152, "bottleneck_activations": 288_512}
     readme = (ROOT / "student_template" / "mfdnn-hw5" / "README.md").read_text()
-    assert all(f in readme for f in ("387,296", "163,696", "606,928,896", "256,098,304"))
+    assert all(f in readme for f in ("387,296", "163,696", "303,464,448", "128,049,152", "175,616", "288,512"))
+    reference = load_driver(ROOT / "reference" / "mfdnn-hw5" / "bottleneck.py", "_bottleneck_reference")
+    assert reference.naive_ops(256, 124, 192, 96, 32, 32) == (1_114_636_288, 1_114_636_288, 421_888)
+    assert reference.bottleneck_params(**checks.MODEL_II) == 345_692
 
 
 def write(tmp_path: Path, text: str) -> Path:
