@@ -1,6 +1,6 @@
 # make setup : create .venv/ with the pinned dependencies and the grader installed (editable)
 # make test  : the grader's own tests (what CI runs); make test-all adds the extended
-#              known mistakes (slow: more 340M-parameter LNiN submissions)
+#              known mistakes (slow: more 359M-parameter LNiN submissions)
 # make demo  : grade the sample classes under examples/ and print where the feedback pages are
 # make image : the grading image dl-grader:local (Docker, no registry needed): docker/build-base.sh
 #              builds its base from Debian and the pinned wheels (cached by hash), then

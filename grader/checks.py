@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from ._runs import ProblemRun
 
-__all__ = ["CheckFailed", "Tolerance", "close", "close_all", "note", "that", "mentions", "without", "Timing", "speed_ratio"]
+__all__ = ["CheckFailed", "Tolerance", "as_shaped", "close", "close_all", "note", "that", "mentions", "without", "Timing", "speed_ratio"]
 
 _notes: list[str] = []
 
@@ -322,6 +322,20 @@ def close_all(
         raise CheckFailed(f"Compared: {what}\nExpected a list of {len(expected)} tensors, got {len(got)}.")
     for i, (g, e) in enumerate(zip(got, expected)):
         close(g, e, what=f"{what}: {item.format(i=i)}", tol=tol, check_dtype=check_dtype)
+
+
+def as_shaped(got: Any, expected: Sequence[torch.Tensor]) -> Any:
+    """``got``'s tensors reshaped to ``expected``'s shapes where they hold as many entries.
+
+    For checks that grade values apart from form (rubrics/README.md, "Right numbers, right
+    form"): a gradient of shape (n,) for a parameter of shape (n, 1) is compared by value
+    here, and its shape is the form test's to judge. Anything else is left as it came."""
+    import torch
+
+    if not isinstance(got, (list, tuple)):
+        return got
+    return [g.reshape(e.shape) if isinstance(g, torch.Tensor) and g.numel() == e.numel() else g
+            for g, e in zip(got, expected)] + list(got[len(expected):])
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from grader.checks import Tolerance, close_all, that, without
+from grader.checks import Tolerance, as_shaped, close_all, that, without
 
 F32 = "float32 arithmetic; compared relative to the largest gradient entry"
 F64 = "float64: hand-written backprop equals autograd up to rounding"
@@ -52,8 +52,11 @@ def check_against_autograd(submission, A, b, X, Y, what: str, why: str, rtol: fl
     got = submission.call("gradients", A_list=A, b_list=b, X=X, Y=Y, context=what)
     scale = max(float(g.abs().max()) for g in dA_ref + db_ref)
     tol = Tolerance(rtol=rtol, atol=atol_scale * scale, why=why)
-    close_all(got["dA"], dA_ref, what=f"dA_list {what}", item="layer {i} (A_" + "{i}" + ")", tol=tol)
-    close_all(got["db"], db_ref, what=f"db_list {what}", item="layer {i} (b_" + "{i}" + ")", tol=tol)
+    # values here, whatever their shape and dtype: the form is test_shapes' (rubrics/README.md)
+    close_all(as_shaped(got["dA"], dA_ref), dA_ref, what=f"dA_list {what}", item="layer {i} (A_" + "{i}" + ")", tol=tol,
+              check_dtype=False)
+    close_all(as_shaped(got["db"], db_ref), db_ref, what=f"db_list {what}", item="layer {i} (b_" + "{i}" + ")", tol=tol,
+              check_dtype=False)
 
 
 def random_sizes(gen: torch.Generator, depth: tuple[int, int], width: tuple[int, int], last: tuple[int, int]) -> list[int]:
@@ -83,16 +86,21 @@ def test_hidden_networks(submission, generator):  # type: ignore[no-untyped-def]
 
 
 def test_shapes(submission, generator):  # type: ignore[no-untyped-def]
-    sizes = [3, 5, 4, 2]
-    A, b, X, Y = network(sizes, generator(), torch.float64)
-    got = submission.call("gradients", A_list=A, b_list=b, X=X, Y=Y, context=f"on a network with layer sizes {sizes}")
-    for name, grads, params in (("dA_list", got["dA"], A), ("db_list", got["db"], b)):
-        for i, (g, p) in enumerate(zip(grads, params)):
-            that(
-                tuple(g.shape) == tuple(p.shape),
-                f"On a network with layer sizes {sizes}: {name}[{i}] has shape {tuple(g.shape)}, "
-                f"but its parameter has shape {tuple(p.shape)}; each gradient must have its parameter's shape.",
-            )
+    gen = generator()
+    for sizes, dtype in (([3, 5, 4, 2], torch.float64), ([2, 3, 1], torch.float32)):
+        A, b, X, Y = network(sizes, gen, dtype)
+        where = f"On a network with layer sizes {sizes} ({str(dtype).removeprefix('torch.')})"
+        got = submission.call("gradients", A_list=A, b_list=b, X=X, Y=Y, context=where[3:])
+        for name, grads, params in (("dA_list", got["dA"], A), ("db_list", got["db"], b)):
+            that(len(grads) == len(params), f"{where}: {name} has {len(grads)} gradients; expected {len(params)}, one per layer.")
+            for i, (g, p) in enumerate(zip(grads, params)):
+                that(
+                    tuple(g.shape) == tuple(p.shape),
+                    f"{where}: {name}[{i}] has shape {tuple(g.shape)}, "
+                    f"but its parameter has shape {tuple(p.shape)}; each gradient must have its parameter's shape.",
+                )
+                that(g.dtype == p.dtype, f"{where}: {name}[{i}] is {str(g.dtype).removeprefix('torch.')}; return the "
+                     "gradients in the dtype of the inputs.")
 
 
 # What counts as reaching for autograd in the source: read here, on the trusted side.

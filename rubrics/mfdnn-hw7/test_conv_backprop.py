@@ -9,7 +9,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from grader.checks import CheckFailed, Tolerance, close, that, without
+from grader.checks import CheckFailed, Tolerance, as_shaped, close, that, without
 
 ACTIVATIONS = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "softplus": F.softplus}
 F64 = "float64: backprop by hand equals autograd up to rounding; atol relative to the largest gradient entry"
@@ -48,9 +48,6 @@ def run(submission, x, ws, bs, activation: str, context: str | None = None, **ex
     return submission.call("gradients", x=x, ws=ws, bs=bs, activation=activation, context=context or f"on {describe(x, ws, activation)}", **extra)
 
 
-def as_shaped(got: list, expected: list) -> list:
-    """Values are compared here, shapes and dtypes in test_shapes_dtype_and_inputs."""
-    return [g.reshape(e.shape) if g.numel() == e.numel() else g for g, e in zip(got, expected)]
 
 
 def check(submission, x, ws, bs, activation: str, context: str | None = None, atol: float | None = None) -> None:  # type: ignore[no-untyped-def]
