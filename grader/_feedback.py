@@ -15,7 +15,7 @@ import math
 import os
 import re
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -81,6 +81,21 @@ class TestView:
     hidden_label: str  # "" for visible tests; shown only to instructors
     function: str  # the rubric's test function; shown only to instructors
     duration: str
+    cause: int = 0  # its message is its problem's cause number ``cause`` (1-based), shown once above the tests
+    cause_note: str = ""  # what the test says instead of repeating that message
+
+
+@dataclass(frozen=True)
+class CauseView:
+    """A message several tests of a problem share (a file that failed to import, a stub not
+    written yet, a file not submitted): shown once, in the problem's header block."""
+
+    number: int
+    outcome: Outcome
+    label: str
+    heading: str
+    output: str
+    cut_chars: int
 
 
 @dataclass(frozen=True)
@@ -98,6 +113,7 @@ class ProblemView:
     hidden_count: int  # tests not listed (student page only)
     hidden_points: str
     hidden_sentence: str
+    causes: list[CauseView] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -218,6 +234,32 @@ def _test_view(t: TestResult) -> TestView:
     )
 
 
+def _one_message_per_cause(tests: list[TestView]) -> tuple[list[TestView], list[CauseView]]:
+    """One message per cause: an output that two or more of a problem's listed tests share
+    (not passed; the same outcome and text) becomes one of the problem's causes, shown once
+    in the problem's header block, and those tests say "Same message as at the top of this
+    problem" instead of repeating it. ``grader check`` does the same in the terminal
+    ("(the same as above)")."""
+    groups: dict[tuple[str, str], list[int]] = {}
+    for i, t in enumerate(tests):
+        if t.outcome != "passed" and t.output:
+            groups.setdefault((t.outcome, t.output), []).append(i)
+    shared = [(key, idx) for key, idx in groups.items() if len(idx) > 1]
+    if not shared:
+        return tests, []
+    tests = list(tests)
+    causes: list[CauseView] = []
+    numbered = len(shared) > 1
+    for n, ((outcome, output), idx) in enumerate(shared, start=1):
+        which = f"all {len(idx)} tests" if len(idx) == len(tests) else f"{len(idx)} of the {len(tests)} tests"
+        heading = (f"Message {n}, the same for {which} below" if numbered else f"The same message for {which} below") + ":"
+        causes.append(CauseView(n, outcome, OUTCOME_LABELS[outcome], heading, output, tests[idx[0]].cut_chars))  # type: ignore[index]
+        note = f"Same message as message {n} at the top of this problem." if numbered else "Same message as at the top of this problem."
+        for i in idx:
+            tests[i] = replace(tests[i], output="", cut_chars=0, cause=n, cause_note=note)
+    return tests, causes
+
+
 def _hidden_sentence(count: int, points: float) -> str:
     if count == 0:
         return ""
@@ -274,6 +316,7 @@ def _build_page(result: Result, problem_titles: dict[str, str], audience: Audien
         hidden_total_points += sum(t.max_score for t in hidden)
 
         title = problem_titles.get(pid) or (pr.title if pr is not None else "") or pid
+        tests_shown, causes = _one_message_per_cause([_test_view(t) for t in shown])
         problems.append(
             ProblemView(
                 id=pid,
@@ -283,7 +326,8 @@ def _build_page(result: Result, problem_titles: dict[str, str], audience: Audien
                 max_score=_points(max_score),
                 percent=_percent(score, max_score),
                 full=max_score > 0 and score >= max_score,
-                tests=[_test_view(t) for t in shown],
+                tests=tests_shown,
+                causes=causes,
                 passed=sum(t.outcome == "passed" for t in shown),
                 counted=len(shown),
                 hidden_count=hidden_count,

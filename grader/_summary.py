@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ._exceptions import ConfigError
-from ._feedback import _points, _seconds, _template_env
+from ._display import visible
+from ._feedback import _VISIBILITY_LABELS, _clean_output, _points, _seconds, _template_env
 from ._models import Result
 
 STOP_OUTCOMES = ("failed", "error", "timeout")  # "missing" is counted per problem instead
@@ -40,9 +41,36 @@ class ProblemStats:
 class Failure:
     test: str
     outcome: str
-    message: str
+    message: str  # the first line of one student's real message (not the masked key), cut at a word
     count: int
     students: list[str]
+    example: str = ""  # that student's whole message, for the page to fold
+    example_student: str = ""
+    key: str = ""  # what grouped them: the first line with values masked
+
+
+@dataclass
+class TestRate:
+    """How one test of the assignment went across the class."""
+
+    name: str
+    problem: str
+    hidden_label: str  # "" for a visible test
+    passed: int
+    graded: int  # passed, failed, error or timeout: the students graded on it
+    missing: int  # file not submitted: not counted in graded
+    skipped: int  # not run where they were graded (a GPU check on the CPU): not counted either
+    failed: int = 0
+    error: int = 0
+    timeout: int = 0
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.passed / self.graded if self.graded else 0.0
+
+    @property
+    def rate(self) -> str:
+        return f"{self.percent:.0f}%" if self.graded else "–"
 
 
 @dataclass
@@ -72,6 +100,7 @@ class SummaryView:
     incidents: list[Incident] = field(default_factory=list)
     slowest: list[Slow] = field(default_factory=list)
     total_bins: list[Bin] = field(default_factory=list)
+    tests: list[TestRate] = field(default_factory=list)
 
 
 def load_results(out_dir: Path) -> list[Result]:
@@ -104,11 +133,46 @@ def _bins(scores: list[float], max_score: float, n: int = 10) -> list[Bin]:
     return [Bin(f"{_points(i * width)}–{_points((i + 1) * width)}", c, 100 * c / top) for i, c in enumerate(counts)]
 
 
-def _first_line(text: str) -> str:
-    """The gist of a test's output, with numbers masked so that the same mistake groups together."""
-    line = next((l.strip() for l in text.splitlines() if l.strip()), "(no message)")
-    line = re.sub(r"(?<![A-Za-z_\d])-?\d+(\.\d+)?(e[-+]?\d+)?", "#", line)
-    return line[:200]
+# A number that is a value: not part of a word or a name (x2, conv5x5, float32, A_1, s_5), an
+# exponent (theta^2, theta^{k-1}) or a dotted name (features.0.weight). Signs, decimals,
+# exponents (1e-05) and thousands separators (1,088,924) belong to the value; a hex address
+# (0x7f3a) and sizes written AxB (a 3x4 matrix) are values too.
+_VALUE = re.compile(
+    r"(?<![\w.^+\-])(?<!\^\{)"
+    r"(?:0[xX][0-9a-fA-F]+|\d+(?:x\d+)+"
+    r"|[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?"
+    r"|[-+]?\.\d+(?:[eE][-+]?\d+)?)"
+    r"(?!\w)(?!\.[A-Za-z_])"
+)
+_VALUES = re.compile(r"#(?:,\s*#)+")  # a list or shape of values, (4, 3) or [5, 6, 6, 1]: one mask, whatever its length
+KEY_CHARS = 200  # of a first line: the gist that groups a mistake
+SHOWN_CHARS = 200  # of the first line a group shows
+EXAMPLE_CHARS = 4000  # of the whole message a group shows, folded
+INCIDENT_CHARS = 300
+
+
+def _line(text: str) -> str:
+    """The first non-blank line of a test's output."""
+    return next((l.strip() for l in text.splitlines() if l.strip()), "")
+
+
+def _cut(text: str, limit: int) -> str:
+    """``text`` of at most ``limit`` characters, cut at a word boundary and marked with "…"."""
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    space = head.rfind(" ")
+    if space < limit // 2:  # one long token: cut in it
+        return head + "…"
+    return head[:space].rstrip(" ,;:") + " …"  # at the last word boundary
+
+
+def group_key(text: str) -> str:
+    """What groups the same mistake of different students: the output's first line with the
+    numbers that are values masked as "#" (the inputs and errors differ between students, the
+    words do not). Digits that are part of a name or a formula are kept."""
+    line = _VALUES.sub("#", _VALUE.sub("#", _line(text)))
+    return _cut(line, KEY_CHARS) if line else "(no message)"
 
 
 def build_summary(results: list[Result]) -> SummaryView:
@@ -137,18 +201,74 @@ def build_summary(results: list[Result]) -> SummaryView:
         ))  # fmt: skip
     groups: Counter[tuple[str, str, str]] = Counter()
     who: dict[tuple[str, str, str], list[str]] = defaultdict(list)
+    example: dict[tuple[str, str, str], str] = {}
     for r in results:
         for t in r.tests:
             if t.outcome in STOP_OUTCOMES:
-                key = (t.name, t.outcome, _first_line(t.output))
+                key = (t.name, t.outcome, group_key(t.output))
                 groups[key] += 1
                 who[key].append(r.student)
+                example.setdefault(key, t.output)  # the first student's (by name), as they read it
             if t.outcome in ("error", "timeout"):
-                view.incidents.append(Incident(r.student, t.name, t.outcome, (t.output.strip().splitlines() or [""])[0][:300]))
-    view.failures = [Failure(n, o, m, c, who[(n, o, m)][:8]) for (n, o, m), c in groups.most_common(15)]
+                view.incidents.append(Incident(r.student, t.name, t.outcome, _cut(_line(t.output), INCIDENT_CHARS)))
+    for (n, o, m), c in groups.most_common(15):
+        text, _ = _clean_output(example[(n, o, m)])
+        view.failures.append(Failure(
+            n, o, _cut(_line(text), SHOWN_CHARS) or "(no message)", c, who[(n, o, m)][:8],
+            example=_cut(text, EXAMPLE_CHARS), example_student=who[(n, o, m)][0], key=m,
+        ))  # fmt: skip
+    view.tests = pass_rates(results)
     view.slowest = [Slow(r.student, _seconds(r.execution_time), _points(r.score))
                     for r in sorted(results, key=lambda r: -r.execution_time)[:10]]  # fmt: skip
     return view
+
+
+def _test_order(results: list[Result]) -> list[str]:
+    """Every test name of the results, in rubric order: each result lists its tests in rubric
+    order, and one that graded fewer problems (or tests) leaves gaps the others fill."""
+    order: list[str] = []
+    for r in results:
+        names = [t.name for t in r.tests]
+        for i, name in enumerate(names):
+            if name not in order:  # before the next of this result's tests already placed, else last
+                after = next((order.index(n) for n in names[i + 1 :] if n in order), len(order))
+                order.insert(after, name)
+    return order
+
+
+def pass_rates(results: list[Result]) -> list[TestRate]:
+    """For every test (hidden ones too), in rubric order: how many students passed it out of
+    how many were graded on it; a student whose file was missing is counted apart."""
+    rows: dict[str, TestRate] = {}
+    for name in _test_order(results):
+        rows[name] = TestRate(name, "", "", 0, 0, 0, 0)
+    for r in results:
+        for t in r.tests:
+            row = rows[t.name]
+            row.problem = row.problem or t.problem
+            row.hidden_label = row.hidden_label or _VISIBILITY_LABELS.get(t.visibility, "")
+            if t.outcome == "missing":
+                row.missing += 1
+            elif t.outcome == "skipped":
+                row.skipped += 1
+            else:
+                row.graded += 1
+                row.passed += t.outcome == "passed"
+                if t.outcome != "passed":
+                    setattr(row, t.outcome, getattr(row, t.outcome) + 1)
+    return list(rows.values())
+
+
+def pass_rate_lines(rates: list[TestRate]) -> list[str]:
+    """``pass_rates`` as text, for ``grader report``: one line a test."""
+    width = len(str(max((r.graded for r in rates), default=0)))
+    lines = []
+    for r in rates:
+        apart = [f"{n} {what}" for n, what in ((r.missing, "missing"), (r.skipped, "skipped")) if n]
+        hidden = f" [{r.hidden_label}]" if r.hidden_label else ""
+        lines.append(f"  {r.rate:>4}  {r.passed:>{width}}/{r.graded:<{width}}  {visible(r.name)}{hidden}"
+                     + (f"  ({', '.join(apart)})" if apart else ""))
+    return lines
 
 
 def render_summary(results: list[Result]) -> str:

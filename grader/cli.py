@@ -38,20 +38,29 @@ def _progress(verbose: bool, tests: bool = True):  # type: ignore[no-untyped-def
     from ._grade import Progress
 
     state = {"todo": 0, "done": 0, "start": time.monotonic()}
-    shown: dict[tuple[str, str], str] = {}
+    told: dict[tuple[str, str], dict[str, str]] = {}  # (student, problem) -> message -> the test it was told under
+    last: dict[str, str] = {}  # student -> the message told or pointed to last
 
     def on_test(student: str, t) -> None:  # type: ignore[no-untyped-def]
         if not tests:
             return
         mark = click.style(f"{_MARK[t.outcome]:>7}", fg=_COLOR[t.outcome])
         click.echo(f"  {mark}  {t.score:g}/{t.max_score:g}  {visible(student)}: {t.name}", err=True)
-        if verbose and t.outcome != "passed" and t.output:
-            key = (student, t.problem)
-            if shown.get(key) == t.output:  # one message per cause: an import failure is told once per problem
-                click.echo("           (the same as above)", err=True)
-                return
-            shown[key] = t.output
-            click.echo("\n".join("           " + line for line in visible(t.output, newlines=True).splitlines()), err=True)
+        # A skip's reason is told once, under the table at the end (``check``).
+        if verbose and t.outcome not in ("passed", "skipped") and t.output:
+            # One message per cause: an import failure, a stub not written yet or a missing file
+            # gives every test of the problem the same message; it is told once, under the first.
+            seen = told.setdefault((student, t.problem), {})
+            first = seen.get(t.output)
+            if first is not None:
+                where = "above" if last.get(student) == t.output else f"under \u201c{visible(first)}\u201d above"
+                click.echo(f"           (the same as {where})", err=True)
+            else:
+                seen[t.output] = t.name
+                click.echo("\n".join("           " + line for line in visible(t.output, newlines=True).splitlines()), err=True)
+            last[student] = t.output
+        else:
+            last.pop(student, None)
 
     def on_result(r) -> None:  # type: ignore[no-untyped-def]
         state["done"] += 1
@@ -186,9 +195,13 @@ def grade(
 def report(out_dir: Path) -> None:
     """Re-make the pages of OUT_DIR (feedback, gradebook.csv, summary.html) from its results, without grading."""
     from ._grade import report as run
+    from ._summary import pass_rate_lines, pass_rates
 
     results = run(out_dir)
     click.echo(f"Re-made the pages of {len(results)} students of {results[0].assignment}.")
+    click.echo("Pass rate per test (passed / graded; hidden tests included; a missing file or a skipped test is not graded):")
+    for line in pass_rate_lines(pass_rates(results)):
+        click.echo(line)
     click.echo(f"Class summary:  {out_dir / 'summary.html'}")
     click.echo(f"Gradebook:      {out_dir / 'gradebook.csv'}")
     click.echo(f"For Canvas:     {out_dir / 'gradebook-canvas.csv'} (Gradebook > Import)")

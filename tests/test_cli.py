@@ -234,3 +234,69 @@ def test_check_says_what_to_do_for_misnamed_missing_and_unimportable_files(tmp_p
     assert proc.returncode == 2 and "holds none of this assignment's files" in proc.stderr
     proc = run_cli("check", "mfdnn-hw5", str(mine / "backprop.py"))
     assert proc.returncode == 2 and "is a file; give the folder" in proc.stderr
+
+
+def _line(name: str, problem: str, outcome: str, output: str = "", visibility: str = "visible"):  # type: ignore[no-untyped-def]
+    from grader._models import TestResult
+
+    return TestResult(name=f"{problem}: {name}", problem=problem, status="passed" if outcome == "passed" else "failed",
+                      outcome=outcome, score=5.0 if outcome == "passed" else 0.0, max_score=5.0,  # type: ignore[arg-type]
+                      visibility=visibility, output=output, test="test_x")  # type: ignore[arg-type]  # fmt: skip
+
+
+def test_check_tells_each_message_once_per_problem(capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 15, item 7: a message several tests share (two stubs not written yet, here in
+    turn) is printed once; a later test points back to it; a skip's reason waits for the end."""
+    from grader.cli import _progress
+
+    stub_a = 'Not written yet: Write heavy_ball.\n  File "momentum.py", line 44, in heavy_ball'
+    stub_b = 'Not written yet: Write velocity_momentum.\n  File "momentum.py", line 67, in velocity_momentum'
+    on_test = _progress(True).on_test
+    for t in [_line("one", "momentum", "error", stub_a), _line("two", "momentum", "error", stub_a),
+              _line("three", "momentum", "error", stub_b), _line("four", "momentum", "error", stub_a),
+              _line("five", "momentum", "error", stub_b), _line("six", "gpu", "skipped", "needs a CUDA GPU"),
+              _line("seven", "gpu", "skipped", "needs a CUDA GPU")]:  # fmt: skip
+        on_test("me", t)
+    err = capsys.readouterr().err
+    assert err.count("Write heavy_ball.") == 1 and err.count("Write velocity_momentum.") == 1
+    assert err.count('line 44, in heavy_ball') == 1
+    lines = err.splitlines()
+    after = {lines[i - 1].split(": ", 1)[-1]: lines[i].strip() for i in range(1, len(lines)) if lines[i].strip().startswith("(the same")}
+    assert after == {
+        "momentum: two": "(the same as above)",
+        "momentum: four": "(the same as under \u201cmomentum: one\u201d above)",
+        "momentum: five": "(the same as under \u201cmomentum: three\u201d above)",
+    }
+    assert "needs a CUDA GPU" not in err  # told once, under the table ("SKIP: ...")
+
+
+def test_report_prints_the_pass_rate_of_every_test(tmp_path: Path) -> None:
+    """Issue 15, item 10: `grader report` says how many students passed each test, in rubric
+    order, hidden tests included, a missing file counted apart."""
+    from click.testing import CliRunner
+
+    from grader._models import ProblemResult
+    from grader.cli import cli
+
+    def result(student: str, a: str, b: str, c: str) -> Result:
+        tests = [_line("first", "p1", a, "wrong"), _line("hidden one", "p1", b, "wrong", "hidden"),
+                 _line("other", "p2", c, "f.py was not submitted.")]  # fmt: skip
+        score = sum(t.score for t in tests)
+        return Result(assignment="hw", student=student, score=score, max_score=15.0, execution_time=1.0, tests=tests,
+                      problems=[ProblemResult(id="p1", score=sum(t.score for t in tests[:2]), max_score=10.0),
+                                ProblemResult(id="p2", score=tests[2].score, max_score=5.0)])  # fmt: skip
+
+    for r in [result("ann", "passed", "passed", "passed"), result("bob", "passed", "failed", "missing"),
+              result("cy", "error", "failed", "missing")]:  # fmt: skip
+        (tmp_path / r.student).mkdir()
+        (tmp_path / r.student / "result.json").write_text(r.model_dump_json())
+    out = CliRunner().invoke(cli, ["report", str(tmp_path)])
+    assert out.exit_code == 0, out.output
+    lines = out.output.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("Pass rate per test"))
+    assert lines[at + 1 : at + 4] == [
+        "   67%  2/3  p1: first",
+        "   33%  1/3  p1: hidden one [hidden]",
+        "  100%  1/1  p2: other  (2 missing)",
+    ]
+    assert "Pass rate per test" in (tmp_path / "summary.html").read_text()

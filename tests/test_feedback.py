@@ -344,3 +344,69 @@ def test_failed_write_keeps_the_old_page_and_leaves_no_temp_file(
         write_feedback(sample_result(), out)
     assert out.read_text() == "old page"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["feedback.html"]
+
+
+# ------------------------------------------------------------ one message per cause ----
+
+IMPORT_FAILED = (
+    "Importing momentum.py failed: ModuleNotFoundError: No module named 'matplotlib'\n"
+    '  File "momentum.py", line 1, in <module>\n'
+    "    import matplotlib.pyplot as plt\n"
+    "The grader has only torch, torchvision, numpy and Python's standard library."
+)
+STUB_A = 'Not written yet: Write heavy_ball: the Form I loop.\n  File "momentum.py", line 44, in heavy_ball\n    raise NotImplementedError('
+STUB_B = 'Not written yet: Write velocity_momentum: the Form II loop.\n  File "momentum.py", line 67, in velocity_momentum'
+
+
+def _one_problem(outputs: list[tuple[str, str]], *, hidden_last: bool = False) -> Result:
+    """A result of one problem (momentum) whose tests end with these (outcome, output)."""
+    tests = [
+        _test(f"momentum: check {i}", "momentum", outcome, 0, 5, output=output,
+              visibility="hidden" if hidden_last and i == len(outputs) else "visible")
+        for i, (outcome, output) in enumerate(outputs, start=1)
+    ]  # fmt: skip
+    return Result(assignment="mfdnn-hw5", student="bob", score=0.0, max_score=5.0 * len(tests), execution_time=1.0,
+                  problems=[ProblemResult(id="momentum", title="Two forms of momentum", score=0.0, max_score=5.0 * len(tests))],
+                  tests=tests)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("outcome", "output"),
+    [("error", IMPORT_FAILED), ("error", STUB_A), ("missing", "momentum.py was not submitted.")],
+    ids=["import-failed", "not-written", "missing"],
+)
+@pytest.mark.parametrize("audience", ["student", "instructor"])
+def test_a_cause_shared_by_every_test_is_told_once_above_the_tests(outcome: str, output: str, audience: str) -> None:
+    page = render_feedback(_one_problem([(outcome, output)] * 4), audience=audience)  # type: ignore[arg-type]
+    assert _outputs(page) == [output]  # once, not once per test
+    text = _text(page)
+    assert "The same message for all 4 tests below:" in text
+    head, tests = page.split('<ol class="tests">', 1)
+    assert output.splitlines()[0] in html.unescape(head)  # in the problem's header block, above its tests
+    assert tests.count("Same message as at the top of this problem.") == 4
+    for i in range(1, 5):
+        assert f"check {i}" in tests
+    rows = tests.split("</ol>", 1)[0]
+    assert rows.count(f'<span class="badge b-{outcome}">') == 4  # each test still shows its outcome
+
+
+def test_two_stubs_of_one_file_are_told_once_each() -> None:
+    """Two template stubs not written yet: each message once; a message of one test stays with it."""
+    result = _one_problem([("error", STUB_A), ("error", STUB_B), ("error", STUB_A), ("failed", FAILED_OUTPUT), ("error", STUB_B)])
+    page = render_feedback(result)
+    assert sorted(_outputs(page)) == sorted([STUB_A, STUB_B, FAILED_OUTPUT])
+    text = _text(page)
+    assert "Message 1, the same for 2 of the 5 tests below:" in text and "Message 2, the same for 2 of the 5 tests below:" in text
+    assert text.count("Same message as message 1 at the top of this problem.") == 2
+    assert text.count("Same message as message 2 at the top of this problem.") == 2
+    assert re.search(r'<li class="test o-failed open">.*?<pre class="output">', page, flags=re.S)  # the odd one out: inline
+
+
+def test_a_cause_counts_only_the_tests_the_page_lists() -> None:
+    """The student page does not list a hidden test, nor count it under the shared message."""
+    result = _one_problem([("error", IMPORT_FAILED)] * 3, hidden_last=True)
+    assert "for all 2 tests below" in _text(render_feedback(result, audience="student"))
+    assert "for all 3 tests below" in _text(render_feedback(result, audience="instructor"))
+    single = _one_problem([("error", IMPORT_FAILED), ("passed", "")])
+    page = render_feedback(single)  # one test with the message: nothing to share, it stays with its test
+    assert _outputs(page) == [IMPORT_FAILED] and "Same message as" not in page and 'class="cause' not in page
