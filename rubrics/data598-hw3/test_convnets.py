@@ -1,6 +1,8 @@
 """Checks for `convnets` (Data 598, Homework 3). The architecture is compared with the
-grader's own networks (drivers/convnets.py, ``build``), traced with the same forward hooks
-on this side; effective_smoothness with an oracle computed here in float64 from the
+grader's own networks (drivers/convnets.py, ``build``: the homework's, with each BatchNorm2d
+after the MaxPool2d), traced with the same forward hooks on this side; the BatchNorm layers
+are compared block by block, not layer by layer, since any place in the conv block (after the
+Conv2d, the ReLU or the MaxPool2d) is accepted. effective_smoothness with an oracle computed here in float64 from the
 definition (one eval-mode pass over all samples at once for g, torch.func.functional_call
 at theta + u, u from a copy of the model in train mode), on the grader's networks holding
 a state_dict made here from the run's seed, so no answer can be hard-coded.
@@ -85,15 +87,38 @@ def report(submission, net: str, images: Tensor) -> dict[str, Any]:  # type: ign
                            context=f"building {TITLES[net]} and running it on a batch of {len(images)} images")
 
 
-def layers(calls: Any) -> list[tuple[str, tuple[int, ...] | None]]:
-    """The listed layers of a trace, as (kind, output shape), in call order."""
+def held(submission, net: str) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """What the network holds (its BatchNorm layers, its parameters), before it is run."""
+    return submission.call("structure", net=net, context=f"building {TITLES[net]}")
+
+
+Shape = tuple[int, ...] | None
+Call = tuple[str, Shape, Shape, int | None]  # kind, input shape, output shape, num_features (None: not a BatchNorm)
+
+
+def _shape(s: Any) -> Shape:
+    return tuple(int(d) for d in s) if s is not None else None
+
+
+def calls_of(calls: Any) -> list[Call]:
+    """The listed layers of a trace, as (kind, input shape, output shape, num_features), in call order."""
     try:
-        return [(str(k), tuple(int(d) for d in s) if s is not None else None) for k, s, _ in calls if k not in IGNORED]
+        return [(str(k), _shape(i), _shape(o), int(f) if f is not None else None) for k, i, o, f in calls if k not in IGNORED]
     except (TypeError, ValueError):
         raise CheckFailed("The report of your network's layers could not be read.") from None
 
 
-def show(entry: tuple[str, tuple[int, ...] | None] | None) -> str:
+def layers(calls: Any, batchnorm: bool = True) -> list[tuple[str, Shape]]:
+    """The listed layers of a trace, as (kind, output shape), in call order; without the
+    BatchNorm layers if not ``batchnorm`` (their place is checked on its own)."""
+    return [(k, o) for k, _, o, f in calls_of(calls) if batchnorm or f is None]
+
+
+def expected_calls(net: str, images: Tensor) -> list[Call]:
+    return calls_of(_driver.trace(_driver.build(net), images)["calls"])
+
+
+def show(entry: tuple[str, Shape] | None) -> str:
     return "(none)" if entry is None else f"{entry[0]} -> {entry[1]}"
 
 
@@ -107,13 +132,67 @@ def table(expected: list, got: list) -> str:  # type: ignore[type-arg]
 
 
 def same_layers(got: dict[str, Any], net: str, images: Tensor) -> None:
-    expected = layers(_driver.trace(_driver.build(net), images)["calls"])
-    mine = layers(got["calls"])
+    """The layers other than BatchNorm, in call order, with their output shapes, are the grader's."""
+    expected = layers(_driver.trace(_driver.build(net), images)["calls"], batchnorm=False)
+    mine = layers(got["calls"], batchnorm=False)
     if mine != expected:
         raise CheckFailed(
             f"{TITLES[net]}'s layers, in the order its forward pass calls them, with their output shapes for a batch of "
-            f"{len(images)} images (ReLU and Flatten are not listed; layers called through torch.nn.functional are not "
-            f"seen: build the network from nn modules):\n{table(expected, mine)}")
+            f"{len(images)} images (ReLU, Flatten and BatchNorm are not listed; layers called through torch.nn.functional "
+            f"are not seen: build the network from nn modules):\n{table(expected, mine)}")
+
+
+def conv_blocks(calls: list[Call]) -> tuple[list[dict[str, Any]], list[int]]:
+    """Split a network's calls into its conv blocks: block j runs from its j-th Conv2d to the
+    next Conv2d or Linear. For each block: its convolution's output channels and the BatchNorm
+    calls in it (their positions and num_features); and the positions of BatchNorm calls in
+    no block (before the first Conv2d, or after the Linear)."""
+    blocks: list[dict[str, Any]] = []
+    stray: list[int] = []
+    open_block = False
+    for i, (k, _, out, features) in enumerate(calls):
+        if k == "Conv2d":
+            blocks.append({"channels": out[1] if out and len(out) > 1 else None, "bn": []})
+            open_block = True
+        elif k == "Linear":
+            open_block = False
+        elif features is not None:  # a BatchNorm layer
+            (blocks[-1]["bn"] if open_block else stray).append((i, k, features))
+    return blocks, stray
+
+
+def batchnorm_placement(got: dict[str, Any], net: str, images: Tensor) -> None:
+    """Each conv block calls as many BatchNorm2d as the grader's network has in it (one with
+    batch_norm=True, none without), each of the block's channel count, anywhere between the
+    block's Conv2d and the next Conv2d or the Linear."""
+    want, _ = conv_blocks(expected_calls(net, images))
+    mine_calls = calls_of(got["calls"])
+    mine, stray = conv_blocks(mine_calls)
+    problems: list[str] = []
+    bad: set[int] = set()
+    for j, (w, m) in enumerate(zip(want, mine)):
+        count, have = len(w["bn"]), m["bn"]
+        what = f"block {j + 1} (its Conv2d makes {m['channels']} channels)"
+        if len(have) != count:
+            problems.append(f"{what} calls {len(have) or 'no'} BatchNorm layer{'' if len(have) == 1 else 's'}; expected {count or 'none'}")
+            bad.update(i for i, _, _ in have)
+        for i, k, features in have:
+            if (k, features) != ("BatchNorm2d", m["channels"]):
+                problems.append(f"{what} calls a {k}({features}); expected BatchNorm2d({m['channels']})")
+                bad.add(i)
+    for i in stray:
+        problems.append(f"call {i + 1} is a {mine_calls[i][0]} outside the conv blocks (before the first Conv2d or after the Linear)")
+        bad.add(i)
+    if problems:
+        rule = ("exactly one BatchNorm2d of the block's channel count in each conv block (Conv2d -> ReLU -> MaxPool2d), "
+                "anywhere after the block's Conv2d and before the next Conv2d (or the Flatten and Linear): the homework "
+                "puts it right after the MaxPool2d; right after the Conv2d or after the ReLU is accepted too"
+                if any(w["bn"] for w in want) else "no BatchNorm layer (BatchNorm is only there with batch_norm=True)")
+        rows = [f"  {i + 1:>3}  {k}{'' if f is None else '(%d)' % f} -> {o}{'   <--' if i in bad else ''}"
+                for i, (k, _, o, f) in enumerate(mine_calls)]
+        raise CheckFailed(
+            f"{TITLES[net]} should have {rule}.\n  " + ";\n  ".join(problems) + ".\n"
+            f"Your forward pass calls these layers, in this order (ReLU and Flatten not listed):\n" + "\n".join(rows))
 
 
 def same_parameters(got: dict[str, Any], net: str) -> None:
@@ -129,28 +208,32 @@ def same_parameters(got: dict[str, Any], net: str) -> None:
 
 
 def same_batchnorms(got: dict[str, Any], net: str) -> None:
+    """The BatchNorm modules the network holds (called or not), with their num_features."""
     want = sorted(tuple(b) for b in _driver.describe(_driver.build(net))["batchnorms"])
     mine = sorted((str(k), int(c)) for k, c in got["batchnorms"])
     if mine != want:
         names = lambda bs: ", ".join(f"{k}({c})" for k, c in bs) or "none"  # noqa: E731
         raise CheckFailed(f"{TITLES[net]} should have these BatchNorm layers: {names(want)}; yours has: {names(mine)}."
-                          + (" BatchNorm is only there with batch_norm=True (the default is False)." if not want else ""))
+                          + (" BatchNorm is only there with batch_norm=True (the default is False)." if not want else
+                             " One BatchNorm2d per conv block, of that block's number of channels."))
 
 
 def test_convnet_architecture(submission, generator, data_dir):  # type: ignore[no-untyped-def]
     images = data(data_dir, generator())[0][:5]
     for net in ("convnet", "convnet_bn"):
+        same_batchnorms(held(submission, net), net)  # before running it: a BatchNorm of the wrong size fails there
         got = report(submission, net, images)
         that(got["out_shape"] == [len(images), 10],
              f"{TITLES[net]} on a batch of shape {tuple(images.shape)} returned shape {tuple(got['out_shape'])}; expected ({len(images)}, 10).")
-        same_batchnorms(got, net)
         same_layers(got, net, images)
+        batchnorm_placement(got, net, images)
         same_parameters(got, net)
-        for i, (k, _, low) in enumerate(got["calls"]):
-            if k == "BatchNorm2d":
-                that(low is not None and low < 0, f"In {TITLES[net]}, a BatchNorm2d (call {i + 1} of the forward pass) gets an "
-                     "input with no negative entry: it comes after a ReLU. Each BatchNorm2d goes right after its convolution, "
-                     "before the ReLU.")
+
+
+def input_shape(calls: list[Call], layer: str, n: int) -> Shape:
+    """The input shape of the n-th (from 1) call of a ``layer``; None if there is none."""
+    seen = [i for k, i, _, _ in calls if k == layer]
+    return seen[n - 1] if len(seen) >= n else None
 
 
 def test_strided_convnet(submission, generator, data_dir):  # type: ignore[no-untyped-def]
@@ -158,15 +241,18 @@ def test_strided_convnet(submission, generator, data_dir):  # type: ignore[no-un
     got = report(submission, "strided", images)
     that(got["out_shape"] == [len(images), 10],
          f"StridedConvNet() on a batch of shape {tuple(images.shape)} returned shape {tuple(got['out_shape'])}; expected ({len(images)}, 10).")
-    mine = layers(got["calls"])
-    that(all(k != "MaxPool2d" for k, _ in mine), "StridedConvNet() still calls a MaxPool2d: each one is replaced by a "
-         "Conv2d(c, c, kernel_size=2, stride=2).")
-    pooled = layers(_driver.trace(_driver.build("convnet"), images)["calls"])
-    if [s for _, s in mine] != [s for _, s in pooled]:
+    mine = calls_of(got["calls"])
+    that(all(k != "MaxPool2d" for k, *_ in mine), "StridedConvNet() still calls a MaxPool2d: in the bonus exercise each "
+         "Conv2d -> ReLU -> MaxPool2d of ConvNet() becomes one convolution with a stride (and the ReLU), no max-pool.")
+    pooled = expected_calls("convnet", images)
+    wanted = {"the second Conv2d": (input_shape(pooled, "Conv2d", 2), input_shape(mine, "Conv2d", 2)),
+              "the Linear layer": (input_shape(pooled, "Linear", 1), input_shape(mine, "Linear", 1))}
+    if any(e != g for e, g in wanted.values()):
+        rows = "\n".join(f"  input of {what:<18} ConvNet(): {e}   yours: {'(none)' if g is None else g}{'' if e == g else '   <--'}"
+                         for what, (e, g) in wanted.items())
         raise CheckFailed(
-            "Every intermediate shape of StridedConvNet() should be ConvNet()'s, layer by layer (a stride-2 convolution "
-            f"where ConvNet() has a MaxPool2d(2)); for a batch of {len(images)} images:\n"
-            + table([(f"{k} (ConvNet)", s) for k, s in pooled], mine))
+            "The stride of StridedConvNet()'s convolutions should make the input to its second convolution and to its "
+            f"final linear layer identical in shape to those in ConvNet(); for a batch of {len(images)} images:\n{rows}")
     same_batchnorms(got, "strided")
     same_layers(got, "strided", images)
     same_parameters(got, "strided")

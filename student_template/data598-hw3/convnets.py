@@ -7,21 +7,38 @@ unit of step), which is how the homework compares a ConvNet with and without Bat
 The networks (every layer an nn module held by the network, in this order; the grader
 watches the modules with forward hooks, so do not call torch.nn.functional instead):
 
-    ConvNet(batch_norm=False), input (B, 1, 28, 28):
-        Conv2d(1, 8, kernel_size=3, padding=1)    -> (B, 8, 28, 28)
-        [BatchNorm2d(8)]     only with batch_norm=True, right after the convolution
+    ConvNet(batch_norm=False), input (B, 1, 28, 28), two conv blocks and a linear layer:
+                                                   output shape        parameters
+        Conv2d(1, 16, kernel_size=5, padding=2)    (B, 16, 28, 28)            416
         ReLU
-        MaxPool2d(2)                              -> (B, 8, 14, 14)
-        Conv2d(8, 16, kernel_size=3, padding=1)   -> (B, 16, 14, 14)
-        [BatchNorm2d(16)]    only with batch_norm=True, right after the convolution
+        MaxPool2d(2)                               (B, 16, 14, 14)
+        [BatchNorm2d(16)]  only if batch_norm      (B, 16, 14, 14)             32
+        Conv2d(16, 32, kernel_size=5, padding=2)   (B, 32, 14, 14)         12,832
         ReLU
-        MaxPool2d(2)                              -> (B, 16, 7, 7)
-        Flatten                                   -> (B, 784)
-        Linear(16 * 7 * 7, 10)                    -> (B, 10)  the logits
+        MaxPool2d(2)                               (B, 32, 7, 7)
+        [BatchNorm2d(32)]  only if batch_norm      (B, 32, 7, 7)               64
+        Flatten                                    (B, 1568)
+        Linear(32 * 7 * 7, 10)                     (B, 10), the logits     15,690
 
-    StridedConvNet(): ConvNet() (no BatchNorm) with each MaxPool2d(2) replaced by a
-        Conv2d(c, c, kernel_size=2, stride=2) on its c channels (c = 8, then 16), so
-        that every intermediate shape is the same as ConvNet's. Nothing else changes.
+    28,938 parameters; 29,034 with batch_norm=True. The homework inserts each BatchNorm2d
+    after the block's MaxPool2d, as here (this is the network it defines). The grader also
+    accepts the other common placements: exactly one BatchNorm2d(c) of the block's c
+    channels in each conv block (Conv2d -> ReLU -> MaxPool2d), anywhere after that block's
+    Conv2d and before the next block's Conv2d (or the Flatten): right after the Conv2d,
+    after the ReLU, or after the MaxPool2d. With batch_norm=False there is none.
+
+    StridedConvNet() (the bonus exercise; no BatchNorm): each Conv2d -> ReLU -> MaxPool2d(2)
+    of ConvNet() becomes one convolution of stride s -> ReLU, with no max-pool:
+        Conv2d(1, 16, kernel_size=5, padding=2, stride=s)
+        ReLU
+        Conv2d(16, 32, kernel_size=5, padding=2, stride=s)
+        ReLU
+        Flatten
+        Linear(32 * 7 * 7, 10)                               -> (B, 10)
+    The stride s is the one the homework asks you to find: the one for which the input to
+    the second convolution and the input to the linear layer are identical in shape to
+    those in ConvNet(). The layers are ConvNet()'s without the max-pools: 28,938
+    parameters too.
 
 All convolutions and the linear layer have biases (PyTorch's default).
 
@@ -55,22 +72,24 @@ from torch import Tensor, nn
 
 
 class ConvNet(nn.Module):
-    """The ConvNet above; with ``batch_norm=True`` a BatchNorm2d follows each convolution."""
+    """The ConvNet above; with ``batch_norm=True`` a BatchNorm2d follows each MaxPool2d."""
 
     def __init__(self, batch_norm: bool = False) -> None:
         super().__init__()
-        raise NotImplementedError("write ConvNet.__init__: the layers of the table above, a BatchNorm2d after each convolution if batch_norm")
+        raise NotImplementedError("write ConvNet.__init__: the layers of the table above (5x5 convolutions with 16, then 32 "
+                                  "filters, padding 2), a BatchNorm2d after each MaxPool2d if batch_norm")
 
     def forward(self, x: Tensor) -> Tensor:
         raise NotImplementedError("write ConvNet.forward: (B, 1, 28, 28) images in, (B, 10) logits out")
 
 
 class StridedConvNet(nn.Module):
-    """ConvNet() with each MaxPool2d(2) replaced by a Conv2d(c, c, kernel_size=2, stride=2)."""
+    """ConvNet() with strided convolutions and no max-pool (the bonus exercise)."""
 
     def __init__(self) -> None:
         super().__init__()
-        raise NotImplementedError("write StridedConvNet.__init__: ConvNet() with a Conv2d(c, c, kernel_size=2, stride=2) for each MaxPool2d(2)")
+        raise NotImplementedError("write StridedConvNet.__init__: ConvNet()'s two 5x5 convolutions (padding 2) with the "
+                                  "stride you find, no MaxPool2d, then the same Linear(32 * 7 * 7, 10)")
 
     def forward(self, x: Tensor) -> Tensor:
         raise NotImplementedError("write StridedConvNet.forward: (B, 1, 28, 28) images in, (B, 10) logits out")

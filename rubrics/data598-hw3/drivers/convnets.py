@@ -23,22 +23,33 @@ _NN = "torch.nn"
 # ------------------------------------------------------- the grader's own networks --
 
 
+# The homework's numbers: two 5x5 convolutions (padding 2) with 16, then 32 filters, each
+# followed by ReLU and MaxPool2d(2) (28 -> 14 -> 7), then Linear(32 * 7 * 7, 10).
+CHANNELS = (16, 32)
+KERNEL, PADDING = 5, 2
+SIDE = 28 // 2 // 2  # the side of the last feature map: the convolutions keep the size, each pool halves it
+
+
 def _block(cin: int, cout: int, batch_norm: bool, strided: bool) -> list[nn.Module]:
-    layers: list[nn.Module] = [nn.Conv2d(cin, cout, kernel_size=3, padding=1)]
+    """One conv block: Conv2d -> ReLU -> MaxPool2d(2) [-> BatchNorm2d, where the homework puts
+    it]; strided (the bonus): the convolution of stride 2 -> ReLU, no max-pool."""
+    if strided:
+        return [nn.Conv2d(cin, cout, kernel_size=KERNEL, padding=PADDING, stride=2), nn.ReLU()]
+    layers: list[nn.Module] = [nn.Conv2d(cin, cout, kernel_size=KERNEL, padding=PADDING), nn.ReLU(), nn.MaxPool2d(2)]
     if batch_norm:
         layers.append(nn.BatchNorm2d(cout))
-    layers.append(nn.ReLU())
-    layers.append(nn.Conv2d(cout, cout, kernel_size=2, stride=2) if strided else nn.MaxPool2d(2))
     return layers
 
 
 def build(name: str) -> nn.Module:
     """The grader's own networks, as the template's README defines them:
-    "convnet" = ConvNet(), "convnet_bn" = ConvNet(batch_norm=True), "strided" = StridedConvNet()."""
+    "convnet" = ConvNet(), "convnet_bn" = ConvNet(batch_norm=True) (a BatchNorm2d after each
+    MaxPool2d, the homework's placement), "strided" = StridedConvNet()."""
     if name not in ("convnet", "convnet_bn", "strided"):
         raise ValueError(f"unknown network {name!r}")
     bn, strided = name == "convnet_bn", name == "strided"
-    return nn.Sequential(*_block(1, 8, bn, strided), *_block(8, 16, bn, strided), nn.Flatten(), nn.Linear(16 * 7 * 7, 10))
+    (c1, c2) = CHANNELS
+    return nn.Sequential(*_block(1, c1, bn, strided), *_block(c1, c2, bn, strided), nn.Flatten(), nn.Linear(c2 * SIDE * SIDE, 10))
 
 
 def kind(module: nn.Module) -> str:
@@ -51,13 +62,15 @@ def kind(module: nn.Module) -> str:
 
 def trace(model: nn.Module, x: torch.Tensor) -> dict[str, Any]:
     """Run ``model(x)`` in eval mode with a forward hook on every leaf module; report each
-    call in order: the layer's kind, its output shape and the smallest entry of its input."""
+    call in order: the layer's kind, the shape of its (first) input, the shape of its output,
+    and for a BatchNorm layer its num_features (else None)."""
     calls: list[list[Any]] = []
 
     def hook(module: nn.Module, inputs: tuple[Any, ...], output: Any) -> None:
         first = inputs[0] if inputs and isinstance(inputs[0], torch.Tensor) else None
         shape = list(output.shape) if isinstance(output, torch.Tensor) else None
-        calls.append([kind(module), shape, float(first.detach().min()) if first is not None and first.numel() else None])
+        features = int(getattr(module, "num_features", 0) or 0) if isinstance(module, nn.modules.batchnorm._BatchNorm) else None
+        calls.append([kind(module), list(first.shape) if first is not None else None, shape, features])
 
     handles = [m.register_forward_hook(hook) for m in model.modules() if not list(m.children())]
     model.eval()
@@ -86,13 +99,24 @@ def describe(model: nn.Module) -> dict[str, Any]:
 _MAKERS = {"convnet": ("ConvNet", {}), "convnet_bn": ("ConvNet", {"batch_norm": True}), "strided": ("StridedConvNet", {})}
 
 
-def architecture(student: Any, net: str, images: torch.Tensor, device: str) -> dict[str, Any]:
-    """Build the student's network ``net`` and report its structure and its trace on ``images``."""
+def _make(student: Any, net: str) -> nn.Module:
     cls, kwargs = _MAKERS[net]
     model = getattr(student, cls)(**kwargs)
     if not isinstance(model, nn.Module):
         raise WrongAnswer(f"{cls}({', '.join(f'{k}={v}' for k, v in kwargs.items())}) is a {type(model).__name__}, not an nn.Module")
-    model = model.to(device)
+    return model
+
+
+def structure(student: Any, net: str, device: str) -> dict[str, Any]:
+    """Build the student's network ``net`` and report what it holds, without running it (a
+    BatchNorm of the wrong size fails in the forward pass: this says what the network has)."""
+    return describe(_make(student, net))
+
+
+def architecture(student: Any, net: str, images: torch.Tensor, device: str) -> dict[str, Any]:
+    """Build the student's network ``net`` and report its structure and its trace on ``images``."""
+    cls = _MAKERS[net][0]
+    model = _make(student, net).to(device)
     seen = trace(model, images.to(device))
     if not isinstance(seen["out"], torch.Tensor):
         raise WrongAnswer(f"{cls}'s forward returned a {type(seen['out']).__name__}, not a tensor")
