@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tomllib
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -57,25 +58,65 @@ class Assignment:
         return [p.file for p in self.rubric.problems]
 
 
+COURSE_FIELDS = {"title"}
+MARKER = "course.toml"  # the file that makes a folder a course; `grader` finds it from below
+
+
 @dataclass(frozen=True)
 class Course:
     root: Path
 
     @classmethod
-    def locate(cls, root: Path | str | None = None) -> Course:
-        """The course folder: ``root``, else $GRADER_COURSE, else the checkout this package sits in."""
-        candidates = [Path(root)] if root else []
-        if not candidates and os.environ.get("GRADER_COURSE"):
-            candidates.append(Path(os.environ["GRADER_COURSE"]))
-        if not candidates:
-            candidates.append(Path(__file__).resolve().parent.parent)
-        for c in candidates:
-            if (c / "rubrics").is_dir():
-                return cls(c.resolve())
+    def locate(cls, root: Path | str | None = None, *, start: Path | None = None) -> Course:
+        """The course folder: ``root`` (``--course``), else $GRADER_COURSE, else the nearest
+        folder holding course.toml from ``start`` (the current folder) up, else the
+        checkout this package sits in when it is one (an editable install of a course's
+        repository). A folder given by name must hold course.toml or rubrics/."""
+        given = Path(root) if root else Path(os.environ["GRADER_COURSE"]) if os.environ.get("GRADER_COURSE") else None
+        if given is not None:
+            how = "--course" if root else "$GRADER_COURSE"
+            if not given.is_dir():
+                raise ConfigError(f"{how} {given}: no such folder")
+            if not ((given / MARKER).is_file() or (given / "rubrics").is_dir()):
+                raise ConfigError(f"{how} {given}: not a course folder (it has neither {MARKER} nor rubrics/)")
+            return cls._checked(given.resolve())
+        here = (start or Path.cwd()).resolve()
+        for folder in (here, *here.parents):
+            if (folder / MARKER).is_file():
+                return cls._checked(folder)
+        checkout = Path(__file__).resolve().parent.parent
+        if (checkout / MARKER).is_file():
+            return cls._checked(checkout)
         raise ConfigError(
-            f"no course folder found at {candidates[0]} (it needs a rubrics/ folder); "
-            "pass --course DIR or set GRADER_COURSE"
-        )
+            f"no course found: no {MARKER} in {here} or any folder above it. Run the grader inside a course "
+            f"folder (one with {MARKER}, rubrics/, reference/, student_template/), pass --course DIR or set "
+            "GRADER_COURSE; `grader new course DIR` makes one")
+
+    @classmethod
+    def _checked(cls, root: Path) -> Course:
+        marker = root / MARKER
+        if marker.is_file():
+            try:
+                data = tomllib.loads(marker.read_text(encoding="utf-8"))
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+                raise ConfigError(f"{marker}: not valid TOML ({exc})") from None
+            unknown = sorted(set(data) - COURSE_FIELDS)
+            if unknown:
+                raise ConfigError(f"{marker}: unknown field(s) {', '.join(unknown)}; a course.toml may hold "
+                                  f"{', '.join(sorted(COURSE_FIELDS))}")
+            if "title" in data and not isinstance(data["title"], str):
+                raise ConfigError(f"{marker}: title: should be a string")
+        if not (root / "rubrics").is_dir():
+            raise ConfigError(f"{root}: this course has no rubrics/ folder yet (one rubrics/<assignment>/rubric.toml "
+                              "per assignment)")
+        return cls(root)
+
+    @property
+    def title(self) -> str:
+        marker = self.root / MARKER
+        if marker.is_file():
+            return str(tomllib.loads(marker.read_text(encoding="utf-8")).get("title", self.root.name))
+        return self.root.name
 
     def assignment_ids(self) -> list[str]:
         return sorted(p.parent.name for p in (self.root / "rubrics").glob("*/rubric.toml"))

@@ -144,7 +144,7 @@ def cli(verbose: bool) -> None:
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True, help="Folder for result.json, feedback.html per student and gradebook.csv.")
 @click.option("--problem", "problems", multiple=True, help="Grade only this problem id (repeatable).")
 @click.option("--seed", type=int, default=None, help="Seed for the test inputs (default: a fresh random one).")
-@click.option("--course", default=None, help="Course folder with rubrics/ (default: $GRADER_COURSE or this checkout).")
+@click.option("--course", default=None, help="Course folder (default: $GRADER_COURSE, else the nearest course.toml from here up).")
 @click.option("--threads", type=int, default=None, help=f"Threads per worker (default here: {_LIMITS.threads}).")
 @click.option("--cpu-seconds", type=int, default=None, help=f"CPU seconds per worker (default: {_LIMITS.cpu_seconds}).")
 @click.option("--disk-mb", type=int, default=None, help=f"As root: MiB of /tmp and folder per worker (default: {_LIMITS.disk_mb}).")
@@ -211,7 +211,7 @@ def report(out_dir: Path) -> None:
 @click.argument("assignment")
 @click.argument("folder", type=click.Path(path_type=Path), default=".")
 @click.option("--seed", type=int, default=None, help="Seed for the test inputs (default: a fresh random one).")
-@click.option("--course", default=None, help="Course folder with rubrics/ (default: $GRADER_COURSE or this checkout).")
+@click.option("--course", default=None, help="Course folder (default: $GRADER_COURSE, else the nearest course.toml from here up).")
 @click.option("--problem", "problems", multiple=True, help="Check only this problem id (repeatable).")
 @_data_option
 @_gpu_problems_on_cpu_option
@@ -241,7 +241,7 @@ def check(assignment: str, folder: Path, seed: int | None, course: str | None, p
 @cli.command()
 @click.argument("assignment", required=False)
 @click.option("--all", "all_", is_flag=True, help="Validate every assignment of the course.")
-@click.option("--course", default=None, help="Course folder with rubrics/ (default: $GRADER_COURSE or this checkout).")
+@click.option("--course", default=None, help="Course folder (default: $GRADER_COURSE, else the nearest course.toml from here up).")
 @_gpu_problems_on_cpu_option
 def validate(assignment: str | None, all_: bool, course: str | None, gpu_problems_on_cpu: bool) -> None:
     """Check that each reference scores full marks and each template scores zero."""
@@ -269,7 +269,7 @@ def validate(assignment: str | None, all_: bool, course: str | None, gpu_problem
 @click.argument("assignment")
 @click.option("--out", "out", type=click.Path(path_type=Path), default=None,
               help="Where to write the bundle (default: autograder-ASSIGNMENT.zip here).")
-@click.option("--course", default=None, help="Course folder with rubrics/ (default: $GRADER_COURSE or this checkout).")
+@click.option("--course", default=None, help="Course folder (default: $GRADER_COURSE, else the nearest course.toml from here up).")
 def gradescope(assignment: str, out: Path | None, course: str | None) -> None:
     """Write the autograder.zip that runs ASSIGNMENT's checks on Gradescope."""
     from ._gradescope import build
