@@ -455,9 +455,15 @@ def validate(assignment: str, *, course: Course | None = None, seed: int | None 
              gpu_problems_on_cpu: bool = False) -> list[Validation]:
     """The reference must score full marks on every test; the untouched template must score
     zero on every test, each with an outcome other than an internal grader error. Problems
-    that need CUDA are skipped here (said in ``notes``) unless ``gpu_problems_on_cpu``."""
+    that need CUDA are skipped here (said in ``notes``) unless ``gpu_problems_on_cpu``.
+    Checks that call a driver function their driver does not define, or with arguments it
+    does not take, are authoring errors found by reading the files (reported with the
+    reference's problems, first)."""
+    from ._authoring import driver_call_problems
+
     course = course or Course.locate()
     a = course.assignment(assignment)
+    authoring = [f"authoring error: {p}" for p in driver_call_problems(a)]
     subs = [
         Submission("reference", {f: a.reference_dir / f for f in a.student_files if (a.reference_dir / f).is_file()}),
         Submission("template", {f: a.template_dir / f for f in a.student_files}),
@@ -480,7 +486,7 @@ def validate(assignment: str, *, course: Course | None = None, seed: int | None 
     ref, tpl = results["reference"], results["template"]
     not_here = {p.id for p in a.rubric.problems if not plan.graded_here(p)}
     unchecked = [t for t in ref.tests if t.outcome == "skipped" and t.problem in not_here]
-    out.append(Validation(a.id, "reference", ref, [
+    out.append(Validation(a.id, "reference", ref, authoring + [
         f"{t.name}: {t.outcome}\n{t.output}" for t in ref.tests if t.outcome != "passed" and t not in unchecked
     ] + ([f"missing reference file {f}" for f in a.student_files if f not in subs[0].files]), [
         f"{p}: not validated here, it needs a CUDA GPU ({sum(t.problem == p for t in unchecked)} tests skipped; "

@@ -289,7 +289,8 @@ class FramedWorker:
     def _raise_fault(self, fault: WorkerFault) -> None:
         frames = f"\n{fault.frames.rstrip()}" if fault.frames.strip() else ""
         if fault.kind == "driver":  # the course's driver, not the student: an internal error of the grader
-            raise DriverError(f"{self.spec.driver.name} for {self.label}: {fault.message}")
+            driver = Path(*self.spec.driver.parts[-4:])  # rubrics/<assignment>/drivers/<problem>.py
+            raise DriverError(f"the driver {driver} (for {self.label}): {fault.message}")
         if fault.kind == "wrong":
             raise WrongAnswer(fault.message)
         if fault.kind == "not_implemented":

@@ -12,6 +12,16 @@ safetensors payload (possibly empty). Nothing in a frame can execute code when r
 
 The worker never decides a grade. It reports what the student's code returned; the
 trusted side compares that with its own computation.
+
+Whose fault a reply is (issue 15, item 11): a driver is responsible for turning what the
+student's code gave into plain values. It reads each of them with ``plain`` (or checks
+its type) and raises WrongAnswer, the student's, for what it cannot use; ``plain``
+refuses everything the encoder could not carry. So what a driver function returns that
+cannot be encoded is the driver's bug (DriverBug: "the grader itself failed", naming the
+driver and the function), never the student's; as is a missing function, a call that does
+not fit its signature, or a ``prepare`` that returns no callable. A timed callable's
+answers (``run``) are the student's answers as they are: the worker reads them as the
+student's.
 """
 
 from __future__ import annotations
@@ -144,15 +154,15 @@ _witness = _Witness()
 
 class DriverBug(Exception):
     """The problem's driver cannot serve a request (no such function, a call that does not fit
-    its signature): an authoring error of the course, reported as the grader's, never the student's."""
+    its signature, a reply that cannot be sent back, a timed callable that is not one): an
+    authoring error of the course, reported as the grader's, never the student's."""
 
 
 def _check_driver_call(driver: Any, name: str, fn: Any, student: Any, kwargs: dict[str, Any]) -> None:
     import inspect
 
-    where = getattr(driver, "__file__", "the driver")
-    if not callable(fn):
-        raise DriverBug(f"the driver ({os.path.basename(str(where))}) has no function {name!r} that a check calls")
+    if not callable(fn):  # (the trusted side names the driver's file: here it is a copy, driver.py)
+        raise DriverBug(f"the driver has no function {name!r} that a check calls")
     try:
         inspect.signature(fn).bind(student, **kwargs)
     except TypeError as exc:
@@ -192,16 +202,38 @@ def _make_plain() -> Callable[..., Any]:
     list_iter, tuple_iter, dict_items = list.__iter__, tuple.__iter__, dict.items
     to_int, to_float, to_str = int.__int__, float.__float__, str.__str__
     is_a, kind, exact_list, exact_tuple = isinstance, type, list, tuple
+    base = torch._C.TensorBase.__dict__  # the attributes' own getters: a subclass's properties do not run
+    layout_of, dtype_of, device_of, nested = (base[n].__get__ for n in ("layout", "dtype", "device", "is_nested"))
+    strided = torch.strided
+    try:  # what the encoder (safetensors) can carry; anything else could not travel
+        from safetensors.torch import _TYPES
 
-    def one(v: Any, what: str, depth: int, count: list[int], ptrs: list[int] | None) -> Any:
+        sendable = frozenset(_TYPES.values())
+    except ImportError:  # pragma: no cover - an older safetensors: the types every version has
+        sendable = frozenset([torch.float64, torch.float32, torch.float16, torch.bfloat16, torch.int64, torch.int32,
+                              torch.int16, torch.int8, torch.uint8, torch.bool])
+
+    def unreadable(t: Any) -> str | None:
+        """Why the plain tensor ``t`` cannot travel to the trusted side, or None."""
+        if nested(t) or layout_of(t) is not strided:
+            return f"its layout is {layout_of(t)}{' (nested)' if nested(t) else ''}, not a dense (strided) tensor"
+        if device_of(t).type == "meta":
+            return "it is on the meta device (it has no data)"
+        if dtype_of(t) not in sendable:
+            return f"its dtype {dtype_of(t)} cannot be sent back (use a real or integer dtype)"
+        return None
+
+    def one(v: Any, what: str, depth: int, count: list[int], ptrs: list[int] | None, scale: int) -> Any:
         count[0] += 1
-        if count[0] > _MAX_ITEMS or depth > _MAX_DEPTH:
+        if count[0] > _MAX_ITEMS * scale or depth > _MAX_DEPTH * scale:
             raise WrongAnswer(f"{what} is nested too deeply or holds too many items")
         if v is None or kind(v) in (bool, int, float, str):
             return v
         if is_a(v, Tensor):
             with no_tf():  # a subclass's __torch_function__ does not run: its data is read as it is
                 t = as_subclass(v, Tensor) if kind(v) is not Tensor else v
+                if (why := unreadable(t)) is not None:
+                    raise WrongAnswer(f"{what} holds a tensor that cannot be read as a plain tensor: {why}")
                 try:
                     if ptrs is not None:
                         ptrs.append(data_ptr(storage(t)))
@@ -215,33 +247,39 @@ def _make_plain() -> Callable[..., Any]:
         if is_a(v, str):
             return to_str(v)
         if is_a(v, list):
-            return exact_list([one(x, what, depth + 1, count, ptrs) for x in exact_list(list_iter(v))])
+            return exact_list([one(x, what, depth + 1, count, ptrs, scale) for x in exact_list(list_iter(v))])
         if is_a(v, tuple):
-            return exact_tuple([one(x, what, depth + 1, count, ptrs) for x in exact_list(tuple_iter(v))])
+            return exact_tuple([one(x, what, depth + 1, count, ptrs, scale) for x in exact_list(tuple_iter(v))])
         if is_a(v, dict):
             out = {}
             for k, x in exact_list(dict_items(v)):
-                key = one(k, what, depth + 1, count, None)
+                key = one(k, what, depth + 1, count, None, scale)
                 if kind(key) not in (str, int):
                     raise WrongAnswer(f"{what} is a dict with a key of type {kind(k).__name__}; use strings or numbers")
-                out[key] = one(x, what, depth + 1, count, ptrs)
+                out[key] = one(x, what, depth + 1, count, ptrs, scale)
             return out
         mod = kind(v).__module__
         if mod == "numpy" and hasattr(v, "item") and getattr(v, "ndim", None) == 0:
-            return one(v.item(), what, depth, count, ptrs)
+            return one(v.item(), what, depth, count, ptrs, scale)
         raise WrongAnswer(f"{what} holds a {kind(v).__name__}, not a tensor, number, string, list, tuple or dict "
                           "(only those can be checked)")
 
-    def plain(value: Any, what: str = "the value returned", storages: bool = False) -> Any:
+    def plain(value: Any, what: str = "the value returned", storages: bool = False, scale: int = 1) -> Any:
         """One read of what the student's code returned: exact builtins (list, tuple, dict,
         int, float, bool, str, None) and plain tensors with storage of their own, read
         through the base types' own methods (a subclass's ``__iter__``, ``__len__``,
         ``__getitem__``, ``items`` or ``__torch_function__`` never runs). Drivers call it
         once on a value and look only at the copy, as the encoder does, so every check sees
         the same contents. With ``storages``: ``(copy, ptrs)``, the storage address of each
-        tensor of the original, in the order they appear, for checks of aliasing."""
+        tensor of the original, in the order they appear, for checks of aliasing.
+
+        What it returns can always be encoded (``encode``): a tensor the encoder could not
+        carry (sparse, nested, on the meta device, of a dtype like complex128) is refused
+        here, as a WrongAnswer, with the rest. (``scale`` widens the bounds on depth and
+        items: the worker reads a driver's whole reply, which may hold several values a
+        driver read within the usual bounds, with ``scale=4``.)"""
         ptrs: list[int] | None = [] if storages else None
-        copy = one(value, what, 0, [0], ptrs)
+        copy = one(value, what, 0, [0], ptrs, scale)
         return (copy, ptrs) if storages else copy
 
     return plain
@@ -250,12 +288,12 @@ def _make_plain() -> Callable[..., Any]:
 _plain: Callable[..., Any] | None = None
 
 
-def plain(value: Any, what: str = "the value returned", storages: bool = False) -> Any:
+def plain(value: Any, what: str = "the value returned", storages: bool = False, scale: int = 1) -> Any:
     """See ``_make_plain``: bound once, by ``pin``, before the student's module is imported."""
     if _plain is None:
         pin()
     assert _plain is not None
-    return _plain(value, what, storages)
+    return _plain(value, what, storages, scale)
 
 
 # ------------------------------------------------------------------ framing --
@@ -295,9 +333,11 @@ def read_frame(fd: int) -> tuple[dict[str, Any], bytes]:
     return header, _read_exact(fd, plen) if plen else b""
 
 
-def _bound_framing() -> tuple[Callable[[int], tuple[dict[str, Any], bytes]], Callable[..., None]]:
+def _bound_framing() -> tuple[Callable[[int], tuple[dict[str, Any], bytes]], Callable[..., None],
+                             Callable[..., bytes], Callable[[int, bytes], None]]:
     """``read_frame`` and ``write_frame`` made of what is bound now (``os.read``, ``os.write``,
-    ``json``, ``struct``), for a request loop that must not look anything up later."""
+    ``json``, ``struct``), for a request loop that must not look anything up later; and
+    ``write_frame``'s two halves, ``framed`` (header and payload to bytes) and ``send``."""
     os_read, os_write, dumps, loads = os.read, os.write, json.dumps, json.loads
     pack, unpack, size, join, view_of = _LEN.pack, _LEN.unpack, _LEN.size, b"".join, memoryview
 
@@ -317,21 +357,32 @@ def _bound_framing() -> tuple[Callable[[int], tuple[dict[str, Any], bytes]], Cal
         (plen,) = unpack(exact(fd, size))
         return header, exact(fd, plen) if plen else b""
 
-    def write(fd: int, header: dict[str, Any], payload: bytes = b"") -> None:
+    def framed(header: dict[str, Any], payload: bytes = b"") -> bytes:
         head = dumps(header, allow_nan=True).encode()
-        view = view_of(join([pack(len(head)), head, pack(len(payload)), payload]))
+        return join([pack(len(head)), head, pack(len(payload)), payload])
+
+    def send(fd: int, data: bytes) -> None:
+        view = view_of(data)
         while view:
             n = os_write(fd, view)
             view = view[n:]
 
-    return read, write
+    def write(fd: int, header: dict[str, Any], payload: bytes = b"") -> None:
+        send(fd, framed(header, payload))
+
+    return read, write, framed, send
 
 
 # ------------------------------------------------------- tensors <-> frames --
 
-# Values that hold tensors are flattened into the safetensors payload; the JSON side
-# keeps a marker saying how to rebuild them: {"__tensors__": "list", "n": 3} or
-# {"__tensors__": "dict", "keys": [...]}, or {"__tensors__": "one"}.
+# Tensors, wherever they sit in a value (at its top, in lists, tuples and dicts at any
+# depth), go into the safetensors payload; the JSON side keeps a marker in their place,
+# {"__tensor__": "3"} (the payload's key). A dict of the value whose keys could be read as
+# a marker ("__tensor__", "__dict__") travels as {"__dict__": [[key, value], ...]}. So
+# everything ``plain`` returns can be encoded: an encoding failure of a worker's reply is
+# never the student's (see the request loop).
+
+_MARKERS = ("__tensor__", "__dict__")
 
 
 _PINNED: dict[str, Any] = {}
@@ -351,12 +402,13 @@ def pin() -> None:
 
 
 def encode(values: dict[str, Any], copied: bool = False) -> tuple[dict[str, Any], bytes]:
-    """``values`` as a frame's JSON side and safetensors payload. ``copied``: the values are
-    ``plain``'s copy already (the worker's replies), so their tensors have storage of their own."""
+    """``values`` as a frame's JSON side and safetensors payload, tensors at any depth (see
+    above). ``copied``: the values are ``plain``'s copy already (the worker's replies), so
+    their tensors have storage of their own."""
     if not _PINNED:
         pin()
     P = _PINNED
-    Tensor, save, is_a, every = P["Tensor"], P["save"], P["isinstance"], P["all"]
+    Tensor, save, is_a = P["Tensor"], P["save"], P["isinstance"]
 
     flat: dict[str, Any] = {}
     plain: dict[str, Any] = {}
@@ -370,40 +422,50 @@ def encode(values: dict[str, Any], copied: bool = False) -> tuple[dict[str, Any]
             t = P["as_subclass"](t, Tensor)
         return P["contiguous"](P["clone"](P["to"](t, "cpu")))
 
-    for name, value in values.items():
+    def walk(value: Any) -> Any:
         if is_a(value, Tensor):
-            flat[name] = cpu(value)
-            plain[name] = {"__tensors__": "one"}
-        elif is_a(value, (list, tuple)) and value and every(is_a(v, Tensor) for v in value):
-            for i, v in enumerate(value):
-                flat[f"{name}.{i}"] = cpu(v)
-            plain[name] = {"__tensors__": "list", "n": len(value)}
-        elif is_a(value, dict) and value and every(is_a(v, Tensor) for v in value.values()):
-            keys = [str(k) for k in value]
-            for k, v in zip(keys, value.values()):
-                flat[f"{name}/{k}"] = cpu(v)
-            plain[name] = {"__tensors__": "dict", "keys": keys}
-        else:
-            plain[name] = value
+            key = str(len(flat))
+            flat[key] = cpu(value)
+            return {"__tensor__": key}
+        if is_a(value, (list, tuple)):
+            return [walk(v) for v in value]
+        if is_a(value, dict):
+            if any(k in _MARKERS for k in value if is_a(k, str)):
+                return {"__dict__": [[k, walk(v)] for k, v in value.items()]}
+            return {k: walk(v) for k, v in value.items()}
+        return value
+
+    for name, value in values.items():
+        plain[name] = walk(value)
     return plain, (save(flat) if flat else b"")
 
 
 def decode(plain: dict[str, Any], payload: bytes) -> dict[str, Any]:
+    """``encode``'s inverse. What a worker sends is read as data only: a marker that names no
+    tensor of the payload, or is malformed, raises (the trusted side says the worker sent
+    data it cannot read)."""
     from safetensors.torch import load
 
     flat = load(payload) if payload else {}
-    out: dict[str, Any] = {}
-    for name, value in plain.items():
-        marker = value.get("__tensors__") if isinstance(value, dict) else None
-        if marker == "one":
-            out[name] = flat[name]
-        elif marker == "list":
-            out[name] = [flat[f"{name}.{i}"] for i in range(int(value["n"]))]
-        elif marker == "dict":
-            out[name] = {k: flat[f"{name}/{k}"] for k in value["keys"]}
-        else:
-            out[name] = value
-    return out
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        if isinstance(value, dict):
+            if len(value) == 1 and "__tensor__" in value:
+                key = value["__tensor__"]
+                if not isinstance(key, str) or key not in flat:
+                    raise ValueError(f"a tensor marker names no tensor of the payload: {key!r}"[:200])
+                return flat[key]
+            if len(value) == 1 and "__dict__" in value:
+                pairs = value["__dict__"]
+                if not isinstance(pairs, list) or not all(isinstance(p, list) and len(p) == 2 for p in pairs):
+                    raise ValueError("a malformed escaped dict")
+                return {k: walk(v) for k, v in pairs}
+            return {k: walk(v) for k, v in value.items()}
+        return value
+
+    return {name: walk(value) for name, value in plain.items()}
 
 
 # ------------------------------------------------------------------ loading --
@@ -435,10 +497,19 @@ def _import_student(sub_dir: str, module_name: str) -> ModuleType:
 # ------------------------------------------------------------------- faults --
 
 
+def _their_frames(exc: BaseException, sub_dir: str) -> list[traceback.FrameSummary]:
+    frames = traceback.extract_tb(exc.__traceback__)
+    return [f for f in frames if not f.filename.startswith("<") and os.path.abspath(f.filename).startswith(sub_dir + os.sep)]
+
+
+def _theirs(exc: BaseException, sub_dir: str) -> bool:
+    """Whether the student's code is on ``exc``'s traceback (it ran, and raised or let it through)."""
+    return bool(_their_frames(exc, sub_dir))
+
+
 def _fault(exc: BaseException, sub_dir: str) -> dict[str, Any]:
     """Describe an exception for the student: their own frames only."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    theirs = [f for f in frames if not f.filename.startswith("<") and os.path.abspath(f.filename).startswith(sub_dir + os.sep)]
+    theirs = _their_frames(exc, sub_dir)
     for f in theirs:
         f.filename = os.path.relpath(f.filename, sub_dir)
     if isinstance(exc, SyntaxError) and exc.filename and os.path.abspath(exc.filename).startswith(sub_dir):
@@ -784,14 +855,33 @@ def _request_loop(req: int, rep: int, args: Any, sub_dir: str, torch: Any) -> Ca
     process can still change anything in it, its memory included; what the trusted side
     relies on is only what it checks itself: it times each call from outside, and compares
     every output, timed ones included, with its own.)"""
-    read, write = _bound_framing()
+    read, write, framed, send = _bound_framing()
     encode_, decode_, plain_ = encode, decode, plain
-    fault_, load_driver_, import_student = _fault, load_driver, _import_student
+    fault_, load_driver_, import_student, theirs_ = _fault, load_driver, _import_student, _theirs
+    driver_bug, wrong_answer, check_driver_call = DriverBug, WrongAnswer, _check_driver_call
     clock, is_a, call_, exc_types = time.perf_counter, isinstance, callable, (SystemExit,)
     cuda = args.device.startswith("cuda")
     sync = torch.cuda.synchronize if cuda else None
     witness = _witness
     witness.bind(lambda what: write(rep, {"witness": str(what)}))
+
+    def driver_reply(fn: str, reply: dict[str, Any], elapsed: float) -> bytes:
+        """The reply frame of a driver's ``fn``. The rule: a driver hands back only what can
+        be sent (it reads what the student's code gave with ``plain``, or checks its type,
+        and raises WrongAnswer for what it cannot use), so what cannot be read or encoded
+        here is the driver's bug, reported as the grader's (DriverBug), never the student's:
+        unless the student's own code ran and raised while it was read (an object posing as
+        a numpy scalar), or the memory ran out (the student's limit)."""
+        try:
+            values, data = encode_(plain_(reply, "its reply", False, 4), copied=True)
+            return framed({"ok": True, "values": values, "info": {"elapsed": elapsed}}, data)
+        except MemoryError:
+            raise
+        except Exception as exc:
+            if theirs_(exc, sub_dir):
+                raise
+            why = str(exc) if is_a(exc, wrong_answer) else f"{type(exc).__name__}: {exc}"
+            raise driver_bug(f"the driver's {fn}() returned something the grader cannot send back: {why}"[:10_000]) from None
 
     def serve() -> int:
         driver: ModuleType | None = None
@@ -814,15 +904,22 @@ def _request_loop(req: int, rep: int, args: Any, sub_dir: str, torch: Any) -> Ca
                     fn = getattr(driver, str(request["fn"]), None)
                     kwargs = decode_(request.get("values", {}), payload)
                     kwargs.update(device=args.device)
-                    _check_driver_call(driver, request["fn"], fn, student, kwargs)
+                    check_driver_call(driver, request["fn"], fn, student, kwargs)
                     result = fn(student, **kwargs)
                     if op == "prepare":
                         if not call_(result):
-                            raise TypeError(f"driver {request['fn']} did not return a callable")
+                            raise driver_bug(f"the driver's {request['fn']}() should return a callable to time, "
+                                            f"and returned a {type(result).__name__}")
                         prepared[request["fn"]] = result
                         reply = {}
                     else:
                         reply = result if is_a(result, dict) else {"value": result}
+                        # The driver's reply: what it returns is its own (it reads what the
+                        # student's code gave with ``plain`` or checks it, and refuses what it
+                        # cannot use with WrongAnswer), so a reply that cannot be sent is a bug
+                        # of the driver (see ``driver_reply``).
+                        send(rep, driver_reply(str(request["fn"]), reply, clock() - started))
+                        continue
                 elif op == "run":
                     # A timed call: every input gets its own call, and every output goes back,
                     # to be compared on the trusted side (speed counts only for right answers).
@@ -839,8 +936,11 @@ def _request_loop(req: int, rep: int, args: Any, sub_dir: str, torch: Any) -> Ca
                 elapsed = clock() - started
                 values, data = encode_(plain_(reply, "what your code returned"), copied=True)
                 write(rep, {"ok": True, "values": values, "info": {"elapsed": elapsed}}, data)
-            except DriverBug as exc:  # the grader's own mistake: never the student's
-                write(rep, {"ok": False, "fault": {"kind": "driver", "type": "DriverBug", "message": str(exc)[:10_000]}})
+            except driver_bug as exc:  # the grader's own mistake: never the student's
+                if theirs_(exc, sub_dir):  # ... unless the student's code raised it (it can reach the class)
+                    write(rep, {"ok": False, "fault": fault_(exc, sub_dir)})
+                else:
+                    write(rep, {"ok": False, "fault": {"kind": "driver", "type": "DriverBug", "message": str(exc)[:10_000]}})
             except BaseException as exc:  # noqa: BLE001 - everything the student's code raises becomes data
                 if is_a(exc, exc_types):
                     # sys.exit() / exit() in the student's code: reported, and the worker lives on.

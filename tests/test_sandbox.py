@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import textwrap
 import time
 from pathlib import Path
@@ -477,4 +478,76 @@ def test_a_driver_bug_is_the_graders_error_not_the_students(tmp_path: Path) -> N
         run.call("returns", name="f", extra=3)  # returns(student, name, device) takes no `extra`
     assert run.call("call", name="f")["value"] == 1  # the worker lives on
     assert not issubclass(DriverError, StudentFault)
+    run.close()
+
+
+@pytest.mark.parametrize("what", ["a set", "an object", "a module", "a generator", "a tuple key", "a complex128 tensor",
+                                  "not a dict"])
+def test_a_driver_reply_that_cannot_be_sent_is_the_graders_error(tmp_path: Path, what: str) -> None:
+    """Issue 15, item 11: what a driver function returns is its own (it reads the student's
+    values with ``plain``, which refuses what cannot travel as the student's WrongAnswer),
+    so a reply the encoder refuses is a driver bug naming the driver and the function, and
+    never the student's error. (Before: WrongAnswer, "what your code returned holds a set".)"""
+    from grader._exceptions import DriverError
+
+    run = make_run(tmp_path, """
+        def f():
+            return 1
+    """)
+    with pytest.raises(DriverError) as exc:
+        run.call("unsendable", name="f", what=what)
+    message = str(exc.value)
+    assert "sandbox/driver.py (for student/p)" in message, message
+    assert "the driver's unsendable() returned something the grader cannot send back" in message, message
+    assert run.call("call", name="f")["value"] == 1  # the worker lives on
+    run.close()
+
+
+def test_what_a_student_returns_that_cannot_be_sent_stays_the_students(tmp_path: Path) -> None:
+    """The other half of the rule: the driver reads the student's value with ``plain``, which
+    refuses (WrongAnswer: the student's) every tensor the encoder could not carry, so no
+    student's value reaches the encoder unread; and tensors anywhere in a plain value travel."""
+    from grader._exceptions import DriverError
+
+    run = make_run(tmp_path, """
+        import torch
+        def complex():
+            return {"z": torch.zeros(2, dtype=torch.complex128)}
+        def meta():
+            return {"m": [torch.empty(2, device="meta")]}
+        def nested():
+            return {"n": torch.nested.nested_tensor([torch.zeros(1), torch.zeros(2)])}
+        def deep():
+            return {"d": [[torch.ones(2)], 1, {"k": torch.zeros(1)}], "e": {"__tensor__": "0"}}
+        class Impostor:  # poses as a numpy scalar: plain calls its item(), which is the student's code
+            __module__ = "numpy"
+            ndim = 0
+            def item(self):
+                raise RuntimeError("no")
+        def impostor():
+            return {"i": Impostor()}
+        def a_set():
+            return {1, 2}
+        def raises_driver_bug():
+            import sys
+            raise sys.modules["__main__"].DriverBug("not really")
+    """)
+    for name, message in [("complex", "its dtype torch.complex128 cannot be sent back"),
+                          ("meta", "it is on the meta device"), ("nested", "(nested), not a dense")]:
+        with pytest.raises(WrongAnswer, match=re.escape(message)):
+            run.call("returns", name=name)
+    got = run.call("returns", name="deep")
+    assert torch.equal(got["d"][0][0], torch.ones(2)) and got["d"][1] == 1 and torch.equal(got["d"][2]["k"], torch.zeros(1))
+    assert got["e"] == {"__tensor__": "0"}  # a dict that looks like a marker arrives as the dict it is
+    # The student's own code ran and raised while the reply was read: theirs, not the driver's.
+    with pytest.raises(StudentError, match="RuntimeError: no"):
+        run.call("passes_through", name="impostor")
+    with pytest.raises(WrongAnswer, match="holds a set"):  # a driver that keeps the rule: the student's
+        run.call("returns", name="a_set")
+    with pytest.raises(DriverError, match=r"passes_through\(\) returned something the grader cannot send back"):
+        run.call("passes_through", name="a_set")  # one that breaks it (hands the student's value back unread): its bug
+    with pytest.raises(StudentError, match="DriverBug: not really"):
+        run.call("call", name="raises_driver_bug")
+    with pytest.raises(DriverError, match=r"the driver's not_timed\(\) should return a callable to time, and returned a int"):
+        run.prepare("not_timed", name="complex")
     run.close()

@@ -22,4 +22,5 @@ def factor(student: Any, X: torch.Tensor, r: int, device: str) -> dict[str, Any]
     for name, t in (("A", A), ("B", B)):
         if not isinstance(t, torch.Tensor):
             raise WrongAnswer(f"best_rank_r returned {name} as a {type(t).__name__}, not a tensor")
-    return {"A": A, "B": B, "X_after": X}  # whether X changed is decided on the trusted side
+    # whether X changed is decided on the trusted side (the student's code had it: read once)
+    return {"A": A, "B": B, "X_after": plain(X, "X after best_rank_r")}

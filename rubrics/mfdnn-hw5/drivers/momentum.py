@@ -66,7 +66,7 @@ def iterates(student: Any, form: str, theta0: torch.Tensor, objective: str, para
     return {
         "iterates": list(out) if out else [],
         "count": len(out),
-        "theta0_after": theta0,  # compared on the trusted side with the theta0 it sent
+        "theta0_after": plain(theta0, f"theta0 after {form}"),  # compared on the trusted side with the theta0 it sent
         "shares_theta0": [k for k, p in enumerate(ptrs) if p == base],
         "shared_pairs": len(ptrs) - len(set(ptrs)),
         "grad_calls": calls[0],

@@ -7,6 +7,9 @@ from typing import Any, Callable
 import torch
 
 WrongAnswer: type[Exception]  # provided by the worker
+plain: Callable[..., Any]  # provided by the worker: one read of what the student's code returned
+
+_type_name = type.__dict__["__name__"].__get__  # a class's own name (a metaclass cannot pose another)
 
 
 def _train_net(module: Any, state: dict[str, torch.Tensor], dtype: str, device: str) -> torch.nn.Module:
@@ -32,15 +35,23 @@ def fold(student: Any, state: dict[str, torch.Tensor], x: torch.Tensor, dtype: s
         out = folded(x.to(device=device, dtype=getattr(torch, dtype)))
     if not isinstance(out, torch.Tensor):
         raise WrongAnswer(f"the network returned by remove_bn returned a {type(out).__name__}, not a tensor")
+    out = plain(out, "what the network returned by remove_bn returned")
     after = net.state_dict()
-    changed = [k for k in before if k not in after or not torch.equal(before[k], after[k])]
-    bn = [name or "(the network itself)" for name, m in folded.named_modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    # Everything below comes from the student's classes (smallNetTrain, smallNetTest and what
+    # remove_bn built): names made strings, the state read once (refused as theirs if it
+    # cannot be checked), so that the reply is always plain data (see grader/_worker.py).
+    changed = [str(k) for k in before if k not in after or not torch.equal(before[k], after[k])]
+    bn = [str(name) if name else "(the network itself)" for name, m in folded.named_modules()
+          if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    state = plain(folded.state_dict(), "the state_dict of the network returned by remove_bn")
+    if not isinstance(state, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
+        raise WrongAnswer("the state_dict of the network returned by remove_bn should map names to tensors")
     return {
         "out": out,
         "is_small_net_test": isinstance(folded, student.smallNetTest),
-        "type": type(folded).__name__,
+        "type": _type_name(type(folded)),
         "batchnorm": bn,
-        "state": {k: v for k, v in folded.state_dict().items()},
+        "state": state,
         "changed": changed,
     }
 

@@ -45,6 +45,7 @@ def gradients(student: Any, x: torch.Tensor, ws: list[torch.Tensor], bs: list[to
     x = x.to(device)
     ws = [w.to(device) for w in ws]
     bs = [b.to(device) for b in bs]
+    n_ws, n_bs = len(ws), len(bs)  # now: the student's code gets the lists
     used: list[str] = []
     if watch_autograd:
         out, used = _watch.run(lambda: student.conv_net_grads(x, ws, bs, sigma, sigma_prime))
@@ -56,8 +57,9 @@ def gradients(student: Any, x: torch.Tensor, ws: list[torch.Tensor], bs: list[to
         out = plain(out, "what conv_net_grads returned")  # one read: a list subclass shows nothing else later
     if not isinstance(out, (tuple, list)) or len(out) != 2:
         raise WrongAnswer(f"conv_net_grads should return (dws, dbs); got {type(out).__name__}")
-    dws = tensor_list(out[0], "dws", len(ws))
-    dbs = tensor_list(out[1], "dbs", len(bs))
-    return {"dws": dws, "dbs": dbs, "autograd": used,
-            "x_after": x, "ws_after": ws, "bs_after": bs}
+    dws = tensor_list(out[0], "dws", n_ws)
+    dbs = tensor_list(out[1], "dbs", n_bs)
+    return {"dws": dws, "dbs": dbs, "autograd": used,  # the inputs as the student's code left them: read once
+            "x_after": plain(x, "x after conv_net_grads"), "ws_after": tensor_list(ws, "ws after conv_net_grads", n_ws),
+            "bs_after": tensor_list(bs, "bs after conv_net_grads", n_bs)}
 

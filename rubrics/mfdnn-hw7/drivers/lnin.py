@@ -9,8 +9,22 @@ from typing import Any, Callable, Iterator
 import torch
 
 WrongAnswer: type[Exception]  # provided by the worker
+plain: Callable[..., Any]  # provided by the worker: one read of what the student's code returned
 
 _STATES: dict[tuple[int, int], dict[str, torch.Tensor]] = {}
+_dim, _no_tf = torch.Tensor.dim, torch._C.DisableTorchFunctionSubclass  # bound before the student's module is imported
+
+
+def _class_attr(cls: type, name: str) -> str:
+    """``cls.__module__`` or ``cls.__qualname__`` as the class itself holds it (a metaclass cannot pose another)."""
+    own = type.__dict__
+    value = own[name].__get__(cls) if name == "__qualname__" else own["__dict__"].__get__(cls).get(name, "?")
+    return value if isinstance(value, str) else "?"
+
+
+def _ndim(p: torch.Tensor) -> int:
+    with _no_tf():  # a subclass's __torch_function__ does not answer for it
+        return int(_dim(p))
 
 
 def seeded_net1_state(net1_cls: Any, seed: int, num_classes: int) -> dict[str, torch.Tensor]:
@@ -89,7 +103,7 @@ def _out(net: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
         out = net(x)
     if not isinstance(out, torch.Tensor):
         raise WrongAnswer(f"Net2.forward returned a {type(out).__name__}, not a tensor")
-    return out
+    return plain(out, "what Net2.forward returned")  # one read: a plain tensor, whose shape is its own
 
 
 def shapes(student: Any, num_classes: int, sizes: list[list[int]], device: str) -> dict[str, Any]:
@@ -101,13 +115,14 @@ def structure(student: Any, device: str) -> dict[str, Any]:
     net2 = _net2(student, 10, torch.float32, device)
     _out(net2, torch.randn(1, 3, 32, 32, device=device))  # a Net2 that cannot run has no structure to judge
     classifier = getattr(net2, "classifier", None)
-    return {
-        "linear": [name for name, m in net2.named_modules() if isinstance(m, torch.nn.Linear)],
+    return {  # names made strings, and only torch's own reading of a class and a tensor: plain data, whatever Net2 is
+        "linear": [str(name) for name, m in net2.named_modules() if isinstance(m, torch.nn.Linear)],
         "classifier": None if not isinstance(classifier, torch.nn.Module) else [
-            [name, f"{type(m).__module__}.{type(m).__qualname__}"] for name, m in classifier.named_modules() if name
+            [str(name), f"{_class_attr(type(m), '__module__')}.{_class_attr(type(m), '__qualname__')}"]
+            for name, m in classifier.named_modules() if name
         ],
         "classifier_param_dims": [] if not isinstance(classifier, torch.nn.Module) else [
-            [name, p.dim()] for name, p in classifier.named_parameters()
+            [str(name), _ndim(p) if isinstance(p, torch.Tensor) else -1] for name, p in classifier.named_parameters()
         ],
     }  # fmt: skip
 
@@ -127,6 +142,7 @@ def patches(student: Any, images: torch.Tensor, device: str) -> dict[str, Any]:
             p = student.net1_patch(images, i, j)
             if not isinstance(p, torch.Tensor):
                 raise WrongAnswer(f"net1_patch(images, {i}, {j}) returned a {type(p).__name__}, not a tensor")
+            p = plain(p, f"what net1_patch(images, {i}, {j}) returned")  # one read: its shape is its own, stack is torch's
             if tuple(p.shape) != (images.shape[0], 3, 32, 32):
                 raise WrongAnswer(
                     f"net1_patch(images, {i}, {j}) returned shape {tuple(p.shape)} for images of shape "

@@ -22,4 +22,5 @@ def values(student: Any, x: torch.Tensor, beta: float, device: str) -> dict[str,
     x_nu, x_grad = x.to(device).clone(), x.to(device).clone()
     out_nu = _tensor(student.nu(x_nu, float(beta)), "nu(x, beta)")
     out_grad = _tensor(student.grad_nu(x_grad, float(beta)), "grad_nu(x, beta)")
-    return {"nu": out_nu, "grad": out_grad, "x_after_nu": x_nu, "x_after_grad": x_grad}
+    return {"nu": out_nu, "grad": out_grad,  # the student's code had the copies: each read once
+            "x_after_nu": plain(x_nu, "x after nu"), "x_after_grad": plain(x_grad, "x after grad_nu")}
