@@ -9,12 +9,13 @@ read from disk here.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from torch import nn
 
 WrongAnswer: type[Exception]  # provided by the worker
+plain: Callable[..., Any]  # provided by the worker: one read of what the student's code returned
 
 # The kinds of layer a trace names: the first torch.nn class in a module's MRO.
 _NN = "torch.nn"
@@ -110,7 +111,7 @@ def _make(student: Any, net: str) -> nn.Module:
 def structure(student: Any, net: str, device: str) -> dict[str, Any]:
     """Build the student's network ``net`` and report what it holds, without running it (a
     BatchNorm of the wrong size fails in the forward pass: this says what the network has)."""
-    return describe(_make(student, net))
+    return plain(describe(_make(student, net)), f"what {_MAKERS[net][0]} holds")
 
 
 def architecture(student: Any, net: str, images: torch.Tensor, device: str) -> dict[str, Any]:
@@ -120,7 +121,8 @@ def architecture(student: Any, net: str, images: torch.Tensor, device: str) -> d
     seen = trace(model, images.to(device))
     if not isinstance(seen["out"], torch.Tensor):
         raise WrongAnswer(f"{cls}'s forward returned a {type(seen['out']).__name__}, not a tensor")
-    return {**describe(model), "calls": seen["calls"], "out_shape": list(seen["out"].shape)}
+    # read once, as the worker's own copy: what the student's network reports is the student's to get right
+    return plain({**describe(model), "calls": seen["calls"], "out_shape": list(seen["out"].shape)}, f"what {cls} reports")
 
 
 def norm(student: Any, tensors: list[torch.Tensor], as_tuple: bool, device: str) -> dict[str, Any]:
@@ -144,7 +146,7 @@ def smoothness(student: Any, net: str, state: dict[str, torch.Tensor], images: t
     loss_fn = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
     out = student.effective_smoothness(model, loss_fn, loader, (batch_images.to(device), batch_labels.to(device)), lr)
     value = _number(out, "effective_smoothness")
-    after = {k: v.detach() for k, v in model.state_dict().items()}
+    after = plain({k: v.detach() for k, v in model.state_dict().items()}, "the model's state_dict after effective_smoothness")
     return {"value": value, "state_after": after, "keys_after": list(after), "training_after": bool(model.training)}
 
 
