@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -90,30 +91,57 @@ def test_the_hw5_sample_class_scores_as_its_readme_says(tmp_path: Path) -> None:
     assert by["heidi"] == {"backprop": 0, "momentum": 0, **later}
 
 
+FULL_MARKS = "eve"  # the one student of examples/mfdnn-hw7 who hands in every problem, all right
+
+
 def test_the_hw7_sample_class_bn_remove(tmp_path: Path) -> None:
     results = grade_class(ROOT / "examples" / "mfdnn-hw7", tmp_path, "mfdnn-hw7", "--problem", "bn_remove")
     score = {s: r["score"] for s, r in results.items()}
-    assert score == {"alice": 25, "bob": 25, "carol": 0, "dave": 0}
+    assert score == {"alice": 25, "bob": 25, "carol": 0, "dave": 0, FULL_MARKS: 25}
     carol = results["carol"]["tests"][0]
     assert carol["outcome"] == "error" and "SyntaxError" in carol["output"] and "line" in carol["output"]
 
 
-def test_the_hw7_sample_class_did_not_submit_the_later_problems(course: Course, tmp_path: Path) -> None:
-    """The sample students hand in bn_remove.py and LNiN.py only: every other problem of the
-    rubric is `missing` for each of them, and scores 0 (as examples/mfdnn-hw7/README.md says)."""
+def test_the_hw7_sample_class_later_problems(course: Course, tmp_path: Path) -> None:
+    """Four of the sample students hand in bn_remove.py and LNiN.py only: every other problem
+    of the rubric is `missing` for each of them, and scores 0; eve hands in every file and
+    scores full marks on those problems, every test passed (as examples/mfdnn-hw7/README.md says)."""
     a = course.assignment("mfdnn-hw7")
     sample = ROOT / "examples" / "mfdnn-hw7"
-    handed_in = {f.name for f in sample.glob("*/*.py")}
+    assert {f.name for f in (sample / FULL_MARKS).glob("*.py")} == set(a.student_files)
+    handed_in = {f.name for f in sample.glob("*/*.py") if f.parent.name != FULL_MARKS}
     later = [p for p in a.rubric.problems if p.file not in handed_in]
-    assert later, "every problem of the rubric is in the sample class: this test has nothing to check"
+    assert later, "the other students hand in every problem: this test has nothing to check"
     results = grade_class(sample, tmp_path, "mfdnn-hw7", *[arg for p in later for arg in ("--problem", p.id)])
     assert set(results) == {d.name for d in sample.iterdir() if d.is_dir()}
     for student, r in results.items():
-        assert r["score"] == 0 and r["max_score"] == sum(p.points for p in later), student
+        assert r["max_score"] == sum(p.points for p in later), student
         assert {t["problem"] for t in r["tests"]} == {p.id for p in later}, student
+        if student == FULL_MARKS:
+            assert r["score"] == r["max_score"], [(t["test"], t["outcome"], t["output"][:300]) for t in r["tests"]]
+            assert {t["outcome"] for t in r["tests"]} == {"passed"}
+            continue
+        assert r["score"] == 0, student
         for t in r["tests"]:
             file = a.rubric.problem(t["problem"]).file
             assert t["outcome"] == "missing" and f"{file} was not submitted" in t["output"], (student, t["test"], t["output"][:200])
+
+
+def test_the_hw7_full_marks_student_gets_full_marks_on_lnin_too(course: Course, tmp_path: Path) -> None:
+    """lnin (heavy on a CPU: Net1 has 340M parameters) for eve alone; with the two tests above,
+    every problem of the rubric: eve's full marks, on every test."""
+    a = course.assignment("mfdnn-hw7")
+    covered = {"bn_remove", "lnin"} | {p.id for p in a.rubric.problems
+                                       if p.file not in {f.name for f in (ROOT / "examples" / "mfdnn-hw7").glob("*/*.py")
+                                                         if f.parent.name != FULL_MARKS}}
+    assert covered == {p.id for p in a.rubric.problems}, "a problem of the rubric is not graded for eve by these tests"
+    assert all(p.needs != "cuda" for p in a.rubric.problems), "a problem needs CUDA: full marks cannot be checked on a CPU"
+    (tmp_path / "class").mkdir()
+    shutil.copytree(ROOT / "examples" / "mfdnn-hw7" / FULL_MARKS, tmp_path / "class" / FULL_MARKS)
+    results = grade_class(tmp_path / "class", tmp_path / "out", "mfdnn-hw7", "--problem", "lnin")
+    r = results[FULL_MARKS]
+    assert r["score"] == r["max_score"] == a.rubric.problem("lnin").points, [(t["test"], t["outcome"], t["output"][:300]) for t in r["tests"]]
+    assert {t["outcome"] for t in r["tests"]} == {"passed"}
 
 
 def test_the_count_ops_driver_builds_the_templates_alexnet(course: Course) -> None:
@@ -135,3 +163,45 @@ def test_the_count_ops_driver_builds_the_templates_alexnet(course: Course) -> No
     x = torch.randn(2, 3, 227, 227, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         assert torch.equal(ours.eval()(x), given.eval()(x))
+
+
+SEED_004 = ROOT.parent / "shared" / "seeds" / "004_33f593ea01895d4d.txt"  # the text of data598-hw3
+
+
+@pytest.mark.skipif(not SEED_004.is_file(), reason="../shared/seeds/ is not beside this checkout")
+def test_data598_networks_have_the_homeworks_parameter_counts(course: Course) -> None:
+    """The seed states the layers, not their parameter count: compute the count from the
+    numbers it prints (5x5 kernels with padding 2, 16 then 32 filters, 1 x 28 x 28 images,
+    10 classes) and compare it with the reference's networks, the grader's own (the driver's
+    build) and the figures the template's README and docstring quote (28,938 and 29,034)."""
+    import re
+
+    from grader import load_driver
+
+    text = SEED_004.read_text()
+    k, pad = map(int, re.search(r"kernel size of (\d+), and a padding of (\d+)", text).groups())  # type: ignore[union-attr]
+    first = int(re.search(r"number of filters \(here, (\d+)\)", text).group(1))  # type: ignore[union-attr]
+    bonus = [tuple(map(int, m)) for m in re.findall(r"k = (\d+), \\text\{#filters\} = (\d+), \\text\{padding=(\d+)", text)]
+    assert [f for _, f, _ in bonus][:1] == [first] and {(kk, p) for kk, _, p in bonus} == {(k, pad)}, bonus
+    c1, c2 = (f for _, f, _ in bonus)
+    side = int(re.search(r"1 \\times (\d+) \\times \1", text).group(1))  # type: ignore[union-attr]
+    classes = int(re.search(r"score for (\d+) output classes", text).group(1))  # type: ignore[union-attr]
+    pool = 2  # the diagram's pooling size did not survive; stride 2 replaces conv + pool in the bonus
+    for _ in range(2):
+        side = (side + 2 * pad - k + 1) // pool
+    convnet = (1 * c1 * k * k + c1) + (c1 * c2 * k * k + c2) + (c2 * side * side * classes + classes)
+    with_bn = convnet + 2 * (c1 + c2)  # a scale and a shift per channel
+
+    a = course.assignment("data598-hw3")
+    ref = load_driver(a.reference_dir / "convnets.py", "_data598_reference")
+    driver = load_driver(a.rubric_dir / "drivers" / "convnets.py", "_data598_driver")
+    count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    assert (count(ref.ConvNet()), count(ref.ConvNet(batch_norm=True)), count(ref.StridedConvNet())) == (convnet, with_bn, convnet)
+    assert [count(driver.build(n)) for n in ("convnet", "convnet_bn", "strided")] == [convnet, with_bn, convnet]
+    for doc in (a.template_dir / "README.md", a.template_dir / "convnets.py", a.reference_dir / "convnets.py"):
+        assert f"{convnet:,}" in doc.read_text() and f"{with_bn:,}" in doc.read_text(), doc
+    # the bonus: the strided network's second convolution and linear layer get ConvNet's input shapes
+    x = torch.zeros(2, 1, 28, 28)
+    inputs = lambda m: [(c[0], c[1]) for c in driver.trace(m, x)["calls"] if c[0] in ("Conv2d", "Linear")]  # noqa: E731
+    pooled, strided = inputs(ref.ConvNet()), inputs(ref.StridedConvNet())
+    assert strided == pooled and len(pooled) == 3, (strided, pooled)
