@@ -439,12 +439,30 @@ def check(
 
 
 @dataclass(frozen=True)
+class MistakeCheck:
+    """How one known mistake was graded: the checks of its problem it did not pass, against
+    those it names."""
+
+    id: str
+    problem: str
+    what: str
+    expected: list[str]
+    failed: list[str]
+    troubles: list[str]  # what else is wrong: a failing check that scored or said nothing, the grader failing
+
+    @property
+    def ok(self) -> bool:
+        return set(self.failed) == set(self.expected) and not self.troubles
+
+
+@dataclass(frozen=True)
 class Validation:
     assignment: str
-    which: Literal["reference", "template"]
-    result: Result
+    which: Literal["reference", "template", "mistakes"]
+    result: Result | None  # None for "mistakes": one result per mistake, summed up in ``mistakes``
     problems: list[str]  # what is wrong; empty when valid
     notes: list[str] = field(default_factory=list)  # what could not be validated here, and why
+    mistakes: list[MistakeCheck] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -452,22 +470,37 @@ class Validation:
 
 
 def validate(assignment: str, *, course: Course | None = None, seed: int | None = None, progress: Progress = Progress(),
-             gpu_problems_on_cpu: bool = False) -> list[Validation]:
+             gpu_problems_on_cpu: bool = False, mistakes: bool = True, extended: bool = False) -> list[Validation]:
     """The reference must score full marks on every test; the untouched template must score
     zero on every test, each with an outcome other than an internal grader error. Problems
     that need CUDA are skipped here (said in ``notes``) unless ``gpu_problems_on_cpu``.
     Checks that call a driver function their driver does not define, or with arguments it
     does not take, are authoring errors found by reading the files (reported with the
-    reference's problems, first)."""
+    reference's problems, first).
+
+    With ``mistakes``, every known mistake (rubrics/<assignment>/mistakes.toml; the
+    ``extended`` ones too when asked) is graded in the same batch, on its own problem: each
+    must fail exactly the checks it names, and every check must be failed by one of them
+    (a check never shown to fail is not trusted to pass a right answer)."""
+    from . import _mistakes
     from ._authoring import driver_call_problems
 
     course = course or Course.locate()
     a = course.assignment(assignment)
     authoring = [f"authoring error: {p}" for p in driver_call_problems(a)]
+    known = [m for m in _mistakes.load(a) if extended or not m.extended] if mistakes else []
     subs = [
         Submission("reference", {f: a.reference_dir / f for f in a.student_files if (a.reference_dir / f).is_file()}),
         Submission("template", {f: a.template_dir / f for f in a.student_files}),
     ]
+    scratch = Path(tempfile.mkdtemp(prefix="grader-mistakes-")) if known else None
+    for i, m in enumerate(known):
+        assert scratch is not None
+        folder = scratch / f"{i:04d}"
+        folder.mkdir()
+        (folder / m.file).write_text(m.text(a), encoding="utf-8")
+        # only the mistake's own file: the other problems are "missing" and cost nothing
+        subs.append(Submission(f"mistake-{m.id}", {m.file: folder / m.file}))
     runner = LocalRunner()
     plan = Plan(
         assignment=a,
@@ -482,6 +515,8 @@ def validate(assignment: str, *, course: Course | None = None, seed: int | None 
         results = {r.student: r for r in run_plan(plan)}
     finally:
         runner.close()
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
     out = []
     ref, tpl = results["reference"], results["template"]
     not_here = {p.id for p in a.rubric.problems if not plan.graded_here(p)}
@@ -494,4 +529,51 @@ def validate(assignment: str, *, course: Course | None = None, seed: int | None 
     out.append(Validation(a.id, "template", tpl, [
         f"{t.name}: {t.outcome} (the untouched template must not score)" for t in tpl.tests if t.score > 0
     ] + [f"{t.name}: the grader failed internally:\n{t.output}" for t in tpl.tests if "grader itself failed" in t.output]))
+    if mistakes:
+        out.append(_mistake_validation(a, known, results, extended, not_here))
     return out
+
+
+def _mistake_validation(a: Any, known: list[Any], results: dict[str, Result], extended: bool,
+                        not_here: set[str]) -> Validation:
+    from . import _mistakes
+
+    checks: list[MistakeCheck] = []
+    problems: list[str] = []
+    notes: list[str] = []
+    for m in known:
+        if m.problem in not_here:
+            continue
+        r = results[f"mistake-{m.id}"]
+        tests = [t for t in r.tests if t.problem == m.problem]
+        failed = [t.test for t in tests if t.outcome != "passed"]
+        troubles = [f"{t.test} did not pass but scored {t.score:g}" for t in tests if t.outcome != "passed" and t.score > 0]
+        troubles += [f"{t.test} did not pass and says nothing" for t in tests if t.outcome != "passed" and not t.output.strip()]
+        troubles += [f"{t.test}: the grader failed internally" for t in tests if "grader itself failed" in t.output]
+        check = MistakeCheck(m.id, m.problem, m.what, list(m.fails), failed, troubles)
+        checks.append(check)
+        if not check.ok:
+            lines = [f"mistake {m.id} ({m.problem}: {m.what}):"]
+            if set(failed) != set(m.fails):
+                extra, missed = sorted(set(failed) - set(m.fails)), sorted(set(m.fails) - set(failed))
+                if missed:
+                    lines.append(f"  passed, but should fail: {', '.join(missed)}")
+                for name in extra:
+                    out_ = next(t for t in tests if t.test == name)
+                    lines.append(f"  failed, but is not named: {name}: {out_.outcome}: " + out_.output.strip()[:400])
+            lines += [f"  {t}" for t in troubles]
+            problems.append("\n".join(lines))
+    failed_somewhere = {(c.problem, name) for c in checks for name in c.failed}  # as graded, not as claimed
+    for p in a.rubric.problems:
+        names = [t.name for t in p.tests if (p.id, t.name) not in failed_somewhere]
+        pid = p.id
+        if pid in not_here or not names:
+            continue
+        problems.append(f"{pid}: no known mistake fails {', '.join(names)}: add one to {a.rubric_dir / _mistakes.FILE} "
+                        "(a check never shown to fail is not trusted to pass a right answer)")
+    if not known:
+        notes.append(f"no known mistakes: add them to {a.rubric_dir / _mistakes.FILE}")
+    skipped = sorted({m.problem for m in known if m.problem in not_here})
+    notes += [f"{p}: its known mistakes were not graded here (it needs a CUDA GPU; --gpu-problems-on-cpu runs them)"
+              for p in skipped]
+    return Validation(a.id, "mistakes", None, problems, notes, checks)

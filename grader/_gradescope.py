@@ -23,6 +23,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+from . import _mistakes
 from ._course import Course
 from ._exceptions import ConfigError
 from ._intake import single
@@ -72,13 +73,17 @@ def _course_files(course: Course, assignment: str) -> list[tuple[Path, str]]:
     package = Path(__file__).resolve().parent
     out: list[tuple[Path, str]] = []
 
-    def tree(folder: Path, name: str) -> None:
+    def tree(folder: Path, name: str, leave_out: tuple[str, ...] = ()) -> None:
         for path in sorted(folder.rglob("*")):
+            rel = path.relative_to(folder)
+            if rel.parts[0] in leave_out:
+                continue
             if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
-                out.append((path, f"course/{name}/{path.relative_to(folder).as_posix()}"))
+                out.append((path, f"course/{name}/{rel.as_posix()}"))
 
     tree(package, "grader")
-    tree(a.rubric_dir, f"rubrics/{assignment}")
+    # the known mistakes hold right-but-different solutions too: they never leave the course
+    tree(a.rubric_dir, f"rubrics/{assignment}", leave_out=(_mistakes.FILE, _mistakes.FOLDER))
     tree(a.template_dir, f"student_template/{assignment}")
     project = package.parent  # the grader's checkout: how to install it
     for name in ("pyproject.toml", "requirements.txt", "README.md"):

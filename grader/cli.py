@@ -242,9 +242,14 @@ def check(assignment: str, folder: Path, seed: int | None, course: str | None, p
 @click.argument("assignment", required=False)
 @click.option("--all", "all_", is_flag=True, help="Validate every assignment of the course.")
 @click.option("--course", default=None, help="Course folder (default: $GRADER_COURSE, else the nearest course.toml from here up).")
+@click.option("--mistakes/--no-mistakes", default=True, show_default=True,
+              help="Also grade the known mistakes (rubrics/ASSIGNMENT/mistakes.toml): each must fail exactly its checks.")
+@click.option("--extended", is_flag=True, help="Also the mistakes marked extended (their checks are failed by others too).")
 @_gpu_problems_on_cpu_option
-def validate(assignment: str | None, all_: bool, course: str | None, gpu_problems_on_cpu: bool) -> None:
-    """Check that each reference scores full marks and each template scores zero."""
+def validate(assignment: str | None, all_: bool, course: str | None, mistakes: bool, extended: bool,
+             gpu_problems_on_cpu: bool) -> None:
+    """Check the course material: each reference scores full marks, each template zero, each
+    known mistake fails exactly the checks it names, and every check is failed by one."""
     from ._grade import validate as run
 
     c = _course(course)
@@ -254,9 +259,20 @@ def validate(assignment: str | None, all_: bool, course: str | None, gpu_problem
     bad = 0
     for a in ids:
         click.echo(f"Validating {a} ...", err=True)
-        for v in run(a, course=c, progress=_progress(False), gpu_problems_on_cpu=gpu_problems_on_cpu):
+        for v in run(a, course=c, progress=_progress(False, tests=False), gpu_problems_on_cpu=gpu_problems_on_cpu,
+                     mistakes=mistakes, extended=extended):
             state = click.style("ok" if v.ok else "INVALID", fg="green" if v.ok else "red")
-            click.echo(f"{a} {v.which}: {v.result.score:g}/{v.result.max_score:g} {state}")
+            if v.result is not None:
+                click.echo(f"{a} {v.which}: {v.result.score:g}/{v.result.max_score:g} {state}")
+            else:
+                right = sum(m.ok for m in v.mistakes)
+                click.echo(f"{a} known mistakes: {right}/{len(v.mistakes)} fail exactly their checks {state}")
+                if v.mistakes:
+                    width = max(len(m.id) for m in v.mistakes)
+                    for m in v.mistakes:
+                        mark = click.style("ok  " if m.ok else "BAD ", fg="green" if m.ok else "red")
+                        fails = ", ".join(sorted(m.failed)) or "none (a right answer: full marks)"
+                        click.echo(f"  {mark} {m.id:<{width}}  {m.problem}: fails {fails}")
             for p in v.problems:
                 click.echo("  " + p.replace("\n", "\n    "))
             for n in v.notes:

@@ -7,13 +7,13 @@ import os
 import re
 import subprocess
 import sys
-import tomllib
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from grader import _mistakes
 from grader._course import Course
+from grader._mistakes import Mistake
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = ROOT / "tests"
@@ -83,38 +83,9 @@ def run_cli(*args: str | Path, cwd: Path | None = None, env: dict[str, str] | No
     )  # fmt: skip
 
 
-@dataclass
-class Mistake:
-    """A known mistake: edits of a reference file, or a whole file under tests/submissions/."""
-
-    id: str
-    problem: str
-    file: str
-    what: str
-    fails: list[str]
-    edits: list[dict[str, str]] = field(default_factory=list)
-    source: str | None = None
-    extended: bool = False  # its checks are covered by a core mistake: run with `make test-all` only
-
-    def text(self, reference_dir: Path) -> str:
-        if self.source:
-            return (TESTS / "submissions" / self.source).read_text()
-        text = (reference_dir / self.file).read_text()
-        for edit in self.edits:
-            count = text.count(edit["old"])
-            if count != 1:
-                raise AssertionError(f"mistake {self.id}: its edit's `old` text occurs {count} times in {self.file}, not once")
-            text = text.replace(edit["old"], edit["new"])
-        return text
-
-
 def load_mistakes(assignment: str) -> list[Mistake]:
-    raw = tomllib.loads((TESTS / "mistakes" / f"{assignment}.toml").read_text())
-    return [
-        Mistake(id=m["id"], problem=m["problem"], file=m["file"], what=m["what"], fails=list(m["fails"]),
-                edits=list(m.get("edit", [])), source=m.get("source"), extended=bool(m.get("extended", False)))
-        for m in raw["mistake"]
-    ]  # fmt: skip
+    """The course's known mistakes of ``assignment`` (rubrics/<assignment>/mistakes.toml)."""
+    return _mistakes.load(Course.locate(ROOT).assignment(assignment))
 
 
 def build_class(course: Course, assignment: str, folder: Path, students: dict[str, dict[str, str]]) -> Path:

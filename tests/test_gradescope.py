@@ -41,6 +41,9 @@ def test_the_bundle_holds_the_checks_and_no_solutions(bundle: Path, course) -> N
     assert "course/grader/_worker.py" in names and "course/requirements.txt" in names
     assert not [n for n in names if n.startswith(("course/reference", "course/tests", "course/examples")) or "mfdnn-hw7" in n]
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+    # the known mistakes (right-but-different solutions among them) stay in the course
+    assert (a.rubric_dir / "mistakes.toml").is_file() and (a.rubric_dir / "mistakes").is_dir()
+    assert not [n for n in names if n.startswith((f"course/rubrics/{A}/mistakes.toml", f"course/rubrics/{A}/mistakes/"))]
 
 
 def test_setup_sh_is_valid_bash(bundle: Path, tmp_path: Path) -> None:

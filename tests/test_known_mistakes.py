@@ -1,6 +1,6 @@
 """Every check of the rubrics fails on a known wrong submission, and only the checks it should.
 
-Each problem's mutants (tests/mistakes/<assignment>.toml), its reference and its template
+Each problem's mutants (rubrics/<assignment>/mistakes.toml), its reference and its template
 are graded as one class with `grader grade`, the way an instructor runs it. Mistakes
 marked `extended` (their checks are already failed by a core mistake) form a second
 class, marked slow: `make test-all` grades it, `make test` does not.
@@ -45,7 +45,7 @@ def graded(course, tmp_path_factory, assignment: str, problem: str, extended: bo
             students = {"reference": {}, "template": {spec.file: (a.template_dir / spec.file).read_text()}}
         for m in load_mistakes(assignment):
             if m.problem == problem and m.extended == extended:
-                students[m.id] = {m.file: m.text(a.reference_dir)}
+                students[m.id] = {m.file: m.text(a)}
         root = tmp_path_factory.mktemp(f"{assignment}-{problem}{'-extended' if extended else ''}")
         build_class(course, assignment, root / "class", students)
         # problems that need CUDA are graded here with their CPU-sized checks (without the flag: skipped, see test_cli)
@@ -97,5 +97,5 @@ def test_every_mistake_applies_to_the_reference(course, assignment):  # type: ig
     assert len(ids) == len(set(ids)), "mistake ids must be unique"
     for m in load_mistakes(assignment):
         assert m.file in a.student_files
-        assert m.text(a.reference_dir) != (a.reference_dir / m.file).read_text(), f"{m.id} changes nothing"
+        assert m.text(a) != (a.reference_dir / m.file).read_text(), f"{m.id} changes nothing"
         assert m.source or m.fails, f"{m.id}: an edit of the reference that fails nothing is not a mistake"
