@@ -314,14 +314,15 @@ def close_all(
 ) -> None:
     """Check a list of tensors item by item; the message names the first item that is off.
 
-    ``item`` is a format string for an item's name, e.g. ``"dA_list[{i}]"`` or ``"iterate {i}"``.
+    ``item`` is a format string for an item's name, e.g. ``"dA_list[{i}]"``, ``"iterate {i}"``
+    or ``"dA_list[{i}] (for A_{l})"`` (``l`` counts from 1, as homework texts number layers).
     """
     if not isinstance(got, (list, tuple)):
         raise CheckFailed(f"Compared: {what}\nExpected a list of {len(expected)} tensors, got {type(got).__name__}.")
     if len(got) != len(expected):
         raise CheckFailed(f"Compared: {what}\nExpected a list of {len(expected)} tensors, got {len(got)}.")
     for i, (g, e) in enumerate(zip(got, expected)):
-        close(g, e, what=f"{what}: {item.format(i=i)}", tol=tol, check_dtype=check_dtype)
+        close(g, e, what=f"{what}: {item.format(i=i, l=i + 1)}", tol=tol, check_dtype=check_dtype)
 
 
 def as_shaped(got: Any, expected: Sequence[torch.Tensor]) -> Any:

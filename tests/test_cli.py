@@ -131,7 +131,7 @@ def test_check_runs_public_tests_only_and_exits_1_on_a_failure(tmp_path: Path) -
     shutil.copytree(ROOT / "reference" / "mfdnn-hw5", mine)
     proc = run_cli("check", "mfdnn-hw5", ".", cwd=mine)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "Public tests: 53/60" in proc.stdout  # memorization's 7 public points need CUDA:
+    assert "Public tests: 54/61" in proc.stdout  # memorization's 7 public points need CUDA:
     assert "SKIP: Not graded here: memorization needs a CUDA GPU" in proc.stdout  # skipped, not failed
     assert "hidden" not in proc.stdout.lower().split("public tests")[0]  # no hidden test is listed
     page = (mine / "feedback.html").read_text()

@@ -181,7 +181,7 @@ def test_backprop_reproduces_the_homeworks_example(source: str) -> None:
 
 
 def test_backprop_rubric_example_and_oracle_reproduce_the_homeworks() -> None:
-    """test_homework_example grades on the rubric's copy of the example against autograd."""
+    """test_homework_example_weights and _biases grade on the rubric's copy of the example against autograd."""
     rubric = module("rubrics/mfdnn-hw5/test_backprop.py")
     A, b, X, Y = rubric.homework_example()
     ref_data = module("reference/mfdnn-hw5/backprop.py").homework_example()
