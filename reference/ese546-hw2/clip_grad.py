@@ -6,6 +6,8 @@ parameters as a list of tensors:
 - by norm: if the gradient as a whole (all tensors together, as one long vector) has L2
   norm ||g|| > c, scale every tensor by c / ||g||; otherwise leave the gradients as they
   are. This is what torch.nn.utils.clip_grad_norm_ does (without its 1e-6 in the ratio).
+  The homework words it "scale the gradient to have a fixed l2 norm c": scaling a smaller
+  gradient up to norm c is accepted too (a zero gradient stays zero).
 - by value: clamp every entry to [-c, c], each on its own.
 """
 
@@ -16,7 +18,8 @@ from torch import Tensor
 
 
 def clip_by_norm(grads: list[Tensor], c: float) -> list[Tensor]:
-    """Return new tensors: ``grads`` scaled by min(1, c / ||g||), ||g|| the L2 norm of all of them together.
+    """Return new tensors: ``grads`` scaled by min(1, c / ||g||), ||g|| the L2 norm of all of them together
+    (or, the homework's reading, by c / ||g|| whatever ||g|| is: both are accepted).
 
     Args:
         grads: tensors of any shapes (float32 or float64); leave them unchanged.

@@ -218,16 +218,23 @@ def same_batchnorms(got: dict[str, Any], net: str) -> None:
                              " One BatchNorm2d per conv block, of that block's number of channels."))
 
 
-def test_convnet_architecture(submission, generator, data_dir):  # type: ignore[no-untyped-def]
+def _architecture(submission, generator, data_dir, net: str) -> None:  # type: ignore[no-untyped-def]
     images = data(data_dir, generator())[0][:5]
-    for net in ("convnet", "convnet_bn"):
-        same_batchnorms(held(submission, net), net)  # before running it: a BatchNorm of the wrong size fails there
-        got = report(submission, net, images)
-        that(got["out_shape"] == [len(images), 10],
-             f"{TITLES[net]} on a batch of shape {tuple(images.shape)} returned shape {tuple(got['out_shape'])}; expected ({len(images)}, 10).")
-        same_layers(got, net, images)
-        batchnorm_placement(got, net, images)
-        same_parameters(got, net)
+    same_batchnorms(held(submission, net), net)  # before running it: a BatchNorm of the wrong size fails there
+    got = report(submission, net, images)
+    that(got["out_shape"] == [len(images), 10],
+         f"{TITLES[net]} on a batch of shape {tuple(images.shape)} returned shape {tuple(got['out_shape'])}; expected ({len(images)}, 10).")
+    same_layers(got, net, images)
+    batchnorm_placement(got, net, images)
+    same_parameters(got, net)
+
+
+def test_convnet_architecture(submission, generator, data_dir):  # type: ignore[no-untyped-def]
+    _architecture(submission, generator, data_dir, "convnet")
+
+
+def test_convnet_batchnorm_architecture(submission, generator, data_dir):  # type: ignore[no-untyped-def]
+    _architecture(submission, generator, data_dir, "convnet_bn")
 
 
 def input_shape(calls: list[Call], layer: str, n: int) -> Shape:
@@ -397,5 +404,9 @@ def test_hidden_cases(submission, generator, data_dir):  # type: ignore[no-untyp
     value_matches(submission, smoothness_case(gen, data_dir, "convnet", training=False, lr=0.05))
     value_matches(submission, smoothness_case(gen, data_dir, "strided", label_smoothing=0.1, lr=0.2))
     value_matches(submission, smoothness_case(gen, data_dir, "convnet_bn", dtype=torch.float32, batch_size=128))
+
+
+def test_hidden_flat_norm(submission, generator):  # type: ignore[no-untyped-def]
+    gen = generator()
     norm_matches(submission, [torch.randn(50, generator=gen), 4 * torch.randn(3, 3, generator=gen)], "float32, a tuple", as_tuple=True)
     norm_matches(submission, [torch.tensor(-2.5, dtype=torch.float64)], "one 0-dimensional tensor")

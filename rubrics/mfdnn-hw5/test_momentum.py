@@ -106,20 +106,28 @@ def test_forms_agree(submission, generator):  # type: ignore[no-untyped-def]
 
 
 def test_theta0_unchanged(submission, generator):  # type: ignore[no-untyped-def]
+    """The form test (rubrics/README.md): theta0 untouched and every iterate a new tensor, for
+    both forms, all said at once. How many iterates there are is the value tests' to judge."""
     gen = generator()
     theta0, params, alpha = problem("quadratic", gen, torch.float64)
+    wrong = []
     for form in FORMS:
         got = run(submission, form, theta0, "quadratic", params, alpha, 0.9, 10)
         after = got["theta0_after"]
         if not torch.equal(after, theta0):  # decided here, from the theta0 the worker holds after the call
             moved = (after - theta0).abs().flatten()
             i = int(moved.argmax())
-            raise CheckFailed(f"{form} modified theta0 in place: after the call {int((moved > 0).sum())} of its "
-                              f"{theta0.numel()} entries had changed (entry {i}: {float(theta0.flatten()[i]):.6g} became "
-                              f"{float(after.flatten()[i]):.6g}). It must leave its argument unchanged (work on a copy).")
-        that(got["count"] == 11, f"{form}(..., num_steps=10) returned {got['count']} iterates; expected 11: [theta^0, ..., theta^10].")
-        that(not got["shares_theta0"], f"{form}: entries {got['shares_theta0']} of the returned list are theta0 itself (same storage); return new tensors.")
-        that(got["shared_pairs"] == 0, f"{form}: some returned iterates are the same tensor object or share storage (an in-place update?); each must be a new tensor.")
+            wrong.append(f"{form} modified theta0 in place: after the call {int((moved > 0).sum())} of its "
+                         f"{theta0.numel()} entries had changed (entry {i}: {float(theta0.flatten()[i]):.6g} became "
+                         f"{float(after.flatten()[i]):.6g}). It must leave its argument unchanged (work on a copy).")
+        if got["shares_theta0"]:
+            wrong.append(f"{form}: entries {got['shares_theta0']} of the returned list are theta0 itself (same storage); "
+                         "return new tensors.")
+        if got["shared_pairs"]:
+            wrong.append(f"{form}: some returned iterates are the same tensor object or share storage (an in-place "
+                         "update?); each must be a new tensor.")
+    if wrong:
+        raise CheckFailed("\n".join(wrong))
 
 
 def test_hidden_objectives(submission, generator):  # type: ignore[no-untyped-def]
