@@ -362,8 +362,10 @@ def _build_page(result: Result, problem_titles: dict[str, str], audience: Audien
         MetaItem("Device", _device(result.device)),
         MetaItem("Seed", str(result.seed), mono=True),
         MetaItem("Time", _seconds(result.execution_time)),
-        # The same inputs again (every test's inputs come from the seed): add --problem ID for one problem.
-        MetaItem("Run these tests again", f"grader check {result.assignment} . --seed {result.seed}", mono=True),
+        # The same inputs again (every test's inputs come from the seed), for the problems graded
+        # here when they are fewer than the assignment's (``grader check --problem``).
+        MetaItem("Run these tests again", f"grader check {result.assignment} . --seed {result.seed}"
+                 + _only_problems(result, problem_titles), mono=True),
     ]
     if result.graded_at:
         meta.append(MetaItem("Graded at", _when(result.graded_at)))
@@ -402,6 +404,13 @@ def _template_env() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+
+
+def _only_problems(result: Result, problem_titles: dict[str, str]) -> str:
+    graded = [p.id for p in result.problems]
+    if problem_titles and set(graded) < set(problem_titles):
+        return "".join(f" --problem {pid}" for pid in graded)
+    return ""
 
 
 def _template() -> Template:

@@ -227,6 +227,7 @@ def test_check_says_what_to_do_for_misnamed_missing_and_unimportable_files(tmp_p
     assert proc.stderr.count("No module named 'matplotlib'") == 2  # once told (message and traceback line), then "the same as above"
     assert "(the same as above)" in proc.stderr
     assert "grader check mfdnn-hw5 . --seed 5 --problem backprop --problem momentum" in proc.stdout
+    assert "grader check mfdnn-hw5 . --seed 5 --problem backprop --problem momentum" in (mine / "feedback.html").read_text()
     assert "bottleneck" not in proc.stdout  # only the problems asked for
     empty = tmp_path / "empty"
     empty.mkdir()
