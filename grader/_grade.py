@@ -494,11 +494,18 @@ def validate(assignment: str, *, course: Course | None = None, seed: int | None 
         Submission("template", {f: a.template_dir / f for f in a.student_files}),
     ]
     scratch = Path(tempfile.mkdtemp(prefix="grader-mistakes-")) if known else None
-    for i, m in enumerate(known):
+    unmade: list[str] = []  # mistakes whose edits no longer apply to the reference: said, not graded
+    for i, m in enumerate(list(known)):
         assert scratch is not None
+        try:
+            text = m.text(a)
+        except ConfigError as exc:
+            unmade.append(str(exc))
+            known.remove(m)
+            continue
         folder = scratch / f"{i:04d}"
         folder.mkdir()
-        (folder / m.file).write_text(m.text(a), encoding="utf-8")
+        (folder / m.file).write_text(text, encoding="utf-8")
         # only the mistake's own file: the other problems are "missing" and cost nothing
         subs.append(Submission(f"mistake-{m.id}", {m.file: folder / m.file}))
     runner = LocalRunner()
@@ -530,7 +537,8 @@ def validate(assignment: str, *, course: Course | None = None, seed: int | None 
         f"{t.name}: {t.outcome} (the untouched template must not score)" for t in tpl.tests if t.score > 0
     ] + [f"{t.name}: the grader failed internally:\n{t.output}" for t in tpl.tests if "grader itself failed" in t.output]))
     if mistakes:
-        out.append(_mistake_validation(a, known, results, extended, not_here))
+        v = _mistake_validation(a, known, results, extended, not_here)
+        out.append(dataclasses.replace(v, problems=unmade + v.problems))
     return out
 
 
@@ -572,7 +580,7 @@ def _mistake_validation(a: Any, known: list[Any], results: dict[str, Result], ex
         problems.append(f"{pid}: no known mistake fails {', '.join(names)}: add one to {a.rubric_dir / _mistakes.FILE} "
                         "(a check never shown to fail is not trusted to pass a right answer)")
     if not known:
-        notes.append(f"no known mistakes: add them to {a.rubric_dir / _mistakes.FILE}")
+        notes.append(f"no known mistakes: add them to {a.rubric_dir / _mistakes.FILE} (or validate with --no-mistakes)")
     skipped = sorted({m.problem for m in known if m.problem in not_here})
     notes += [f"{p}: its known mistakes were not graded here (it needs a CUDA GPU; --gpu-problems-on-cpu runs them)"
               for p in skipped]
