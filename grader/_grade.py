@@ -537,17 +537,17 @@ def validate(assignment: str, *, course: Course | None = None, seed: int | None 
         f"{t.name}: {t.outcome} (the untouched template must not score)" for t in tpl.tests if t.score > 0
     ] + [f"{t.name}: the grader failed internally:\n{t.output}" for t in tpl.tests if "grader itself failed" in t.output]))
     if mistakes:
-        v = _mistake_validation(a, known, results, extended, not_here)
-        out.append(dataclasses.replace(v, problems=unmade + v.problems))
+        out.append(_mistake_validation(a, known, unmade, results, not_here))
     return out
 
 
-def _mistake_validation(a: Any, known: list[Any], results: dict[str, Result], extended: bool,
+def _mistake_validation(a: Any, known: list[Any], unmade: list[str], results: dict[str, Result],
                         not_here: set[str]) -> Validation:
+    """The "mistakes" entry of validate: ``unmade`` says which mistakes could not be made."""
     from . import _mistakes
 
     checks: list[MistakeCheck] = []
-    problems: list[str] = []
+    problems: list[str] = list(unmade)
     notes: list[str] = []
     for m in known:
         if m.problem in not_here:
@@ -574,10 +574,9 @@ def _mistake_validation(a: Any, known: list[Any], results: dict[str, Result], ex
     failed_somewhere = {(c.problem, name) for c in checks for name in c.failed}  # as graded, not as claimed
     for p in a.rubric.problems:
         names = [t.name for t in p.tests if (p.id, t.name) not in failed_somewhere]
-        pid = p.id
-        if pid in not_here or not names:
+        if p.id in not_here or not names:
             continue
-        problems.append(f"{pid}: no known mistake fails {', '.join(names)}: add one to {a.rubric_dir / _mistakes.FILE} "
+        problems.append(f"{p.id}: no known mistake fails {', '.join(names)}: add one to {a.rubric_dir / _mistakes.FILE} "
                         "(a check never shown to fail is not trusted to pass a right answer)")
     if not known:
         notes.append(f"no known mistakes: add them to {a.rubric_dir / _mistakes.FILE} (or validate with --no-mistakes)")

@@ -67,10 +67,6 @@ class Mistake(BaseModel):
                              "(a right-but-different file is a source file with fails = [])")
         return self
 
-    @property
-    def edits(self) -> list[dict[str, str]]:
-        return [{"old": e.old, "new": e.new} for e in self.edit]
-
     def text(self, assignment: Assignment) -> str:
         """The mistaken file's text."""
         if self.source:

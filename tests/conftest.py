@@ -16,7 +16,6 @@ from grader._course import Course
 from grader._mistakes import Mistake
 
 ROOT = Path(__file__).resolve().parent.parent
-TESTS = ROOT / "tests"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

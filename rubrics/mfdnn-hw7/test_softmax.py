@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from grader.checks import CheckFailed, Tolerance, close, that
+from grader.checks import CheckFailed, Tolerance, as_shaped, close, that
 
 
 def oracle(x: torch.Tensor, beta: float) -> tuple[torch.Tensor, torch.Tensor]:
@@ -37,12 +37,10 @@ def tolerances(x: torch.Tensor, beta: float) -> tuple[Tolerance, Tolerance]:
             Tolerance(rtol=1e-4, atol=1e-6, why="float32 rounding of beta * x before the exponential"))  # fmt: skip
 
 
-def as_shaped(got: Any, expected: torch.Tensor) -> Any:
+def shaped(got: Any, expected: torch.Tensor) -> Any:
     """Values are compared here, shapes and dtypes in test_shapes_dtype_and_input: a result
     holding the right numbers in another shape (e.g. keepdim=True) is compared as that shape."""
-    if isinstance(got, torch.Tensor) and got.numel() == expected.numel() and got.shape != expected.shape:
-        return got.reshape(expected.shape)
-    return got
+    return as_shaped([got], [expected])[0]
 
 
 def matches(submission, x: torch.Tensor, beta: float) -> None:  # type: ignore[no-untyped-def]
@@ -50,9 +48,9 @@ def matches(submission, x: torch.Tensor, beta: float) -> None:  # type: ignore[n
     nu, grad = oracle(x, beta)
     tol_nu, tol_grad = tolerances(x, beta)
     where = describe(x, beta)
-    close(as_shaped(got["nu"], nu), nu, what=f"nu(x, beta) on {where}, against log(sum(exp(beta x))) / beta",
+    close(shaped(got["nu"], nu), nu, what=f"nu(x, beta) on {where}, against log(sum(exp(beta x))) / beta",
           tol=tol_nu, check_dtype=False)
-    close(as_shaped(got["grad"], grad), grad, what=f"grad_nu(x, beta) on {where}, against softmax(beta x)",
+    close(shaped(got["grad"], grad), grad, what=f"grad_nu(x, beta) on {where}, against softmax(beta x)",
           tol=tol_grad, check_dtype=False)
 
 
