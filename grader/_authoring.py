@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ._course import Assignment
+from ._models import Rubric
 
 _GIVEN = {"student", "device"}  # what the worker passes every driver function itself
 _OURS = {"context"}  # what ProblemRun.call keeps for itself
@@ -29,9 +30,10 @@ class _Use:
     line: int
     how: str  # "call", "prepare"
     keywords: tuple[str, ...] | None  # None: not known here (a ** argument, or values given as a dict)
+    module: Path = Path()
 
 
-def _uses(tree: ast.Module) -> list[_Use]:
+def _uses(tree: ast.Module, module: Path = Path()) -> list[_Use]:
     imported = {(a.asname or a.name).split(".")[0] for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))
                 for a in n.names}
     uses = []
@@ -39,19 +41,19 @@ def _uses(tree: ast.Module) -> list[_Use]:
         if not isinstance(node, ast.Call):
             continue
         f = node.func
-        if (isinstance(f, ast.Attribute) and f.attr in ("call", "prepare") and isinstance(f.value, ast.Name)
+        if (isinstance(f, ast.Attribute) and f.attr in ("call", "prepare", "function") and isinstance(f.value, ast.Name)
                 and f.value.id not in imported and node.args):
             first = node.args[0]
             if isinstance(first, ast.Constant) and isinstance(first.value, str):
                 splat = any(k.arg is None for k in node.keywords) or any(isinstance(a, ast.Starred) for a in node.args)
-                keywords = None if splat else tuple(k.arg for k in node.keywords if k.arg not in _OURS)  # type: ignore[misc]
-                uses.append(_Use(first.value, node.lineno, f.attr, keywords))
+                keywords = None if splat else tuple(k.arg for k in node.keywords if k.arg is not None and k.arg not in _OURS)
+                uses.append(_Use(first.value, node.lineno, f.attr, keywords, module))
         elif (isinstance(f, ast.Name) and f.id == "speed_ratio") or (isinstance(f, ast.Attribute) and f.attr == "speed_ratio"):
             names = [node.args[2]] if len(node.args) >= 3 else []
             names += [k.value for k in node.keywords if k.arg in ("fn", "baseline_fn")]
             for n in names:
                 if isinstance(n, ast.Constant) and isinstance(n.value, str):
-                    uses.append(_Use(n.value, node.lineno, "prepare", None))
+                    uses.append(_Use(n.value, node.lineno, "prepare", None, module))
     return sorted(uses, key=lambda u: u.line)
 
 
@@ -116,12 +118,13 @@ def _signature_problem(fn: ast.FunctionDef | ast.AsyncFunctionDef, keywords: tup
     return None
 
 
-def driver_call_problems(assignment: Assignment) -> list[str]:
+def driver_call_problems(assignment: Assignment, rubric: Rubric | None = None) -> list[str]:
     """Every call of a check that names a driver function its problem's driver does not
     define, or gives it keyword arguments its definition cannot take: each an authoring
     error, naming the test module (and line), the driver file and the function."""
     problems = []
     root = assignment.root
+    rubric = rubric or assignment.rubric
 
     def rel(p: Path) -> str:
         try:
@@ -129,17 +132,33 @@ def driver_call_problems(assignment: Assignment) -> list[str]:
         except ValueError:
             return str(p)
 
-    for problem in assignment.rubric.problems:
-        test, driver = assignment.test_module(problem), assignment.driver(problem)
+    for problem in rubric.problems:
+        driver, own = assignment.driver(problem), assignment.has_driver(problem)
+        template = assignment.template_dir / problem.file
         try:
-            uses = _uses(ast.parse(test.read_text(encoding="utf-8"), filename=str(test)))
+            uses = [u for test in assignment.test_modules(problem)
+                    for u in _uses(ast.parse(test.read_text(encoding="utf-8"), filename=str(test)), test)]
             names, complete = _defined(ast.parse(driver.read_text(encoding="utf-8"), filename=str(driver)))
+            given, given_complete = _defined(ast.parse(template.read_text(encoding="utf-8"), filename=str(template)))
         except SyntaxError as exc:
-            problems.append(f"{rel(Path(exc.filename or test))}:{exc.lineno}: does not parse: {exc.msg}")
+            problems.append(f"{rel(Path(exc.filename or template))}:{exc.lineno}: does not parse: {exc.msg}")
+            continue
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(f"cannot read {exc}")
             continue
         functions = sorted(n for n, node in names.items() if node is not None and not n.startswith("_"))
         for use in uses:
-            where = f"{rel(test)}:{use.line}: {use.how}({use.name!r})"
+            where = f"{rel(use.module)}:{use.line}: {use.how}({use.name!r})"
+            if use.how == "function":  # the student's own function: the template must define it
+                if use.name not in given and given_complete:
+                    problems.append(f"{where} names a function the template {rel(template)} does not define, so no "
+                                    "student is asked to write it")
+                continue
+            if not own:
+                problems.append(f"{where}: problem {problem.id!r} has no driver (rubrics/{assignment.id}/drivers/"
+                                f"{problem.id}.py): call the student's functions with submission.function(...), "
+                                "or write that driver")
+                continue
             if use.name not in names:
                 if complete:
                     problems.append(f"{where} names a function the driver {rel(driver)} does not define "

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from typing import Any
+from typing import Any, Callable
 
 from ._exceptions import MissingFile, NotWritten, StudentFault, WorkerCrashed, WorkerTimeout, WrongAnswer
 from ._sandbox import Runner, Worker, WorkerSpec
@@ -137,6 +137,34 @@ class ProblemRun:
             if context and not isinstance(exc, NotWritten):
                 raise type(exc)(f"{_sentence(context)}: {exc}") from None
             raise
+
+    def function(self, name: str, /, context: str | None = None) -> Callable[..., Any]:
+        """The student's own function ``name``, to call with plain arguments (tensors, numbers,
+        strings, None, and lists, tuples and dicts of them) and get plain values back: no
+        driver needed. Each call runs in the worker like ``call`` (the same limits, timeouts
+        and error reports); tensors are moved to the grading device there, and what the
+        function returns comes back on the CPU. A file without that function, or a value
+        that is not plain data, is the student's wrong answer, said in those words.
+
+        ``context`` says which inputs the calls use, as for ``call``::
+
+            softmax = submission.function("softmax", context="on a 4x10 batch")
+            got = softmax(x, dim=1)
+        """
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self._ready()
+            self._left()
+            try:
+                reply = self._request({"op": "function", "name": name}, {"args": list(args), "kwargs": dict(kwargs)})
+            except StudentFault as exc:
+                if context and not isinstance(exc, NotWritten):
+                    raise type(exc)(f"{_sentence(context)}: {exc}") from None
+                raise
+            return reply.get("value")
+
+        call.__name__ = name
+        return call
 
     def prepare(self, fn: str, /, **values: Any) -> bool:
         """Have the driver's ``fn`` build a callable to time later with ``run``.

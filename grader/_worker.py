@@ -472,16 +472,30 @@ def decode(plain: dict[str, Any], payload: bytes) -> dict[str, Any]:
 
 
 def load_driver(path: str, name: str = "_grader_driver") -> ModuleType:
-    """Import a driver file by path, with ``WrongAnswer``, ``AutogradWatch``, ``tensor_list`` and ``plain`` in its globals."""
+    """Import a driver file by path. It imports what it uses from ``grader.driver``
+    (``WrongAnswer``, ``plain``, ``tensor_list``, ``AutogradWatch``): in the worker, the
+    worker's own (see ``_register_driver_api``); on the trusted side, the real module."""
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    module.WrongAnswer = WrongAnswer  # type: ignore[attr-defined]
-    module.AutogradWatch = AutogradWatch  # type: ignore[attr-defined]
-    module.tensor_list = tensor_list  # type: ignore[attr-defined]
-    module.plain = plain  # type: ignore[attr-defined]
     spec.loader.exec_module(module)
     return module
+
+
+def _register_driver_api() -> None:
+    """In the worker, before any driver or student code is imported: ``grader.driver`` is
+    this process's own ``WrongAnswer``, ``plain``, ``tensor_list`` and ``AutogradWatch``
+    (the classes the request loop recognises), whatever else is installed, and a student's
+    file named grader.py cannot stand in for it."""
+    import types
+
+    api = types.ModuleType("grader.driver", "What a worker-side driver imports (the worker's own).")
+    api.WrongAnswer, api.AutogradWatch, api.tensor_list, api.plain = WrongAnswer, AutogradWatch, tensor_list, plain  # type: ignore[attr-defined]
+    api.__all__ = ["AutogradWatch", "WrongAnswer", "plain", "tensor_list"]  # type: ignore[attr-defined]
+    package = types.ModuleType("grader", "The grader, as a worker sees it: only grader.driver.")
+    package.__path__ = []  # type: ignore[attr-defined]  # nothing else of it is importable here
+    package.driver = api  # type: ignore[attr-defined]
+    sys.modules["grader"], sys.modules["grader.driver"] = package, api
 
 
 def _import_student(sub_dir: str, module_name: str) -> ModuleType:
@@ -831,6 +845,7 @@ def main(argv: list[str] | None = None) -> int:
     import safetensors.torch  # noqa: F401  (imported before any student code can shadow it)
 
     pin()
+    _register_driver_api()
     # Limits apply from here on: the student's code runs only after this line.
     _limit(resource.RLIMIT_DATA, args.memory_mb << 20)
     _limit(resource.RLIMIT_FSIZE, args.file_mb << 20)
@@ -858,6 +873,7 @@ def _request_loop(req: int, rep: int, args: Any, sub_dir: str, torch: Any) -> Ca
     read, write, framed, send = _bound_framing()
     encode_, decode_, plain_ = encode, decode, plain
     fault_, load_driver_, import_student, theirs_ = _fault, load_driver, _import_student, _theirs
+    to_device = _on_device(args.device, torch)
     driver_bug, wrong_answer, check_driver_call = DriverBug, WrongAnswer, _check_driver_call
     clock, is_a, call_, exc_types = time.perf_counter, isinstance, callable, (SystemExit,)
     cuda = args.device.startswith("cuda")
@@ -905,7 +921,7 @@ def _request_loop(req: int, rep: int, args: Any, sub_dir: str, torch: Any) -> Ca
                     kwargs = decode_(request.get("values", {}), payload)
                     kwargs.update(device=args.device)
                     check_driver_call(driver, request["fn"], fn, student, kwargs)
-                    result = fn(student, **kwargs)
+                    result = fn(student, **kwargs)  # type: ignore[misc]  # (check_driver_call refused a None)
                     if op == "prepare":
                         if not call_(result):
                             raise driver_bug(f"the driver's {request['fn']}() should return a callable to time, "
@@ -920,6 +936,14 @@ def _request_loop(req: int, rep: int, args: Any, sub_dir: str, torch: Any) -> Ca
                         # of the driver (see ``driver_reply``).
                         send(rep, driver_reply(str(request["fn"]), reply, clock() - started))
                         continue
+                elif op == "function":  # the generic path: the student's own function, no driver
+                    name = str(request["name"])
+                    values = decode_(request.get("values", {}), payload)
+                    fn = getattr(student, name, None) if name.isidentifier() and not name.startswith("_") else None
+                    if not call_(fn):
+                        raise wrong_answer(f"{args.module}.py defines no function {name}(), which the homework asks for")
+                    out = fn(*to_device(values.get("args", [])), **to_device(values.get("kwargs", {})))
+                    reply = {"value": plain_(out, f"what {name}() returned")}
                 elif op == "run":
                     # A timed call: every input gets its own call, and every output goes back,
                     # to be compared on the trusted side (speed counts only for right answers).
@@ -944,13 +968,32 @@ def _request_loop(req: int, rep: int, args: Any, sub_dir: str, torch: Any) -> Ca
             except BaseException as exc:  # noqa: BLE001 - everything the student's code raises becomes data
                 if is_a(exc, exc_types):
                     # sys.exit() / exit() in the student's code: reported, and the worker lives on.
-                    exc = RuntimeError(f"your code called exit({exc.code!r}); the grader does not allow it").with_traceback(exc.__traceback__)
+                    exc = RuntimeError(f"your code called exit({getattr(exc, 'code', None)!r}); the grader does not allow it").with_traceback(exc.__traceback__)
                 fault = fault_(exc, sub_dir)
                 if op == "load":  # whatever failed while importing (even compile()'s ValueError for NUL bytes)
                     fault["kind"] = "import"
                 write(rep, {"ok": False, "fault": fault})
 
     return serve
+
+
+def _on_device(device: str, torch: Any) -> Callable[[Any], Any]:
+    """Move the tensors in a request's arguments (lists, tuples and dicts of them) to ``device``
+    (bound before the student's module is imported, like the rest of the loop)."""
+    is_a, tensor, items = isinstance, torch.Tensor, dict.items
+
+    def move(v: Any) -> Any:
+        if is_a(v, tensor):
+            return v.to(device)
+        if is_a(v, list):
+            return [move(x) for x in v]
+        if is_a(v, tuple):
+            return tuple(move(x) for x in v)
+        if is_a(v, dict):
+            return {k: move(x) for k, x in items(v)}
+        return v
+
+    return move
 
 
 def _stage(request: dict[str, Any], sub_dir: str, driver: str) -> None:
@@ -1239,7 +1282,7 @@ def zygote(ctl: int) -> int:
             data, fds = b"", []
         if not data:  # the trusted side is gone (done, or killed): nothing of its workers may outlive it
             _kill_all(workers)
-            return 0
+            os._exit(0)  # at once: the interpreter's teardown of torch is a second the grader would wait for
         try:
             request = json.loads(data)
             req, rep, out, err = fds

@@ -13,7 +13,7 @@ import textwrap
 from pathlib import Path
 
 from conftest import run_cli
-from grader._course import Course
+from grader._course import Assignment, Course
 
 RUBRIC = """
 assignment = "toy-hw"
@@ -44,8 +44,7 @@ def test_broken_reply(submission):
 DRIVER = '''
 from typing import Any, Callable
 
-WrongAnswer: type[Exception]  # provided by the worker
-plain: Callable[..., Any]  # provided by the worker
+from grader.driver import WrongAnswer, plain
 
 
 def value(student, n, device):
@@ -119,7 +118,7 @@ def more(submission):  # (a helper, not a test: every use is read, wherever it i
     submission.prepare("timed", n=1)
 '''
     course = toy_course(tmp_path / "course", tests=tests)
-    problems = driver_call_problems(course.assignment("toy-hw"))
+    problems = driver_call_problems(Assignment("toy-hw", course.root))
     assert problems == [
         "rubrics/toy-hw/test_triple.py:6: call('as_a_sett') names a function the driver rubrics/toy-hw/drivers/triple.py "
         "does not define (its functions: as_a_set, value)",
@@ -133,13 +132,16 @@ def more(submission):  # (a helper, not a test: every use is read, wherever it i
 
     # A driver that binds names in ways a reading cannot follow: only the run time can tell.
     dynamic = toy_course(tmp_path / "dynamic", tests=tests, driver=DRIVER + "\nglobals()['as_a_sett'] = as_a_set\n")
-    assert not [p for p in driver_call_problems(dynamic.assignment("toy-hw")) if "does not define" in p]
+    assert not [p for p in driver_call_problems(Assignment("toy-hw", dynamic.root)) if "does not define" in p]
 
-    # And `grader validate` says so, as an authoring error, and fails.
-    proc = run_cli("validate", "toy-hw", "--course", tmp_path / "course")
-    assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert ("authoring error: rubrics/toy-hw/test_triple.py:6: call('as_a_sett') names a function the driver "
-            "rubrics/toy-hw/drivers/triple.py does not define") in proc.stdout, proc.stdout
+    # The rubric does not load (issue 16, item 4: an authoring error when the rubric loads,
+    # never a student's): `grader validate`, `grade` and `check` all stop on it, naming the files.
+    for command in (["validate", "toy-hw"], ["check", "toy-hw", str(tmp_path)]):
+        proc = run_cli(*command, "--course", tmp_path / "course")
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        assert "authoring errors in its checks" in proc.stderr, proc.stderr
+        assert ("rubrics/toy-hw/test_triple.py:6: call('as_a_sett') names a function the driver "
+                "rubrics/toy-hw/drivers/triple.py does not define") in proc.stderr, proc.stderr
 
 
 def test_the_course_s_own_checks_call_only_functions_their_drivers_define() -> None:

@@ -56,7 +56,7 @@ def test_int(submission):
 DRIVER = '''
 from typing import Any, Callable
 
-plain: Callable[..., Any]  # provided by the worker
+from grader.driver import plain
 
 
 def value(student, n, device):

@@ -6,9 +6,7 @@ from typing import Any, Callable
 
 import torch
 
-WrongAnswer: type[Exception]  # provided by the worker
-plain: Callable[..., Any]  # provided by the worker: one read of what the student's code returned
-tensor_list: Callable[[Any, str, int], list[torch.Tensor]]  # provided by the worker
+from grader.driver import WrongAnswer, plain, tensor_list
 
 
 _storage = torch.Tensor.untyped_storage  # bound before the student's module is imported

@@ -6,8 +6,7 @@ from typing import Any, Callable
 
 import torch
 
-WrongAnswer: type[Exception]  # provided by the worker
-plain: Callable[..., Any]  # provided by the worker: one read of what the student's code returned
+from grader.driver import WrongAnswer, plain
 
 
 def factor(student: Any, X: torch.Tensor, r: int, device: str) -> dict[str, Any]:

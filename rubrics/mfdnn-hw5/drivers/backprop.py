@@ -1,7 +1,7 @@
 """Worker-side driver for `backprop` (runs in the student's process; reports, never judges).
 
 The driver is loaded before the student's module is imported, so the autograd watch
-(``AutogradWatch``, provided by the worker) is armed from the first line of their code.
+(``AutogradWatch``, from grader.driver) is armed from the first line of their code.
 """
 
 from __future__ import annotations
@@ -10,11 +10,8 @@ from typing import Any, Callable
 
 import torch
 
-WrongAnswer: type[Exception]  # provided by the worker
+from grader.driver import AutogradWatch, WrongAnswer, plain, tensor_list
 
-AutogradWatch: Any  # provided by the worker
-tensor_list: Callable[[Any, str, int], list[torch.Tensor]]  # provided by the worker
-plain: Callable[..., Any]  # provided by the worker
 _watch = AutogradWatch()
 
 

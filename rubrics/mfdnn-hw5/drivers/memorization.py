@@ -7,8 +7,7 @@ from typing import Any, Callable
 
 import torch
 
-WrongAnswer: type[Exception]  # provided by the worker
-plain: Callable[..., Any]  # provided by the worker: one read of what the student's code returned
+from grader.driver import WrongAnswer, plain
 
 # Bound now (the driver is loaded before the student's module): what is read of the model's
 # parameters comes from torch's own getters, never from a subclass's or a patched method.

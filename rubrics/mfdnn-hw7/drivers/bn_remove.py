@@ -6,8 +6,7 @@ from typing import Any, Callable
 
 import torch
 
-WrongAnswer: type[Exception]  # provided by the worker
-plain: Callable[..., Any]  # provided by the worker: one read of what the student's code returned
+from grader.driver import WrongAnswer, plain
 
 _type_name = type.__dict__["__name__"].__get__  # a class's own name (a metaclass cannot pose another)
 

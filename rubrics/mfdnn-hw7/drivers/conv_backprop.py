@@ -1,7 +1,7 @@
 """Worker-side driver for `conv_backprop` (runs in the student's process; reports, never judges).
 
 The driver is loaded before the student's module is imported, so the autograd watch
-(``AutogradWatch``, provided by the worker, the same as mfdnn-hw5's backprop uses) is armed
+(``AutogradWatch``, from grader.driver, the same as mfdnn-hw5's backprop uses) is armed
 from the first line of their code.
 """
 
@@ -11,11 +11,8 @@ from typing import Any, Callable
 
 import torch
 
-WrongAnswer: type[Exception]  # provided by the worker
+from grader.driver import AutogradWatch, WrongAnswer, plain, tensor_list
 
-AutogradWatch: Any  # provided by the worker
-tensor_list: Callable[[Any, str, int], list[torch.Tensor]]  # provided by the worker
-plain: Callable[..., Any]  # provided by the worker
 _watch = AutogradWatch()
 
 import torch.nn.functional as F

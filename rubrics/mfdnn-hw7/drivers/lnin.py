@@ -8,8 +8,7 @@ from typing import Any, Callable, Iterator
 
 import torch
 
-WrongAnswer: type[Exception]  # provided by the worker
-plain: Callable[..., Any]  # provided by the worker: one read of what the student's code returned
+from grader.driver import WrongAnswer, plain
 
 _STATES: dict[tuple[int, int], dict[str, torch.Tensor]] = {}
 _dim, _no_tf = torch.Tensor.dim, torch._C.DisableTorchFunctionSubclass  # bound before the student's module is imported
@@ -93,7 +92,7 @@ def _copied(student: Any, seed: int, num_classes: int, dtype: torch.dtype, devic
     net1 = seeded_net1(student, seed, num_classes, dtype, device)
     net2 = _net2(student, num_classes, dtype, device)
     with torch.no_grad():
-        net2.copy_weights_from(net1)
+        net2.copy_weights_from(net1)  # type: ignore[operator]  # (the student's method: unknown to a type checker)
     del net1
     return net2.eval()
 
