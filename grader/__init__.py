@@ -9,13 +9,43 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__all__ = ["ConfigError", "Course", "Result", "Rubric", "check", "grade", "load_driver", "validate"]
+__all__ = ["ConfigError", "Course", "Result", "Rubric", "check", "grade", "load_driver", "public_checks", "validate"]
 
 if TYPE_CHECKING:
     from ._course import Course
     from ._exceptions import ConfigError
     from ._grade import check, grade, validate
     from ._models import Result, Rubric
+
+
+def public_checks(hidden_module_file: str) -> Any:
+    """The public checks' module of the problem whose hidden checks are in ``hidden_module_file``
+    (rubrics/<a>/hidden/test_<p>.py gets rubrics/<a>/test_<p>.py), for the helpers they share::
+
+        from grader import public_checks
+        public = public_checks(__file__)
+
+        def test_hidden_sizes(submission, generator):
+            public.matches(submission, generator, HIDDEN_SIZES)
+
+    Take helpers from it by attribute, not with ``from ... import test_*``: a test function
+    imported into the hidden module would be collected there a second time."""
+    import sys
+    from pathlib import Path
+
+    hidden = Path(hidden_module_file).resolve()
+    path = hidden.parent.parent / hidden.name
+    name = f"_grader_public_{abs(hash(str(path))):x}"
+    if name in sys.modules:
+        return sys.modules[name]
+    if not path.is_file():
+        from ._exceptions import ConfigError
+
+        raise ConfigError(f"{hidden}: no public checks' module {path} beside its hidden/ folder")
+    from ._worker import load_driver  # (an import by path, which is all a driver's loading is)
+
+    module = sys.modules[name] = load_driver(str(path), name)
+    return module
 
 
 def __getattr__(name: str) -> Any:
@@ -28,6 +58,8 @@ def __getattr__(name: str) -> Any:
         from ._worker import load_driver
 
         return load_driver
+    if name == "public_checks":
+        return public_checks
     if name == "ConfigError":  # a rubric raises it when the grader was set up wrong (e.g. --data): the batch stops
         from ._exceptions import ConfigError
 

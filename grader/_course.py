@@ -11,6 +11,8 @@ from pathlib import Path
 from ._exceptions import ConfigError
 from ._models import ProblemSpec, Rubric
 
+NO_DRIVER = Path(__file__).resolve().parent / "_no_driver.py"
+
 
 @dataclass(frozen=True)
 class Assignment:
@@ -37,29 +39,77 @@ class Assignment:
         for problem in rubric.problems:
             for path, what in [
                 (self.test_module(problem), "test module"),
-                (self.driver(problem), "driver"),
                 (self.template_dir / problem.file, "template file"),
             ]:
                 if not path.is_file():
                     raise ConfigError(f"{self.rubric_dir / 'rubric.toml'}: problem {problem.id!r}: its {what} {path} is missing")
+        self._check_split(rubric)
         for name in rubric.data_files:
             if not (self.template_dir / name).is_file():
                 raise ConfigError(f"{self.rubric_dir / 'rubric.toml'}: data_files: {self.template_dir / name} is missing")
         return rubric
 
     def test_module(self, problem: ProblemSpec) -> Path:
+        """The problem's public checks: rubrics/<assignment>/test_<problem>.py (released to students)."""
         return self.rubric_dir / f"test_{problem.id}.py"
 
+    def hidden_module(self, problem: ProblemSpec) -> Path:
+        """The problem's hidden checks: rubrics/<assignment>/hidden/test_<problem>.py (never released)."""
+        return self.rubric_dir / "hidden" / f"test_{problem.id}.py"
+
+    def test_modules(self, problem: ProblemSpec, *, hidden: bool = True) -> list[Path]:
+        """The modules that hold the problem's checks: the public one, and the hidden one when
+        there is one (and ``hidden``)."""
+        modules = [self.test_module(problem)]
+        if hidden and self.hidden_module(problem).is_file():
+            modules.append(self.hidden_module(problem))
+        return modules
+
+    def _check_split(self, rubric: Rubric) -> None:
+        """Hidden checks and the inputs they use live apart from the public ones, so that what
+        is released to students (the public modules) cannot hold them by accident: a test the
+        rubric marks hidden must be defined in hidden/test_<problem>.py, and a visible one in
+        test_<problem>.py. Read from the files (no import), so a release is checked too."""
+        import ast
+
+        where = self.rubric_dir / "rubric.toml"
+        for problem in rubric.problems:
+            hidden = {t.name for t in problem.tests if t.visibility != "visible"}
+            for module, wrong, there in [(self.test_module(problem), hidden, "hidden"),
+                                         (self.hidden_module(problem), {t.name for t in problem.tests} - hidden, "visible")]:
+                if not module.is_file():
+                    continue
+                try:
+                    tree = ast.parse(module.read_bytes(), filename=str(module))
+                except SyntaxError as exc:
+                    raise ConfigError(f"{module}:{exc.lineno}: does not parse: {exc.msg}") from None
+                defined = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+                if misplaced := sorted(defined & wrong):
+                    home = self.hidden_module(problem) if there == "hidden" else self.test_module(problem)
+                    raise ConfigError(
+                        f"{module.relative_to(self.root)} defines {', '.join(misplaced)}, which {where.relative_to(self.root)} "
+                        f"marks {there}: {'hidden checks live in' if there == 'hidden' else 'visible checks live in'} "
+                        f"{home.relative_to(self.root)}, so that `grader release` "
+                        f"{'leaves them out' if there == 'hidden' else 'gives them to students'}")
+
     def driver(self, problem: ProblemSpec) -> Path:
-        return self.rubric_dir / "drivers" / f"{problem.id}.py"
+        """The problem's worker-side driver: rubrics/<assignment>/drivers/<problem>.py, or, for a
+        problem whose checks only call the student's functions (``submission.function``), the
+        grader's empty one."""
+        own = self.rubric_dir / "drivers" / f"{problem.id}.py"
+        return own if own.is_file() else NO_DRIVER
+
+    def has_driver(self, problem: ProblemSpec) -> bool:
+        return self.driver(problem) != NO_DRIVER
 
     @property
     def student_files(self) -> list[str]:
         return [p.file for p in self.rubric.problems]
 
 
-COURSE_FIELDS = {"title"}
+COURSE_FIELDS = {"title", "install", "released"}
 MARKER = "course.toml"  # the file that makes a folder a course; `grader` finds it from below
+RELEASED_DIR = ".grader"  # in a student's release (`grader release`), the course is this folder of it
 
 
 @dataclass(frozen=True)
@@ -84,6 +134,8 @@ class Course:
         for folder in (here, *here.parents):
             if (folder / MARKER).is_file():
                 return cls._checked(folder)
+            if (folder / RELEASED_DIR / MARKER).is_file():  # a student's release folder
+                return cls._checked(folder / RELEASED_DIR)
         checkout = Path(__file__).resolve().parent.parent
         if (checkout / MARKER).is_file():
             return cls._checked(checkout)
@@ -104,12 +156,30 @@ class Course:
             if unknown:
                 raise ConfigError(f"{marker}: unknown field(s) {', '.join(unknown)}; a course.toml may hold "
                                   f"{', '.join(sorted(COURSE_FIELDS))}")
-            if "title" in data and not isinstance(data["title"], str):
-                raise ConfigError(f"{marker}: title: should be a string")
+            for key, kind, what in [("title", str, "a string"), ("install", str, "a string (the command students run)"),
+                                    ("released", bool, "true or false")]:
+                if key in data and not isinstance(data[key], kind):
+                    raise ConfigError(f"{marker}: {key}: should be {what}")
         if not (root / "rubrics").is_dir():
             raise ConfigError(f"{root}: this course has no rubrics/ folder yet (one rubrics/<assignment>/rubric.toml "
                               "per assignment)")
         return cls(root)
+
+    def _fields(self) -> dict[str, object]:
+        marker = self.root / MARKER
+        return tomllib.loads(marker.read_text(encoding="utf-8")) if marker.is_file() else {}
+
+    @property
+    def install(self) -> str | None:
+        """The command a release tells students to run to install the grader (course.toml's
+        ``install``); None: ship the grader's wheel in the release."""
+        value = self._fields().get("install")
+        return value if isinstance(value, str) else None
+
+    @property
+    def released(self) -> bool:
+        """A student's copy made by ``grader release``: public checks only, no references."""
+        return self._fields().get("released") is True
 
     @property
     def title(self) -> str:
@@ -127,4 +197,9 @@ class Course:
             raise ConfigError(f"no assignment {assignment_id!r} in {self.root / 'rubrics'} (known: {known})")
         a = Assignment(assignment_id, self.root)
         a.rubric  # validate now, with messages that name the file
+        from ._authoring import driver_call_problems
+
+        if errors := driver_call_problems(a):  # a check that names what its driver lacks: never a student's error
+            raise ConfigError(f"rubrics/{a.id}: authoring error{'s' if len(errors) > 1 else ''} in its checks "
+                              "(found by reading them, before any student's code runs):\n  " + "\n  ".join(errors))
         return a

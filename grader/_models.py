@@ -27,23 +27,25 @@ class TestSpec(_Strict):
 
     __test__ = False  # not a pytest test class
 
-    name: str = Field(pattern=r"^test_[a-z0-9_]+$")
-    title: str = Field(min_length=3)
-    points: float = Field(ge=0)
-    visibility: Visibility = "visible"
+    name: str = Field(pattern=r"^test_[a-z0-9_]+$", description="the test function's name in the problem's check module")
+    title: str = Field(min_length=3, description="what it checks, as the student reads it on the feedback page")
+    points: float = Field(ge=0, description="what passing it is worth")
+    visibility: Visibility = Field(default="visible", description=(
+        "visible: run by `grader check` and released; any other value (hidden, after_due_date, after_published): "
+        "defined in hidden/test_<problem>.py, never released, graded by `grader grade` (Gradescope keeps the value)"))
     timeout: float = Field(default=60.0, gt=0, description="seconds of the student's code this test may use")
 
 
 class ProblemSpec(_Strict):
-    id: str = Field(pattern=r"^[a-z0-9_]+$")
-    title: str
-    file: str = Field(description="the student's file, as named in SPEC.md")
-    points: float = Field(ge=0)
+    id: str = Field(pattern=r"^[a-z0-9_]+$", description="the problem's id: its checks are test_<id>.py, its driver drivers/<id>.py")
+    title: str = Field(description="the problem's title on the feedback page")
+    file: str = Field(description="the student's file (in student_template/ and reference/ too)")
+    points: float = Field(ge=0, description="the sum of its tests' points")
     memory_mb: int = Field(default=4096, ge=256, description="memory the student's worker may use")
-    import_timeout: float = Field(default=60.0, gt=0)
+    import_timeout: float = Field(default=60.0, gt=0, description="seconds importing the student's file may take")
     needs: Literal["any", "cuda"] = Field(
         default="any", description="cuda: graded only where student code runs on a CUDA GPU; elsewhere its tests are skipped, with the reason")
-    tests: list[TestSpec] = Field(min_length=1)
+    tests: list[TestSpec] = Field(min_length=1, description="its checks, in the order they run and are shown")
 
     @property
     def module(self) -> str:
@@ -62,10 +64,10 @@ class ProblemSpec(_Strict):
 
 
 class Rubric(_Strict):
-    assignment: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
-    title: str
+    assignment: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="the assignment's id: the name of its folders")
+    title: str = Field(description="the assignment's title")
     data_files: list[str] = Field(default_factory=list, description="files of student_template/<assignment>/ every worker gets")
-    problems: list[ProblemSpec] = Field(min_length=1)
+    problems: list[ProblemSpec] = Field(min_length=1, description="its problems, in order")
 
     @model_validator(mode="after")
     def _unique(self) -> Rubric:

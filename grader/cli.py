@@ -30,9 +30,10 @@ def _clock(seconds: float) -> str:
     return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else f"{seconds // 60}:{seconds % 60:02d}"
 
 
-def _progress(verbose: bool, tests: bool = True):  # type: ignore[no-untyped-def]
-    """Progress on stderr: each test (``tests``), and per student a line with the counts,
-    the time spent and the time left (from the pace so far)."""
+def _progress(verbose: bool, tests: bool = True, who: bool = True):  # type: ignore[no-untyped-def]
+    """Progress on stderr: each test (``tests``; named with its student unless ``who`` is
+    False: a self-check has one), and per student a line with the counts, the time spent and
+    the time left (from the pace so far)."""
     import time
 
     from ._grade import Progress
@@ -45,7 +46,7 @@ def _progress(verbose: bool, tests: bool = True):  # type: ignore[no-untyped-def
         if not tests:
             return
         mark = click.style(f"{_MARK[t.outcome]:>7}", fg=_COLOR[t.outcome])
-        click.echo(f"  {mark}  {t.score:g}/{t.max_score:g}  {visible(student)}: {t.name}", err=True)
+        click.echo(f"  {mark}  {t.score:g}/{t.max_score:g}  " + (f"{visible(student)}: " if who else "") + t.name, err=True)
         # A skip's reason is told once, under the table at the end (``check``).
         if verbose and t.outcome not in ("passed", "skipped") and t.output:
             # One message per cause: an import failure, a stub not written yet or a missing file
@@ -175,7 +176,7 @@ def grade(
     from ._grade import grade as run
 
     given = {"threads": threads, "cpu_seconds": cpu_seconds, "disk_mb": disk_mb, "file_mb": file_mb, "submission_seconds": submission_seconds}
-    limits = Limits(**{k: v for k, v in given.items() if v is not None})
+    limits = Limits(**{k: v for k, v in given.items() if v is not None})  # type: ignore[arg-type]
     workers, where = _runner(runner, image, gpus, device)
     click.echo(f"Student code runs {where}.", err=True)
     results = run(assignment, submissions_dir, out_dir, course=_course(course), problems=set(problems) or None, seed=seed,
@@ -221,7 +222,7 @@ def check(assignment: str, folder: Path, seed: int | None, course: str | None, p
     that cannot run on this machine is SKIP, with the reason, and does not fail the check)."""
     from ._grade import check as run
 
-    result = run(assignment, folder, course=_course(course), seed=seed, progress=_progress(True), gpu_problems_on_cpu=gpu_problems_on_cpu,
+    result = run(assignment, folder, course=_course(course), seed=seed, progress=_progress(True, who=False), gpu_problems_on_cpu=gpu_problems_on_cpu,
                  data_dir=data_dir, problems=set(problems) or None)
     click.echo("")
     width = max(len(t.name) for t in result.tests)
@@ -255,7 +256,7 @@ def validate(assignment: str | None, all_: bool, course: str | None, mistakes: b
     c = _course(course)
     if all_ == bool(assignment):
         raise click.UsageError("give an ASSIGNMENT or --all")
-    ids = c.assignment_ids() if all_ else [assignment]
+    ids = c.assignment_ids() if all_ else [str(assignment)]
     bad = 0
     for a in ids:
         click.echo(f"Validating {a} ...", err=True)
@@ -295,6 +296,85 @@ def gradescope(assignment: str, out: Path | None, course: str | None) -> None:
     click.echo("Upload it as the assignment's autograder (Configure Autograder > Zip file upload); "
                "its setup.sh installs Python 3.11+, torch and the grader, run_autograder grades each "
                "submission and writes results.json (hidden tests keep the rubric's visibility).")
+
+
+@cli.command()
+@click.argument("assignment")
+@click.option("--out", "out", type=click.Path(path_type=Path), required=True, help="The folder to write (new, or --force).")
+@click.option("--course", default=None, help="Course folder (default: $GRADER_COURSE, else the nearest course.toml from here up).")
+@click.option("--wheel/--no-wheel", default=True, show_default=True,
+              help="Ship the grader's wheel in the release (unless course.toml names an `install` command).")
+@click.option("--force", is_flag=True, help="Replace OUT if it exists.")
+def release(assignment: str, out: Path, course: str | None, wheel: bool, force: bool) -> None:
+    """Write what students get for ASSIGNMENT into OUT: the template, its README (with how to
+    install the grader and self-check), and the public checks only. Hidden checks, reference
+    solutions and known mistakes are never copied, and the release is searched for them
+    before it is written."""
+    from ._release import release as run
+
+    r = run(assignment, out, course=_course(course), wheel=wheel, force=force)
+    click.echo(f"Release of {assignment}: {r.out} ({len(r.files)} files; no hidden check, reference or known mistake in it)")
+    click.echo(f"Students install the grader with: {r.install}")
+    click.echo(f"and self-check in that folder with: grader check {assignment}")
+
+
+@cli.group()
+def new() -> None:
+    """Scaffold a course, an assignment or a problem (then run `grader validate`)."""
+
+
+@new.command("course")
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--title", default=None, help="The course's title (default: the folder's name).")
+def new_course(folder: Path, title: str | None) -> None:
+    """A new course in FOLDER: course.toml, rubrics/, reference/, student_template/."""
+    from ._scaffold import new_course as run
+
+    s = run(folder, title)
+    _written(s.root, s.written)
+    click.echo(f"Next: cd {folder} && grader new assignment hw1 --problem first")
+
+
+_KIND = click.option("--kind", type=click.Choice(["function", "module"]), default="function", show_default=True,
+                     help="function: the student writes functions on tensors (no driver); module: an nn.Module (with a driver).")
+
+
+@new.command("assignment")
+@click.argument("assignment")
+@click.option("--problem", required=True, help="The id of its first problem (the student's file is PROBLEM.py).")
+@click.option("--title", default=None, help="The assignment's title.")
+@_KIND
+@click.option("--course", default=None, help="Course folder (default: $GRADER_COURSE, else the nearest course.toml from here up).")
+def new_assignment(assignment: str, problem: str, title: str | None, kind: str, course: str | None) -> None:
+    """A new ASSIGNMENT with its first problem: rubric, checks, template, reference, known mistakes."""
+    from ._scaffold import new_assignment as run
+
+    s = run(_course(course), assignment, problem, title=title, kind=kind)  # type: ignore[arg-type]
+    _written(s.root, s.written)
+    click.echo(f"Next: grader validate {assignment}  (it lists what is still to write)")
+
+
+@new.command("problem")
+@click.argument("assignment")
+@click.argument("problem")
+@click.option("--title", default=None, help="The problem's title.")
+@_KIND
+@click.option("--course", default=None, help="Course folder (default: $GRADER_COURSE, else the nearest course.toml from here up).")
+def new_problem(assignment: str, problem: str, title: str | None, kind: str, course: str | None) -> None:
+    """A new PROBLEM in ASSIGNMENT: its rubric entry, checks, template, reference, a known mistake."""
+    from ._scaffold import new_problem as run
+
+    s = run(_course(course), assignment, problem, kind=kind, title=title)  # type: ignore[arg-type]
+    _written(s.root, s.written)
+    click.echo(f"Next: grader validate {assignment}  (it lists what is still to write)")
+
+
+def _written(root: Path, paths: list[Path]) -> None:
+    for p in dict.fromkeys(paths):
+        try:
+            click.echo(f"  wrote {p.relative_to(root)}")
+        except ValueError:
+            click.echo(f"  wrote {p}")
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -25,6 +25,7 @@ from torch import Tensor, nn
 
 from grader import ConfigError, load_driver
 from grader.checks import CheckFailed, Tolerance, close, that
+from grader.fixtures import Generator, Submission
 
 _driver = load_driver(Path(__file__).parent / "drivers" / "convnets.py")
 
@@ -82,12 +83,12 @@ def data(data_dir: Path | None, gen: torch.Generator) -> tuple[Tensor, Tensor, s
 # ---------------------------------------------------------------- architecture --
 
 
-def report(submission, net: str, images: Tensor) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def report(submission: Submission, net: str, images: Tensor) -> dict[str, Any]:
     return submission.call("architecture", net=net, images=images,
                            context=f"building {TITLES[net]} and running it on a batch of {len(images)} images")
 
 
-def held(submission, net: str) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def held(submission: Submission, net: str) -> dict[str, Any]:
     """What the network holds (its BatchNorm layers, its parameters), before it is run."""
     return submission.call("structure", net=net, context=f"building {TITLES[net]}")
 
@@ -148,7 +149,7 @@ def conv_blocks(calls: list[Call]) -> tuple[list[dict[str, Any]], list[int]]:
     calls in it (their positions and num_features); and the positions of BatchNorm calls in
     no block (before the first Conv2d, or after the Linear)."""
     blocks: list[dict[str, Any]] = []
-    stray: list[int] = []
+    stray: list[Any] = []
     open_block = False
     for i, (k, _, out, features) in enumerate(calls):
         if k == "Conv2d":
@@ -218,7 +219,7 @@ def same_batchnorms(got: dict[str, Any], net: str) -> None:
                              " One BatchNorm2d per conv block, of that block's number of channels."))
 
 
-def _architecture(submission, generator, data_dir, net: str) -> None:  # type: ignore[no-untyped-def]
+def _architecture(submission: Submission, generator: Generator, data_dir: Path | None, net: str) -> None:
     images = data(data_dir, generator())[0][:5]
     same_batchnorms(held(submission, net), net)  # before running it: a BatchNorm of the wrong size fails there
     got = report(submission, net, images)
@@ -229,11 +230,11 @@ def _architecture(submission, generator, data_dir, net: str) -> None:  # type: i
     same_parameters(got, net)
 
 
-def test_convnet_architecture(submission, generator, data_dir):  # type: ignore[no-untyped-def]
+def test_convnet_architecture(submission: Submission, generator: Generator, data_dir: Path | None) -> None:
     _architecture(submission, generator, data_dir, "convnet")
 
 
-def test_convnet_batchnorm_architecture(submission, generator, data_dir):  # type: ignore[no-untyped-def]
+def test_convnet_batchnorm_architecture(submission: Submission, generator: Generator, data_dir: Path | None) -> None:
     _architecture(submission, generator, data_dir, "convnet_bn")
 
 
@@ -243,7 +244,7 @@ def input_shape(calls: list[Call], layer: str, n: int) -> Shape:
     return seen[n - 1] if len(seen) >= n else None
 
 
-def test_strided_convnet(submission, generator, data_dir):  # type: ignore[no-untyped-def]
+def test_strided_convnet(submission: Submission, generator: Generator, data_dir: Path | None) -> None:
     images = data(data_dir, generator())[0][:5]
     got = report(submission, "strided", images)
     that(got["out_shape"] == [len(images), 10],
@@ -268,7 +269,7 @@ def test_strided_convnet(submission, generator, data_dir):  # type: ignore[no-un
 # ------------------------------------------------------------------ flat_norm --
 
 
-def norm_matches(submission, tensors: list[Tensor], why: str, as_tuple: bool = False) -> None:  # type: ignore[no-untyped-def]
+def norm_matches(submission: Submission, tensors: list[Tensor], why: str, as_tuple: bool = False) -> None:
     shapes = ", ".join(str(tuple(t.shape)) for t in tensors)
     dtype = tensors[0].dtype
     got = submission.call("norm", tensors=tensors, as_tuple=as_tuple,
@@ -280,7 +281,7 @@ def norm_matches(submission, tensors: list[Tensor], why: str, as_tuple: bool = F
           what=f"flat_norm of {len(tensors)} tensors ({why}) against the L2 norm of all their entries as one vector")
 
 
-def test_flat_norm(submission, generator):  # type: ignore[no-untyped-def]
+def test_flat_norm(submission: Submission, generator: Generator) -> None:
     gen = generator()
     shapes, scales = [(4, 3), (7,), (2, 3, 5)], [1.0, 3.0, 0.5]
     norm_matches(submission, [s * torch.randn(*sh, generator=gen, dtype=torch.float64) for sh, s in zip(shapes, scales)],
@@ -337,14 +338,12 @@ def oracle(net: str, state: dict[str, Tensor], images: Tensor, labels: Tensor, b
     return float(torch.linalg.vector_norm(flat(g1) - flat(g0)) / torch.linalg.vector_norm(flat(u)))
 
 
-def smoothness_case(gen: torch.Generator, data_dir: Path | None, net: str, *, batch_size: int | None = 64, lr: float = 0.1,
+def smoothness_case(gen: torch.Generator, data_dir: Path | None, net: str, *, batch_size: int = 64, lr: float = 0.1,
                     training: bool = True, dtype: torch.dtype = torch.float64, label_smoothing: float = 0.0) -> dict[str, Any]:
     images, labels, source = data(data_dir, gen)
     images = images.to(dtype)
     pick = torch.randperm(len(labels), generator=gen)[:32]
     n = len(labels)
-    if batch_size is None:  # a last batch smaller than the others
-        batch_size = next(b for b in (96, 100, 72, 60, 56) if n % b)
     state = network_state(net, gen, images, dtype)
     parts = [source, f"in batches of {batch_size}" + (f" (the last one of {n % batch_size})" if n % batch_size else ""),
              f"a batch of {len(pick)}", f"lr = {lr:g}", f"{str(dtype)[6:]}", f"the model in {'train' if training else 'eval'} mode on entry"]
@@ -355,12 +354,12 @@ def smoothness_case(gen: torch.Generator, data_dir: Path | None, net: str, *, ba
             "label_smoothing": label_smoothing, "about": f"on the grader's {TITLES[net]}: " + ", ".join(parts)}
 
 
-def call_smoothness(submission, case: dict[str, Any]) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def call_smoothness(submission: Submission, case: dict[str, Any]) -> dict[str, Any]:
     values = {k: v for k, v in case.items() if k != "about"}
     return submission.call("smoothness", context=f"effective_smoothness {case['about']}", **values)
 
 
-def value_matches(submission, case: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
+def value_matches(submission: Submission, case: dict[str, Any]) -> None:
     got = call_smoothness(submission, case)
     expected = oracle(case["net"], case["state"], case["images"], case["labels"], case["batch_images"],
                       case["batch_labels"], case["lr"], case["label_smoothing"])
@@ -373,11 +372,11 @@ def value_matches(submission, case: dict[str, Any]) -> None:  # type: ignore[no-
                "u = -lr * (the gradient on the batch in train mode)")  # fmt: skip
 
 
-def test_effective_smoothness(submission, generator, data_dir):  # type: ignore[no-untyped-def]
+def test_effective_smoothness(submission: Submission, generator: Generator, data_dir: Path | None) -> None:
     value_matches(submission, smoothness_case(generator(), data_dir, "convnet_bn"))
 
 
-def test_model_restored(submission, generator, data_dir):  # type: ignore[no-untyped-def]
+def test_model_restored(submission: Submission, generator: Generator, data_dir: Path | None) -> None:
     gen = generator()
     tol = Tolerance(rtol=1e-12, atol=1e-14, why="float64: adding u and subtracting it again may differ from the saved values by rounding")
     for training in (True, False):
@@ -396,17 +395,3 @@ def test_model_restored(submission, generator, data_dir):  # type: ignore[no-unt
                        "before it" + (" (a BatchNorm buffer: the train-mode pass that computes u changes it; restore it "
                                       "too, and use the entry values for both full gradients)" if buffer else
                                       " (a parameter: theta + u must not stay in the model)"))  # fmt: skip
-
-
-def test_hidden_cases(submission, generator, data_dir):  # type: ignore[no-untyped-def]
-    gen = generator()
-    value_matches(submission, smoothness_case(gen, data_dir, "convnet_bn", batch_size=None))
-    value_matches(submission, smoothness_case(gen, data_dir, "convnet", training=False, lr=0.05))
-    value_matches(submission, smoothness_case(gen, data_dir, "strided", label_smoothing=0.1, lr=0.2))
-    value_matches(submission, smoothness_case(gen, data_dir, "convnet_bn", dtype=torch.float32, batch_size=128))
-
-
-def test_hidden_flat_norm(submission, generator):  # type: ignore[no-untyped-def]
-    gen = generator()
-    norm_matches(submission, [torch.randn(50, generator=gen), 4 * torch.randn(3, 3, generator=gen)], "float32, a tuple", as_tuple=True)
-    norm_matches(submission, [torch.tensor(-2.5, dtype=torch.float64)], "one 0-dimensional tensor")

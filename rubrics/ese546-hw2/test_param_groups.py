@@ -1,5 +1,6 @@
-"""Checks for `param_groups` (ESE 546, Homework 2). The expected split is worked out here,
-from the module types of the same models the worker builds (drivers/param_groups.py)."""
+"""Public checks for `param_groups` (ESE 546, Homework 2), released to students. The expected
+split of resnet18 is read off its naming here; the hidden checks work the split out from the
+module types of the same models the worker builds (drivers/param_groups.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from torch import nn
 
 from grader import load_driver
 from grader.checks import CheckFailed, that
+from grader.fixtures import Submission
 
 _driver = load_driver(Path(__file__).parent / "drivers" / "param_groups.py")
 GROUPS = _driver.GROUPS
@@ -25,20 +27,26 @@ def model_named(name: str) -> nn.Module:
     return _driver.build(name)
 
 
-def expected(model: nn.Module) -> dict[str, list[str]]:
+def resnet18_split(model: nn.Module) -> dict[str, list[str]]:
+    """The right split of torchvision's resnet18, read off its naming: its BatchNorm layers
+    are the bn1, bn2 and downsample.1 of each block, and its only other bias is fc.bias.
+    Right for this model only (the homework asks for a split by module type, whatever the
+    names say): the hidden checks work the split out from the module types, on models whose
+    names say nothing, and the grader's own tests show both agree on resnet18. (A general
+    oracle here would hand students the solution: this module is released to them.)"""
     out: dict[str, list[str]] = {g: [] for g in GROUPS}
-    for module_name, module in model.named_modules():
-        for name, _ in module.named_parameters(prefix=module_name, recurse=False):
-            if isinstance(module, nn.modules.batchnorm._BatchNorm):
-                out["batchnorm"].append(name)
-            elif name.rsplit(".", 1)[-1] == "bias":
-                out["bias"].append(name)
-            else:
-                out["rest"].append(name)
+    for name, _ in model.named_parameters():
+        layer = name.rsplit(".", 1)[0]
+        if layer.rsplit(".", 1)[-1].startswith("bn") or layer.endswith("downsample.1"):
+            out["batchnorm"].append(name)
+        elif name.endswith(".bias"):
+            out["bias"].append(name)
+        else:
+            out["rest"].append(name)
     return out
 
 
-def groups_of(submission, model: str) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
+def groups_of(submission: Submission, model: str) -> dict[str, list[str]]:
     got = submission.call("split", model=model, context=f"on the model {model!r}")["groups"]
     that(set(got) == set(GROUPS), f"On the model {model!r}: split_params returned the keys {sorted(got)}; expected exactly {list(GROUPS)}.")
     return got
@@ -55,8 +63,7 @@ def once_each(got: dict[str, list[str]], model: nn.Module, label: str) -> None:
     that(not missing, f"On {label}: {len(missing)} of its {len(names)} parameters are in no group, e.g. {missing[:3]}.")
 
 
-def same_split(got: dict[str, list[str]], model: nn.Module, label: str) -> None:
-    want = expected(model)
+def same_split(got: dict[str, list[str]], want: dict[str, list[str]], label: str) -> None:
     for g in GROUPS:
         extra, lacking = sorted(set(got[g]) - set(want[g])), sorted(set(want[g]) - set(got[g]))
         if extra or lacking:
@@ -70,7 +77,7 @@ def same_split(got: dict[str, list[str]], model: nn.Module, label: str) -> None:
                                            "another layer's bias is 'bias'; the rest is 'rest'."]))
 
 
-def test_resnet18_counts(submission):  # type: ignore[no-untyped-def]
+def test_resnet18_counts(submission: Submission) -> None:
     got = groups_of(submission, "resnet18")
     sizes = {n: p.numel() for n, p in model_named("resnet18").named_parameters()}
     counts = {g: sum(sizes.get(n, 0) for n in got[g]) for g in GROUPS}
@@ -78,19 +85,11 @@ def test_resnet18_counts(submission):  # type: ignore[no-untyped-def]
                              f"(11,689,512 in all).")
 
 
-def test_resnet18_split(submission):  # type: ignore[no-untyped-def]
+def test_resnet18_split(submission: Submission) -> None:
     got = groups_of(submission, "resnet18")
-    same_split(got, model_named("resnet18"), "torchvision's resnet18")
+    same_split(got, resnet18_split(model_named("resnet18")), "torchvision's resnet18")
 
 
-def test_every_parameter_once(submission):  # type: ignore[no-untyped-def]
+def test_every_parameter_once(submission: Submission) -> None:
     for name in ("resnet18", "sequential"):
         once_each(groups_of(submission, name), model_named(name), f"the model {name!r}")
-
-
-def test_hidden_models(submission):  # type: ignore[no-untyped-def]
-    for name in ("sequential", "named", "nested"):
-        model = model_named(name)
-        got = groups_of(submission, name)
-        once_each(got, model, f"the model {name!r}")
-        same_split(got, model, f"the model {name!r}")

@@ -10,12 +10,14 @@ whatever its form, and the form (exact Python ints) is one test of its own."""
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from torch import nn
 
 from grader.checks import CheckFailed
+from types import ModuleType
+from grader.fixtures import Generator, Submission
 
 # The homework's Problem 5: Model I = NaiveInception(256, 124, 192, 96) and Model II =
 # BottleneckInception(256, 124, 64, 192, 64, 96, 64), on 256 x 32 x 32. Its answers
@@ -91,7 +93,7 @@ def _said(count: str) -> str:
     return f"{model}_ops(...)[{QUANTITIES.index(quantity)}] ({quantity})"
 
 
-def reported(submission, sizes: dict[str, int], h: int, w: int, which: tuple[str, ...]) -> dict[str, list[Any]]:  # type: ignore[no-untyped-def]
+def reported(submission: Submission, sizes: dict[str, int], h: int, w: int, which: tuple[str, ...]) -> dict[str, list[Any]]:
     """[number, form] of each count of ``which``, calling only the functions they need."""
     fns = sorted({_fn_of(c) for c in which}, key=FNS.index)
     got = submission.call("counts", fns=fns, naive=naive_of(sizes), bottleneck=sizes, h=h, w=w,
@@ -133,7 +135,7 @@ def _convs(model: str, s: dict[str, int]) -> list[tuple[int, int, int]]:
             (s["r5"], s["n5"], 5), (s["c_in"], s["pool_proj"], 1)]
 
 
-def matches(submission, given, sizes: dict[str, int], h: int, w: int, which: tuple[str, ...], why: str) -> None:  # type: ignore[no-untyped-def]
+def matches(submission: Submission, given: ModuleType, sizes: dict[str, int], h: int, w: int, which: tuple[str, ...], why: str) -> None:
     """The values of the counts ``which`` equal the oracle's (their form is test_exact_ints')."""
     got = reported(submission, sizes, h, w, which)
     want = oracle(given, sizes, h, w)
@@ -149,11 +151,11 @@ def matches(submission, given, sizes: dict[str, int], h: int, w: int, which: tup
                           + "\n(counted on the template's NaiveInception and BottleneckInception)")
 
 
-def _homework(model: str, quantity: str):  # type: ignore[no-untyped-def]
+def _homework(model: str, quantity: str) -> Callable[[Submission, ModuleType], None]:
     """One test: one quantity of one of the homework's two models."""
     count = f"{model}_{quantity}"
 
-    def test(submission, given):  # type: ignore[no-untyped-def]
+    def test(submission: Submission, given: ModuleType) -> None:
         matches(submission, given, MODEL_II, *HOMEWORK_HW, (count,), f"the homework's {MODELS[model]} on 256 x 32 x 32")
 
     test.__name__ = f"test_{'model_i' if model == 'naive' else 'model_ii'}_{quantity}"
@@ -175,26 +177,17 @@ def sizes_from(gen: torch.Generator, low: int = 1, high: int = 65) -> dict[str, 
     return {k: int(torch.randint(low, high, (), generator=gen)) for k in INCEPTION_3A}
 
 
-def test_random_sizes(submission, given, generator):  # type: ignore[no-untyped-def]
+def test_random_sizes(submission: Submission, given: ModuleType, generator: Generator) -> None:
     gen = generator()
     matches(submission, given, INCEPTION_3A, 28, 28, EVERY, "GoogLeNet's inception (3a) on 192 x 28 x 28")
     for h, w in ((8, 8), (5, 11)):
         matches(submission, given, sizes_from(gen), h, w, EVERY, "random sizes, H and W may differ")
 
 
-def test_exact_ints(submission, given):  # type: ignore[no-untyped-def]
+def test_exact_ints(submission: Submission, given: ModuleType) -> None:
     got = reported(submission, MODEL_II, *HOMEWORK_HW, EVERY)
     odd = [f"  {_said(c)} is {form}" for c, (number, form) in got.items() if form is not None]
     if odd:
         raise CheckFailed("Every count should be an exact Python int (a float loses digits beyond 2**53; a tensor or "
                           "a numpy number is not what the template asks for). With the homework's sizes:\n" + "\n".join(odd)
                           + "\nThe values themselves are graded in the other tests: only this test's points depend on the form.")
-
-
-def test_hidden_sizes(submission, given, generator):  # type: ignore[no-untyped-def]
-    gen = generator()
-    one = dict.fromkeys(INCEPTION_3A, 1)
-    matches(submission, given, one, 1, 1, EVERY, "every size 1, a 1 x 1 image")
-    matches(submission, given, {**sizes_from(gen, 1, 8), "c_in": 480}, 14, 3, EVERY, "480 input channels, a 14 x 3 image")
-    matches(submission, given, {**sizes_from(gen, 1, 5), "r3": 1, "r5": 1}, 7, 7,
-            tuple(c for c in EVERY if c.startswith("bottleneck")), "a one-channel bottleneck")

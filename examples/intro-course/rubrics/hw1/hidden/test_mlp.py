@@ -1,0 +1,22 @@
+"""Hidden checks of `mlp` (hw1): never released (`grader release` leaves hidden/ out).
+
+Sizes students do not see (one input feature, one output, a wide input), every quantity
+at once: the output with the grader's weights in float64, the parameter count and the shape.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from grader import public_checks
+from grader.fixtures import Generator, Submission
+
+public = public_checks(__file__)  # the public checks' module: its helpers, by attribute
+
+
+def test_other_sizes(submission: Submission, generator: Generator) -> None:
+    gen = generator()
+    for d_in, d_out in ((1, 1), (64, 10), (7, 1)):
+        public.output_matches(submission, gen, d_in, d_out, torch.float64)
+        public.has_parameter_count(submission, gen, d_in, d_out)
+        public.has_output_shape(submission, gen, d_in, d_out)

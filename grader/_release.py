@@ -1,0 +1,285 @@
+"""``grader release``: what students get, and nothing else.
+
+A release is a folder a student works in::
+
+    README.md            the template's README, with how to install the grader and self-check
+    <the template's files>
+    .grader/             a course of its own, holding only what the public checks need:
+      course.toml          (released = true)
+      rubrics/<a>/rubric.toml       the visible tests only
+      rubrics/<a>/test_<p>.py       the public checks' modules, as they are
+      rubrics/<a>/drivers/          the worker-side drivers (they run next to student code anyway)
+      student_template/<a>/         the given code the checks import
+    dl_grader-<version>-py3-none-any.whl   the grader, unless the course names its own install command
+
+Hidden checks live in rubrics/<a>/hidden/ (the rubric's loading enforces it), so they are
+never copied; nor are reference/, the known mistakes (mistakes.toml, mistakes/) or anything
+else of the rubric's folder. Before the release is put in place, every file in it is
+searched for each hidden check's name and for each line of the reference solutions that the
+template does not have: a hit stops the release and names the file and line.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import shutil
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ._course import MARKER, RELEASED_DIR, Assignment, Course
+from ._exceptions import ConfigError
+
+
+@dataclass(frozen=True)
+class Release:
+    out: Path
+    files: list[str]  # relative to ``out``
+    wheel: str | None  # the grader's wheel in the release, or None (the course's own install command)
+    install: str  # what the README tells students to run
+
+
+# ------------------------------------------------------------------ TOML --
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float) and v.is_integer():
+        return repr(int(v))
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, str):
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    if isinstance(v, list) and all(not isinstance(x, dict) for x in v):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    raise TypeError(f"cannot write {type(v).__name__} as a TOML value")
+
+
+def released_rubric(a: Assignment) -> str:
+    """The rubric a release carries: its visible tests only (hidden ones are not named at
+    all), each problem's points those of its visible tests."""
+    r = a.rubric
+    lines = ["# Released with `grader release`: the public checks only (the hidden ones are graded after the deadline).",
+             f"assignment = {_toml_value(r.assignment)}", f"title = {_toml_value(r.title)}"]
+    if r.data_files:
+        lines.append(f"data_files = {_toml_value(r.data_files)}")
+    for p in r.problems:
+        visible = [t for t in p.tests if t.visibility == "visible"]
+        if not visible:
+            continue
+        fields = p.model_dump(exclude={"tests"}, exclude_defaults=True)
+        fields["points"] = sum(t.points for t in visible)
+        lines += ["", "[[problems]]"] + [f"{k} = {_toml_value(v)}" for k, v in fields.items()]
+        for t in visible:
+            lines += ["", "[[problems.tests]]"]
+            lines += [f"{k} = {_toml_value(v)}" for k, v in t.model_dump(exclude_defaults=True).items()]
+    return "\n".join(lines) + "\n"
+
+
+# ----------------------------------------------------------------- wheel --
+
+
+def _metadata() -> tuple[str, str, list[str], str]:
+    """(name, version, Requires-Dist lines, Requires-Python) of this grader, from its
+    pyproject.toml when it runs from a checkout, else from its installed distribution."""
+    import tomllib
+
+    pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+    if pyproject.is_file():
+        project = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {})
+        if project.get("name") == "dl-grader":
+            return project["name"], project["version"], list(project.get("dependencies", [])), project.get("requires-python", "")
+    from importlib import metadata
+
+    dist = metadata.distribution("dl-grader")
+    return dist.metadata["Name"], dist.version, list(dist.requires or []), (dist.metadata.get_all("Requires-Python") or [""])[0]
+
+
+def build_wheel(dest: Path) -> Path:
+    """Write the grader's own wheel (PEP 427; pure Python) into ``dest``: the ``grader``
+    package as it runs here, its dependencies and its ``grader`` command. Made from the
+    files themselves, so a release can be made offline and from an installed grader."""
+    name, version, requires, python = _metadata()
+    dist = name.replace("-", "_")
+    package = Path(__file__).resolve().parent
+    info = f"{dist}-{version}.dist-info"
+    files: list[tuple[str, bytes]] = []
+    for path in sorted(package.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix not in (".pyc", ".pyo"):
+            files.append((f"grader/{path.relative_to(package).as_posix()}", path.read_bytes()))
+    meta = [f"Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}",
+            "Summary: A grading harness for PyTorch homework (the grader only: a course is a folder of its own)."]
+    if python:
+        meta.append(f"Requires-Python: {python}")
+    meta += [f"Requires-Dist: {r}" for r in requires]
+    files += [
+        (f"{info}/METADATA", ("\n".join(meta) + "\n").encode()),
+        (f"{info}/WHEEL", b"Wheel-Version: 1.0\nGenerator: grader release\nRoot-Is-Purelib: true\nTag: py3-none-any\n"),
+        (f"{info}/entry_points.txt", b"[console_scripts]\ngrader = grader.cli:main\n"),
+        (f"{info}/top_level.txt", b"grader\n"),
+    ]
+    record = []
+    for arc, data in files:
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record.append(f"{arc},sha256={digest},{len(data)}")
+    record.append(f"{info}/RECORD,,")
+    files.append((f"{info}/RECORD", ("\n".join(record) + "\n").encode()))
+    dest.mkdir(parents=True, exist_ok=True)
+    wheel = dest / f"{dist}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as z:
+        for arc, data in files:
+            z.writestr(zipfile.ZipInfo(arc, date_time=(2020, 1, 1, 0, 0, 0)), data, zipfile.ZIP_DEFLATED)
+    return wheel
+
+
+# ------------------------------------------------------------------ leak --
+
+
+def _code_lines(text: str) -> list[tuple[int, str]]:
+    """(line number, stripped text, without an inline comment) of the lines that hold code of
+    their own: not blank, a comment, an import, a docstring's quotes or a short ``else:``."""
+    return [(i, s) for i, line in enumerate(text.splitlines(), 1)
+            if len(s := line.split("  #", 1)[0].strip()) >= 8 and not s.startswith(("#", "import ", "from ", '"""', "'''"))]
+
+
+def _secrets(a: Assignment) -> tuple[list[tuple[str, str]], dict[tuple[str, str, str], str]]:
+    """What must appear in no released file: each hidden check's name (anywhere), and each
+    three consecutive lines of code of a reference solution that its template does not have
+    (the solution; three, so that a line or two a check also needs, a
+    ``model.train(was_training)`` or a loop over ``named_modules()``, are not taken for a copy
+    of it)."""
+    names = [(f"the hidden check {t.name}", t.name) for p in a.rubric.problems for t in p.tests if t.visibility != "visible"]
+    pairs: dict[tuple[str, str, str], str] = {}
+    for ref in sorted(a.reference_dir.rglob("*.py")) if a.reference_dir.is_dir() else []:
+        template = a.template_dir / ref.relative_to(a.reference_dir)
+        given = {s for _, s in _code_lines(template.read_text(encoding="utf-8", errors="replace"))} if template.is_file() else set()
+        lines = [s for _, s in _code_lines(ref.read_text(encoding="utf-8", errors="replace"))]
+        for run in zip(lines, lines[1:], lines[2:]):
+            if not any(line in given for line in run):
+                pairs[run] = f"lines of the reference {ref.relative_to(a.root)}"
+    return names, pairs
+
+
+def leaks(a: Assignment, folder: Path) -> list[str]:
+    """Every place in ``folder`` (all its files, the wheel's members included) that holds a
+    hidden check's name or three lines in a row of a reference solution."""
+    names, pairs = _secrets(a)
+    found = []
+
+    def scan(where: str, data: bytes) -> None:
+        text = data.decode("utf-8", errors="replace")
+        for what, s in names:
+            i = text.find(s)
+            if i >= 0:
+                found.append(f"{where}:{text.count(chr(10), 0, i) + 1}: {what} ({s[:60]!r})")
+        lines = _code_lines(text)
+        for (n, one), (_, two), (_, three) in zip(lines, lines[1:], lines[2:]):
+            if (one, two, three) in pairs:
+                found.append(f"{where}:{n}: {pairs[(one, two, three)]} ({one[:60]!r})")
+
+    for path in sorted(folder.rglob("*")):
+        if not path.is_file():
+            continue
+        rel = path.relative_to(folder).as_posix()
+        if path.suffix == ".whl":
+            with zipfile.ZipFile(path) as z:
+                for member in z.namelist():
+                    scan(f"{rel}!{member}", z.read(member))
+        else:
+            scan(rel, path.read_bytes())
+    return found
+
+
+# --------------------------------------------------------------- release --
+
+
+_README = """
+
+---
+
+## Checking your work with the grader
+
+This folder is ready for the course's grader, which runs the **public** checks of this
+assignment on your files ({files}) and writes `feedback.html` beside them. The hidden checks
+are graded after the deadline, on the grading machine.
+
+1. Install the grader once (Python 3.11 or newer; no GPU needed):
+
+       {install}
+
+2. In this folder, as often as you like:
+
+       grader check {assignment}
+
+   `grader check {assignment} --problem ID` checks one problem ({problems}). The points it
+   shows are those of the public checks only.
+
+The folder `.grader/` holds the public checks; leave it where it is.
+"""
+
+
+def release(assignment: str, out: Path, *, course: Course | None = None, wheel: bool = True, force: bool = False) -> Release:
+    """Write what students get for ``assignment`` into ``out`` (see the module's docstring)."""
+    course = course or Course.locate()
+    a = course.assignment(assignment)
+    out = Path(out)
+    if out.exists() and any(out.iterdir()) and not force:
+        raise ConfigError(f"{out} exists and is not empty: give a new folder, or --force to replace it")
+    if out.resolve() == course.root.resolve() or course.root.resolve() in out.resolve().parents and \
+            any(part in ("rubrics", "reference", "student_template") for part in out.resolve().relative_to(course.root.resolve()).parts):
+        raise ConfigError(f"{out}: a release goes outside the course's rubrics/, reference/ and student_template/")
+    from ._scaffold import todos
+
+    if left := todos(a):
+        raise ConfigError(f"{a.id} still has {len(left)} placeholder(s) of `grader new` (the first: {left[0]}); "
+                          f"`grader validate {a.id}` lists them: write them before releasing")
+    install = course.install
+    out.resolve().parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".release-", dir=out.resolve().parent if out.resolve().parent.is_dir() else None))
+    try:
+        shutil.copytree(a.template_dir, staging, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        inner = staging / RELEASED_DIR
+        (inner / "rubrics" / a.id).mkdir(parents=True)
+        (inner / MARKER).write_text(
+            f"# A released course: the public checks of {a.id} only (`grader release`).\n"
+            f"title = {_toml_value(course.title)}\nreleased = true\n" + (f"install = {_toml_value(install)}\n" if install else ""),
+            encoding="utf-8")
+        (inner / "rubrics" / a.id / "rubric.toml").write_text(released_rubric(a), encoding="utf-8")
+        for p in a.rubric.problems:
+            if any(t.visibility == "visible" for t in p.tests):
+                shutil.copyfile(a.test_module(p), inner / "rubrics" / a.id / a.test_module(p).name)
+                if a.has_driver(p):
+                    (inner / "rubrics" / a.id / "drivers").mkdir(exist_ok=True)
+                    shutil.copyfile(a.driver(p), inner / "rubrics" / a.id / "drivers" / a.driver(p).name)
+        shutil.copytree(a.template_dir, inner / "student_template" / a.id, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        wheel_name = None
+        if install is None:
+            if wheel:
+                wheel_name = build_wheel(staging).name
+                install = f"pip install ./{wheel_name}"
+            else:
+                install = "pip install dl-grader"
+        readme = staging / "README.md"
+        head = readme.read_text(encoding="utf-8") if readme.is_file() else f"# {a.rubric.title}\n"
+        visible = [p for p in a.rubric.problems if any(t.visibility == "visible" for t in p.tests)]
+        readme.write_text(head.rstrip("\n") + "\n" + _README.format(
+            install=install, assignment=a.id, files=", ".join(f"`{p.file}`" for p in visible),
+            problems=", ".join(p.id for p in visible)), encoding="utf-8")
+        found = leaks(a, staging)
+        if found:
+            raise ConfigError("the release would give students what is hidden; nothing was written:\n  " + "\n  ".join(found[:20]))
+        # The released course must load as a course (its rubric matches its checks' modules).
+        released = Course.locate(inner)
+        released.assignment(a.id)
+        if out.exists():
+            shutil.rmtree(out)
+        staging.rename(out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    return Release(out=out, files=files, wheel=wheel_name, install=install)
