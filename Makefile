@@ -1,11 +1,12 @@
 # make setup : create .venv/ with the pinned dependencies and the grader installed (editable)
-# make test  : the grader's own tests (what CI runs); make test-all adds the extended
+# make test  : the type check (make typecheck: mypy on grader/ and the rubrics), then the
+#              grader's own tests (what CI runs); make test-all adds the extended
 #              known mistakes (slow: more 359M-parameter LNiN submissions)
 # make demo  : grade the sample classes under examples/ and print where the feedback pages are
 # make image : the grading image dl-grader:local (Docker, no registry needed): docker/build-base.sh
 #              builds its base from Debian and the pinned wheels (cached by hash), then
 #              docker/Dockerfile; `make base-image` builds only the base
-.PHONY: setup test test-all demo validate clean image base-image
+.PHONY: setup test test-all typecheck demo validate clean image base-image
 
 VENV := .venv
 BIN  := $(VENV)/bin
@@ -22,7 +23,16 @@ $(BIN)/grader: requirements.txt pyproject.toml
 
 setup: $(BIN)/grader
 
-test: setup
+# The type check: the grader, then the course's checks and drivers (public and hidden apart:
+# rubrics/<a>/test_<p>.py and rubrics/<a>/hidden/test_<p>.py are modules of the same name).
+MYPY := $(BIN)/python -m mypy --ignore-missing-imports --follow-imports=silent --no-error-summary
+typecheck: setup
+	$(MYPY) grader
+	$(MYPY) rubrics/*/test_*.py rubrics/*/drivers/*.py examples/*/rubrics/*/test_*.py examples/*/rubrics/*/drivers/*.py
+	$(MYPY) rubrics/*/hidden/test_*.py examples/*/rubrics/*/hidden/test_*.py
+	@echo "typecheck: no issues in grader/ and the rubrics"
+
+test: setup typecheck
 	$(BIN)/python -m pytest -q -ra --durations=15 -m "not slow" tests
 
 test-all: setup

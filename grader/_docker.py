@@ -113,7 +113,7 @@ class DockerRunner:
             raise ConfigError("the Docker runner needs the docker package: pip install docker") from exc
         self._errors = docker.errors
         try:
-            self.client = client or docker.from_env(timeout=120)
+            self.client = client or docker.from_env(timeout=120)  # type: ignore[attr-defined]
             self.client.ping()
         except Exception as exc:  # noqa: BLE001 - any failure to reach the engine reads the same to a user
             raise ConfigError(

@@ -253,7 +253,7 @@ def _one_message_per_cause(tests: list[TestView]) -> tuple[list[TestView], list[
     for n, ((outcome, output), idx) in enumerate(shared, start=1):
         which = f"all {len(idx)} tests" if len(idx) == len(tests) else f"{len(idx)} of the {len(tests)} tests"
         heading = (f"Message {n}, the same for {which} below" if numbered else f"The same message for {which} below") + ":"
-        causes.append(CauseView(n, outcome, OUTCOME_LABELS[outcome], heading, output, tests[idx[0]].cut_chars))  # type: ignore[index]
+        causes.append(CauseView(n, outcome, OUTCOME_LABELS[outcome], heading, output, tests[idx[0]].cut_chars))  # type: ignore[index, arg-type]
         note = f"Same message as message {n} at the top of this problem." if numbered else "Same message as at the top of this problem."
         for i in idx:
             tests[i] = replace(tests[i], output="", cut_chars=0, cause=n, cause_note=note)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any, Callable, Literal, cast
 
 import pytest
 
@@ -70,10 +70,12 @@ def run_plan(plan: Plan) -> list[Result]:
         raise ConfigError(f"none of the problems {sorted(plan.problems or [])} is in {a.id} (it has {[p.id for p in a.rubric.problems]})")
     if not plan.submissions:
         return []
-    args = [str(a.test_module(p)) for p in problems] + [
+    # The hidden checks' modules only when hidden checks are graded (a self-check never imports them).
+    args = [str(m) for p in problems for m in a.test_modules(p, hidden=plan.mode == "grade")] + [
         "-p", "no:cacheprovider",
         "-p", "no:terminal",
         "-p", "no:stepwise",
+        "-p", "no:unraisableexception",  # its cleanup runs gc.collect() five times: a second of every run
         "--capture=no",
         "--noconftest",
         "--import-mode=importlib",
@@ -246,7 +248,7 @@ def _run_jobs(plan: Plan, jobs: int, write: Callable[[Result], Result], progress
     try:
         open_links = list(links)
         while open_links:
-            for link in wait(open_links):
+            for link in cast("list[Any]", wait(open_links)):
                 try:
                     kind, body = link.recv()
                 except (EOFError, OSError):
@@ -391,6 +393,7 @@ def grade_one(
 ) -> Result:
     """One submission in local workers, in a session of its own (a self-check, a Gradescope run)."""
     runner = LocalRunner()
+    runner.warm(device)
     plan = Plan(
         assignment=a,
         submissions=[sub],
@@ -483,11 +486,16 @@ def validate(assignment: str, *, course: Course | None = None, seed: int | None 
     must fail exactly the checks it names, and every check must be failed by one of them
     (a check never shown to fail is not trusted to pass a right answer)."""
     from . import _mistakes
+    from . import _scaffold
     from ._authoring import driver_call_problems
 
     course = course or Course.locate()
+    if course.released:
+        raise ConfigError(f"{course.root} is a release for students (public checks only, no reference solutions): "
+                          "validate in the course's own folder")
     a = course.assignment(assignment)
     authoring = [f"authoring error: {p}" for p in driver_call_problems(a)]
+    authoring += [f"still to write: {t}" for t in _scaffold.todos(a)]
     known = [m for m in _mistakes.load(a) if extended or not m.extended] if mistakes else []
     subs = [
         Submission("reference", {f: a.reference_dir / f for f in a.student_files if (a.reference_dir / f).is_file()}),

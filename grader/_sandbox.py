@@ -317,7 +317,7 @@ class FramedWorker:
         self._deadline = time.monotonic() + timeout
         if not budgeted:
             self._budget(timeout)
-            self._cpu0 = None  # starting, closing: wall time only
+            self._cpu0: float | None = None  # starting, closing: wall time only
         while True:
             reply, data = self._frame(timeout, starting)
             if reply.witness is None or reply.ok or reply.fault is not None or reply.ended is not None:
@@ -780,6 +780,13 @@ class LocalRunner:
         # the batch's folder now, so its jobs (forked later) make theirs inside it.
         self.cgroups: Cgroups | None = Cgroups.find() if batch is None and job is None else None
         self._looked = batch is None and job is None
+
+    def warm(self, device: str) -> None:
+        """Start the zygote for ``device`` now, in the background, while the trusted side
+        imports torch and collects the checks (a self-check's first worker then does not
+        wait for it: seconds of a run that takes few)."""
+        if self.use_zygote:
+            threading.Thread(target=self._zygote, args=(device,), daemon=True, name="grader-zygote-warm").start()
 
     def _zygote(self, device: str) -> Zygote | None:
         if not self.use_zygote:

@@ -20,8 +20,8 @@ XSS = "<script>alert(1)</script>"
 
 FAILED_OUTPUT = (
     "Compared: remove_bn(net) against net.eval() on 256 inputs, float32\n"
-    "Worst absolute error: 3.2e-02 at index (12, 7)\n"
-    "Worst relative error: 1.7e-02 at index (12, 7)\n"
+    "Greatest absolute difference: 3.2e-02 at [12, 7] (up to 1.0e-04 allowed)\n"
+    "Greatest relative difference: 1.7e-02 at [12, 7] (up to 1.0e-04 allowed)\n"
     "Tolerance: atol 1e-4, rtol 1e-4 (float32 rounding only)"
 )
 TRACEBACK = (

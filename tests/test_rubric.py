@@ -134,3 +134,33 @@ def test_a_rubric_naming_a_missing_test_module_is_refused(tmp_path: Path) -> Non
         Course.locate(root).assignment("mfdnn-hw5")
     with pytest.raises(ConfigError, match=r"no assignment 'hw99' .*known: mfdnn-hw5"):
         Course.locate(root).assignment("hw99")
+
+
+def test_momentum_s_oracle_is_torch_optim_sgd_bit_for_bit() -> None:
+    """test_momentum.py writes SGD's update out (the optimizer's first use costs seconds of
+    lazy imports in every self-check): it must give exactly torch.optim.SGD's iterates."""
+    import torch
+
+    from grader import load_driver
+
+    module = load_driver(str(ROOT / "rubrics" / "mfdnn-hw5" / "test_momentum.py"), "_momentum_checks")
+    gen = torch.Generator().manual_seed(0)
+    for objective in ("quadratic", "logistic", "rosenbrock", "least_squares"):
+        for dtype in (torch.float64, torch.float32):
+            for beta, steps in ((0.9, 30), (0.0, 10), (0.5, 1), (0.99, 40), (0.3, 0)):
+                theta0, params, alpha = module.problem(objective, gen, dtype)
+                ours = module.sgd_iterates(theta0, objective, params, alpha, beta, steps)
+                sgd = module.sgd_iterates_by_the_optimizer(theta0, objective, params, alpha, beta, steps)
+                assert len(ours) == len(sgd) == steps + 1
+                assert all(torch.equal(a, b) for a, b in zip(ours, sgd)), (objective, dtype, beta)
+
+
+def test_param_groups_public_oracle_agrees_with_the_hidden_one_on_resnet18() -> None:
+    """The released checks read resnet18's split off its names (a general oracle would be the
+    solution); the hidden checks' oracle works by module type: the same split, name for name."""
+    from grader import load_driver
+
+    hidden = load_driver(str(ROOT / "rubrics" / "ese546-hw2" / "hidden" / "test_param_groups.py"), "_pg_hidden")
+    model = hidden.public.model_named("resnet18")
+    assert hidden.public.resnet18_split(model) == hidden.expected(model)
+    assert all(hidden.expected(model)[g] for g in hidden.GROUPS)
