@@ -211,6 +211,9 @@ are graded after the deadline, on the grading machine.
 
        {install}
 
+   It installs PyTorch if you do not have it. On Linux without a GPU, installing the
+   CPU build first is much smaller: `pip install torch torchvision --index-url https://download.pytorch.org/whl/cpu`.
+
 2. In this folder, as often as you like:
 
        grader check {assignment}

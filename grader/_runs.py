@@ -9,10 +9,21 @@ from __future__ import annotations
 
 import hashlib
 import time
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from ._exceptions import MissingFile, NotWritten, StudentFault, WorkerCrashed, WorkerTimeout, WrongAnswer
 from ._sandbox import Runner, Worker, WorkerSpec
+
+
+@dataclass(frozen=True)
+class Called:
+    """What ``submission.function(name, inputs=True)(...)`` returns: the student's function's
+    value, and its arguments as it left them (plain data, read in the worker after the call)."""
+
+    value: Any
+    args: list[Any]
+    kwargs: dict[str, Any]
 
 
 class ProblemRun:
@@ -138,7 +149,7 @@ class ProblemRun:
                 raise type(exc)(f"{_sentence(context)}: {exc}") from None
             raise
 
-    def function(self, name: str, /, context: str | None = None) -> Callable[..., Any]:
+    def function(self, name: str, /, context: str | None = None, inputs: bool = False) -> Callable[..., Any]:
         """The student's own function ``name``, to call with plain arguments (tensors, numbers,
         strings, None, and lists, tuples and dicts of them) and get plain values back: no
         driver needed. Each call runs in the worker like ``call`` (the same limits, timeouts
@@ -150,17 +161,24 @@ class ProblemRun:
 
             softmax = submission.function("softmax", context="on a 4x10 batch")
             got = softmax(x, dim=1)
+
+        With ``inputs=True`` a call returns a :class:`Called`: the value and the arguments as
+        the student's function left them (to check that it did not change its input in place;
+        each call gets its own copy of every argument).
         """
 
         def call(*args: Any, **kwargs: Any) -> Any:
             self._ready()
             self._left()
             try:
-                reply = self._request({"op": "function", "name": name}, {"args": list(args), "kwargs": dict(kwargs)})
+                reply = self._request({"op": "function", "name": name, "inputs": inputs},
+                                      {"args": list(args), "kwargs": dict(kwargs)})
             except StudentFault as exc:
                 if context and not isinstance(exc, NotWritten):
                     raise type(exc)(f"{_sentence(context)}: {exc}") from None
                 raise
+            if inputs:
+                return Called(reply.get("value"), list(reply.get("args") or []), dict(reply.get("kwargs") or {}))
             return reply.get("value")
 
         call.__name__ = name

@@ -942,8 +942,12 @@ def _request_loop(req: int, rep: int, args: Any, sub_dir: str, torch: Any) -> Ca
                     fn = getattr(student, name, None) if name.isidentifier() and not name.startswith("_") else None
                     if not call_(fn):
                         raise wrong_answer(f"{args.module}.py defines no function {name}(), which the homework asks for")
-                    out = fn(*to_device(values.get("args", [])), **to_device(values.get("kwargs", {})))
+                    given, named = to_device(values.get("args", [])), to_device(values.get("kwargs", {}))
+                    out = fn(*given, **named)
                     reply = {"value": plain_(out, f"what {name}() returned")}
+                    if request.get("inputs"):  # the arguments as the call left them (in-place changes)
+                        reply["args"] = plain_(given, f"the arguments after {name}()")
+                        reply["kwargs"] = plain_(named, f"the arguments after {name}()")
                 elif op == "run":
                     # A timed call: every input gets its own call, and every output goes back,
                     # to be compared on the trusted side (speed counts only for right answers).

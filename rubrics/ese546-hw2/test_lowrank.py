@@ -22,7 +22,18 @@ def matrix(gen: torch.Generator, m: int, n: int, dtype: torch.dtype = torch.floa
 
 
 def run(submission: Submission, X: torch.Tensor, r: int) -> dict[str, Any]:
-    return submission.call("factor", X=X, r=r, context=f"on a {X.shape[0]} x {X.shape[1]} {str(X.dtype)[6:]} matrix with r = {r}")
+    """The student's best_rank_r(X, r), called directly (no driver): its A and B, and X as the
+    call left it (whether X changed is decided here)."""
+    where = f"on a {X.shape[0]} x {X.shape[1]} {str(X.dtype)[6:]} matrix with r = {r}"
+    called = submission.function("best_rank_r", context=where, inputs=True)(X, r)
+    out = called.value
+    if not isinstance(out, (tuple, list)) or len(out) != 2:
+        raise CheckFailed(f"On {where[3:]}: best_rank_r should return a tuple (A, B), got {type(out).__name__}"
+                          + (f" of length {len(out)}" if isinstance(out, (tuple, list)) else ""))
+    for name, t in zip("AB", out):
+        if not isinstance(t, torch.Tensor):
+            raise CheckFailed(f"On {where[3:]}: best_rank_r returned {name} as a {type(t).__name__}, not a tensor")
+    return {"A": out[0], "B": out[1], "X_after": called.args[0]}
 
 
 def product(got: dict[str, Any], X: torch.Tensor, r: int) -> torch.Tensor:

@@ -25,7 +25,16 @@ def describe(x: torch.Tensor, beta: float) -> str:
 
 
 def run(submission: Submission, x: torch.Tensor, beta: float) -> dict[str, Any]:
-    return submission.call("values", x=x, beta=float(beta), context=f"on {describe(x, beta)}")
+    """nu and grad_nu at (x, beta), called directly (no driver), each on its own copy of x; the
+    copies as the calls left them come back too (whether x changed is decided here)."""
+    where = f"on {describe(x, beta)}"
+    out: dict[str, Any] = {}
+    for key, fn in (("nu", "nu"), ("grad", "grad_nu")):
+        called = submission.function(fn, context=where, inputs=True)(x, float(beta))
+        if not isinstance(called.value, torch.Tensor):
+            raise CheckFailed(f"On {where[3:]}: {fn}(x, beta) should return a tensor, got {type(called.value).__name__}")
+        out[key], out[f"x_after_{key}"] = called.value, called.args[0]
+    return out
 
 
 def tolerances(x: torch.Tensor, beta: float) -> tuple[Tolerance, Tolerance]:
