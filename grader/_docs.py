@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ._mistakes import Edit, Mistake
 from ._models import ProblemSpec, Rubric, TestSpec
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -21,7 +22,7 @@ def _table(model: Any) -> list[str]:
     rows = ["| field | type | default | what it is |", "|---|---|---|---|"]
     for name, f in model.model_fields.items():
         ann = f.annotation
-        kind = ann.__name__ if isinstance(ann, type) else str(ann).replace("typing.", "").replace("grader._models.", "")
+        kind = ann.__name__ if isinstance(ann, type) else str(ann).replace("typing.", "").replace("grader._models.", "").replace("grader._mistakes.", "").replace(" | ", " or ")
         default = "required" if f.is_required() else ("[]" if f.default_factory is not None else repr(f.default))
         rows.append(f"| `{name}` | `{kind}` | {default} | {(f.description or '').replace('|', '/')} |")
     return rows
@@ -37,6 +38,9 @@ def markdown() -> str:
              "## `[[problems.tests]]`", "", *_table(TestSpec), "",
              "A test with any visibility but `visible` is defined in `hidden/test_<problem>.py`, a visible one in",
              "`test_<problem>.py`: the rubric does not load otherwise (that is what keeps hidden checks out of a release).", "",
+             "## mistakes.toml: `[[mistake]]`", "",
+             "Known mistakes, beside the rubric (never released): `grader validate` grades each one.", "",
+             *_table(Mistake), "", "### `[[mistake.edit]]`", "", *_table(Edit), "",
              "## course.toml", "",
              "| field | type | what it is |", "|---|---|---|",
              "| `title` | `str` | the course's title |",

@@ -40,22 +40,22 @@ FOLDER = "mistakes"
 
 class Edit(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    old: str = Field(min_length=1)
-    new: str
+    old: str = Field(min_length=1, description="text that occurs exactly once in the reference file")
+    new: str = Field(description="what replaces it")
 
 
 class Mistake(BaseModel):
     """One known mistake: edits of the reference's file, or a whole file of its own."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    id: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
-    problem: str
-    file: str = ""
-    what: str = Field(min_length=1)
-    fails: list[str]
-    edit: list[Edit] = Field(default_factory=list)
-    source: str | None = None
-    extended: bool = False
+    id: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="unique in the file")
+    problem: str = Field(description="a problem of the rubric")
+    file: str = Field(default="", description="that problem's file (default: the problem's)")
+    what: str = Field(min_length=1, description="the mistake, in a sentence (shown in validate's table)")
+    fails: list[str] = Field(description="exactly the checks of `problem` it must not pass ([]: a right answer, full marks)")
+    edit: list[Edit] = Field(default_factory=list, description="exact edits of reference/<assignment>/<file>: [[mistake.edit]] old, new")
+    source: str | None = Field(default=None, description="instead of edits: a whole file, <folder>/<file> under mistakes/")
+    extended: bool = Field(default=False, description="its checks are failed by another mistake too: graded with --extended only")
 
     @model_validator(mode="after")
     def _one_kind(self) -> Mistake:
