@@ -44,8 +44,7 @@ def public_checks(hidden_module_file: str) -> Any:
         raise ConfigError(f"{hidden}: no public checks' module {path} beside its hidden/ folder")
     from ._worker import load_driver  # (an import by path, which is all a driver's loading is)
 
-    module = sys.modules[name] = load_driver(str(path), name)
-    return module
+    return load_driver(str(path), name, register=True)
 
 
 def __getattr__(name: str) -> Any:

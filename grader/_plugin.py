@@ -136,6 +136,8 @@ class GraderPlugin:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+        if self.plan.config_error:  # a module that failed to load: say that, not what it then lacks
+            self._config_error(self.plan.config_error)
         found: dict[str, set[str]] = {}
         for item in items:
             name = getattr(item, "originalname", item.name)

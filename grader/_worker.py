@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import base64
 import ctypes
+import importlib.machinery
 import importlib.util
 import json
 import os
@@ -471,13 +472,15 @@ def decode(plain: dict[str, Any], payload: bytes) -> dict[str, Any]:
 # ------------------------------------------------------------------ loading --
 
 
-def load_driver(path: str, name: str = "_grader_driver") -> ModuleType:
+def load_driver(path: str, name: str = "_grader_driver", register: bool = False) -> ModuleType:
     """Import a driver file by path. It imports what it uses from ``grader.driver``
     (``WrongAnswer``, ``plain``, ``tensor_list``, ``AutogradWatch``): in the worker, the
     worker's own (see ``_register_driver_api``); on the trusted side, the real module."""
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    if register:  # in sys.modules while it runs, as an import does (a dataclass in it needs that)
+        sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
 
@@ -495,6 +498,10 @@ def _register_driver_api() -> None:
     package = types.ModuleType("grader", "The grader, as a worker sees it: only grader.driver.")
     package.__path__ = []  # type: ignore[attr-defined]  # nothing else of it is importable here
     package.driver = api  # type: ignore[attr-defined]
+    # Specs of their own (no file behind them), as any imported module has: importlib's
+    # find_spec() on a module without one raises ValueError.
+    package.__spec__ = importlib.machinery.ModuleSpec("grader", None, is_package=True)
+    api.__spec__ = importlib.machinery.ModuleSpec("grader.driver", None)
     sys.modules["grader"], sys.modules["grader.driver"] = package, api
 
 
