@@ -197,11 +197,11 @@ class ProblemRun:
         self._prepared[fn] = digest
         return True
 
-    def run(self, fn: str, xs: list[Any], timeout: float | None = None) -> tuple[float, list[Any]]:
+    def run(self, fn: str, xs: list[Any], timeout: float | None = None, threads: int | None = None) -> tuple[float, list[Any]]:
         """Run a prepared callable once on each input of ``xs`` (tensors); return the wall
         time measured here, outside the worker, and what each call returned (plain data, for
         the caller to check: a timed call's answer counts as much as a checked one's)."""
-        reply = self._request({"op": "run", "fn": fn}, {"xs": list(xs)}, timeout)
+        reply = self._request({"op": "run", "fn": fn, "threads": threads}, {"xs": list(xs)}, timeout)
         assert self._worker is not None
         seconds = self._worker.last_wall  # measured here, from the request's first byte sent to the reply's last read
         outs = reply.get("outs")

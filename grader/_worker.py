@@ -884,6 +884,7 @@ def _request_loop(req: int, rep: int, args: Any, sub_dir: str, torch: Any) -> Ca
     driver_bug, wrong_answer, check_driver_call = DriverBug, WrongAnswer, _check_driver_call
     clock, is_a, call_, exc_types = time.perf_counter, isinstance, callable, (SystemExit,)
     cuda = args.device.startswith("cuda")
+    set_threads = torch.set_num_threads
     sync = torch.cuda.synchronize if cuda else None
     witness = _witness
     witness.bind(lambda what: write(rep, {"witness": str(what)}))
@@ -960,9 +961,16 @@ def _request_loop(req: int, rep: int, args: Any, sub_dir: str, torch: Any) -> Ca
                     # to be compared on the trusted side (speed counts only for right answers).
                     run = prepared[request["fn"]]
                     xs = decode_(request.get("values", {}), payload).get("xs", [])
-                    outs = [run(x.to(args.device)) for x in xs]
-                    if sync is not None:
-                        sync()
+                    threads = request.get("threads")
+                    if threads:  # a timing check's own thread count, the same for both sides
+                        set_threads(int(threads))
+                    try:
+                        outs = [run(x.to(args.device)) for x in xs]
+                        if sync is not None:
+                            sync()
+                    finally:
+                        if threads:
+                            set_threads(args.threads)
                     reply = {"outs": outs}
                 elif op == "exit":
                     return 0

@@ -387,6 +387,8 @@ def speed_ratio(
     rounds: int = 5,
     repeat: int = 1,
     give_up: float = math.inf,
+    limit: float | None = None,
+    threads: int | None = None,
 ) -> Timing:
     """Time the student's callable against a baseline the student's code cannot touch, and
     check every answer it gave while it was timed.
@@ -404,37 +406,49 @@ def speed_ratio(
     ``give_up`` times the baseline's worst, the remaining rounds are skipped: the verdict
     cannot change, and a pathologically slow submission should not spend its whole time
     budget proving it.
+
+    ``limit``: the ratio the check will allow. When the ratio after ``rounds`` is close to
+    it (within a factor 1.25 either way), up to three times as many rounds are run, until it
+    is clear of that band: a busy moment on a shared machine then costs time, not a wrong
+    verdict. ``threads``: both sides' timed calls run with this many torch threads (1: a
+    core is left for everything else on the machine, which steadies the times).
     """
     with candidate.alone():  # no other job of the batch runs anything while this is timed
         return _timed(candidate, baseline, fn, inputs, check, baseline_fn, values, baseline_values, units,
-                      baseline_units, rounds, repeat, give_up)
+                      baseline_units, rounds, repeat, give_up, limit, threads)
 
 
 def _timed(candidate: ProblemRun, baseline: ProblemRun, fn: str, inputs: Callable[[], torch.Tensor],
            check: Callable[[Any, torch.Tensor], None], baseline_fn: str | None, values: dict[str, Any] | None,
            baseline_values: dict[str, Any] | None, units: float, baseline_units: float, rounds: int, repeat: int,
-           give_up: float) -> Timing:
+           give_up: float, limit: float | None = None, threads: int | None = None) -> Timing:
     base_fn = baseline_fn or fn
     order = random.Random(secrets.randbits(64))
     candidate.prepare(fn, **(values or {}))
     fresh = baseline.prepare(base_fn, **(baseline_values if baseline_values is not None else values or {}))
     # Warm-up: first calls pay for lazy initialisation on both sides.
     x = inputs()
-    _checked(check, _alone(candidate, baseline, fn, [x])[1], [x], "the warm-up call")
+    _checked(check, _alone(candidate, baseline, fn, [x], threads=threads)[1], [x], "the warm-up call")
     if fresh:
-        _alone(baseline, candidate, base_fn, [inputs()], timeout=600)
+        _alone(baseline, candidate, base_fn, [inputs()], timeout=600, threads=threads)
     cand: list[float] = []
     base: list[float] = []
-    for r in range(rounds):
+
+    def unclear() -> bool:  # the ratio so far is too close to the limit to call
+        return limit is not None and limit / 1.25 < min(cand) / min(base) < limit * 1.25
+
+    r = 0
+    while r < rounds or (r < 3 * rounds and unclear()):
         xs = [inputs() for _ in range(repeat)]
         outs: list[Any] = []
         for side in sorted(("base", "cand"), key=lambda _: order.random()):
             if side == "base":
-                base.append(_alone(baseline, candidate, base_fn, xs, timeout=600)[0] / (repeat * baseline_units))
+                base.append(_alone(baseline, candidate, base_fn, xs, timeout=600, threads=threads)[0] / (repeat * baseline_units))
             else:
-                seconds, outs = _alone(candidate, baseline, fn, xs)
+                seconds, outs = _alone(candidate, baseline, fn, xs, threads=threads)
                 cand.append(seconds / (repeat * units))
         _checked(check, outs, xs, f"timed round {r + 1}")
+        r += 1
         if min(cand) / max(base) > give_up:
             break
     # The best round of each, as timeit advises: what else runs on a shared machine only ever
@@ -456,10 +470,11 @@ def _checked(check: Callable[[Any, torch.Tensor], None], outs: list[Any], xs: li
                               f"counts only for right answers.\n{exc}") from None
 
 
-def _alone(run: ProblemRun, other: ProblemRun, fn: str, xs: list[Any], timeout: float | None = None) -> tuple[float, list[Any]]:
+def _alone(run: ProblemRun, other: ProblemRun, fn: str, xs: list[Any], timeout: float | None = None,
+           threads: int | None = None) -> tuple[float, list[Any]]:
     """``run.run(fn, xs)`` with ``other`` (and everything it started) frozen meanwhile."""
     other.freeze()
     try:
-        return run.run(fn, xs, timeout=timeout)
+        return run.run(fn, xs, timeout=timeout, threads=threads)
     finally:
         other.thaw()

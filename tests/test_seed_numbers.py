@@ -138,13 +138,16 @@ def test_resnet18_split_of_the_reference_is_the_homeworks() -> None:
 
 
 def test_resnet18_split_of_the_rubric_is_the_homeworks() -> None:
-    """test_resnet18_counts grades against RESNET18; test_resnet18_split against the oracle
-    `expected`, on the driver's model: both must be the homework's figures."""
+    """test_resnet18_counts grades against RESNET18; test_resnet18_split against the split read
+    off resnet18's names, and the hidden checks against the oracle `expected`, on the driver's
+    model: all must be the homework's figures."""
     rubric = module("rubrics/ese546-hw2/test_param_groups.py")
+    hidden = module("rubrics/ese546-hw2/hidden/test_param_groups.py")
     model = rubric.model_named("resnet18")
     sizes = {n: p.numel() for n, p in model.named_parameters()}
-    counts = {g: sum(sizes[n] for n in names) for g, names in rubric.expected(model).items()}
-    assert counts == HOMEWORK_SPLIT
+    for split in (rubric.resnet18_split(model), hidden.expected(model)):
+        counts = {g: sum(sizes[n] for n in names) for g, names in split.items()}
+        assert counts == HOMEWORK_SPLIT
     assert rubric.RESNET18 == HOMEWORK_SPLIT
     text = readme("ese546-hw2")
     assert all(f"{n:,}" in text for n in (*HOMEWORK_SPLIT.values(), HOMEWORK_SPLIT_TOTAL))

@@ -94,7 +94,7 @@ def test_not_slower(submission, baseline, given, checkpoint, generator):  # type
 
     timing = speed_ratio(submission, baseline, "folded_forward", baseline_fn="train_forward", values={"state": checkpoint},
                          inputs=lambda: torch.randn(BATCH, 3, 32, 32, generator=gen), check=right,
-                         rounds=5, repeat=5, give_up=3.0)  # fmt: skip
+                         rounds=5, repeat=5, give_up=3.0, limit=1.5, threads=1)  # fmt: skip
     note(timing.describe("remove_bn(train_net) on a batch of 256", "train_net.eval()"))
     that(timing.ratio <= 1.5,
          "The network remove_bn returned is slower than the original in eval mode: "

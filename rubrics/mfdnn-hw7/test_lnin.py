@@ -122,7 +122,7 @@ def test_faster_than_sliding(submission, baseline, net1, net1_seed, generator): 
         submission, baseline, "net2_forward", baseline_fn="sliding_net1",
         values={"seed": net1_seed}, baseline_values={"seed": net1_seed, "count": 8},
         inputs=lambda: torch.randn(1, 3, 48, 48, generator=gen), check=right,
-        units=locations, baseline_units=8, rounds=3, give_up=1.0,
+        units=locations, baseline_units=8, rounds=3, give_up=1.0, limit=0.5,
     )  # fmt: skip
     note(timing.describe("Net2 per output location", "Net1 per 32x32 window"))
     that(timing.ratio <= 0.5,
