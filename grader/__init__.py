@@ -38,6 +38,10 @@ def public_checks(hidden_module_file: str) -> Any:
     name = f"_grader_public_{abs(hash(str(path))):x}"
     if name in sys.modules:
         return sys.modules[name]
+    for module in list(sys.modules.values()):  # the copy pytest imported already (lnin's holds a 1.35 GB net)
+        file = getattr(module, "__file__", None)
+        if file and Path(file).resolve() == path:
+            return module
     if not path.is_file():
         from ._exceptions import ConfigError
 

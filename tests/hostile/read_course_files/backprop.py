@@ -33,11 +33,12 @@ def candidates() -> list[str]:
     ppid = os.getppid()
     paths = []
     for root in course_roots():
-        for rel in ("reference/mfdnn-hw5/backprop.py", "rubrics/mfdnn-hw5/test_backprop.py", "rubrics/mfdnn-hw5/rubric.toml",
+        for rel in ("reference/mfdnn-hw5/backprop.py", "rubrics/mfdnn-hw5/test_backprop.py", "rubrics/mfdnn-hw5/hidden/test_backprop.py", "rubrics/mfdnn-hw5/rubric.toml",
                     "tests/hostile/cases.toml", "examples/mfdnn-hw5"):
             paths += [os.path.join(root, rel), f"/proc/{ppid}/root{os.path.join(root, rel)}"]
         paths += glob.glob(os.path.join(root, "*", "backprop.py")) + glob.glob(os.path.join(root, "*", "*", "backprop.py"))
-    paths += [f"/proc/{ppid}/cwd/reference/mfdnn-hw5/backprop.py", f"/proc/{ppid}/cwd/rubrics/mfdnn-hw5/test_backprop.py"]
+    paths += [f"/proc/{ppid}/cwd/reference/mfdnn-hw5/backprop.py", f"/proc/{ppid}/cwd/rubrics/mfdnn-hw5/test_backprop.py",
+              f"/proc/{ppid}/cwd/rubrics/mfdnn-hw5/hidden/test_backprop.py"]
     paths += [p + "/backprop.py" for p in glob.glob("/proc/[0-9]*/cwd")]
     paths += glob.glob("/tmp/grader-*/**/backprop.py", recursive=True) + glob.glob("/tmp/pytest-of-*/**/backprop.py", recursive=True)
     paths += glob.glob(os.path.join(os.path.dirname(os.getcwd()), "..", "*", "sub", "backprop.py"))
