@@ -183,10 +183,7 @@ class Course:
 
     @property
     def title(self) -> str:
-        marker = self.root / MARKER
-        if marker.is_file():
-            return str(tomllib.loads(marker.read_text(encoding="utf-8")).get("title", self.root.name))
-        return self.root.name
+        return str(self._fields().get("title", self.root.name))
 
     def assignment_ids(self) -> list[str]:
         return sorted(p.parent.name for p in (self.root / "rubrics").glob("*/rubric.toml"))

@@ -478,8 +478,8 @@ def validate(assignment: str, *, course: Course | None = None, seed: int | None 
     zero on every test, each with an outcome other than an internal grader error. Problems
     that need CUDA are skipped here (said in ``notes``) unless ``gpu_problems_on_cpu``.
     Checks that call a driver function their driver does not define, or with arguments it
-    does not take, are authoring errors found by reading the files (reported with the
-    reference's problems, first).
+    does not take, stop the assignment's loading (``Course.assignment``); the placeholders
+    ``grader new`` left are reported with the reference's problems, first.
 
     With ``mistakes``, every known mistake (rubrics/<assignment>/mistakes.toml; the
     ``extended`` ones too when asked) is graded in the same batch, on its own problem: each
@@ -487,15 +487,14 @@ def validate(assignment: str, *, course: Course | None = None, seed: int | None 
     (a check never shown to fail is not trusted to pass a right answer)."""
     from . import _mistakes
     from . import _scaffold
-    from ._authoring import driver_call_problems
 
     course = course or Course.locate()
     if course.released:
         raise ConfigError(f"{course.root} is a release for students (public checks only, no reference solutions): "
                           "validate in the course's own folder")
     a = course.assignment(assignment)
-    authoring = [f"authoring error: {p}" for p in driver_call_problems(a)]
-    authoring += [f"still to write: {t}" for t in _scaffold.todos(a)]
+    # (a check calling what its driver lacks stopped course.assignment() already, as a ConfigError)
+    authoring = [f"still to write: {t}" for t in _scaffold.todos(a)]
     known = [m for m in _mistakes.load(a) if extended or not m.extended] if mistakes else []
     subs = [
         Submission("reference", {f: a.reference_dir / f for f in a.student_files if (a.reference_dir / f).is_file()}),

@@ -140,10 +140,14 @@ class ProblemRun:
         ``context`` says which inputs this call used ("on random network 2 of 5 ..."): an
         error, a timeout or a crash of this call is reported with it.
         """
+        return self._call({"op": "call", "fn": fn}, values, context)
+
+    def _call(self, header: dict[str, Any], values: dict[str, Any], context: str | None) -> dict[str, Any]:
+        """One call of the student's code, its errors reported with ``context``."""
         self._ready()  # import failures and a missing file are about the file, not this call
         self._left()  # so is a budget already spent
         try:
-            return self._request({"op": "call", "fn": fn}, values)
+            return self._request(header, values)
         except StudentFault as exc:
             if context and not isinstance(exc, NotWritten):
                 raise type(exc)(f"{_sentence(context)}: {exc}") from None
@@ -168,15 +172,8 @@ class ProblemRun:
         """
 
         def call(*args: Any, **kwargs: Any) -> Any:
-            self._ready()
-            self._left()
-            try:
-                reply = self._request({"op": "function", "name": name, "inputs": inputs},
-                                      {"args": list(args), "kwargs": dict(kwargs)})
-            except StudentFault as exc:
-                if context and not isinstance(exc, NotWritten):
-                    raise type(exc)(f"{_sentence(context)}: {exc}") from None
-                raise
+            reply = self._call({"op": "function", "name": name, "inputs": inputs},
+                               {"args": list(args), "kwargs": dict(kwargs)}, context)
             if inputs:
                 return Called(reply.get("value"), list(reply.get("args") or []), dict(reply.get("kwargs") or {}))
             return reply.get("value")
