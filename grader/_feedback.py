@@ -114,6 +114,34 @@ class ProblemView:
     hidden_points: str
     hidden_sentence: str
     causes: list[CauseView] = field(default_factory=list)
+    notebook: str = ""  # the notebook the problem was graded from, if any
+    notebook_notes: list[str] = field(default_factory=list)
+    cells: list[CellView] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CellView:
+    """A notebook cell a message names, as the page shows it: its label and numbered lines."""
+
+    label: str
+    lines: list[tuple[int, str, bool]]  # (number, text, named by a message)
+
+
+def _cell_view(index: int, count: int | None, source: str, named: list[int]) -> CellView:
+    label = f"Cell {index}" + (f" (In [{count}])" if count is not None else "")
+    if named:
+        label += f", line{'s' if len(named) > 1 else ''} " + ", ".join(map(str, named[:6]))
+    rows = [(n, text, n in named) for n, text in enumerate(source.split("\n"), start=1)]
+    if named and len(rows) > 30:  # a long cell: the lines around the named ones, the rest elided ("...")
+        near = {n for line in named for n in range(line - 5, line + 6)}
+        cut: list[tuple[int, str, bool]] = []
+        for row in rows:
+            if row[0] in near:
+                cut.append(row)
+            elif not cut or cut[-1][0] != 0:
+                cut.append((0, "...", False))
+        rows = cut
+    return CellView(label, rows)
 
 
 @dataclass(frozen=True)
@@ -333,6 +361,9 @@ def _build_page(result: Result, problem_titles: dict[str, str], audience: Audien
                 hidden_count=hidden_count,
                 hidden_points=_points(hidden_points),
                 hidden_sentence=_hidden_sentence(hidden_count, hidden_points),
+                notebook=pr.notebook or "" if pr is not None else "",
+                notebook_notes=list(pr.notes) if pr is not None else [],
+                cells=[_cell_view(c.index, c.execution_count, c.source, c.lines) for c in pr.cells] if pr is not None else [],
             )
         )
 
@@ -364,7 +395,7 @@ def _build_page(result: Result, problem_titles: dict[str, str], audience: Audien
         MetaItem("Time", _seconds(result.execution_time)),
         # The same inputs again (every test's inputs come from the seed), for the problems graded
         # here when they are fewer than the assignment's (``grader check --problem``).
-        MetaItem("Run these tests again", f"grader check {result.assignment} . --seed {result.seed}"
+        MetaItem("Run these tests again", f"grader check {result.assignment} {_checked(result)} --seed {result.seed}"
                  + _only_problems(result, problem_titles), mono=True),
     ]
     if result.graded_at:
@@ -433,6 +464,13 @@ def render_feedback(
         raise ValueError(f"audience must be 'student' or 'instructor', not {audience!r}")
     page = _build_page(result, dict(problem_titles or {}), audience)
     return _template().render(page=page)
+
+
+def _checked(result: Result) -> str:
+    """What the self-check was run on: its folder (``.``), or the notebook every problem came from."""
+    notebooks = {p.notebook for p in result.problems}
+    only = notebooks.pop() if len(notebooks) == 1 else None
+    return only if only and re.fullmatch(r"[\w.+-]+\.ipynb", only) else "."
 
 
 def write_feedback(

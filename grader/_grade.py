@@ -434,10 +434,17 @@ def check(
     if unknown:
         raise ConfigError(f"{assignment} has no problem {', '.join(unknown)}; its problems: "
                           + ", ".join(p.id for p in a.rubric.problems))
-    sub = single(folder, a.student_files, student=folder.resolve().name or "me")
+    notebook = folder.is_file() and folder.suffix.lower() == ".ipynb"
+    where = folder.parent if notebook else folder
+    sub = single(folder, a.student_files, student=where.resolve().name or "me")
+    if notebook and problems is None:
+        # A notebook named for one file (momentum.ipynb, as a release hands them out) checks that problem
+        named = [p.id for p in a.rubric.problems if Path(p.file).stem == folder.stem]
+        problems = set(named) or None
     result = grade_one(a, sub, mode="check", seed=seed, device=device, data_dir=data_dir, on_test=progress.on_test,
                        gpu_problems_on_cpu=gpu_problems_on_cpu, problems=problems)
-    write_feedback(result, feedback or folder / "feedback.html", problem_titles={p.id: p.title for p in a.rubric.problems})
+    default = folder.with_name(f"{folder.stem}-feedback.html") if notebook else folder / "feedback.html"
+    write_feedback(result, feedback or default, problem_titles={p.id: p.title for p in a.rubric.problems})
     return result
 
 

@@ -41,10 +41,21 @@ class Submission:
     notes: list[str] = field(default_factory=list)
     problem: str | None = None  # set when the submission could not be taken in at all
     canvas_id: str | None = None  # the Canvas user id, from a Canvas bulk download's file names
+    # allowed file name -> the notebook it is made from, as the student named it ("hw5.ipynb"),
+    # for a file taken from a notebook (files[name] is then that notebook's path)
+    origin: dict[str, str] = field(default_factory=dict)
+
+    def shown(self, name: str) -> str:
+        """``name`` as the intake summary and messages show it: ``backprop.py (from hw5.ipynb)``."""
+        return f"{name} (from {self.origin[name]})" if name in self.origin else name
 
 
-def _collect(root: Path, allowed: list[str], notes: list[str], recursive: bool = True) -> dict[str, Path]:
+def _collect(root: Path, allowed: list[str], notes: list[str], recursive: bool = True,
+             origin: dict[str, str] | None = None) -> dict[str, Path]:
+    """The assignment's files under ``root`` (allowed name -> path); a file handed in as a
+    notebook is taken from it (see ``_from_notebooks``), and ``origin`` says which."""
     found: dict[str, list[Path]] = {name: [] for name in allowed}
+    notebooks: list[Path] = []
     try:
         entries = sorted(root.rglob("*") if recursive else root.iterdir())
     except OSError as exc:  # an unreadable folder inside the upload
@@ -59,6 +70,8 @@ def _collect(root: Path, allowed: list[str], notes: list[str], recursive: bool =
         try:
             wanted = path.is_file() and path.name in found
             big = wanted and path.stat().st_size > MAX_FILE_BYTES
+            if not wanted and path.suffix.lower() == ".ipynb" and path.is_file():
+                notebooks.append(path)  # (its size is the notebook reader's to refuse, with what to do)
         except OSError:
             notes.append(f"{rel}: cannot be read, ignored")
             continue
@@ -74,11 +87,58 @@ def _collect(root: Path, allowed: list[str], notes: list[str], recursive: bool =
             files[name] = paths[0]
             if len(paths) > 1:
                 notes.append(f"{name}: found {len(paths)} copies, used {paths[0].relative_to(root)}")
-        else:
+    notebooks.sort(key=lambda p: (len(p.relative_to(root).parts), str(p)))
+    taken = _from_notebooks(files, [(str(p.relative_to(root)), p) for p in notebooks], allowed, notes)
+    for name, (shown, path) in taken.items():
+        files[name] = path
+        if origin is not None:
+            origin[name] = shown
+    for name in allowed:
+        if name not in files:
             near = _near(name, entries, root, recursive)
             if near:
                 notes.append(f"{name}: not found; did you mean {near}? (rename it to {name})")
     return files
+
+
+def _from_notebooks(files: dict[str, Path], notebooks: list[tuple[str, Path]], allowed: list[str],
+                    notes: list[str]) -> dict[str, tuple[str, Path]]:
+    """Which notebooks stand for which of the assignment's files (name -> (shown name, path)).
+
+    ``NAME.ipynb`` stands for ``NAME.py``; one notebook left over stands for every file
+    still missing (a notebook for the whole assignment; so does the only notebook handed in,
+    whatever its name). A ``.py`` handed in wins over a notebook for the same file, and the
+    notes say so; so do notebooks that could not be matched."""
+    taken: dict[str, tuple[str, Path]] = {}
+    by_stem = {Path(n).stem: n for n in allowed if n.endswith(".py")}
+    if not notebooks:
+        return taken
+    used: set[str] = set()
+    for shown, path in notebooks:
+        name = by_stem.get(Path(path.name).stem)
+        if name is None or name in taken:
+            continue
+        used.add(shown)
+        if name in files:
+            notes.append(f"{name}: graded from {name}; {shown} was handed in too and is not used (a .py wins over a notebook)")
+        else:
+            taken[name] = (Path(shown).name, path)
+    rest = [(shown, path) for shown, path in notebooks if shown not in used]
+    missing = [n for n in allowed if n.endswith(".py") and n not in files and n not in taken]
+    # One notebook left over stands for the rest; so does the only notebook, whatever it is named for.
+    pool = rest or (notebooks if len(notebooks) == 1 else [])
+    if missing and len(pool) == 1:
+        shown, path = pool[0]
+        for name in missing:
+            taken[name] = (Path(shown).name, path)
+    elif missing and len(pool) > 1:
+        names = ", ".join(s for s, _ in pool[:5]) + (", ..." if len(pool) > 5 else "")
+        notes.append(f"{len(pool)} notebooks ({names}), and none named for {', '.join(missing)}: hand in one notebook "
+                     f"for the whole assignment, or name each for its file ({Path(missing[0]).stem}.ipynb)")
+    elif rest:
+        names = ", ".join(s for s, _ in rest[:5]) + (", ..." if len(rest) > 5 else "")
+        notes.append(f"{names}: not used (every file of this assignment was handed in already)")
+    return taken
 
 
 def _near(name: str, entries: list[Path], root: Path, recursive: bool) -> str | None:
@@ -115,7 +175,8 @@ class Intake:
         ok = [s for s in self.submissions if not s.problem]
         lines = [f"Intake: {self.layout}; {len(self.submissions)} students ({len(self.submissions) - len(ok)} refused)."]
         for sub in self.submissions:  # names and notes come from uploads: shown with visible escapes, one line each
-            what = f"refused: {sub.problem}" if sub.problem else (", ".join(sorted(sub.files)) or "none of this assignment's files")
+            what = f"refused: {sub.problem}" if sub.problem else (
+                ", ".join(sub.shown(n) for n in sorted(sub.files)) or "none of this assignment's files")
             lines.append(f"  {visible(sub.student):<28} {visible(what)}")
             lines += [f"  {'':<28}   note: {visible(n)}" for n in sub.notes]
         lines += [f"  ignored: {visible(i)}" for i in self.ignored]
@@ -148,6 +209,10 @@ def _unzip(archive: Path, dest: Path, limit: int = MAX_ARCHIVE_BYTES) -> None:
                 if stat.S_ISLNK(mode):
                     raise SubmissionError(f"{archive.name}: {info.filename!r} is a symbolic link")
                 total += info.file_size
+                if limit == MAX_ARCHIVE_BYTES and info.file_size > MAX_FILE_BYTES and name.suffix.lower() == ".ipynb":
+                    raise SubmissionError(f"{archive.name}: {name.name} in it is {info.file_size >> 20} MB, more than the "
+                                          f"{MAX_FILE_BYTES >> 20} MB the grader reads (outputs, such as plots, make a notebook "
+                                          "big): clear its outputs, save it, and hand it in again")
                 if total > limit or (limit == MAX_ARCHIVE_BYTES and info.file_size > MAX_FILE_BYTES):
                     raise SubmissionError(f"{archive.name}: unpacks to more than {limit >> 20} MB")
             left = limit
@@ -268,8 +333,9 @@ def _per_student(submissions_dir: Path, allowed: list[str], scratch: Path) -> In
             subs.append(Submission(entry.name, {}, problem=f"{entry.name} is a symbolic link; not followed"))
         elif entry.is_dir():
             notes: list[str] = []
+            origin: dict[str, str] = {}
             try:
-                subs.append(Submission(entry.name, _collect(entry, allowed, notes), notes))
+                subs.append(Submission(entry.name, _collect(entry, allowed, notes, origin=origin), notes, origin=origin))
             except SubmissionError as exc:
                 subs.append(Submission(entry.name, {}, notes, problem=str(exc)))
         elif entry.suffix == ".zip":
@@ -289,7 +355,8 @@ def _from_zip(archive: Path, student: str, allowed: list[str], scratch: Path) ->
     try:
         _unzip(archive, dest)
         notes: list[str] = []
-        return Submission(student, _collect(dest, allowed, notes), notes)
+        origin: dict[str, str] = {}
+        return Submission(student, _collect(dest, allowed, notes, origin=origin), notes, origin=origin)
     except SubmissionError as exc:
         shutil.rmtree(dest, ignore_errors=True)  # nothing half-unpacked is graded
         return Submission(student, {}, problem=str(exc))
@@ -350,8 +417,9 @@ def _gradescope(root: Path, allowed: list[str]) -> Intake:
         if folder_name.startswith(("/", ".")) or "/" in folder_name or not folder.is_dir() or folder.is_symlink():
             subs.append(Submission(student, {}, notes, problem=f"{folder_name}: listed in submission_metadata.yml but not in the export"))
             continue
-        files = _collect(folder, allowed, notes)
-        subs.append(Submission(student, files, notes))
+        origin: dict[str, str] = {}
+        files = _collect(folder, allowed, notes, origin=origin)
+        subs.append(Submission(student, files, notes, origin=origin))
     for entry in sorted(root.iterdir()):
         if entry.is_dir() and entry.name not in listed and not entry.name.startswith((".", "__MACOSX")):
             ignored.append(f"{entry.name}: not listed in submission_metadata.yml")
@@ -390,6 +458,8 @@ def _canvas(path: Path, allowed: list[str], scratch: Path) -> Intake:
     for login, files in sorted(by_student.items()):
         notes: list[str] = []
         chosen: dict[str, Path] = {}
+        notebooks: list[tuple[str, Path]] = []
+        origin: dict[str, str] = {}
         problem = None
         for original, versions in sorted(files.items()):
             versions.sort()
@@ -403,26 +473,43 @@ def _canvas(path: Path, allowed: list[str], scratch: Path) -> Intake:
                 problem = problem or inner.problem
                 notes += inner.notes
                 for name, p in inner.files.items():
-                    chosen.setdefault(name, p)
+                    if name not in chosen:
+                        chosen[name] = p
+                        if name in inner.origin:
+                            origin[name] = inner.origin[name]
             elif original in allowed:
                 chosen[original] = newest
+            elif original.lower().endswith(".ipynb"):
+                notebooks.append((original, newest))
             else:
                 notes.append(f"{newest.name}: {original} is not a file of this assignment, ignored")
-        subs.append(Submission(login, {} if problem else chosen, notes, problem=problem, canvas_id=user_ids[login]))
+        for name, (shown, p) in _from_notebooks({n: q for n, q in chosen.items() if n not in origin}, notebooks,
+                                                allowed, notes).items():
+            if name not in chosen or name in origin:  # a notebook uploaded as it is, over one inside a .zip
+                chosen[name], origin[name] = p, shown
+        subs.append(Submission(login, {} if problem else chosen, notes, problem=problem, canvas_id=user_ids[login],
+                               origin={} if problem else origin))
     return Intake("Canvas bulk download (login_userid_fileid_name)", subs, ignored)
 
 
 def single(folder: Path, allowed: list[str], student: str, recursive: bool = False) -> Submission:
     """One student's folder: a self-check (its top level only), or a Gradescope submission
-    (``recursive``: the files wherever they sit in it)."""
+    (``recursive``: the files wherever they sit in it). ``folder`` may be a notebook itself
+    (``grader check hw5 hw5.ipynb``): it then stands for every file of the assignment."""
+    if folder.is_file() and folder.suffix.lower() == ".ipynb" and not recursive:
+        notes: list[str] = []
+        taken = _from_notebooks({}, [(folder.name, folder)], allowed, notes)
+        return Submission(student, {n: p for n, (_, p) in taken.items()}, notes,
+                          origin={n: shown for n, (shown, _) in taken.items()})
     if folder.is_file():
-        raise ConfigError(f"{folder} is a file; give the folder that holds {', '.join(allowed)}")
+        raise ConfigError(f"{folder} is a file; give the folder that holds {', '.join(allowed)} (or a notebook, .ipynb)")
     if not folder.is_dir():
         raise ConfigError(f"{folder}: no such folder")
-    notes: list[str] = []
-    files = _collect(folder, allowed, notes, recursive=recursive)
+    notes = []
+    origin: dict[str, str] = {}
+    files = _collect(folder, allowed, notes, recursive=recursive, origin=origin)
     if not files and not recursive:
         hints = "".join(f"\n  {n}" for n in notes if "did you mean" in n)
         raise ConfigError(f"{folder} holds none of this assignment's files ({', '.join(allowed)}): "
                           f"run the check in the folder that holds them.{hints}")
-    return Submission(student, files, notes)
+    return Submission(student, files, notes, origin=origin)

@@ -45,6 +45,10 @@ class ProblemSpec(_Strict):
     import_timeout: float = Field(default=60.0, gt=0, description="seconds importing the student's file may take")
     needs: Literal["any", "cuda"] = Field(
         default="any", description="cuda: graded only where student code runs on a CUDA GPU; elsewhere its tests are skipped, with the reason")
+    notebook: Literal["definitions", "cells"] = Field(default="definitions", description=(
+        "how a notebook handed in for this problem's file runs: definitions (only the imports, definitions and "
+        "constants the problem's code uses; top-level work, magics and shell commands do not run) or cells (every "
+        "code cell as it is, in order, under the same limits)"))
     tests: list[TestSpec] = Field(min_length=1, description="its checks, in the order they run and are shown")
 
     @property
@@ -139,11 +143,23 @@ class TestResult(BaseModel):
     duration: float = 0.0  # seconds charged to the student's code in this test (not the worker's start)
 
 
+class NotebookCell(BaseModel):
+    """A cell of a notebook handed in, as the feedback page shows it."""
+
+    index: int = Field(description="the cell's place among all the notebook's cells, from 1")
+    execution_count: int | None = None
+    source: str = ""
+    lines: list[int] = Field(default_factory=list, description="the lines of it that messages name")
+
+
 class ProblemResult(BaseModel):
     id: str
     title: str = ""
     score: float
     max_score: float
+    notebook: str | None = Field(default=None, description="the notebook this problem was graded from, if any")
+    notes: list[str] = Field(default_factory=list, description="what of the notebook ran, and what was left out and why")
+    cells: list[NotebookCell] = Field(default_factory=list, description="the notebook's cells that messages name")
 
 
 class Result(BaseModel):

@@ -29,6 +29,8 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import logging
+import shutil
+import tempfile
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -40,10 +42,11 @@ import pytest
 
 from ._course import Assignment
 from ._display import capped
-from ._exceptions import CheckFailed, ConfigError, StudentFault
+from ._exceptions import CheckFailed, ConfigError, StudentFault, SubmissionError
 from .checks import take_notes
 from ._intake import Submission
-from ._models import ProblemResult, ProblemSpec, Result, TestResult, TestSpec
+from ._models import NotebookCell, ProblemResult, ProblemSpec, Result, TestResult, TestSpec
+from ._notebook import NotebookModule
 from ._runs import ProblemRun
 from ._sandbox import Limits, Runner, WorkerSpec
 
@@ -122,6 +125,11 @@ class GraderPlugin:
         self.records: dict[str, list[TestResult]] = {s.student: [] for s in plan.submissions}
         self.started: dict[str, float] = {}
         self.spent: dict[str, float] = {}  # student time used so far, per student
+        # (student, problem) -> a notebook's module, the worker's files, or why it cannot be read
+        self.notebooks: dict[tuple[str, str], tuple[NotebookModule | None, dict[str, Path], str | None]] = {}
+        self.scratch: list[Path] = []  # where notebooks' modules are written (hidden from every worker)
+        # (student, problem) -> the cells (and lines) its messages name
+        self.named_cells: dict[tuple[str, str], list[tuple[int, int | None]]] = {}
 
     # ------------------------------------------------------------ collection --
 
@@ -215,6 +223,7 @@ class GraderPlugin:
             memory = self.plan.memory_mb or max(problem.memory_mb, 256)  # the instructor's word, else the rubric's
             limits = Limits(**{**self.plan.limits.__dict__, "memory_mb": memory})
             data = {n: a.template_dir / n for n in self.rubric.data_files}
+            notebook = None
             if student == BASELINE:
                 files, missing = {problem.file: a.template_dir / problem.file}, None
             else:
@@ -225,10 +234,13 @@ class GraderPlugin:
                 absent = "was not found in this folder" if self.plan.mode == "check" else "was not submitted"
                 missing = sub.problem or (None if src else f"{problem.file} {absent}." + (
                     " (" + "; ".join(notes) + ")" if notes else ""))
+                if src is not None and src.suffix.lower() == ".ipynb" and not sub.problem:
+                    notebook, files, unreadable = self._notebook(student, problem, src, sub.origin.get(problem.file, src.name))
+                    missing = missing or unreadable
             course_private = [a.root / d for d in ("rubrics", "reference", "tests", "examples", ".git")]
             spec = WorkerSpec(
                 label=("(template)" if student == BASELINE else student) + f"/{problem.id}" + ("/hidden" if hidden else ""),
-                hide=tuple(p for p in [*course_private, *self.plan.hide] if p.is_dir()),
+                hide=tuple(p for p in [*course_private, *self.plan.hide, *self.scratch[:1]] if p.is_dir()),
                 files={**data, **files},
                 module=problem.module,
                 driver=a.driver(problem),
@@ -236,11 +248,37 @@ class GraderPlugin:
                 device=self.plan.device,
                 submission=None if student == BASELINE else student,
             )
-            run = self.runs[key] = ProblemRun(self.plan.runner, spec, import_timeout=problem.import_timeout, missing=missing)
+            run = self.runs[key] = ProblemRun(self.plan.runner, spec, import_timeout=problem.import_timeout, missing=missing,
+                                              notebook=notebook)
             shown = self.runs.get((student, problem.id, False))
             if hidden and shown is not None:  # an import that failed (or hung) for the visible tests is not tried again
                 run.inherit_import_failure(shown)
         return self.runs[key]
+
+    def _notebook(self, student: str, problem: ProblemSpec, path: Path,
+                  shown: str) -> tuple[NotebookModule | None, dict[str, Path], str | None]:
+        """The problem's module made from the student's notebook (once per student and problem;
+        its hidden tests' worker gets the same files): the module, the files the worker gets,
+        and, where the notebook cannot be read, the message that says why."""
+        key = (student, problem.id)
+        if key not in self.notebooks:
+            from ._notebook import convert, template_names
+
+            if not self.scratch:
+                self.scratch.append(Path(tempfile.mkdtemp(prefix="grader-notebooks-")))
+            try:
+                nb = convert(path, problem.module, mode=problem.notebook, notebook_name=shown,
+                             wanted=template_names(self.plan.assignment.template_dir / problem.file))
+            except SubmissionError as exc:
+                self.notebooks[key] = (None, {}, f"{str(exc).rstrip('.')}. (It stands for {problem.file}.)")
+            except Exception as exc:  # noqa: BLE001 - one upload never stops the batch
+                log.error("reading %s's notebook %s:\n%s", student, shown, traceback.format_exc())
+                self.notebooks[key] = (None, {}, f"{shown} could not be read as a notebook ({type(exc).__name__}); "
+                                                 f"save it again from Jupyter or Colab. (It stands for {problem.file}.)")
+            else:
+                folder = self.scratch[0] / f"{len(self.notebooks)}"
+                self.notebooks[key] = (nb, nb.write(folder), None)
+        return self.notebooks[key]
 
     @pytest.fixture
     def submission(self, request: pytest.FixtureRequest) -> Iterator[ProblemRun]:
@@ -370,6 +408,11 @@ class GraderPlugin:
         problem, test = item.stash[_SPEC]
         outcome, output = item.stash.get(_OUTCOME, ("error", "The test did not run."))
         student = _student_of(item)
+        run = self.runs.get((student, problem.id, test.visibility != "visible"))
+        if run is not None and run.notebook is not None:  # places in the notebook's code named as its cells
+            output, cells = run.notebook.explain(output, outcome)
+            if test.visibility == "visible":
+                self.named_cells.setdefault((student, problem.id), []).extend(cells)
         record = TestResult(
             name=f"{problem.id}: {test.title}",
             problem=problem.id,
@@ -400,7 +443,8 @@ class GraderPlugin:
         for p in self.rubric.problems:
             mine = [t for t in tests if t.problem == p.id]
             if mine:
-                problems.append(ProblemResult(id=p.id, title=p.title, score=sum(t.score for t in mine), max_score=sum(t.max_score for t in mine)))
+                problems.append(ProblemResult(id=p.id, title=p.title, score=sum(t.score for t in mine),
+                                              max_score=sum(t.max_score for t in mine), **self._notebook_part(student, p)))
         result = Result(
             assignment=self.rubric.assignment,
             student=student,
@@ -418,9 +462,28 @@ class GraderPlugin:
         self.plan.results.append(result)
         self.plan.on_result(result)
 
+    def _notebook_part(self, student: str, problem: ProblemSpec) -> dict[str, Any]:
+        """A problem's result's notebook fields: the block saying what of the notebook ran,
+        and the cells its messages (and that block) name, with their source."""
+        nb, _, _ = self.notebooks.get((student, problem.id), (None, {}, None))
+        if nb is None:
+            return {}
+        named = list(self.named_cells.get((student, problem.id), []))
+        named += [(lo.cell.index, lo.line) for _, lo in nb.needed_but_left_out] + [(c.index, None) for c, _ in nb.bad_cells_here()]
+        named += [(place[0].index, place[1]) for line, _ in nb.load_failures if (place := nb.at(line))]
+        lines: dict[int, set[int]] = {}
+        for index, line in named:
+            lines.setdefault(index, set()).update([line] if line else [])
+        cells = [c for i in lines if (c := nb.cell(i)) is not None][:8]
+        return {"notebook": nb.notebook, "notes": nb.summary(),
+                "cells": [NotebookCell(index=c.index, execution_count=c.execution_count, source=capped(c.source, 8000),
+                                       lines=sorted(lines[c.index])) for c in cells]}
+
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         for run in self.runs.values():
             run.close()
+        for folder in self.scratch:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 _SPEC = pytest.StashKey[tuple[ProblemSpec, TestSpec]]()

@@ -4,6 +4,7 @@ A release is a folder a student works in::
 
     README.md            the template's README, with how to install the grader and self-check
     <the template's files>
+    <X>.ipynb            with --notebooks: each student file X.py as a notebook too (_nbtemplate)
     .grader/             a course of its own, holding only what the public checks need:
       course.toml          (released = true)
       rubrics/<a>/rubric.toml       the visible tests only
@@ -16,13 +17,15 @@ Hidden checks live in rubrics/<a>/hidden/ (the rubric's loading enforces it), so
 never copied; nor are reference/, the known mistakes (mistakes.toml, mistakes/) or anything
 else of the rubric's folder. Before the release is put in place, every file in it is
 searched for each hidden check's name and for each line of the reference solutions that the
-template does not have: a hit stops the release and names the file and line.
+template does not have: a hit stops the release and names the file and line. A notebook is
+searched both as its bytes and as its cells' text (in its JSON, each line is a quoted string).
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import shutil
 import tempfile
 import zipfile
@@ -170,9 +173,9 @@ def leaks(a: Assignment, folder: Path) -> list[str]:
     names, pairs = _secrets(a)
     found = []
 
-    def scan(where: str, data: bytes) -> None:
+    def scan(where: str, data: bytes, *, with_names: bool = True) -> None:
         text = data.decode("utf-8", errors="replace")
-        for what, s in names:
+        for what, s in names if with_names else []:
             i = text.find(s)
             if i >= 0:
                 found.append(f"{where}:{text.count(chr(10), 0, i) + 1}: {what} ({s[:60]!r})")
@@ -191,7 +194,36 @@ def leaks(a: Assignment, folder: Path) -> list[str]:
                     scan(f"{rel}!{member}", z.read(member))
         else:
             scan(rel, path.read_bytes())
+            if path.suffix == ".ipynb":
+                # In the file, each line of a cell is a JSON string ("    return x\n",): searched
+                # as the cells' text as well, so that a reference's lines are found there too.
+                scan(f"{rel} (its cells' text)", _notebook_text(path.read_bytes()).encode(), with_names=False)
     return found
+
+
+def _notebook_text(data: bytes) -> str:
+    """The sources of a notebook's cells, one after another (and its outputs' text): what a
+    person sees of it. Empty when it is not a notebook's JSON (its bytes are searched anyway)."""
+    try:
+        nb = json.loads(data.decode("utf-8", errors="replace"))
+    except ValueError:
+        return ""
+
+    def text(v: Any) -> str:
+        return "".join(x for x in v if isinstance(x, str)) if isinstance(v, list) else v if isinstance(v, str) else ""
+
+    parts = []
+    for cell in nb.get("cells", []) if isinstance(nb, dict) and isinstance(nb.get("cells"), list) else []:
+        if not isinstance(cell, dict):
+            continue
+        parts.append(text(cell.get("source")))
+        for output in cell.get("outputs", []) if isinstance(cell.get("outputs"), list) else []:
+            if isinstance(output, dict):
+                parts.append(text(output.get("text")))
+                data_ = output.get("data")
+                if isinstance(data_, dict):
+                    parts += [text(v) for v in data_.values()]
+    return "\n".join(p.rstrip("\n") for p in parts if p) + "\n"
 
 
 # --------------------------------------------------------------- release --
@@ -224,9 +256,55 @@ are graded after the deadline, on the grading machine.
 The folder `.grader/` holds the public checks; leave it where it is.
 """
 
+_README_NOTEBOOKS = """
+## Working in a notebook
 
-def release(assignment: str, out: Path, *, course: Course | None = None, wheel: bool = True, force: bool = False) -> Release:
-    """Write what students get for ``assignment`` into ``out`` (see the module's docstring)."""
+Each file you hand in comes as a Jupyter notebook too, holding the same code:
+{notebooks}. Work in whichever you like, and hand in, for each file, either the `.py` or
+the `.ipynb`: the grader takes `X.ipynb` in place of `X.py`. It also takes one notebook for
+the whole assignment. Self-check a notebook with
+
+    grader check {assignment} {example}
+
+(save it first: Ctrl+S, or File > Save), or run the Self-check cell at its end.
+"""
+
+
+def _write_notebooks(a: Assignment, staging: Path) -> list[str]:
+    """Write ``X.ipynb`` beside each student file ``X.py`` of ``a`` in ``staging`` (the
+    template's README section on the file as its problem text); the notebooks' names."""
+    import nbformat
+
+    from ._nbtemplate import readme_section, template_notebook
+
+    readme = a.template_dir / "README.md"
+    text = readme.read_text(encoding="utf-8") if readme.is_file() else ""
+    written = []
+    for name in dict.fromkeys(a.student_files):
+        source = a.template_dir / name
+        if not name.endswith(".py") or not source.is_file():
+            continue
+        section = readme_section(text, name) or (readme_section(text, Path(name).name) if "/" in name else None)
+        try:
+            nb = template_notebook(source.read_text(encoding="utf-8"), file_name=Path(name).name,
+                                   assignment=a.id, readme_section=section)
+        except ValueError as exc:
+            raise ConfigError(f"{source}: {exc}") from exc
+        target = staging / Path(name).with_suffix(".ipynb")
+        if target.exists():
+            raise ConfigError(f"{a.template_dir / Path(name).with_suffix('.ipynb')} exists: the template has its own "
+                              f"notebook for {name}; release without notebooks, or remove it")
+        target.write_text(nbformat.writes(nb), encoding="utf-8")
+        written.append(Path(name).with_suffix(".ipynb").as_posix())
+    return written
+
+
+def release(assignment: str, out: Path, *, course: Course | None = None, wheel: bool = True, force: bool = False,
+            notebooks: bool = False) -> Release:
+    """Write what students get for ``assignment`` into ``out`` (see the module's docstring).
+
+    With ``notebooks``, each student file ``X.py`` comes as ``X.ipynb`` too (``_nbtemplate``),
+    and the README says students may hand in either."""
     course = course or Course.locate()
     a = course.assignment(assignment)
     out = Path(out)
@@ -259,6 +337,7 @@ def release(assignment: str, out: Path, *, course: Course | None = None, wheel: 
                     (inner / "rubrics" / a.id / "drivers").mkdir(exist_ok=True)
                     shutil.copyfile(a.driver(p), inner / "rubrics" / a.id / "drivers" / a.driver(p).name)
         shutil.copytree(a.template_dir, inner / "student_template" / a.id, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        written = _write_notebooks(a, staging) if notebooks else []
         wheel_name = None
         if install is None:
             if wheel:
@@ -271,7 +350,9 @@ def release(assignment: str, out: Path, *, course: Course | None = None, wheel: 
         visible = [p for p in a.rubric.problems if any(t.visibility == "visible" for t in p.tests)]
         readme.write_text(head.rstrip("\n") + "\n" + _README.format(
             install=install, assignment=a.id, files=", ".join(f"`{p.file}`" for p in visible),
-            problems=", ".join(p.id for p in visible)), encoding="utf-8")
+            problems=", ".join(p.id for p in visible)) + (_README_NOTEBOOKS.format(
+            notebooks=", ".join(f"`{n}`" for n in written), assignment=a.id, example=written[0]) if written else ""),
+            encoding="utf-8")
         found = leaks(a, staging)
         if found:
             raise ConfigError("the release would give students what is hidden; nothing was written:\n  " + "\n  ".join(found[:20]))

@@ -10,10 +10,13 @@ from __future__ import annotations
 import hashlib
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ._exceptions import MissingFile, NotWritten, StudentFault, WorkerCrashed, WorkerTimeout, WrongAnswer
 from ._sandbox import Runner, Worker, WorkerSpec
+
+if TYPE_CHECKING:
+    from ._notebook import NotebookModule
 
 
 @dataclass(frozen=True)
@@ -34,8 +37,10 @@ class ProblemRun:
         *,
         import_timeout: float,
         missing: str | None = None,
+        notebook: NotebookModule | None = None,
     ) -> None:
         self.runner = runner
+        self.notebook = notebook  # the student's file made from a notebook (``_notebook``), if it was
         self.spec = spec
         self.import_timeout = import_timeout
         self.missing = missing
@@ -89,9 +94,17 @@ class ProblemRun:
     def _start_worker(self) -> Worker:
         worker = self.runner.start(self.spec)
         try:
-            worker.request({"op": "load"}, None, self.import_timeout)
+            loaded = worker.request({"op": "load"}, None, self.import_timeout)
+            if self.notebook is not None:
+                from ._notebook import load_failures
+
+                self.notebook.load_failures = load_failures(loaded.get("failures"))
         except WorkerTimeout:
+            said = worker.output()
             worker.close()
+            if self.notebook is not None:
+                self._import_failure = WorkerTimeout(self.notebook.import_timeout(said, self.import_timeout))
+                raise self._import_failure from None
             self._import_failure = WorkerTimeout(
                 f"Importing {self.spec.module}.py did not finish within {self.import_timeout:.3g} s "
                 "(code at the top level of your file runs on import: put demos under "
@@ -210,6 +223,8 @@ class ProblemRun:
         """The student's file as it is, read here on the trusted side (for checks of what the
         code says rather than what it does: nothing the student's code runs can change it).
         All of it: a check that read only the start could be hidden from by padding."""
+        if self.notebook is not None:  # the code the worker imported, made from the notebook here
+            return self.notebook.kept.encode("utf-8")
         path = self.spec.files.get(self.spec.module + ".py")
         if path is None:
             raise MissingFile(self.missing or f"{self.spec.module}.py was not submitted.")

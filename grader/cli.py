@@ -218,8 +218,9 @@ def report(out_dir: Path) -> None:
 @_gpu_problems_on_cpu_option
 def check(assignment: str, folder: Path, seed: int | None, course: str | None, problems: tuple[str, ...],
           gpu_problems_on_cpu: bool, data_dir: Path | None) -> None:
-    """Self-check the files in FOLDER against the public tests (exit 1 if one fails; a test
-    that cannot run on this machine is SKIP, with the reason, and does not fail the check)."""
+    """Self-check the files in FOLDER (or one notebook, FOLDER being an .ipynb file) against the
+    public tests (exit 1 if one fails; a test that cannot run on this machine is SKIP, with the
+    reason, and does not fail the check)."""
     from ._grade import check as run
 
     result = run(assignment, folder, course=_course(course), seed=seed, progress=_progress(True, who=False), gpu_problems_on_cpu=gpu_problems_on_cpu,
@@ -235,7 +236,8 @@ def check(assignment: str, folder: Path, seed: int | None, course: str | None, p
     again = " ".join(["grader check", assignment, str(folder), "--seed", str(result.seed),
                       *(a for p in problems for a in ("--problem", p))])
     click.echo(f"Seed {result.seed}: to run exactly these tests again: {again}")
-    click.echo(f"Feedback page: {folder / 'feedback.html'}")
+    page = folder.with_name(f"{folder.stem}-feedback.html") if folder.suffix.lower() == ".ipynb" else folder / "feedback.html"
+    click.echo(f"Feedback page: {page}")
     sys.exit(0 if all(t.outcome in ("passed", "skipped") for t in result.tests) else 1)
 
 
@@ -305,14 +307,16 @@ def gradescope(assignment: str, out: Path | None, course: str | None) -> None:
 @click.option("--wheel/--no-wheel", default=True, show_default=True,
               help="Ship the grader's wheel in the release (unless course.toml names an `install` command).")
 @click.option("--force", is_flag=True, help="Replace OUT if it exists.")
-def release(assignment: str, out: Path, course: str | None, wheel: bool, force: bool) -> None:
+@click.option("--notebooks", is_flag=True,
+              help="Also write each student file X.py as a Jupyter notebook X.ipynb (students may hand in either).")
+def release(assignment: str, out: Path, course: str | None, wheel: bool, force: bool, notebooks: bool) -> None:
     """Write what students get for ASSIGNMENT into OUT: the template, its README (with how to
     install the grader and self-check), and the public checks only. Hidden checks, reference
     solutions and known mistakes are never copied, and the release is searched for them
     before it is written."""
     from ._release import release as run
 
-    r = run(assignment, out, course=_course(course), wheel=wheel, force=force)
+    r = run(assignment, out, course=_course(course), wheel=wheel, force=force, notebooks=notebooks)
     click.echo(f"Release of {assignment}: {r.out} ({len(r.files)} files; no hidden check, reference or known mistake in it)")
     click.echo(f"Students install the grader with: {r.install}")
     click.echo(f"and self-check in that folder with: grader check {assignment}")
