@@ -688,21 +688,34 @@ def convert(path: Path, module: str, *, wanted: set[str] | None = None, mode: Mo
             for _, _, stmt, _ in keep:
                 need |= _uses(stmt)
         else:
-            # only what the problem's names need: a fixed point over the names the kept code uses
-            need = set(wanted)
+            # only what the problem's names need: the names the kept code uses, followed once each
+            # (a worklist, linear in the notebook's size: a hostile notebook cannot make this slow)
+            binders: dict[str, list[int]] = {}
             marked = [False] * len(keep)
-            changed = True
-            while changed:
-                changed = False
-                for i, (_, _, stmt, _) in enumerate(keep):
-                    if marked[i]:
-                        continue
-                    star = isinstance(stmt, ast.ImportFrom) and any(x.name == "*" for x in stmt.names)
-                    setting = isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)  # torch.manual_seed(0)
-                    if star or setting or _binds(stmt) & need:
+            queue: list[int] = []
+            for i, (_, _, stmt, _) in enumerate(keep):
+                star = isinstance(stmt, ast.ImportFrom) and any(x.name == "*" for x in stmt.names)
+                setting = isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)  # torch.manual_seed(0)
+                if star or setting:
+                    marked[i] = True
+                    queue.append(i)
+                for bound in _binds(stmt):
+                    binders.setdefault(bound, []).append(i)
+            need = set()
+            names: list[str] = list(wanted)
+            while names or queue:
+                while queue:
+                    names.extend(_uses(keep[queue.pop()][2]) - need)
+                if not names:
+                    break
+                used = names.pop()
+                if used in need:
+                    continue
+                need.add(used)
+                for i in binders.get(used, []):
+                    if not marked[i]:
                         marked[i] = True
-                        need |= _uses(stmt)
-                        changed = True
+                        queue.append(i)
             chosen = [k for k, m in zip(keep, marked) if m]
     defined: dict[str, list[Cell]] = {}
     for cell, lines, stmt, shared in chosen:
