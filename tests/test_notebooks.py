@@ -213,3 +213,17 @@ def test_hostile_notebooks_in_a_class_fail_only_their_student(tmp_path: Path) ->
         assert results[bad].score == 0
         assert all(t.outcome == "missing" and said in t.output for t in results[bad].tests), results[bad].tests[0].output
     assert json.loads((tmp_path / "out" / "good" / "result.json").read_text())["problems"][0]["notebook"] == "hw5.ipynb"
+
+
+def test_the_in_notebook_helper_runs_the_same_check_and_prints_its_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from grader.jupyter import check as in_notebook
+
+    nb = notebook(tmp_path / "momentum.ipynb", (REF / "momentum.py").read_text())
+    assert in_notebook("mfdnn-hw5", nb, course=ROOT) == 0
+    out = capsys.readouterr().out
+    assert "Public tests: 21/21" in out and "momentum" in out, out
+    wrong = notebook(tmp_path / "w" / "momentum.ipynb", "def heavy_ball(*a):\n    return 1\n")
+    assert in_notebook("mfdnn-hw5", wrong, course=ROOT) == 1
+    assert "Public tests: 0/21" in capsys.readouterr().out
+    with pytest.raises(FileNotFoundError, match="no such notebook"):
+        in_notebook("mfdnn-hw5", tmp_path / "absent.ipynb")
