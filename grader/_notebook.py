@@ -39,6 +39,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ._exceptions import SubmissionError
+from ._nbtemplate import is_main_guard
+from .checks import _dotted
 
 Mode = Literal["definitions", "cells"]
 MAX_NOTEBOOK_BYTES = 50 << 20
@@ -162,25 +164,21 @@ class NotebookModule:
         named: list[tuple[int, int | None]] = []
         nb = re.escape(self.kept_name)
 
-        def frame(m: re.Match[str]) -> str:
-            place = self.at(int(m["line"]))
-            if place is None:
-                return m[0]
-            named.append((place[0].index, place[1]))
-            return f'{self.kept_name}", {place[0].label}, line {place[1]}'
-
-        text = re.sub(rf'(?<![\w/]){nb}", line (?P<line>\d+)', frame, text)
-        module_file = re.escape(f"{self.module}.py")
-        if re.search(rf"(?<![\w/]){module_file}\b", text):
-            # checks that quote lines of the source ("backprop.py uses autograd (line 12: ...)") read the kept code
-            def line(m: re.Match[str]) -> str:
+        def naming(template: str) -> Any:
+            """A replacement that names the kept line ``m["line"]`` as its cell and line, in ``template``."""
+            def name(m: re.Match[str]) -> str:
                 place = self.at(int(m["line"]))
                 if place is None:
                     return m[0]
                 named.append((place[0].index, place[1]))
-                return f"{place[0].label}, line {place[1]}"
+                return template.format(cell=place[0].label, line=place[1])
+            return name
 
-            text = re.sub(r"\bline (?P<line>\d+)(?=: )", line, text)  # mentions(): "line 12: .backward"
+        text = re.sub(rf'(?<![\w/]){nb}", line (?P<line>\d+)', naming(self.kept_name + '", {cell}, line {line}'), text)
+        module_file = re.escape(f"{self.module}.py")
+        if re.search(rf"(?<![\w/]){module_file}\b", text):
+            # checks that quote lines of the source ("backprop.py uses autograd (line 12: ...)") read the kept code
+            text = re.sub(r"\bline (?P<line>\d+)(?=: )", naming("{cell}, line {line}"), text)  # mentions(): "line 12: .backward"
             text = re.sub(rf"(?<![\w/]){module_file}\b", f"{self.notebook} ({self.module}'s code)", text)
         hints = []
         for name in dict.fromkeys(re.findall(r"name '(\w+)' is not defined", text)
@@ -443,17 +441,6 @@ def _unmagic(source: str) -> tuple[str, list[tuple[int, str]]]:
     return "\n".join(out), gone
 
 
-def _dotted(node: ast.AST) -> str:
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return ".".join(reversed(parts))
-    return ""
-
-
 def _constant(node: ast.AST | None) -> bool:
     """Whether a value is built from literals, names, lookups, operators, containers,
     comprehensions, lambdas and pure calls only (cheap and without effects)."""
@@ -573,11 +560,6 @@ def _uses(node: ast.AST) -> set[str]:
     return names
 
 
-def _main_block(node: ast.AST) -> bool:
-    return isinstance(node, ast.If) and isinstance(node.test, ast.Compare) and ast.unparse(node.test).replace("'", '"') in (
-        '__name__ == "__main__"', '"__main__" == __name__')
-
-
 def _why_left_out(node: ast.stmt) -> str | None:
     """None when the statement is kept (``definitions`` mode); else why not, for the student."""
     if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Pass)):
@@ -602,7 +584,7 @@ def _why_left_out(node: ast.stmt) -> str | None:
         if name in ("print", "display", "plt.show", "plt.plot", "input") or name.startswith(("plt.", "sns.")):
             return f"a top-level call of {name}() (output, plots and input are not graded)"
         return f"a top-level call{' of ' + name + '()' if name else ''}"
-    if _main_block(node):
+    if isinstance(node, ast.stmt) and is_main_guard(node):
         return "an if __name__ == \"__main__\": block runs only as a script"
     if isinstance(node, ast.Try):
         parts = [*node.body, *node.orelse, *node.finalbody, *[s for h in node.handlers for s in h.body]]
@@ -786,7 +768,7 @@ def template_names(template: Path) -> set[str] | None:
         return None
     names: set[str] = set()
     for node in tree.body:
-        if isinstance(node, (ast.Import, ast.ImportFrom)) or _main_block(node):
+        if isinstance(node, (ast.Import, ast.ImportFrom)) or is_main_guard(node):
             continue
         names |= _binds(node)
     return {n for n in names if not n.startswith("__")} or None
@@ -801,9 +783,3 @@ def load_failures(raw: Any) -> list[tuple[int, str]]:
                     and isinstance(item[1], str)):
                 out.append((item[0], item[1][:300]))
     return out
-
-
-def dumps(nb: Any) -> str:
-    import nbformat
-
-    return str(nbformat.writes(nb))
