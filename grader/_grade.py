@@ -84,12 +84,27 @@ def run_plan(plan: Plan) -> list[Result]:
         "-W", "ignore::pytest.PytestAssertRewriteWarning",
     ]  # fmt: skip
     plugin = GraderPlugin(plan)
-    code = pytest.main(args, plugins=[plugin])
+    try:
+        code = pytest.main(args, plugins=[plugin])
+    finally:
+        _forget_rubric_modules(a.rubric_dir)
     if plan.config_error:
         raise ConfigError(plan.config_error)
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         raise ConfigError(f"grading {a.id} stopped: pytest exited with {code!r}")
     return plan.results
+
+
+def _forget_rubric_modules(rubric_dir: Path) -> None:
+    """Drop the session's check modules from ``sys.modules``. pytest's importlib mode names a
+    module by its path under the rootdir (``test_momentum``) and reuses one of that name it
+    finds there: without this, a later session in the same process (another course, or
+    another assignment with a problem of the same id) would be graded with these checks."""
+    root = os.path.realpath(rubric_dir) + os.sep
+    for name, module in list(sys.modules.items()):
+        where = getattr(module, "__file__", None)
+        if isinstance(where, str) and os.path.realpath(where).startswith(root):
+            del sys.modules[name]
 
 
 def _stamp(result: Result) -> Result:

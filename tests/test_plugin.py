@@ -105,3 +105,20 @@ def test_a_job_claims_a_student_only_when_done_and_makes_references_once(tmp_pat
                      f"close {s}/momentum/hidden", f"release {s}", f"result {s} {max_score}/{max_score}"]
     assert lifecycle == [*expected, "claim None"], "\n".join(lifecycle)
     assert count.read_text() == "made\n", "the session fixtures were made more than once"
+
+
+def test_a_second_course_in_the_same_process_is_graded_with_its_own_checks(tmp_path: Path) -> None:
+    """pytest names a check module by its path under the rubric folder (``test_momentum``): a
+    session after another course's (or another assignment's problem of the same id) in the
+    same process imports its own module, never the one left in sys.modules."""
+    from grader._grade import check
+
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    shutil.copyfile(ROOT / "reference" / "mfdnn-hw5" / "momentum.py", folder / "momentum.py")
+    first = check("mfdnn-hw5", folder, course=Course.locate(ROOT), seed=1, problems={"momentum"})
+    assert first.score == first.max_score > 0
+    count = tmp_path / "made.txt"
+    second = check("mfdnn-hw5", folder, course=_course(tmp_path, count), seed=1, problems={"momentum"})
+    assert second.score == second.max_score
+    assert count.read_text() == "made\n", "the second course was graded with the first course's check module"
