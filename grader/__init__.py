@@ -49,7 +49,7 @@ def public_checks(hidden_module_file: str) -> Any:
 
 
 def __getattr__(name: str) -> Any:
-    # Lazy: `import grader` must stay cheap (the CLI's --help, the worker's copy of _worker.py).
+    # Lazy: `import grader` must stay cheap (the CLI's --help, the worker's copy of the _worker package).
     if name in ("grade", "check", "validate"):
         from . import _grade
 

@@ -6,7 +6,7 @@ A check reaches its problem's driver by name: ``submission.call("fold", ...)``,
 "folded_forward", baseline_fn="train_forward", ...)``. A name that the driver does not
 define, or keyword arguments that its function cannot take, would otherwise show only when
 a student is graded (as "the grader itself failed", see ``DriverBug`` in
-grader/_worker.py). Names given by a variable, and drivers that define their functions in
+grader/_worker/). Names given by a variable, and drivers that define their functions in
 ways a reading cannot follow (``from x import *``, ``globals()``, a module ``__getattr__``),
 are left to that run-time check.
 """

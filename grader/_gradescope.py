@@ -132,7 +132,7 @@ def to_gradescope(result: Result) -> GradescopeResults:
         execution_time=result.execution_time,
         output="\n".join(lines) + f"\n(graded on the {result.device.upper()}, grader {result.grader_version})",
         tests=tests,
-        extra_data={"assignment": result.assignment, "seed": result.seed, "device": result.device},
+        extra_data={"assignment": result.assignment, "seed": result.seed, "device": result.device, "isolation": result.isolation},
     )
 
 

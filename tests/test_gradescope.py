@@ -38,7 +38,7 @@ def test_the_bundle_holds_the_checks_and_no_solutions(bundle: Path, course) -> N
     for p in a.rubric.problems:
         assert f"course/rubrics/{A}/test_{p.id}.py" in names and f"course/rubrics/{A}/drivers/{p.id}.py" in names
         assert f"course/student_template/{A}/{p.file}" in names
-    assert "course/grader/_worker.py" in names and "course/requirements.txt" in names
+    assert "course/grader/_worker/__main__.py" in names and "course/grader/_worker/isolation.py" in names and "course/requirements.txt" in names
     assert not [n for n in names if n.startswith(("course/reference", "course/tests", "course/examples")) or "mfdnn-hw7" in n]
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
     # the known mistakes (right-but-different solutions among them) stay in the course

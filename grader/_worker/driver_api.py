@@ -1,0 +1,160 @@
+"""What a problem's driver gets in the worker: ``grader.driver`` as this process's own
+(``WrongAnswer``, ``plain``, ``tensor_list``, ``AutogradWatch``), the driver's loading, and
+the watch that reports any use of autograd to the trusted side as it happens."""
+
+from __future__ import annotations
+
+import importlib.machinery
+import importlib.util
+import sys
+from types import ModuleType
+from typing import Any, Callable
+
+from .faults import DriverBug, WrongAnswer
+from .values import plain, tensor_list
+
+
+class AutogradWatch:
+    """Reports any use of autograd by the student's code while ``run`` runs it (a driver's tool).
+
+    Drivers get this class as a global, like ``WrongAnswer``, and make one when they are
+    loaded, which is before the student's module is imported: the spies then replace
+    torch's autograd entry points from the first line of student code on (a student's
+    ``from torch.autograd import grad`` gets a spy), and what the watch itself needs is
+    bound now, out of reach of a later ``torch.x = ...``.
+
+    Its record is not kept here, where the student's code could wipe it: each use is sent
+    to the trusted side at once, as a ``witness`` frame on the reply channel, before the
+    autograd call itself runs (a frame sent cannot be taken back). What it reports is still
+    a witness from the student's process, which code that reaches the spies' internals can
+    silence; the trusted side pairs it with a reading of the student's source that refuses
+    every way of reaching a name dynamically, which no code of theirs can change.
+    """
+
+    def __init__(self) -> None:
+        import torch
+        import torch.autograd.functional
+        import torch.func
+
+        self._armed = False
+        self._saved_tensors_hooks = torch.autograd.graph.saved_tensors_hooks
+        self._report = _witness  # bound now: the reply channel's writer
+        targets = [
+            (torch.Tensor, "backward", "Tensor.backward"), (torch.autograd, "backward", "torch.autograd.backward"),
+            (torch.autograd, "grad", "torch.autograd.grad"), (torch.autograd.functional, "jacobian", "torch.autograd.functional.jacobian"),
+            (torch.autograd.functional, "vjp", "torch.autograd.functional.vjp"), (torch.func, "grad", "torch.func.grad"),
+            (torch.func, "grad_and_value", "torch.func.grad_and_value"), (torch.func, "vjp", "torch.func.vjp"),
+            (torch.func, "jacrev", "torch.func.jacrev"), (torch.func, "jacfwd", "torch.func.jacfwd"),
+        ]  # fmt: skip
+        for owner, attr, name in targets:
+            setattr(owner, attr, self._spy(getattr(owner, attr), name))
+
+    def _spy(self, original: Any, name: str) -> Any:
+        report = self._report
+
+        def spy(*args: Any, **kw: Any) -> Any:
+            if self._armed:
+                report(name)
+            return original(*args, **kw)
+
+        spy.__name__ = getattr(original, "__name__", name)
+        spy.__doc__ = getattr(original, "__doc__", None)
+        return spy
+
+    def _pack(self, t: Any) -> Any:
+        self._report("an autograd graph (a tensor saved for backward)")
+        return t
+
+    def run(self, fn: Callable[[], Any]) -> tuple[Any, list[str]]:
+        """``(fn(), [])``, every use of autograd having been reported to the trusted side as it
+        happened; ``(None, ["..."])`` when fn raised after a use (torch.func refuses to run
+        under the graph watch: what it was asked to do is the answer)."""
+        used = _witness.count()
+        self._armed = True
+        try:
+            with self._saved_tensors_hooks(self._pack, lambda t: t):
+                out = fn()
+        except Exception:
+            if _witness.count() == used:
+                raise
+            out = None
+        finally:
+            self._armed = False
+        return out, ([] if out is not None else ["autograd (reported as it was used)"])
+
+
+class _Witness:
+    """Sends what a watch saw to the trusted side as it happens (``{"witness": ...}`` frames
+    on the reply channel, read there before the call's reply). Bound to its channel by the
+    request loop before the student's module is imported."""
+
+    def __init__(self) -> None:
+        self._send: Callable[[str], None] | None = None
+        self._sent = 0
+        self._seen: set[str] = set()
+
+    def bind(self, send: Callable[[str], None]) -> None:
+        self._send = send
+
+    def count(self) -> int:
+        return self._sent
+
+    def __call__(self, what: str) -> None:
+        self._sent += 1
+        if self._send is not None and what not in self._seen:
+            self._seen.add(what)
+            self._send(what)
+
+    def reset(self) -> None:
+        self._seen.clear()
+
+
+_witness = _Witness()
+
+
+def _check_driver_call(driver: Any, name: str, fn: Any, student: Any, kwargs: dict[str, Any]) -> None:
+    import inspect
+
+    if not callable(fn):  # (the trusted side names the driver's file: here it is a copy, driver.py)
+        raise DriverBug(f"the driver has no function {name!r} that a check calls")
+    try:
+        inspect.signature(fn).bind(student, **kwargs)
+    except TypeError as exc:
+        raise DriverBug(f"the driver's {name}() cannot take the arguments a check gives it ({exc})") from None
+    except ValueError:
+        pass  # no signature to read (a builtin): let the call say
+
+
+
+
+def load_driver(path: str, name: str = "_grader_driver", register: bool = False) -> ModuleType:
+    """Import a driver file by path. It imports what it uses from ``grader.driver``
+    (``WrongAnswer``, ``plain``, ``tensor_list``, ``AutogradWatch``): in the worker, the
+    worker's own (see ``_register_driver_api``); on the trusted side, the real module."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    if register:  # in sys.modules while it runs, as an import does (a dataclass in it needs that)
+        sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _register_driver_api() -> None:
+    """In the worker, before any driver or student code is imported: ``grader.driver`` is
+    this process's own ``WrongAnswer``, ``plain``, ``tensor_list`` and ``AutogradWatch``
+    (the classes the request loop recognises), whatever else is installed, and a student's
+    file named grader.py cannot stand in for it."""
+    import types
+
+    api = types.ModuleType("grader.driver", "What a worker-side driver imports (the worker's own).")
+    api.WrongAnswer, api.AutogradWatch, api.tensor_list, api.plain = WrongAnswer, AutogradWatch, tensor_list, plain  # type: ignore[attr-defined]
+    api.__all__ = ["AutogradWatch", "WrongAnswer", "plain", "tensor_list"]  # type: ignore[attr-defined]
+    package = types.ModuleType("grader", "The grader, as a worker sees it: only grader.driver.")
+    package.__path__ = []  # type: ignore[attr-defined]  # nothing else of it is importable here
+    package.driver = api  # type: ignore[attr-defined]
+    # Specs of their own (no file behind them), as any imported module has: importlib's
+    # find_spec() on a module without one raises ValueError.
+    package.__spec__ = importlib.machinery.ModuleSpec("grader", None, is_package=True)
+    api.__spec__ = importlib.machinery.ModuleSpec("grader.driver", None)
+    sys.modules["grader"], sys.modules["grader.driver"] = package, api

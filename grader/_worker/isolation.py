@@ -1,0 +1,383 @@
+"""How a worker leaves the grader's namespaces before any student code runs: as root, or
+rootless (a user namespace first); the policy is ``POLICY`` and ``isolate``'s docstring."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import shutil
+import signal
+from typing import Any
+
+from .kernel import _CLONE_NEWIPC, _CLONE_NEWNET, _CLONE_NEWNS, _CLONE_NEWPID, _CLONE_NEWUSER, _MNT_DETACH, _MS_BIND, _MS_NODEV, _MS_NOEXEC, _MS_NOSUID, _MS_PRIVATE, _MS_RDONLY, _MS_REC, _MS_REMOUNT, _PR_SET_NO_NEW_PRIVS, _mount
+from .seccomp import seccomp
+
+
+# The isolation policy, in one place (as bubblewrap's flags are). "root": the grader runs as
+# root and each worker gets namespaces and a uid of its own. "rootless": an ordinary user's
+# grader; each worker makes a user namespace first (as bubblewrap and rootless containers
+# do), and inside it the same namespaces and root as under "root"; all workers share the
+# user's uid outside, which the PID namespace, the dropped capabilities and the seccomp
+# filter make harmless. "none": no namespaces (the grader was told --unsandboxed).
+POLICY = {
+    "namespaces": ("user (rootless only)", "mount: a root of allow-listed folders", "PID", "network (no interface)", "IPC"),
+    "root": ("/usr", "/etc", "/bin", "/sbin", "/lib*", "the interpreter's folders (read-only)",
+             "a minimal /dev", "a fresh /proc", "/sys (read-only)", "tmpfs /tmp, /var/tmp, /dev/shm, own folder"),
+    "after": ("no_new_privs", "no capabilities (bounding set emptied)", "seccomp filter", "rlimits"),
+}
+
+
+def isolate(uid: int, hide: list[str], home: str, keep: list[str], disk_mb: int, shm_mb: int, rootless: bool = False) -> list[str]:
+    """Before anything of the student's runs: leave the grader's namespaces, and for good.
+    Returns what could not be done (empty when fully isolated). As root (``rootless`` False)
+    the worker ends as ``uid``; rootless, ``uid`` is the user's own, and the user namespace
+    the worker has entered (``user_namespace``) is what gives it the right to do the rest.
+
+    - a mount namespace of its own with a root of its own (an allow-list, not a deny-list):
+      only the system's read-only folders (/usr, /etc, /lib...), a minimal /dev (null, zero,
+      full, random, urandom, the GPUs' nodes: no terminal of anyone's), a /proc of its own,
+      /sys read-only, the interpreter's folders (``keep``, read-only) and the worker's own
+      folder ``home`` exist there. Any other copy of a reference on the machine (another
+      checkout, an instructor's home, the submissions and output folders) is simply absent.
+      /tmp, /var/tmp and /dev/shm are small tmpfs of its own, ``home`` is re-created inside
+      its /tmp (the disk, and the user's quota, cannot be filled), and every path of
+      ``hide`` that still shows (under a kept folder) is covered;
+    - a PID namespace of its own, with a /proc that shows only it: the grader's processes
+      (their command lines, environments, folders) and other workers' do not exist there,
+      and no pid outside can be named (``kill(-1)`` reaches only its own). The worker is
+      PID 2 under a bare PID 1 (see ``_stay_init``); when PID 1 ends, the kernel kills
+      everything left in the namespace, whatever left its session;
+    - a network namespace of its own, with no interface up: no network at all (nor the
+      abstract Unix sockets of the machine);
+    - an IPC namespace of its own: no SysV shared memory, semaphore or message queue of
+      another worker is reachable, and none outlives the worker;
+    - no capabilities (the bounding set emptied: nothing can give them back), no_new_privs,
+      no supplementary groups, as root the uid/gid ``uid`` (no other process has it), and a
+      seccomp filter (``seccomp``) on the calls that reach beyond the worker.
+
+    Where a root of its own cannot be made, it falls back on covering ``hide`` in place.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    missing: list[str] = []
+    pid_ns = _pid_namespace(libc)  # from here on this is PID 1 of a new namespace (or the same process)
+    if not pid_ns:
+        missing.append(f"PID namespace ({os.strerror(ctypes.get_errno())}): the grader's processes are visible")
+    if libc.unshare(_CLONE_NEWNS) == 0:
+        _mount(libc, "none", "/", None, _MS_REC | _MS_PRIVATE)
+        try:
+            _private_root(libc, uid, hide, home, keep, disk_mb, shm_mb, fresh_proc=pid_ns, rootless=rootless, missing=missing)
+        except OSError as exc:
+            missing.append(f"root of its own ({exc}): only the course's own folders are hidden")
+            _cover_in_place(libc, uid, hide, home, keep, disk_mb, shm_mb, missing)
+    else:
+        missing.append(f"mount namespace ({os.strerror(ctypes.get_errno())}): course files not hidden, disk not capped")
+    if libc.unshare(_CLONE_NEWNET) != 0:
+        missing.append(f"network namespace ({os.strerror(ctypes.get_errno())}): network not cut")
+    if libc.unshare(_CLONE_NEWIPC) != 0:  # SysV shared memory, semaphores and queues of its own: gone with it
+        missing.append(f"IPC namespace ({os.strerror(ctypes.get_errno())}): SysV IPC objects are shared")
+    _drop_bounding_set(libc)
+    libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    if not rootless:  # (a user namespace whose setgroups is denied has no groups to drop)
+        os.setgroups([])
+    os.setresgid(os.getgid() if rootless else uid, os.getgid() if rootless else uid, os.getgid() if rootless else uid)
+    os.setresuid(uid, uid, uid)
+    gap = _drop_capabilities(libc)
+    if gap:
+        missing.append(gap)
+    gap = seccomp(libc)
+    if gap:
+        missing.append(gap)
+    if pid_ns:
+        # Sessions of their own, seen from inside: PID 1's group has no other member (a
+        # killpg of the parent's group reaches nothing), and the worker's is its own.
+        # (The grader freezes and kills by uid or by PID namespace, which reach both.)
+        os.setsid()
+        _stay_init()  # PID 1 stays a bare reaper; the worker goes on as PID 2
+        os.setsid()
+    return missing
+
+
+def user_namespace(libc: Any | None = None) -> str | None:
+    """Rootless: enter a user namespace of its own, where this user's uid and gid (and no
+    other) are mapped to themselves. The process gets every capability there, and only
+    there: what it needs to make the other namespaces and mounts, all dropped before any
+    student code runs (``isolate``). Must be called while the process has one thread.
+    Returns None, or why it could not be done."""
+    libc = libc or ctypes.CDLL(None, use_errno=True)
+    uid, gid = os.getuid(), os.getgid()
+    if libc.unshare(_CLONE_NEWUSER) != 0:
+        return f"user namespace ({os.strerror(ctypes.get_errno())})"
+    try:
+        for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
+            with open(f"/proc/self/{name}", "w") as f:
+                f.write(text)
+    except OSError as exc:
+        return f"user namespace ids ({exc.strerror})"
+    return None
+
+
+def probe() -> int:
+    """``_grader_worker --probe``: can this user make what a rootless worker makes? Exit 0 if so;
+    else 1, with the reason on stdout. (A process of its own: the grader's stays as it is.)"""
+    libc = ctypes.CDLL(None, use_errno=True)
+    why = user_namespace(libc)
+    if why is None and libc.unshare(_CLONE_NEWNS | _CLONE_NEWPID | _CLONE_NEWNET | _CLONE_NEWIPC) != 0:
+        why = f"namespaces in a user namespace ({os.strerror(ctypes.get_errno())})"
+    if why is None:
+        child = os.fork()
+        if child == 0:  # PID 1 of the new namespace: mount what a worker mounts
+            try:
+                import tempfile
+
+                _mount(libc, "none", "/", None, _MS_REC | _MS_PRIVATE)
+                place = tempfile.mkdtemp(prefix="grader-probe-")
+                _mount(libc, "tmpfs", place, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=1m")
+                os.mkdir(place + "/proc")
+                _mount(libc, "proc", place + "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC)
+                os._exit(0)
+            except OSError as exc:
+                os.write(1, str(exc).encode())
+                os._exit(1)
+        _, status = os.waitpid(child, 0)
+        if os.waitstatus_to_exitcode(status) != 0:
+            why = "mounts in a user namespace refused"
+    if why:
+        print(why, flush=True)
+        return 1
+    return 0
+
+
+_PR_CAPBSET_DROP, _PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL = 24, 47, 4
+
+
+def _drop_bounding_set(libc: Any) -> None:
+    """Empty the capability bounding set (while the process may: it needs CAP_SETPCAP): no
+    program it runs, setuid or with file capabilities, can ever give one back."""
+    for cap in range(64):
+        if libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 and ctypes.get_errno() == 22:  # EINVAL: past the last
+            break
+    libc.prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+
+
+def _drop_capabilities(libc: Any) -> str | None:
+    """No capability left, in any namespace: rootless, the worker had every one in its user
+    namespace (it could have unmounted what covers a folder, or remounted the interpreter's
+    folders writable); as root, setresuid() has cleared them already."""
+    header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this process
+    data = (ctypes.c_uint32 * 6)()  # effective, permitted, inheritable: none (two 32-bit words each)
+    if libc.capset(header, data) != 0:
+        return f"capabilities not dropped ({os.strerror(ctypes.get_errno())})"
+    return None
+
+
+def _pid_namespace(libc: Any) -> bool:
+    """Enter a new PID namespace: this process forks; the child, PID 1 there, returns True.
+    The parent stays outside (the grader's handle on the worker: its pid, its session),
+    waits, and ends as the child did: a signal death (exit status 128 + signal from PID 1)
+    as that signal, so the grader reads it as from any worker. False: no namespace."""
+    if libc.unshare(_CLONE_NEWPID) != 0:
+        return False
+    child = os.fork()
+    if child == 0:
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG: if the outer process is killed, so is PID 1
+        return True
+    os.closerange(3, 1 << 16)  # keep nothing of the worker's channels: their end is the worker's end
+    while True:
+        try:
+            _, status = os.waitpid(child, 0)
+            break
+        except InterruptedError:
+            continue
+    code = os.waitstatus_to_exitcode(status)
+    sig = -code if code < 0 else (code - 128 if code > 128 else 0)
+    if sig:
+        if sig not in (signal.SIGKILL, signal.SIGSTOP):  # those two have no handler to reset
+            signal.signal(sig, signal.SIG_DFL)
+        os.kill(os.getpid(), sig)
+    os._exit(code if code >= 0 else 128 - code)
+_SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "ppc64le": 203}
+_SYSTEM_DIRS = ("usr", "etc", "bin", "sbin", "lib", "lib32", "lib64", "libx32")
+
+
+def _under(path: str, root: str) -> bool:
+    path, root = os.path.realpath(path), os.path.realpath(root)
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+def _scratch(libc: Any, path: str, mb: int) -> None:
+    _mount(libc, "tmpfs", path, "tmpfs", _MS_NOSUID | _MS_NODEV, f"size={mb}m,mode=1777")
+
+
+def _copy_home(src_fd: int, home: str, uid: int, skip: str | None = None) -> None:
+    """Re-create the worker's folder at ``home`` from the open folder ``src_fd``, owned by ``uid``."""
+
+    src = f"/proc/self/fd/{src_fd}"
+    os.makedirs(home, exist_ok=True)
+    shutil.copytree(src, home, dirs_exist_ok=True, ignore=lambda d, names: [skip] if skip and d == src and skip in names else [])
+    for root, dirs, files in os.walk(home):
+        for name in [root, *(os.path.join(root, n) for n in dirs + files)]:
+            os.chown(name, uid, uid)
+    os.chmod(home, 0o700)
+
+
+def _locked_flags(path: str) -> int:
+    """The flags of the mount holding ``path`` that a bind of it must keep: in a user namespace
+    the kernel refuses a remount that would clear nosuid, nodev, noexec or rdonly of a mount
+    made outside it (bubblewrap keeps them the same way)."""
+    try:
+        flags = os.statvfs(path).f_flag
+    except OSError:
+        return 0
+    return flags & (_MS_RDONLY | _MS_NOSUID | _MS_NODEV | _MS_NOEXEC)  # ST_* and MS_* agree on these bits
+
+
+_DEVICES = ("null", "zero", "full", "random", "urandom")
+
+
+def _minimal_dev(libc: Any, new: str, shm_mb: int) -> None:
+    """A /dev of its own: a tmpfs with the few device nodes a program needs (bound from the
+    host's), the GPUs' nodes, /dev/shm (a small tmpfs) and the usual links. No terminal, no
+    disk, nothing of the user's session: a worker that shares the user's uid cannot open the
+    instructor's terminal."""
+    dev = new + "/dev"
+    os.makedirs(dev, exist_ok=True)
+    _mount(libc, "tmpfs", dev, "tmpfs", _MS_NOSUID | _MS_NOEXEC, "size=64k,mode=755")
+    names = [n for n in _DEVICES if os.path.exists("/dev/" + n)]
+    try:
+        names += sorted(n for n in os.listdir("/dev") if n.startswith("nvidia"))
+    except OSError:
+        pass
+    for name in names:
+        src, target = "/dev/" + name, dev + "/" + name
+        if os.path.isdir(src):
+            os.makedirs(target, exist_ok=True)
+        else:
+            open(target, "w").close()
+        _mount(libc, src, target, None, _MS_BIND | _MS_REC)
+    for link, to in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
+                     ("stderr", "/proc/self/fd/2")):
+        os.symlink(to, dev + "/" + link)
+    os.makedirs(dev + "/shm")
+    _scratch(libc, dev + "/shm", shm_mb)
+    _mount(libc, "none", dev, None, _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NOEXEC)
+
+
+def _private_root(libc: Any, uid: int, hide: list[str], home: str, keep: list[str], disk_mb: int, shm_mb: int,
+                  fresh_proc: bool = False, rootless: bool = False, missing: list[str] | None = None) -> None:
+    import platform
+    import tempfile
+
+    number = _SYS_PIVOT_ROOT.get(platform.machine())
+    if number is None:
+        raise OSError(0, f"pivot_root unknown on {platform.machine()}")
+    saved = os.open(home, os.O_RDONLY | os.O_DIRECTORY)
+    new = tempfile.mkdtemp(prefix="root-", dir=home)  # an empty folder on the host, removed with ``home``
+    _mount(libc, "tmpfs", new, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=1m,mode=755")
+    try:
+        def bind(path: str, read_only: bool = True, at: str | None = None) -> None:
+            target = new + (at or path)
+            os.makedirs(target, exist_ok=True)
+            _mount(libc, path, target, None, _MS_BIND | _MS_REC)
+            if read_only:
+                _mount(libc, "none", target, None, _MS_BIND | _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _locked_flags(path))
+
+        for name in _SYSTEM_DIRS:
+            path = "/" + name
+            if os.path.islink(path):
+                os.symlink(os.readlink(path), new + path)
+            elif os.path.isdir(path):
+                bind(path)
+        _minimal_dev(libc, new, shm_mb)
+        os.makedirs(new + "/proc")
+        try:
+            if not fresh_proc:
+                raise OSError(0, "no PID namespace")
+            # The PID namespace's own /proc: only the worker's processes.
+            _mount(libc, "proc", new + "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC)
+        except OSError as exc:
+            if rootless:  # the host's /proc would show the grader's environment to its own uid: none at all
+                if missing is not None:
+                    missing.append(f"a /proc of its own ({exc.strerror}): the worker has no /proc")
+            else:  # as root the worker is another uid: the grader's /proc entries are not its to read
+                bind("/proc", read_only=False)
+        bind("/sys")
+        for d in ("/tmp", "/var/tmp"):
+            os.makedirs(new + d)
+            _scratch(libc, new + d, disk_mb)
+        shown = ["/" + n for n in _SYSTEM_DIRS]
+        for path in sorted({os.path.abspath(k) for k in keep if k and os.path.isdir(k)}, key=len):
+            if not any(_under(path, s) for s in shown) and not _under(path, home) and not _under(home, path):
+                real = os.path.realpath(path)
+                bind(real)
+                if real != path:  # the interpreter knows it by this name too
+                    bind(real, at=path)
+                shown.append(path)
+        if not any(_under(home, d) for d in ("/tmp", "/var/tmp")):  # the root is read-only: home gets a tmpfs too
+            os.makedirs(new + home)
+            _scratch(libc, new + home, disk_mb)
+        _copy_home(saved, new + home, uid, skip=os.path.basename(new))
+        for path in hide:  # what a kept folder may still hold (course files under /usr, say)
+            target = new + os.path.realpath(path)
+            if os.path.isdir(target) and not any(_under(k, path) for k in [*keep, home]):
+                _mount(libc, "tmpfs", target, "tmpfs", _MS_RDONLY | _MS_NOSUID | _MS_NODEV, "size=4k,mode=000")
+        os.chdir(new)
+        if libc.syscall(number, b".", b".") != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, f"pivot_root: {os.strerror(err)}")
+    except BaseException:
+        os.chdir("/")
+        libc.umount2(new.encode(), _MNT_DETACH)
+        os.close(saved)
+        raise
+    os.close(saved)
+    libc.umount2(b".", _MNT_DETACH)  # the old root: gone from this namespace, with every path to it
+    os.chdir("/")
+    _mount(libc, "none", "/", None, _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NODEV)
+
+
+def _cover_in_place(libc: Any, uid: int, hide: list[str], home: str, keep: list[str], disk_mb: int, shm_mb: int,
+                    missing: list[str]) -> None:
+    """The fallback: cover each folder of ``hide`` with an empty read-only tmpfs, give the
+    worker its own /tmp, /var/tmp and /dev/shm, and re-create ``home`` inside its /tmp."""
+    for path in hide:  # never one that holds the interpreter or the worker's own folder
+        if os.path.isdir(path) and not any(_under(k, path) for k in [*keep, home]):
+            _mount(libc, "tmpfs", path, "tmpfs", _MS_RDONLY | _MS_NOSUID | _MS_NODEV, "size=4k,mode=000")
+    saved = os.open(home, os.O_RDONLY | os.O_DIRECTORY)
+    covered = [d for d in ("/tmp", "/var/tmp", "/run/lock") if os.path.isdir(d) and not any(_under(k, d) for k in keep)]
+    for d in covered:
+        _scratch(libc, d, disk_mb)
+    if not any(_under(home, d) for d in covered):
+        _scratch(libc, home, disk_mb)  # the interpreter lives under /tmp: cap the worker's own folder at least
+        missing.append("private /tmp (the interpreter lives under /tmp): /tmp is shared")
+    _copy_home(saved, home, uid)
+    os.close(saved)
+    if os.path.isdir("/dev/shm"):
+        _scratch(libc, "/dev/shm", shm_mb)
+
+
+def _stay_init() -> None:
+    """In a PID namespace of its own the worker would be PID 1, which the kernel shields from
+    every signal it has no handler for, even its own: a student's ``os.kill(os.getpid(),
+    SIGSEGV)`` would do nothing, unlike anywhere else. So PID 1 forks: the child is the worker,
+    an ordinary process; PID 1 stays a bare reaper with no handlers at all, which no signal
+    from inside the namespace can reach (an init like tini forwards what it is sent: a
+    student could SIGTERM it and, through it, the worker). It exits as the worker did
+    (128 + signal for a signal), taking the namespace and whatever is left in it down.
+    (A container's PID 1 is the box, for the same reasons: see ``box``.)
+    """
+    child = os.fork()
+    if child == 0:
+        return
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # Python's own handler would let a SIGINT in
+    for fd in (0, 1):
+        os.close(fd)  # the worker's channels are the child's alone
+    while True:
+        try:
+            pid, status = os.waitpid(-1, 0)
+        except ChildProcessError:
+            os._exit(0)
+        except InterruptedError:
+            continue
+        if pid == child:
+            code = os.waitstatus_to_exitcode(status)
+            os._exit(128 - code if code < 0 else code)

@@ -1,0 +1,137 @@
+"""The zygote: a pre-imported template process that forks one worker per request from
+the trusted side (tens of milliseconds, not an interpreter and ``import torch`` each)."""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import signal
+import sys
+import time
+from typing import Any
+
+from .processes import _fork, signal_uid
+from .serve import main
+
+
+def _warm_up() -> None:
+    """What every worker would otherwise pay again: torch and its lazy imports (the first
+    optimizer step alone costs seconds), on one thread and on the CPU only (a zygote that
+    touched CUDA, or started a thread pool, could not fork safely)."""
+    import torch
+    import torch.nn.functional  # noqa: F401
+    import safetensors.torch  # noqa: F401
+
+    torch.set_num_threads(1)
+    p = torch.nn.Parameter(torch.zeros(4))
+    for opt in (torch.optim.SGD([p], lr=0.1, momentum=0.9), torch.optim.Adam([p])):
+        (p * p).sum().backward()
+        opt.step()
+        opt.zero_grad()
+    torch.nn.Linear(2, 2)(torch.zeros(1, 2)).sum().backward()
+    torch.nn.functional.conv2d(torch.zeros(1, 1, 3, 3), torch.zeros(1, 1, 2, 2))
+    torch.nn.BatchNorm2d(1).eval()(torch.zeros(1, 1, 2, 2))
+    torch.autograd.grad(torch.zeros(1, requires_grad=True).sum(), [torch.zeros(1, requires_grad=True)], allow_unused=True)
+
+
+def _json_message(sock: Any, obj: dict) -> None:
+    sock.send(json.dumps(obj).encode())
+
+
+def zygote(ctl: int) -> int:
+    """A template process: pays the imports once, then forks one worker per request.
+
+    It never runs student code itself. Each request on the control socket (a Unix
+    SOCK_SEQPACKET pair with the trusted side) brings a worker's arguments, environment and
+    folder, and four descriptors (request and reply channels, stdout, stderr); the child
+    leaves for a session of its own, keeps only those, and goes on as an ordinary worker
+    (isolating itself, as root, before anything of the student's runs). The zygote reaps
+    every child (it is their subreaper: orphans of students' forks too) and reports how
+    each worker ended. It exits when the trusted side closes the socket.
+    """
+    import select
+    import socket
+
+    sock = socket.socket(fileno=ctl)
+    _warm_up()
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    _json_message(sock, {"ready": os.getpid()})
+    workers: dict[int, int | None] = {}  # pid -> the uid it runs as (as root), for the last clean-up
+    while True:
+        ready, _, _ = select.select([sock], [], [], 0.05)
+        while True:  # reap
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                break
+            if pid in workers:
+                del workers[pid]
+                try:
+                    _json_message(sock, {"exit": pid, "code": os.waitstatus_to_exitcode(status)})
+                except OSError:
+                    pass
+        if not ready:
+            continue
+        try:
+            data, fds, _, _ = socket.recv_fds(sock, 1 << 20, 8)
+        except OSError:
+            data, fds = b"", []
+        if not data:  # the trusted side is gone (done, or killed): nothing of its workers may outlive it
+            _kill_all(workers)
+            os._exit(0)  # at once: the interpreter's teardown of torch is a second the grader would wait for
+        try:
+            request = json.loads(data)
+            req, rep, out, err = fds
+        except (ValueError, TypeError):
+            for fd in fds:
+                os.close(fd)
+            _json_message(sock, {"error": "malformed request"})
+            continue
+        pid = _fork(lambda: _zygote_child(sock, request, req, rep, out, err))
+        for fd in fds:
+            os.close(fd)
+        argv = request.get("argv", [])
+        workers[pid] = int(argv[argv.index("--uid") + 1]) if "--uid" in argv else None
+        _json_message(sock, {"pid": pid})
+
+
+def _kill_all(workers: dict[int, int | None]) -> None:
+    """SIGKILL every worker still alive with all it started: its session, and as root its uid."""
+    for pid, uid in workers.items():
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except OSError:
+            pass
+        for _ in range(50):  # forks race kills: until nothing of that uid is left
+            if uid is None or not signal_uid(uid, signal.SIGKILL):
+                break
+            time.sleep(0.02)
+
+
+def _zygote_child(sock: Any, request: dict, req: int, rep: int, out: int, err: int) -> int:
+    os.setsid()
+    sock.close()
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.dup2(out, 1)
+    os.dup2(err, 2)
+    keep = {0, 1, 2, req, rep}
+    for name in os.listdir("/proc/self/fd"):  # the zygote's other descriptors: none of them is the student's
+        fd = int(name)
+        if fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+    os.environ.clear()
+    os.environ.update(request["env"])
+    sys.path[0] = request["home"]
+    os.chdir(request["cwd"])
+    argv = list(request["argv"])
+    argv[argv.index("--req-fd") + 1] = str(req)
+    argv[argv.index("--rep-fd") + 1] = str(rep)
+    return main(argv)
