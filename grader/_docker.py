@@ -42,7 +42,8 @@ from typing import Any, Iterator, NoReturn
 from . import _worker
 from ._exceptions import ConfigError, SandboxError
 from ._models import WorkerReply
-from ._sandbox import _WORKER_SRC, START_TIMEOUT, FramedWorker, Limits, Quiet, WorkerSpec, _worker_uid
+from ._sandbox import START_TIMEOUT, WORKER_NAME, FramedWorker, Limits, Quiet, WorkerSpec, _worker_uid, install_worker, job_gpu
+from ._sandbox import visible_gpus as visible_gpus  # re-exported: it was defined here
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +51,6 @@ DEFAULT_IMAGE = "dl-grader:local"
 LABEL = "dl-grader.worker"
 OWNER = "dl-grader.owner"
 BATCH = "dl-grader.batch"  # the same for every job of a parallel batch: a timing check pauses the others' containers
-PIDS_LIMIT = 256
-SHM_MB = 256
 
 
 def _owner() -> str:
@@ -85,16 +84,6 @@ def parse_gpus(value: str | None) -> int | None:
     raise ConfigError(f"--gpus takes all, a number of GPUs, or none; not {value!r}")
 
 
-def visible_gpus() -> list[str]:
-    """The NVIDIA GPUs of this machine, by index (CUDA_VISIBLE_DEVICES narrows them)."""
-    env = os.environ.get("CUDA_VISIBLE_DEVICES")
-    if env is not None:
-        return [g for g in env.split(",") if g.strip() and g.strip() != "-1"]
-    import glob
-
-    return sorted((p.removeprefix("/dev/nvidia") for p in glob.glob("/dev/nvidia[0-9]*")), key=int)
-
-
 def host_has_gpu() -> bool:
     """An NVIDIA driver on this machine (what Docker's GPU device requests need)."""
     return os.path.exists("/dev/nvidiactl") or shutil.which("nvidia-smi") is not None
@@ -102,6 +91,8 @@ def host_has_gpu() -> bool:
 
 class DockerRunner:
     """Workers as containers of ``image`` on the Docker engine the environment names."""
+
+    isolation = "container"  # what contains the workers (see _sandbox.ISOLATIONS)
 
     def __init__(self, image: str = DEFAULT_IMAGE, gpus: int | None = None, client: Any = None,
                  gpu_ids: list[str] | None = None, prestart: bool = True, quiet: Quiet | None = None,
@@ -140,14 +131,15 @@ class DockerRunner:
         self._filling: set[tuple[Any, ...]] = set()
         self._lock = threading.Lock()
         self._closed = False
-        self.home = Path(tempfile.mkdtemp(prefix="grader-containers-"))  # mounted read-only in each: worker.py
-        shutil.copyfile(_WORKER_SRC, self.home / "worker.py")
-        os.chmod(self.home, 0o755)
-        os.chmod(self.home / "worker.py", 0o644)
+        self.home = Path(tempfile.mkdtemp(prefix="grader-containers-"))  # mounted read-only in each: the worker package
+        install_worker(self.home)
+        for path in [self.home, *self.home.rglob("*")]:  # readable by the containers' uids
+            os.chmod(path, 0o755 if path.is_dir() else 0o644)
         self.sweep()
 
     @property
     def device(self) -> str:
+        """Decided here, not by the caller: "cuda" with GPUs, else "cpu"."""
         return "cuda" if self.gpus is not None else "cpu"
 
     def gpu_count(self) -> int:
@@ -158,11 +150,9 @@ class DockerRunner:
 
     def fresh(self, job: int, jobs: int) -> "DockerRunner":
         """A runner of the same kind for job ``job`` of a parallel batch (its own engine
-        connection); with GPUs, one GPU per job when there are enough."""
-        ids = None
-        if self.gpus is not None and jobs > 1:
-            gpus = visible_gpus()
-            ids = [gpus[job % len(gpus)]] if gpus else None
+        connection); with GPUs, its containers get the job's GPU (``job_gpu``), where one is visible."""
+        gpu = job_gpu(job, jobs) if self.gpus is not None else None
+        ids = [gpu] if gpu is not None else None
         return DockerRunner(self.image, gpus=self.gpus, gpu_ids=ids, prestart=self.prestart, quiet=self.quiet, batch=self.batch)
 
     def request(self) -> Any:
@@ -413,7 +403,7 @@ def _key(limits: Limits, device: str) -> tuple[Any, ...]:
 
 
 def _memory(limits: Limits) -> str:
-    return f"{limits.memory_mb + limits.disk_mb + SHM_MB}m"  # the tmpfs pages are charged to the container too
+    return f"{limits.memory_mb + limits.disk_mb + limits.shm_mb}m"  # the tmpfs pages are charged to the container too
 
 
 def _cgroup_cpu_file(box: "_Container") -> tuple[Path, float] | None:
@@ -465,10 +455,10 @@ class _Container:
         lim = limits
         self.uid = _worker_uid() or (1 << 20) + (os.getpid() % (1 << 20))
         cmd = [
-            "python", "-I", "-u", "/grader/worker.py", "--box", "--sub", "/tmp/sub", "--driver", "/tmp/driver.py",
+            "python", "-I", "-u", f"/grader/{WORKER_NAME}/__main__.py", "--box", "--sub", "/tmp/sub", "--driver", "/tmp/driver.py",
             "--scratch", "/tmp", "--scratch", "/dev/shm",
             "--threads", str(lim.threads), "--file-mb", str(lim.file_mb),
-            "--cpu-seconds", str(lim.cpu_seconds), "--device", device,
+            "--cpu-seconds", str(lim.cpu_seconds), "--device", device, "--isolate", "none",  # the container is the sandbox
         ]  # fmt: skip
         env = {
             "HOME": "/tmp", "TMPDIR": "/tmp", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",
@@ -492,15 +482,15 @@ class _Container:
                 network_mode="none",
                 read_only=True,
                 tmpfs={"/tmp": f"rw,nosuid,nodev,size={lim.disk_mb}m,mode=1777"},
-                shm_size=f"{SHM_MB}m",
+                shm_size=f"{lim.shm_mb}m",
                 mem_limit=self.memory,
                 memswap_limit=self.memory,
-                pids_limit=PIDS_LIMIT,
+                pids_limit=lim.nproc,  # part of the container's key: a spare of other limits is never taken
                 nano_cpus=int(lim.threads * 1e9),
                 cap_drop=["ALL"],
                 security_opt=["no-new-privileges"],
                 ulimits=[docker.types.Ulimit(name="core", soft=0, hard=0)],
-                volumes={str(runner.home): {"bind": "/grader", "mode": "ro"}},  # worker.py, nothing else
+                volumes={str(runner.home): {"bind": "/grader", "mode": "ro"}},  # the worker package, nothing else
                 device_requests=requests,
                 labels={LABEL: "spare", OWNER: runner.owner, BATCH: runner.batch},
             )

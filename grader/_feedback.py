@@ -192,6 +192,14 @@ def _percent(score: float, max_score: float) -> float:
     return max(0.0, min(100.0, 100.0 * score / max_score))
 
 
+_ISOLATION = {
+    "root": "namespaces of its own (as root)",
+    "rootless": "namespaces of its own (rootless)",
+    "container": "a container",
+    "none": "none: run uncontained (--unsandboxed)",
+}
+
+
 def _seconds(t: float) -> str:
     if not math.isfinite(t) or t < 0:
         return str(t)
@@ -402,6 +410,8 @@ def _build_page(result: Result, problem_titles: dict[str, str], audience: Audien
         meta.append(MetaItem("Graded at", _when(result.graded_at)))
     if result.grader_version:
         meta.append(MetaItem("Grader", result.grader_version, mono=True))
+    if result.isolation:
+        meta.append(MetaItem("Sandbox", _ISOLATION.get(result.isolation, result.isolation)))
 
     return PageView(
         audience=audience,

@@ -107,8 +107,9 @@ def _forget_rubric_modules(rubric_dir: Path) -> None:
             del sys.modules[name]
 
 
-def _stamp(result: Result) -> Result:
-    return result.model_copy(update={"grader_version": GRADER_VERSION, "graded_at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+def _stamp(result: Result, isolation: str) -> Result:
+    return result.model_copy(update={"grader_version": GRADER_VERSION, "isolation": isolation,
+                                     "graded_at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
 
 
 def grade(
@@ -162,6 +163,7 @@ def grade(
         todo = [s for s in subs if s.student not in done]
 
         runner = runner or LocalRunner()
+        isolation = runner.isolation  # before any student code: refused here where none can be had (SandboxError)
         needs = memory_mb or max((p.memory_mb for p in a.rubric.problems if problems is None or p.id in problems), default=0)
         jobs = max(1, min(jobs or default_jobs(runner, device, needs), len(todo)))
         limits = limits or Limits()
@@ -169,7 +171,7 @@ def grade(
             limits = dataclasses.replace(limits, threads=min(limits.threads, max(1, (os.cpu_count() or 1) // jobs)))
 
         def write(result: Result) -> Result:
-            result = _stamp(result)
+            result = _stamp(result, isolation)
             folder = out_dir / result.student
             write_feedback(result, folder / "feedback.html", problem_titles=titles)
             atomic_write(folder / "result.json", result.model_dump_json(indent=2))  # last: it marks the student done
@@ -204,9 +206,8 @@ def grade(
             atomic_write(out_dir / "summary.html", render_summary(results))
         return results
     finally:
-        close = getattr(runner, "close", None)
-        if close is not None:  # containers go, also when the batch was interrupted
-            close()
+        if runner is not None:  # containers go, also when the batch was interrupted
+            runner.close()
         shutil.rmtree(scratch, ignore_errors=True)
 
 
@@ -214,11 +215,7 @@ def default_jobs(runner: Runner, device: str, memory_mb: int = 0) -> int:
     """One job per core (one per GPU when student code runs on GPUs), and no more than the
     machine's free memory holds when each job's workers use ``memory_mb`` (a student's
     worker and a timing baseline's: twice a problem's limit)."""
-    gpus = getattr(runner, "gpu_count", lambda: 0)()
-    if not gpus and device.startswith("cuda"):
-        from ._docker import visible_gpus
-
-        gpus = len(visible_gpus())
+    gpus = runner.gpu_count() if (runner.device or device).startswith("cuda") else 0
     jobs = gpus or os.cpu_count() or 1
     free = _available_mb()
     if memory_mb and free:
@@ -314,13 +311,7 @@ def _job(plan: Plan, job: int, jobs: int, counter: Any, names: list[str], write:
             counter.value += 1
         return names[i] if i < len(names) else None
 
-    if plan.device.startswith("cuda") and not hasattr(plan.runner, "gpu_count"):
-        from ._docker import visible_gpus
-
-        gpus = visible_gpus()
-        if gpus:
-            os.environ["CUDA_VISIBLE_DEVICES"] = gpus[job % len(gpus)]  # one GPU per job
-    runner = plan.runner.fresh(job, jobs)  # type: ignore[attr-defined]
+    runner = plan.runner.fresh(job, jobs)  # where the job gets its GPU (one per job), before anything touches CUDA
     plan.runner, plan.claim = runner, claim
     plan.on_result = lambda r: link.send(("result", write(r).model_dump_json()))
     plan.on_test = lambda s, t: None
@@ -405,9 +396,11 @@ def grade_one(
     on_test: Callable[[str, TestResult], None] = lambda s, t: None,
     gpu_problems_on_cpu: bool = False,
     problems: set[str] | None = None,
+    unsandboxed: bool = False,
 ) -> Result:
     """One submission in local workers, in a session of its own (a self-check, a Gradescope run)."""
-    runner = LocalRunner()
+    runner = LocalRunner(unsandboxed=unsandboxed)
+    isolation = runner.isolation  # SandboxError here, before anything runs, where none can be had
     runner.warm(device)
     plan = Plan(
         assignment=a,
@@ -426,7 +419,7 @@ def grade_one(
         (result,) = run_plan(plan)
     finally:
         runner.close()
-    return _stamp(result)
+    return _stamp(result, isolation)
 
 
 def check(
@@ -441,6 +434,7 @@ def check(
     gpu_problems_on_cpu: bool = False,
     data_dir: Path | None = None,
     problems: set[str] | None = None,
+    unsandboxed: bool = False,
 ) -> Result:
     """A student's self-check: the public tests on their folder; feedback.html written beside it."""
     course = course or Course.locate()
@@ -457,7 +451,7 @@ def check(
         named = [p.id for p in a.rubric.problems if Path(p.file).stem == folder.stem]
         problems = set(named) or None
     result = grade_one(a, sub, mode="check", seed=seed, device=device, data_dir=data_dir, on_test=progress.on_test,
-                       gpu_problems_on_cpu=gpu_problems_on_cpu, problems=problems)
+                       gpu_problems_on_cpu=gpu_problems_on_cpu, problems=problems, unsandboxed=unsandboxed)
     default = folder.with_name(f"{folder.stem}-feedback.html") if notebook else folder / "feedback.html"
     write_feedback(result, feedback or default, problem_titles={p.id: p.title for p in a.rubric.problems})
     return result
@@ -537,7 +531,7 @@ def validate(assignment: str, *, course: Course | None = None, seed: int | None 
         (folder / m.file).write_text(text, encoding="utf-8")
         # only the mistake's own file: the other problems are "missing" and cost nothing
         subs.append(Submission(f"mistake-{m.id}", {m.file: folder / m.file}))
-    runner = LocalRunner()
+    runner = LocalRunner(unsandboxed=True)  # the course's own code only (reference, template, known mistakes)
     plan = Plan(
         assignment=a,
         submissions=subs,

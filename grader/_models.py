@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ._exceptions import ConfigError
+from ._limits import Limits  # a module of its own: _sandbox imports these models
 
 Visibility = Literal["visible", "hidden", "after_due_date", "after_published"]
 Outcome = Literal["passed", "failed", "error", "timeout", "missing", "skipped"]
@@ -41,7 +42,7 @@ class ProblemSpec(_Strict):
     title: str = Field(description="the problem's title on the feedback page")
     file: str = Field(description="the student's file (in student_template/ and reference/ too)")
     points: float = Field(ge=0, description="the sum of its tests' points")
-    memory_mb: int = Field(default=4096, ge=256, description="memory the student's worker may use")
+    memory_mb: int = Field(default=Limits().memory_mb, ge=256, description="memory the student's worker may use")
     import_timeout: float = Field(default=60.0, gt=0, description="seconds importing the student's file may take")
     needs: Literal["any", "cuda"] = Field(
         default="any", description="cuda: graded only where student code runs on a CUDA GPU; elsewhere its tests are skipped, with the reason")
@@ -179,6 +180,8 @@ class Result(BaseModel):
     canvas_id: str | None = Field(default=None, description="the student's Canvas user id, where intake knew it")
     student_time: float = Field(default=0.0, description="seconds the worker spent running the submission's calls")
     grader_version: str = ""
+    isolation: str = Field(default="", description="what contained the student's code: root (namespaces and a uid of "
+                           "its own), rootless (a user namespace, and the same in it), container (Docker), none (--unsandboxed)")
     graded_at: str = ""
 
     @classmethod

@@ -1,7 +1,7 @@
 """The trusted side of the boundary: start, talk to, limit, freeze and kill workers.
 
 A ``Runner`` starts ``Worker``s; this module has the local one (a process on this
-machine). Every worker runs ``_worker.py`` in a private folder holding a copy of the
+machine). Every worker runs the ``_worker`` package in a private folder holding a copy of the
 student's allow-listed files and nothing else, under ``python -I`` with a scrubbed
 environment, in its own session (so its whole process group can be frozen or killed),
 as an unprivileged user when the grader runs as root.
@@ -32,29 +32,26 @@ from typing import Any, Iterator, NoReturn, Protocol
 from . import _worker
 from ._cgroup import Cgroups
 from ._exceptions import DriverError, NotWritten, SandboxError, StudentError, WorkerCrashed, WorkerTimeout, WrongAnswer
+from ._limits import Limits as Limits  # re-exported: where every default of a worker's limits is
 from ._models import WorkerFault, WorkerReply
 
 log = logging.getLogger(__name__)
 
-_WORKER_SRC = Path(_worker.__file__)
+_WORKER_PACKAGE = Path(_worker.__file__).parent  # grader/_worker/: copied whole into each worker's folder
+_WORKER_MAIN = _WORKER_PACKAGE / "__main__.py"
+WORKER_NAME = "_grader_worker"  # the package's name in a worker (no student file is named so)
+
+
+def install_worker(folder: Path) -> Path:
+    """Copy the worker package into ``folder`` (as ``_grader_worker/``, sources only); return
+    the script a worker, a zygote or a box is started with."""
+    shutil.copytree(_WORKER_PACKAGE, folder / WORKER_NAME, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+                    copy_function=shutil.copyfile)  # bytes only: no modes, no owners
+    return folder / WORKER_NAME / "__main__.py"
 MAX_REPLY_BYTES = 1 << 30  # a reply larger than this is refused (the student's answer cannot be that big)
-OUTPUT_KEEP_BYTES = 64 << 10  # of each of stdout/stderr; the rest is drained and dropped
 MEMORY_MARGIN_MB = 256  # a worker's cgroup may hold this much more than its limit (page cache)
 START_TIMEOUT = 120.0
 WALL_BACKSTOP = 3.0  # a call may take this many times its limit in wall time while its CPU time stays under it  # importing torch in the worker: the harness's cost, not the student's
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What one worker may use. Every default is here, and only here."""
-
-    memory_mb: int = 4096
-    file_mb: int = 64
-    disk_mb: int = 512  # as root: the worker's own /tmp and folder
-    submission_seconds: float = 900.0  # student time for all tests of one submission together
-    cpu_seconds: int = 3600
-    threads: int = max(1, min(4, os.cpu_count() or 1))
-    output_bytes: int = OUTPUT_KEEP_BYTES
 
 
 @dataclass(frozen=True)
@@ -89,6 +86,10 @@ class Worker(Protocol):
 
 
 class Runner(Protocol):
+    @property
+    def isolation(self) -> str:
+        """What contains its workers: "root", "rootless", "container" or "none" (see ISOLATIONS)."""
+
     def start(self, spec: WorkerSpec) -> Worker: ...
 
     def request(self) -> contextlib.AbstractContextManager[None]:
@@ -100,6 +101,42 @@ class Runner(Protocol):
 
     def release(self, submission: str) -> None:
         """No more workers of ``submission`` will be started: free what was kept for them."""
+
+    @property
+    def device(self) -> str | None:
+        """The device its workers run on where the runner itself decides it (Docker: "cuda"
+        with GPUs, else "cpu"); None where the caller decides (local: the batch's device)."""
+
+    def gpu_count(self) -> int:
+        """How many GPUs its workers may use when they run on CUDA (0: none); a parallel
+        batch on CUDA runs this many jobs by default, one per GPU."""
+
+    def fresh(self, job: int, jobs: int) -> Runner:
+        """A runner of the same kind for job ``job`` of a parallel batch of ``jobs``, made in
+        that job's own (forked) process. The one place a job gets its GPU: with more than one
+        job, its workers on CUDA see only ``job_gpu(job, jobs)``."""
+
+    def close(self) -> None:
+        """Free everything it holds (zygotes, containers, cgroups, the timing lock it made);
+        also when the batch was interrupted."""
+
+
+def visible_gpus() -> list[str]:
+    """The NVIDIA GPUs of this machine, by index (CUDA_VISIBLE_DEVICES narrows them)."""
+    env = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if env is not None:
+        return [g for g in env.split(",") if g.strip() and g.strip() != "-1"]
+    import glob
+
+    return sorted((p.removeprefix("/dev/nvidia") for p in glob.glob("/dev/nvidia[0-9]*")), key=int)
+
+
+def job_gpu(job: int, jobs: int) -> str | None:
+    """The GPU job ``job`` of a parallel batch of ``jobs`` has to itself: one GPU per job, in
+    turn over the visible ones; None for a batch of one job (it keeps them all) or where no
+    GPU is visible. Every runner's ``fresh`` gives a job its GPU by this rule."""
+    gpus = visible_gpus()
+    return gpus[job % len(gpus)] if jobs > 1 and gpus else None
 
 
 class _Drain(threading.Thread):
@@ -137,7 +174,58 @@ def _worker_uid() -> int | None:
     return (1 << 20) + secrets.randbelow(1 << 29)
 
 
-_signal_uid = _worker.signal_uid  # the zygote needs it too, and _worker.py stands alone
+_signal_uid = _worker.signal_uid  # the zygote needs it too, and the worker package stands alone
+_signal_namespace = _worker.signal_namespace
+
+ISOLATIONS = {
+    "root": "root namespaces (mount, PID, network, IPC; a uid of its own per worker; no capabilities; seccomp)",
+    "rootless": "rootless namespaces (a user namespace, and in it mount, PID, network, IPC; no capabilities; seccomp)",
+    "container": "containers (Docker: no network, read-only root, no capabilities, Docker's seccomp and the worker's own)",
+    "none": "NONE: workers run as you, with your files in reach (--unsandboxed)",
+}
+
+
+_probed: dict[str, str | None] = {}
+
+
+def local_isolation() -> tuple[str, str | None]:
+    """The isolation local workers get on this machine: ("root", None) when the grader is
+    root; ("rootless", None) when this user may make a user namespace and, in it, the
+    namespaces and mounts a worker makes (probed once, in a process of its own: the
+    worker's own code, ``_worker/__main__.py --probe``); else ("none", why)."""
+    if os.geteuid() == 0:
+        return "root", None
+    if "why" not in _probed:
+        try:
+            done = subprocess.run([sys.executable, "-I", "-S", str(_WORKER_MAIN), "--probe"], capture_output=True,
+                                  timeout=30, env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}, stdin=subprocess.DEVNULL)
+            _probed["why"] = None if done.returncode == 0 else (done.stdout.decode("utf-8", "replace").strip() or
+                                                                 f"the probe exited {done.returncode}")
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            _probed["why"] = f"the probe did not run: {exc}"
+    why = _probed["why"]
+    return ("none", why) if why else ("rootless", None)
+
+
+def refuse_unsandboxed(why: str | None) -> NoReturn:
+    raise SandboxError(
+        "Student code cannot be isolated here: this kernel refuses an ordinary user the user namespaces "
+        f"workers are contained with ({why}). Workers would run as you, able to read your files (the "
+        "course's references and hidden tests) and signal your processes. Grade as root, or in Docker "
+        "(--runner docker), or allow unprivileged user namespaces (e.g. sysctl kernel.unprivileged_userns_clone=1, "
+        "or on Ubuntu 24.04+ kernel.apparmor_restrict_unprivileged_userns=0); or pass --unsandboxed "
+        "(or set GRADER_UNSANDBOXED=1) to grade anyway, which every result then records."
+    )
+
+
+def _namespace_of(pid: int) -> str | None:
+    """The PID namespace the worker ``pid`` made for what it runs (its ``pid_for_children``),
+    read here, not reported by the worker; None if it is this process's own (none was made)."""
+    try:
+        ns = os.readlink(f"/proc/{pid}/ns/pid_for_children")
+        return None if ns == os.readlink("/proc/self/ns/pid") else ns
+    except OSError:
+        return None
 
 
 def _reported_seconds(value: Any, wall: float) -> float:
@@ -443,12 +531,12 @@ class Zygote:
 
     def __init__(self, device: str) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="grader-zygote-"))
-        shutil.copyfile(_WORKER_SRC, self.dir / "worker.py")
+        script = install_worker(self.dir)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._log = open(self.dir / "zygote.log", "w+b")
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-I", "-u", str(self.dir / "worker.py"), "--zygote", "--ctl-fd", str(theirs.fileno())],
+                [sys.executable, "-I", "-u", str(script), "--zygote", "--ctl-fd", str(theirs.fileno())],
                 cwd=self.dir, env=_scrubbed_env(self.dir, 1, device), stdin=subprocess.DEVNULL,
                 stdout=self._log, stderr=self._log, pass_fds=(theirs.fileno(),), start_new_session=True,
             )  # fmt: skip
@@ -534,7 +622,8 @@ class Zygote:
 class LocalWorker(FramedWorker):
     """A worker process on this machine: forked by ``zygote`` when given, else started from scratch."""
 
-    def __init__(self, spec: WorkerSpec, zygote: Zygote | None = None, cgroups: Cgroups | None = None) -> None:
+    def __init__(self, spec: WorkerSpec, zygote: Zygote | None = None, cgroups: Cgroups | None = None,
+                 isolation: str = "none") -> None:
         self.label = spec.label
         self.spec = spec
         self.dir = Path(tempfile.mkdtemp(prefix="grader-worker-"))
@@ -543,9 +632,11 @@ class LocalWorker(FramedWorker):
         sub.mkdir()
         for name, src in spec.files.items():
             shutil.copyfile(src, sub / name)  # copy bytes only: no symlinks, no modes, no owners
-        shutil.copyfile(_WORKER_SRC, self.dir / "worker.py")
+        script = install_worker(self.dir)
         shutil.copyfile(spec.driver, self.dir / "driver.py")
-        self.uid = _worker_uid()
+        self.isolation = isolation
+        self.uid = _worker_uid() if isolation == "root" else None
+        self.pidns: str | None = None  # rootless: the worker's PID namespace, how it is frozen and killed
         if self.uid is not None:
             for path in [self.dir, *self.dir.rglob("*")]:
                 os.chown(path, self.uid, self.uid)
@@ -560,13 +651,17 @@ class LocalWorker(FramedWorker):
             "--threads", str(lim.threads), "--memory-mb", str(lim.memory_mb),
             "--file-mb", str(lim.file_mb), "--cpu-seconds", str(lim.cpu_seconds), "--device", spec.device,
         ]  # fmt: skip
-        if self.uid is not None:  # the worker isolates itself, then drops to this uid, before any student code
-            args += ["--uid", str(self.uid), "--disk-mb", str(lim.disk_mb)] + [a for p in spec.hide for a in ("--hide", str(p))]
+        args += ["--isolate", isolation]
+        if isolation != "none":  # the worker isolates itself (as root: then drops to this uid) before any student code
+            args += ["--nproc", str(lim.nproc), "--disk-mb", str(lim.disk_mb), "--shm-mb", str(lim.shm_mb)] + [a for p in spec.hide for a in ("--hide", str(p))]
+        if self.uid is not None:
+            args += ["--uid", str(self.uid)]
         self.cgroup = cgroups.make(f"w-{secrets.token_hex(6)}") if cgroups is not None else None
         if self.cgroup is not None:  # the worker joins it first: everything it starts is in it
             # Memory counted by the kernel, shared mappings included (RLIMIT_DATA counts none of
             # them); the margin is for the page cache of what the worker reads.
             self.cgroup.limit_memory(lim.memory_mb + MEMORY_MARGIN_MB)
+            self.cgroup.limit_pids(lim.nproc + 8)  # its processes and threads, PID 1 and the outer one: RLIMIT_NPROC's bound, kernel-counted
             args += [a for folder in self.cgroup.folders for a in ("--cgroup", str(folder))]
         self._stopped = False  # frozen by signals (no cgroup, or it did not freeze)
         env = _scrubbed_env(self.dir, lim.threads, spec.device)
@@ -586,7 +681,7 @@ class LocalWorker(FramedWorker):
                 stdout, stderr = os.fdopen(out_r, "rb", buffering=0), os.fdopen(err_r, "rb", buffering=0)
             else:
                 self.proc = subprocess.Popen(
-                    [sys.executable, "-I", "-u", str(self.dir / "worker.py"), *args],
+                    [sys.executable, "-I", "-u", str(script), *args],
                     cwd=sub,
                     env=env,
                     stdin=subprocess.DEVNULL,
@@ -611,6 +706,8 @@ class LocalWorker(FramedWorker):
         self._err.start()
         self._dead = False
         self._started()
+        if isolation == "rootless":
+            self.pidns = _namespace_of(self.proc.pid)
 
     def _send(self, data: bytes, deadline: float) -> None:
         _write_by(self._req_w, data, deadline)
@@ -651,8 +748,16 @@ class LocalWorker(FramedWorker):
             os.killpg(self.proc.pid, sig)
         except (ProcessLookupError, PermissionError):
             pass
+        self._every(sig)
+
+    def _every(self, sig: int) -> int:
+        """Signal every process of the worker wherever it went (its uid as root, its PID
+        namespace rootless); how many there were."""
         if self.uid is not None:
-            _signal_uid(self.uid, sig)
+            return _signal_uid(self.uid, sig)
+        if self.pidns is not None:
+            return _signal_namespace(self.pidns, sig)
+        return 0
 
     def output(self) -> str:
         out, err = self._out.text(), self._err.text()
@@ -665,12 +770,14 @@ class LocalWorker(FramedWorker):
         if self.cgroup is not None:  # everything in it, at once, in the kernel
             self.cgroup.kill()
         self._signal(signal.SIGKILL)
-        if self.uid is not None:  # stop, then kill, until nothing of that uid is left (forks race kills)
-            for _ in range(50):
-                if not _signal_uid(self.uid, signal.SIGSTOP):
-                    break
-                _signal_uid(self.uid, signal.SIGKILL)
-                time.sleep(0.02)
+        # Stop, then kill, until nothing of that uid (or PID namespace) is left: forks race
+        # kills. (Rootless, the namespace dies with its PID 1 anyway, killed with the outer
+        # process by its parent-death signal; this makes sure, and waits for it.)
+        for _ in range(50 if self.uid is not None or self.pidns is not None else 0):
+            if not self._every(signal.SIGSTOP):
+                break
+            self._every(signal.SIGKILL)
+            time.sleep(0.02)
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -769,8 +876,11 @@ class LocalRunner:
     """Workers as processes on this machine, forked from a zygote per device (``zygote=False``:
     each started from scratch, paying the interpreter and ``import torch`` every time)."""
 
-    def __init__(self, zygote: bool = True, quiet: Quiet | None = None, batch: Cgroups | None = None, job: int | None = None) -> None:
+    def __init__(self, zygote: bool = True, quiet: Quiet | None = None, batch: Cgroups | None = None, job: int | None = None,
+                 unsandboxed: bool = False) -> None:
         self.use_zygote = zygote
+        self.unsandboxed = unsandboxed  # may workers run without namespaces where none can be made
+        self._isolation: str | None = None
         self._zygotes: dict[str, Zygote] = {}
         self._lock = threading.Lock()
         self.quiet = quiet or Quiet()  # shared by the jobs of a batch: made before they fork
@@ -823,16 +933,41 @@ class LocalRunner:
         cg = self._cgroups()
         return self.quiet.alone(cg.siblings() if cg is not None else [])
 
+    @property
+    def isolation(self) -> str:
+        """What contains this runner's workers: "root", "rootless" or "none" (see
+        ``ISOLATIONS``). "none" only with ``unsandboxed``: else SandboxError, saying why and
+        what to do, before any student code runs."""
+        if self._isolation is None:
+            mode, why = local_isolation()
+            if mode == "none" and not self.unsandboxed:
+                refuse_unsandboxed(why)
+            self._isolation = mode
+        return self._isolation
+
     def start(self, spec: WorkerSpec) -> Worker:
-        return LocalWorker(spec, self._zygote(spec.device), self._cgroups())
+        return LocalWorker(spec, self._zygote(spec.device), self._cgroups(), isolation=self.isolation)
 
     def release(self, submission: str) -> None:
         pass  # every local worker is a process of its own: nothing is kept between them
 
+    device: str | None = None  # the caller decides: each worker's spec.device (the batch's device)
+
+    def gpu_count(self) -> int:
+        """The GPUs visible here: what its workers may use when the caller has them run on CUDA."""
+        return len(visible_gpus())
+
     def fresh(self, job: int, jobs: int) -> "LocalRunner":
         """A runner of the same kind for job ``job`` of a parallel batch (a zygote of its own;
-        its cgroups inside the batch's folder; the batch's timing lock)."""
-        return LocalRunner(self.use_zygote, quiet=self.quiet, batch=self.cgroups, job=job)
+        its cgroups inside the batch's folder; the batch's timing lock). Made in the job's own
+        process, which it narrows to the job's GPU (``job_gpu``; CUDA_VISIBLE_DEVICES, before
+        the job's first worker and zygote, and before the job's own torch touches CUDA): its
+        workers on CUDA use that GPU only. Workers on the CPU see no GPU whatever this says
+        (``_scrubbed_env``)."""
+        gpu = job_gpu(job, jobs)
+        if gpu is not None:
+            os.environ["CUDA_VISIBLE_DEVICES"] = gpu
+        return LocalRunner(self.use_zygote, quiet=self.quiet, batch=self.cgroups, job=job, unsandboxed=self.unsandboxed)
 
     def close(self) -> None:
         with self._lock:

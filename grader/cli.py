@@ -11,7 +11,7 @@ import click
 from ._display import visible
 
 from ._exceptions import GraderError
-from ._sandbox import Limits
+from ._sandbox import Limits, Runner
 
 _LIMITS = Limits()
 
@@ -93,7 +93,21 @@ def _progress(verbose: bool, tests: bool = True, who: bool = True):  # type: ign
     return Progress(on_test=on_test, on_result=on_result, on_intake=on_intake, on_resume=on_resume)
 
 
-def _runner(kind: str, image: str | None, gpus: str | None, device: str | None):  # type: ignore[no-untyped-def]
+_unsandboxed_option = click.option(
+    "--unsandboxed", is_flag=True, envvar="GRADER_UNSANDBOXED",
+    help="Where this kernel refuses an ordinary user the namespaces workers are contained with: run student code "
+         "uncontained anyway, as you (every result records it). Also GRADER_UNSANDBOXED=1.")
+
+
+def _say_isolation(isolation: str) -> None:
+    """The line every grade and check starts with: what contains the student's code."""
+    from ._sandbox import ISOLATIONS
+
+    text = f"Isolation: {ISOLATIONS[isolation]}."
+    click.echo(click.style(text, fg="red", bold=True) if isolation == "none" else text, err=True)
+
+
+def _runner(kind: str, image: str | None, gpus: str | None, device: str | None, unsandboxed: bool = False):  # type: ignore[no-untyped-def]
     """The runner the options ask for, and a phrase saying where student code will run."""
     if kind == "local":
         if image or gpus:
@@ -105,7 +119,7 @@ def _runner(kind: str, image: str | None, gpus: str | None, device: str | None):
                 raise click.UsageError("--device cuda: no CUDA device is visible here (torch.cuda.is_available() is False)")
         from ._sandbox import LocalRunner
 
-        return LocalRunner(), f"in local worker processes, on the {(device or 'cpu').upper()}"
+        return LocalRunner(unsandboxed=unsandboxed), f"in local worker processes, on the {(device or 'cpu').upper()}"
     if device:
         raise click.UsageError("with --runner docker, ask for GPUs with --gpus, not --device")
     from ._docker import DEFAULT_IMAGE, DockerRunner, host_has_gpu, parse_gpus
@@ -119,8 +133,9 @@ def _runner(kind: str, image: str | None, gpus: str | None, device: str | None):
     return r, f"in Docker containers of {r.image}, on {on}{note}"
 
 
-def workers_device(workers, device: str | None) -> str:  # type: ignore[no-untyped-def]
-    return getattr(workers, "device", None) or device or "cpu"
+def workers_device(workers: Runner, device: str | None) -> str:
+    """Where student code runs: the runner's own device where it decides (Docker), else ``--device``."""
+    return workers.device or device or "cpu"
 
 
 # Options that several commands take, defined once.
@@ -148,10 +163,10 @@ def cli(verbose: bool) -> None:
 @click.option("--course", default=None, help="Course folder (default: $GRADER_COURSE, else the nearest course.toml from here up).")
 @click.option("--threads", type=int, default=None, help=f"Threads per worker (default here: {_LIMITS.threads}).")
 @click.option("--cpu-seconds", type=int, default=None, help=f"CPU seconds per worker (default: {_LIMITS.cpu_seconds}).")
-@click.option("--disk-mb", type=int, default=None, help=f"As root: MiB of /tmp and folder per worker (default: {_LIMITS.disk_mb}).")
+@click.option("--disk-mb", type=int, default=None, help=f"MiB of an isolated worker's /tmp, /var/tmp and folder, each (default: {_LIMITS.disk_mb}).")
 @click.option("--file-mb", type=int, default=None, help=f"MiB of one file a worker writes (default: {_LIMITS.file_mb}).")
 @click.option("--submission-seconds", type=float, default=None, help=f"Student time for all tests of a submission (default: {_LIMITS.submission_seconds:g}).")
-@click.option("--memory-mb", type=int, default=None, help="MiB of memory per worker (default: what the rubric gives each problem).")
+@click.option("--memory-mb", type=int, default=None, help=f"MiB of memory per worker (default: what the rubric gives each problem, {_LIMITS.memory_mb} where it says nothing).")
 @_data_option
 @click.option("--runner", type=click.Choice(["local", "docker"]), default="local", show_default=True,
               help="Where student code runs: processes here, or a container per worker.")
@@ -166,19 +181,22 @@ def cli(verbose: bool) -> None:
 @click.option("--layout", type=click.Choice(["auto", "folders", "gradescope", "canvas"]), default="auto", show_default=True,
               help="How SUBMISSIONS_DIR is laid out (auto: recognised from its top, never from inside an upload).")
 @_gpu_problems_on_cpu_option
+@_unsandboxed_option
 def grade(
     assignment: str, submissions_dir: Path, out_dir: Path, problems: tuple[str, ...], seed: int | None, course: str | None,
     threads: int | None, cpu_seconds: int | None, disk_mb: int | None, file_mb: int | None, submission_seconds: float | None,
     memory_mb: int | None, data_dir: Path | None, runner: str, image: str | None, gpus: str | None, device: str | None,
     regrade: tuple[str, ...], regrade_all: bool, jobs: int | None, each_test: bool, layout: str, gpu_problems_on_cpu: bool,
+    unsandboxed: bool,
 ) -> None:  # fmt: skip
     """Grade every student folder or .zip in SUBMISSIONS_DIR."""
     from ._grade import grade as run
 
     given = {"threads": threads, "cpu_seconds": cpu_seconds, "disk_mb": disk_mb, "file_mb": file_mb, "submission_seconds": submission_seconds}
     limits = Limits(**{k: v for k, v in given.items() if v is not None})  # type: ignore[arg-type]
-    workers, where = _runner(runner, image, gpus, device)
+    workers, where = _runner(runner, image, gpus, device, unsandboxed)
     click.echo(f"Student code runs {where}.", err=True)
+    _say_isolation(workers.isolation)
     results = run(assignment, submissions_dir, out_dir, course=_course(course), problems=set(problems) or None, seed=seed,
                   limits=limits, runner=workers, device=workers_device(workers, device), progress=_progress(False, each_test),
                   memory_mb=memory_mb, data_dir=data_dir, regrade=set(regrade), regrade_all=regrade_all, jobs=jobs, gpu_problems_on_cpu=gpu_problems_on_cpu,
@@ -216,15 +234,21 @@ def report(out_dir: Path) -> None:
 @click.option("--problem", "problems", multiple=True, help="Check only this problem id (repeatable).")
 @_data_option
 @_gpu_problems_on_cpu_option
+@_unsandboxed_option
 def check(assignment: str, folder: Path, seed: int | None, course: str | None, problems: tuple[str, ...],
-          gpu_problems_on_cpu: bool, data_dir: Path | None) -> None:
+          gpu_problems_on_cpu: bool, data_dir: Path | None, unsandboxed: bool) -> None:
     """Self-check the files in FOLDER (or one notebook, FOLDER being an .ipynb file) against the
     public tests (exit 1 if one fails; a test that cannot run on this machine is SKIP, with the
     reason, and does not fail the check)."""
     from ._grade import check as run
+    from ._sandbox import local_isolation, refuse_unsandboxed
 
+    isolation, why = local_isolation()
+    if isolation == "none" and not unsandboxed:
+        refuse_unsandboxed(why)
+    _say_isolation(isolation)
     result = run(assignment, folder, course=_course(course), seed=seed, progress=_progress(True, who=False), gpu_problems_on_cpu=gpu_problems_on_cpu,
-                 data_dir=data_dir, problems=set(problems) or None)
+                 data_dir=data_dir, problems=set(problems) or None, unsandboxed=unsandboxed)
     click.echo("")
     width = max(len(t.name) for t in result.tests)
     for t in result.tests:

@@ -27,14 +27,16 @@ def _made_once_per_session():  # (added by tests/test_plugin.py)
 '''
 
 
-class Recording:
-    """A local runner that notes when workers start and close and when a submission is released."""
+class Recording(LocalRunner):
+    """A local runner that notes when workers start and close and when a submission is released
+    (the rest of the ``Runner`` seam is the local runner's own)."""
 
     def __init__(self, events: list[str]) -> None:
-        self.inner, self.events = LocalRunner(), events
+        super().__init__()
+        self.events = events
 
     def start(self, spec: WorkerSpec) -> Any:
-        worker = self.inner.start(spec)
+        worker = super().start(spec)
         self.events.append(f"start {spec.label}")
         close, events = worker.close, self.events
 
@@ -47,15 +49,6 @@ class Recording:
 
     def release(self, submission: str) -> None:
         self.events.append(f"release {submission}")
-
-    def request(self) -> Any:
-        return self.inner.request()
-
-    def alone(self) -> Any:
-        return self.inner.alone()
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 def _course(tmp_path: Path, count_file: Path) -> Course:
@@ -122,3 +115,31 @@ def test_a_second_course_in_the_same_process_is_graded_with_its_own_checks(tmp_p
     second = check("mfdnn-hw5", folder, course=_course(tmp_path, count), seed=1, problems={"momentum"})
     assert second.score == second.max_score
     assert count.read_text() == "made\n", "the second course was graded with the first course's check module"
+
+
+def test_each_job_of_a_parallel_batch_gets_one_gpu_of_its_own(monkeypatch: Any) -> None:
+    """The one rule (``job_gpu``, applied by each runner's ``fresh``): job i of a batch of more
+    than one gets the visible GPUs in turn; a batch of one keeps them all; a local batch on
+    CUDA runs one job per GPU (on the CPU, one per core)."""
+    import os
+
+    from grader._grade import default_jobs
+    from grader._sandbox import job_gpu
+
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,5")  # restored after the test, whatever fresh() set
+    assert [job_gpu(j, 3) for j in range(3)] == ["3", "5", "3"]
+    assert job_gpu(0, 1) is None
+    batch = LocalRunner(zygote=False)
+    try:
+        assert batch.device is None and batch.gpu_count() == 2
+        assert default_jobs(batch, "cuda") == 2 and default_jobs(batch, "cpu") == (os.cpu_count() or 1)
+        job = batch.fresh(1, 2)  # in the job's own process, in a batch
+        try:
+            assert os.environ["CUDA_VISIBLE_DEVICES"] == "5" and job.gpu_count() == 1
+        finally:
+            job.close()
+        monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+        assert job_gpu(0, 2) is None and batch.gpu_count() == 0
+        assert default_jobs(batch, "cuda") == (os.cpu_count() or 1)
+    finally:
+        batch.close()
