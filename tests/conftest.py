@@ -18,6 +18,18 @@ from grader._mistakes import Mistake
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """GRADER_REQUIRE_ISOLATION=root|rootless (CI): workers must be isolated so here, or
+    nothing runs; the tests that need isolated workers are then never skipped for the want of it."""
+    wanted = os.environ.get("GRADER_REQUIRE_ISOLATION")
+    if wanted:
+        from grader._sandbox import local_isolation
+
+        got, why = local_isolation()
+        if got != wanted:
+            raise pytest.UsageError(f"GRADER_REQUIRE_ISOLATION={wanted}, but workers here get {got!r}: {why}")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests that need the Docker engine run last: CI builds the grading image while the rest run."""
     items.sort(key=lambda item: item.get_closest_marker("docker") is not None)

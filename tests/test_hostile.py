@@ -15,8 +15,10 @@ result file beside the output folder. Then:
   of a worker uid (>= 2**20) whose processes name this batch's folders (other grader runs
   on the same machine have workers of their own, which are not this batch's to judge).
 
-Workers only drop to a uid of their own, in namespaces of their own, when the grader runs
-as root; several cases are only safe to run that way, so the module needs root.
+Workers are isolated in namespaces of their own, as root (with a uid of their own) or
+rootless (a user namespace of their own, the user's uid shared with the grader); several
+cases are only safe to run that way, so the module needs one of the two (CI runs it both
+as root and as an ordinary user, with the same expectations).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import csv
 import hashlib
 import json
 import os
+import pwd
 import secrets
 import shutil
 import signal
@@ -41,9 +44,13 @@ import pytest
 from conftest import ROOT, docker_runner_or_skip, processes, run_cli
 from grader._course import Course
 from grader._models import Result
+from grader._sandbox import local_isolation
 
+# Workers are isolated as root (a uid of their own) and rootless (a user namespace of their
+# own, the user's uid shared); CI runs this module both ways, with the same expectations.
+ISOLATION, WHY_NOT = local_isolation()
 pytestmark = [
-    pytest.mark.skipif(os.geteuid() != 0, reason="the hostile batch needs workers isolated as another user (grader run as root)"),
+    pytest.mark.skipif(ISOLATION == "none", reason=f"the hostile batch needs isolated workers: {WHY_NOT}"),
 ]
 
 HOSTILE = Path(__file__).parent / "hostile"
@@ -60,7 +67,8 @@ PROCESS_MARKERS = (MARK, "sleep 297.")
 WORKER_UID_BASE = 1 << 20  # workers get a uid of their own at or above this (grader/_sandbox.py)
 MAX_RESULT_BYTES = 1 << 20
 # Where hostile cases try to plant files; none may be there after the batch.
-PLANT_DIRS = [Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"), Path("/root"), Path("/work/main"), ROOT]
+PLANT_DIRS = [Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"), Path("/root"), Path("/home"), Path("/work/main"), ROOT,
+              Path.home(), Path(pwd.getpwuid(os.getuid()).pw_dir), *(Path(p) for p in sys.path if p and os.path.isabs(p))]
 RUN_LOCK = Path("/run/lock")
 
 
@@ -155,8 +163,19 @@ def strays(root: Path, before: set[int]) -> dict[int, str]:
     runs on the machine have workers too: those are not this batch's."""
     procs = {pid: v for pid, v in processes().items() if pid not in before}
     ours = {uid for uid, cmd in procs.values() if uid >= WORKER_UID_BASE and str(root) in cmd}
+    if ISOLATION == "rootless":  # one uid for all: a worker's processes are those in a PID namespace of their own
+        mine = os.readlink("/proc/self/ns/pid")
+        return {pid: f"pid {pid} uid {uid}: {cmd[:200]}" for pid, (uid, cmd) in procs.items()
+                if any(m in cmd for m in PROCESS_MARKERS) or (uid == os.getuid() and _pidns(pid) not in (mine, None))}
     return {pid: f"pid {pid} uid {uid}: {cmd[:200]}" for pid, (uid, cmd) in procs.items()
             if uid in ours or any(m in cmd for m in PROCESS_MARKERS)}
+
+
+def _pidns(pid: int) -> str | None:
+    try:
+        return os.readlink(f"/proc/{pid}/ns/pid")
+    except OSError:
+        return None
 
 
 def planted(dirs: list[Path]) -> list[Path]:
@@ -168,7 +187,7 @@ def planted(dirs: list[Path]) -> list[Path]:
                 hits += [p for p in (ROOT / sub).rglob("*") if MARK.replace("-", "") in p.name.replace("-", "").replace("_", "")]
             site = Path(sys.prefix).glob("lib/python*/site-packages/*")
             hits += [p for p in site if MARK.replace("-", "") in p.name.replace("-", "").replace("_", "")]
-        elif d.is_dir():
+        elif d.is_dir() and os.access(d, os.R_OK | os.X_OK):  # (as an ordinary user /root is not to be read)
             hits += [p for p in d.iterdir() if MARK in p.name]
     return sorted(set(hits))
 

@@ -13,10 +13,14 @@ import torch
 
 from grader._exceptions import MissingFile, StudentError, WorkerCrashed, WorkerTimeout, WrongAnswer
 from grader._runs import ProblemRun
-from grader._sandbox import Limits, LocalRunner, Runner, WorkerSpec
+from grader._sandbox import Limits, LocalRunner, Runner, WorkerSpec, local_isolation
 
 DRIVER = Path(__file__).parent / "sandbox" / "driver.py"
-ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="workers drop to another user only when the grader runs as root")
+# Workers are contained in namespaces of their own as root, and rootless where the kernel
+# lets an ordinary user make a user namespace (CI runs this module both ways).
+ISOLATION = local_isolation()[0]
+ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="needs the grader run as root (cgroups of its own)")
+ISOLATED = pytest.mark.skipif(ISOLATION == "none", reason=f"workers cannot be isolated here: {local_isolation()[1]}")
 # Workers forked from one zygote, as a batch has them (the tests below hold for workers
 # started from scratch too: test_workers_started_from_scratch_are_bounded_alike).
 SHARED = LocalRunner()
@@ -233,8 +237,8 @@ def test_memory_is_limited(tmp_path: Path) -> None:
     run.close()
 
 
-@ROOT_ONLY
-def test_as_root_the_worker_is_another_user_who_cannot_touch_the_grader(tmp_path: Path) -> None:
+@ISOLATED
+def test_an_isolated_worker_cannot_touch_the_grader(tmp_path: Path) -> None:
     secret = tmp_path / "hidden_test.py"
     secret.write_text("ANSWER = 42")
     secret.chmod(0o600)
@@ -261,6 +265,91 @@ def test_as_root_the_worker_is_another_user_who_cannot_touch_the_grader(tmp_path
     run.close()
 
 
+SHARED_UID_ATTACKS = """
+    import ctypes, errno, os, pwd, signal, sys
+    libc = ctypes.CDLL(None, use_errno=True)
+    def ptrace(pid):
+        if libc.ptrace(16, pid, 0, 0) != 0:  # PTRACE_ATTACH
+            raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+        return "attached"
+    def kill_everything():
+        os.kill(-1, signal.SIGKILL)  # every process this uid may signal: only its own namespace's
+        return "alive"
+    def environ(pid):
+        return open(f"/proc/{pid}/environ", "rb").read().decode("latin-1")
+    def signal_pid(pid):
+        os.kill(pid, signal.SIGSTOP)
+    def home_secret(path):
+        return open(path).read()
+    def write_venv():
+        with open(os.path.join(sys.prefix, "pwned-by-student.pth"), "w") as f:
+            f.write("import os")
+    def remount_venv():
+        if libc.mount(b"none", sys.prefix.encode(), None, 32 | 4096, None) != 0:  # MS_REMOUNT|MS_BIND: writable again
+            raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+    def nested_namespace():
+        if libc.unshare(0x10000000 | 0x20000) != 0:  # a user namespace of its own: capabilities back
+            raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+    def fill_disk():
+        written, block = 0, b"x" * (1 << 20)
+        for place in ("/tmp", "/var/tmp", "/dev/shm", os.getcwd(), os.path.expanduser("~")):
+            for i in range(200):  # files of 32 MiB (under the file-size limit) until the place is full
+                try:
+                    with open(os.path.join(place, f"fill{i}.bin"), "wb") as f:
+                        for _ in range(32):
+                            f.write(block)
+                            written += 1
+                except OSError:
+                    break
+        return written
+    def ok():
+        return 1
+"""
+
+
+@ISOLATED
+def test_sharing_a_uid_with_the_grader_and_the_other_workers_opens_nothing(tmp_path: Path) -> None:
+    """Rootless, every worker and the grader are one uid: what a uid kept apart as root is
+    kept apart by the namespaces, the dropped capabilities and the seccomp filter."""
+    import sys
+
+    secret = Path.home() / f".grader-test-secret-{os.getpid()}"
+    secret.write_text("HOME-SECRET")
+    secret.chmod(0o600)
+    os.environ["GRADER_TEST_ENV_SECRET"] = "ENV-SECRET-42"
+    try:
+        run = make_isolated(tmp_path, SHARED_UID_ATTACKS)
+        neighbour = make_isolated(tmp_path / "n", SHARED_UID_ATTACKS) if (tmp_path / "n").mkdir() is None else None
+        assert neighbour is not None and neighbour.call("call", name="ok")["value"] == 1
+        other = neighbour._worker.proc.pid  # type: ignore[union-attr]  # its process as this side sees it
+        for pid in (os.getpid(), other):
+            with pytest.raises(StudentError, match="Operation not permitted|No such process"):
+                run.call("call", name="ptrace", pid=pid)
+            with pytest.raises(StudentError, match="FileNotFoundError|PermissionError"):
+                run.call("call", name="environ", pid=pid)
+            with pytest.raises(StudentError, match="ProcessLookupError|PermissionError"):
+                run.call("call", name="signal_pid", pid=pid)
+        with pytest.raises(StudentError, match="FileNotFoundError|PermissionError"):
+            run.call("call", name="home_secret", path=str(secret))
+        with pytest.raises(StudentError, match="Read-only file system|PermissionError"):
+            run.call("call", name="write_venv")
+        with pytest.raises(StudentError, match="Operation not permitted"):
+            run.call("call", name="remount_venv")
+        with pytest.raises(StudentError, match="Operation not permitted"):
+            run.call("call", name="nested_namespace")
+        written = run.call("call", name="fill_disk")["value"]
+        assert written <= 512 + 512 + 256 + 2, f"{written} MiB written"  # its own /tmp (home in it), /var/tmp, /dev/shm: no disk, no quota
+        with pytest.raises((WorkerCrashed, StudentError)):
+            run.call("call", name="kill_everything")  # it kills itself (and its PID 1), nothing else
+        assert neighbour.call("call", name="ok")["value"] == 1  # the neighbour, the zygote and the grader live on
+        run.close()
+        neighbour.close()
+        assert not list(Path(sys.prefix).glob("pwned-by-student*"))
+    finally:
+        secret.unlink()
+        del os.environ["GRADER_TEST_ENV_SECRET"]
+
+
 def make_isolated(tmp_path: Path, source: str, hide: tuple[Path, ...] = (), budget: float = 20.0) -> ProblemRun:
     folder = tmp_path / "student"
     folder.mkdir(exist_ok=True)
@@ -272,8 +361,8 @@ def make_isolated(tmp_path: Path, source: str, hide: tuple[Path, ...] = (), budg
     return run
 
 
-@ROOT_ONLY
-def test_as_root_course_secrets_other_students_and_the_network_are_out_of_reach(tmp_path: Path) -> None:
+@ISOLATED
+def test_course_secrets_other_students_and_the_network_are_out_of_reach(tmp_path: Path) -> None:
     from conftest import ROOT
 
     rubrics, reference = ROOT / "rubrics", ROOT / "reference"  # world-readable on disk
@@ -310,8 +399,8 @@ def test_as_root_course_secrets_other_students_and_the_network_are_out_of_reach(
     other.close()
 
 
-@ROOT_ONLY
-def test_as_root_a_process_that_left_the_session_is_killed_too(tmp_path: Path) -> None:
+@ISOLATED
+def test_a_process_that_left_the_session_is_killed_too(tmp_path: Path) -> None:
     run = make_isolated(tmp_path, """
         import subprocess
         def escape_and_hang():
@@ -325,18 +414,41 @@ def test_as_root_a_process_that_left_the_session_is_killed_too(tmp_path: Path) -
     assert not [p for p in Path("/proc").iterdir() if p.name.isdigit() and _cmdline(p) == ["sleep", "298.7"]]
 
 
-@ROOT_ONLY
-def test_as_root_a_fork_bomb_is_contained(tmp_path: Path) -> None:
+@ISOLATED
+def test_a_fork_bomb_is_contained(tmp_path: Path) -> None:
+    """The bomb stops at the worker's own bound (Limits.nproc: RLIMIT_NPROC, which rootless
+    the kernel counts in the worker's user namespace), while the grader can still start
+    processes: the user's own limit is not exhausted."""
+    import subprocess
+    import threading
+
     run = make_isolated(tmp_path, FORK_BOMB, budget=4.0)
+    assert run.call("call", name="ok")["value"] == 1
+    worker = run._worker
+    assert worker is not None
+    counts: list[int] = []
+    started: list[bool] = []
+
+    def watch() -> None:
+        time.sleep(1.5)  # the bomb is at its bound by now
+        counts.append(worker._every(0))  # type: ignore[attr-defined]  # signal 0: a count, nothing sent
+        started.append(subprocess.run(["true"], timeout=10).returncode == 0)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
     with pytest.raises((WorkerTimeout, WorkerCrashed, StudentError)):
         run.call("call", name="bomb")
+    watcher.join()
+    assert started == [True]  # the grader started a process while the bomb was at its bound
+    assert 0 < counts[0] <= Limits().nproc + 2, counts  # its processes, PID 1 and the outer one
+    print(f"fork bomb held at {counts[0]} processes (bound {Limits().nproc})")
     run.start_test(20.0)
     assert run.call("call", name="ok")["value"] == 1  # the grader and a fresh worker are fine
     run.close()
 
 
-@ROOT_ONLY
-def test_as_root_shared_memory_is_capped(tmp_path: Path) -> None:
+@ISOLATED
+def test_shared_memory_is_capped(tmp_path: Path) -> None:
     run = make_isolated(tmp_path, """
         def fill():
             for i in range(10):  # 10 files of 40 MiB: each under the file-size limit, together over the cap
@@ -390,7 +502,7 @@ def test_a_worker_that_kills_its_zygote_costs_nothing_else(tmp_path: Path) -> No
     starts from a new zygote. As root the worker sits in a PID namespace of its own: its
     parent is that namespace's PID 1, which ignores its signals, and the zygote is not there."""
     runner = LocalRunner()
-    root = os.geteuid() == 0
+    root = ISOLATION != "none"  # (as root or rootless: the same namespaces)
     try:
         run = make_run(tmp_path, """
             import os, signal
@@ -531,7 +643,7 @@ def test_what_a_student_returns_that_cannot_be_sent_stays_the_students(tmp_path:
             return {1, 2}
         def raises_driver_bug():
             import sys
-            raise sys.modules["__main__"].DriverBug("not really")
+            raise sys.modules["_grader_worker"].DriverBug("not really")  # the worker package is in reach of its code
     """)
     for name, message in [("complex", "its dtype torch.complex128 cannot be sent back"),
                           ("meta", "it is on the meta device"), ("nested", "(nested), not a dense")]:

@@ -9,8 +9,20 @@ import torch
 from torch import Tensor
 
 
+
+def sandboxed() -> bool:
+    """In the grader's sandbox: a uid of its own (as root), or a user and PID namespace of its
+    own (rootless: the user's uid, mapped alone, and a PID near 1)."""
+    if os.getuid() >= 1 << 20:
+        return True
+    try:
+        with open("/proc/self/uid_map") as f:
+            return f.read().split()[:3] != ["0", "0", "4294967295"] and os.getpid() < 16
+    except OSError:
+        return False
+
 def hostile() -> None:
-    if os.getuid() < 1 << 20:  # not in the grader's sandbox (a uid of its own): do no harm
+    if not sandboxed():  # not in the grader's sandbox: do no harm
         raise RuntimeError("not sandboxed; refusing to fork-bomb")
     while True:
         try:
