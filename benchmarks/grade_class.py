@@ -47,7 +47,7 @@ def make_class(course: Course, assignment: str, n: int, folder: Path) -> list[st
     """``n`` student folders: reference, template, then each known mistake, in turn."""
     a = course.assignment(assignment)
     kinds: list[tuple[str, dict[str, str]]] = [("reference", {}), ("template", {f: (a.template_dir / f).read_text() for f in a.student_files})]
-    kinds += [(m.id, {m.file: m.text(a.reference_dir)}) for m in load_mistakes(assignment) if not m.extended]
+    kinds += [(m.id, {m.file: m.text(a)}) for m in load_mistakes(assignment) if not m.extended]
     students = {f"s{i:03d}-{kinds[i % len(kinds)][0]}": kinds[i % len(kinds)][1] for i in range(n)}
     build_class(course, assignment, folder, students)
     return list(students)
