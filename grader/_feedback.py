@@ -395,7 +395,7 @@ def _build_page(result: Result, problem_titles: dict[str, str], audience: Audien
         check = "This is a self-check: only the public tests were run; your final grade may include more tests."
         scope_note = f"{scope_note} {check}".strip() if student_view else scope_note
 
-    mode = "Self-check (public tests)" if result.mode == "check" else "Graded"
+    mode = "Self-check (public tests)" if result.mode == "check" else ("Not graded yet" if result.not_graded else "Graded")
     meta = [
         MetaItem("Run", mode),
         MetaItem("Device", _device(result.device)),

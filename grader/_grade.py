@@ -131,6 +131,8 @@ def grade(
     progress: Progress = Progress(),
     gpu_problems_on_cpu: bool = False,
     layout: str = "auto",
+    students: set[str] | None = None,
+    class_files: bool = True,
 ) -> list[Result]:
     """Grade every submission in ``submissions_dir``; write result.json and feedback.html per
     student and gradebook.csv into ``out_dir``. Each student's files are written as soon as
@@ -138,7 +140,9 @@ def grade(
     same call resumes: a student whose result.json is already there (for these problems) is
     not graded again, unless named in ``regrade`` or ``regrade_all``. ``jobs`` students are
     graded at once (default: one per core, or one per GPU when grading on GPUs). ``data_dir``
-    is where rubrics may read a real data set (their `data_dir` fixture; None: they make their own)."""
+    is where rubrics may read a real data set (their `data_dir` fixture; None: they make their own).
+    ``students``: only these of the class (a Slurm task's share); ``class_files`` False leaves
+    intake.txt, the gradebooks and summary.html to whoever grades the rest (the Slurm submitter)."""
     course = course or Course.locate()
     a = course.assignment(assignment)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -146,8 +150,14 @@ def grade(
     try:
         intake = take_in(submissions_dir, a.student_files, scratch, layout=layout)
         subs = intake.submissions
-        atomic_write(out_dir / "intake.txt", "\n".join(intake.summary()) + "\n")
-        progress.on_intake(intake.summary())
+        if students is not None:
+            absent = sorted(students - {s.student for s in subs})
+            if absent:
+                raise ConfigError(f"no such student in {submissions_dir}: {', '.join(absent)}")
+            subs = [s for s in subs if s.student in students]
+        if class_files:
+            atomic_write(out_dir / "intake.txt", "\n".join(intake.summary()) + "\n")
+            progress.on_intake(intake.summary())
         for sub in subs:
             for note in sub.notes:
                 log.info("%s: %s", sub.student, note)
@@ -200,15 +210,21 @@ def grade(
         else:
             results = _run_jobs(plan, jobs, write, progress)
         results = sorted([*done.values(), *results], key=lambda r: r.student)
-        atomic_write(out_dir / "gradebook.csv", gradebook(a, results))
-        atomic_write(out_dir / "gradebook-canvas.csv", canvas_gradebook(results))
-        if results:
-            atomic_write(out_dir / "summary.html", render_summary(results))
+        if class_files:
+            write_class_files(out_dir, a, results)
         return results
     finally:
         if runner is not None:  # containers go, also when the batch was interrupted
             runner.close()
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def write_class_files(out_dir: Path, a: Assignment | None, results: list[Result]) -> None:
+    """gradebook.csv, gradebook-canvas.csv and summary.html of a graded class."""
+    atomic_write(out_dir / "gradebook.csv", gradebook(a, results))
+    atomic_write(out_dir / "gradebook-canvas.csv", canvas_gradebook(results))
+    if results:
+        atomic_write(out_dir / "summary.html", render_summary(results))
 
 
 def default_jobs(runner: Runner, device: str, memory_mb: int = 0) -> int:
@@ -333,7 +349,7 @@ def _job(plan: Plan, job: int, jobs: int, counter: Any, names: list[str], write:
 
 def _finished(out_dir: Path, assignment: str, wanted: set[str], students: list[str]) -> dict[str, Result]:
     """The students of this batch already graded in ``out_dir``: a result.json that reads,
-    of this assignment, covering the problems asked for now."""
+    of this assignment, covering the problems asked for now (not one saying they could not be graded)."""
     done = {}
     for student in students:
         path = out_dir / student / "result.json"
@@ -341,7 +357,7 @@ def _finished(out_dir: Path, assignment: str, wanted: set[str], students: list[s
             r = Result.model_validate_json(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
-        if r.assignment == assignment and r.mode == "grade" and wanted <= {p.id for p in r.problems}:
+        if r.assignment == assignment and r.mode == "grade" and not r.not_graded and wanted <= {p.id for p in r.problems}:
             done[student] = r
     return done
 
@@ -378,9 +394,7 @@ def report(out_dir: Path) -> list[Result]:
     results = load_results(out_dir)
     for r in results:
         write_feedback(r, out_dir / r.student / "feedback.html")
-    atomic_write(out_dir / "gradebook.csv", gradebook(None, results))
-    atomic_write(out_dir / "gradebook-canvas.csv", canvas_gradebook(results))
-    atomic_write(out_dir / "summary.html", render_summary(results))
+    write_class_files(out_dir, None, results)
     return results
 
 

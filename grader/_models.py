@@ -183,6 +183,8 @@ class Result(BaseModel):
     isolation: str = Field(default="", description="what contained the student's code: root (namespaces and a uid of "
                            "its own), rootless (a user namespace, and the same in it), container (Docker), none (--unsandboxed)")
     graded_at: str = ""
+    not_graded: str = Field(default="", description="why this student could not be graded (their Slurm task failed "
+                            "every try); a rerun of the same command grades them again")
 
     @classmethod
     def load(cls, path: Path) -> Result:
