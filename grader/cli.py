@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -182,18 +183,48 @@ def cli(verbose: bool) -> None:
               help="How SUBMISSIONS_DIR is laid out (auto: recognised from its top, never from inside an upload).")
 @_gpu_problems_on_cpu_option
 @_unsandboxed_option
+@click.option("--slurm", is_flag=True, help="Grade through Slurm: a job array, each task a chunk of students on a node "
+              "(the output folder must be on a file system the nodes share). The options below go with it.")
+@click.option("--partition", default=None, help="With --slurm: the partition (sbatch --partition).")
+@click.option("--account", default=None, help="With --slurm: the account charged (sbatch --account).")
+@click.option("--time", "time_limit", default=None, help="With --slurm: each task's time limit, e.g. 1:00:00 (sbatch --time).")
+@click.option("--gpus-per-task", type=click.IntRange(min=0), default=0, show_default=True,
+              help="With --slurm: GPUs per task through GRES (--gres=gpu:N); student code runs on them, one student per GPU at once.")
+@click.option("--cpus-per-task", type=click.IntRange(min=1), default=1, show_default=True,
+              help="With --slurm: cores per task; on the CPU, a task grades that many students at once.")
+@click.option("--students-per-task", type=click.IntRange(min=1), default=10, show_default=True,
+              help="With --slurm: students in each array task (see the README on choosing it).")
+@click.option("--sbatch-option", "sbatch_options", multiple=True,
+              help="With --slurm: another sbatch option, as sbatch takes it, e.g. --sbatch-option=--qos=short (repeatable).")
+@click.option("--slurm-retries", type=click.IntRange(min=0), default=2, show_default=True,
+              help="With --slurm: times a student whose task failed (node lost, time limit, out of memory, preempted) is submitted again.")
 def grade(
     assignment: str, submissions_dir: Path, out_dir: Path, problems: tuple[str, ...], seed: int | None, course: str | None,
     threads: int | None, cpu_seconds: int | None, disk_mb: int | None, file_mb: int | None, submission_seconds: float | None,
     memory_mb: int | None, data_dir: Path | None, runner: str, image: str | None, gpus: str | None, device: str | None,
     regrade: tuple[str, ...], regrade_all: bool, jobs: int | None, each_test: bool, layout: str, gpu_problems_on_cpu: bool,
-    unsandboxed: bool,
+    unsandboxed: bool, slurm: bool, partition: str | None, account: str | None, time_limit: str | None, gpus_per_task: int,
+    cpus_per_task: int, students_per_task: int, sbatch_options: tuple[str, ...], slurm_retries: int,
 ) -> None:  # fmt: skip
     """Grade every student folder or .zip in SUBMISSIONS_DIR."""
     from ._grade import grade as run
 
     given = {"threads": threads, "cpu_seconds": cpu_seconds, "disk_mb": disk_mb, "file_mb": file_mb, "submission_seconds": submission_seconds}
     limits = Limits(**{k: v for k, v in given.items() if v is not None})  # type: ignore[arg-type]
+    slurm_given = [o for o, v in (("--partition", partition), ("--account", account), ("--time", time_limit),
+                                  ("--gpus-per-task", gpus_per_task), ("--cpus-per-task", cpus_per_task != 1),
+                                  ("--students-per-task", students_per_task != 10), ("--sbatch-option", sbatch_options),
+                                  ("--slurm-retries", slurm_retries != 2)) if v]
+    if slurm:
+        if jobs or gpus or device:
+            raise click.UsageError("with --slurm, Slurm decides the cores and GPUs: use --cpus-per-task and --gpus-per-task, "
+                                   "not --jobs, --gpus or --device")
+        _grade_on_slurm(assignment, submissions_dir, out_dir, problems, seed, course, limits, memory_mb, data_dir, runner, image,
+                        regrade, regrade_all, layout, gpu_problems_on_cpu, unsandboxed, partition, account, time_limit,
+                        gpus_per_task, cpus_per_task, students_per_task, sbatch_options, slurm_retries)
+        return
+    if slurm_given:
+        raise click.UsageError(f"{', '.join(slurm_given)} go with --slurm")
     workers, where = _runner(runner, image, gpus, device, unsandboxed)
     click.echo(f"Student code runs {where}.", err=True)
     _say_isolation(workers.isolation)
@@ -201,12 +232,83 @@ def grade(
                   limits=limits, runner=workers, device=workers_device(workers, device), progress=_progress(False, each_test),
                   memory_mb=memory_mb, data_dir=data_dir, regrade=set(regrade), regrade_all=regrade_all, jobs=jobs, gpu_problems_on_cpu=gpu_problems_on_cpu,
                   layout=layout)  # fmt: skip
+    _summary_lines(assignment, out_dir, results)
+
+
+def _grade_on_slurm(assignment, submissions_dir, out_dir, problems, seed, course, limits, memory_mb, data_dir, runner, image,  # type: ignore[no-untyped-def]
+                    regrade, regrade_all, layout, gpu_problems_on_cpu, unsandboxed, partition, account, time_limit,
+                    gpus_per_task, cpus_per_task, students_per_task, sbatch_options, slurm_retries) -> None:
+    import time
+
+    from ._sandbox import ISOLATIONS
+    from ._slurm import SlurmOptions, SlurmStatus, grade_on_slurm
+
+    options = SlurmOptions(partition=partition, account=account, time=time_limit, gpus_per_task=gpus_per_task,
+                           cpus_per_task=cpus_per_task, students_per_task=students_per_task, sbatch=tuple(sbatch_options),
+                           retries=slurm_retries, poll_seconds=float(os.environ.get("GRADER_SLURM_POLL", "5")))
+    on = f"{gpus_per_task} GPU(s)" if gpus_per_task else f"{cpus_per_task} core(s)"
+    how = "in local worker processes" if runner == "local" else f"in Docker containers of {image or 'dl-grader:local'}"
+    click.echo(f"Student code runs in Slurm tasks of {students_per_task} students each, {how} on each task's {on}.", err=True)
+    click.echo("Isolation: what each node gives (root or rootless namespaces"
+               + (", else none: --unsandboxed" if unsandboxed else "; a node that gives neither stops the run") + "); every result records it.", err=True)
+    progress = _progress(False, tests=False)
+    shown_line, shown_at = [""], [0.0]
+
+    def on_status(st: SlurmStatus) -> None:
+        left = f", about {_clock(st.left)} left" if st.left is not None else ""
+        waiting = f" ({st.waiting_for})" if st.queued and st.waiting_for else ""
+        line = (f"Slurm {','.join(st.job_ids)}: {st.queued} queued{waiting}, {st.running} running, {st.done} done"
+                + (f", {st.failed} not graded" if st.failed else "") + f" of {st.total}; {_clock(st.spent)} spent{left}")
+        key = line.split(";")[0]
+        if key != shown_line[0] or time.monotonic() - shown_at[0] > 60:
+            click.echo(line, err=True)
+            shown_line[0], shown_at[0] = key, time.monotonic()
+
+    def on_submit(job: str, tasks: int, students: int) -> None:
+        click.echo(f"Submitted Slurm job {job}: {tasks} task(s) for {students} student(s).", err=True)
+
+    try:
+        results = grade_on_slurm(assignment, submissions_dir, out_dir, options=options, course=_course(course),
+                                 problems=set(problems) or None, seed=seed, runner=runner, image=image, limits=limits, memory_mb=memory_mb,
+                                 data_dir=data_dir, regrade=set(regrade), regrade_all=regrade_all, gpu_problems_on_cpu=gpu_problems_on_cpu,
+                                 layout=layout, unsandboxed=unsandboxed, on_intake=progress.on_intake, on_resume=progress.on_resume,
+                                 on_result=progress.on_result, on_status=on_status, on_submit=on_submit)  # fmt: skip
+    except KeyboardInterrupt:
+        click.echo(click.style("Interrupted: the run's Slurm tasks are cancelled and out of the queue; who was graded is in "
+                               f"{out_dir} (gradebooks included). Rerun the same command to grade the rest.", bold=True), err=True)
+        sys.exit(130)
+    kinds: dict[str, int] = {}
+    for r in results:
+        if not r.not_graded:
+            kinds[r.isolation or "unknown"] = kinds.get(r.isolation or "unknown", 0) + 1
+    if kinds:
+        click.echo("Isolation of the results: " + "; ".join(f"{n} {ISOLATIONS.get(k, k)}" for k, n in sorted(kinds.items())) + ".", err=True)
+    failed = [r for r in results if r.not_graded]
+    _summary_lines(assignment, out_dir, results)
+    if failed:
+        click.echo(click.style(f"{len(failed)} student(s) could not be graded (their result says why); rerun the same command "
+                               "to grade them again: " + " ".join(visible(r.student) for r in failed), fg="yellow"), err=True)
+        sys.exit(3)
+
+
+def _summary_lines(assignment: str, out_dir: Path, results) -> None:  # type: ignore[no-untyped-def]
     click.echo(f"Graded {len(results)} submissions of {assignment}.")
     click.echo(f"Gradebook:      {out_dir / 'gradebook.csv'}")
     click.echo(f"For Canvas:     {out_dir / 'gradebook-canvas.csv'} (Gradebook > Import)")
     click.echo(f"Class summary:  {out_dir / 'summary.html'}")
     for r in results:
         click.echo(f"  {visible(r.student):<20} {r.score:>6g}/{r.max_score:g}   {visible(str(out_dir / r.student / 'feedback.html'))}")
+
+
+@cli.command(name="slurm-task", hidden=True)
+@click.argument("run", type=click.Path(path_type=Path))
+@click.argument("chunks", type=click.Path(path_type=Path))
+@click.argument("index", type=int)
+def slurm_task(run: Path, chunks: Path, index: int) -> None:
+    """One array task of `grade --slurm` (what its task.sh runs on a node)."""
+    from ._slurm import run_task
+
+    sys.exit(run_task(run, chunks, index))
 
 
 @cli.command()
