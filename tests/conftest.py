@@ -63,6 +63,21 @@ def docker_runner_or_skip(image: str, **options: object):  # type: ignore[no-unt
         pytest.skip(str(exc))
 
 
+def slurm_or_skip() -> None:
+    """Skip unless a Slurm cluster this user can submit to answers (``sinfo`` shows a node up).
+    GRADER_REQUIRE_SLURM=1 turns the skip into a failure (CI starts one: .ci/slurm-cluster)."""
+    try:
+        proc = subprocess.run(["sinfo", "--noheader", "--format", "%T"], capture_output=True, text=True, timeout=30)
+        up = proc.returncode == 0 and any(s.strip(" *~#") in ("idle", "mixed", "allocated") for s in proc.stdout.split())
+        why = proc.stderr.strip() or f"no node up (sinfo: {proc.stdout.split()})"
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        up, why = False, str(exc)
+    if not up:
+        if os.environ.get("GRADER_REQUIRE_SLURM") == "1":
+            pytest.fail(f"GRADER_REQUIRE_SLURM=1 but no Slurm cluster answers: {why}")
+        pytest.skip(f"no Slurm cluster here ({why}); bash .ci/slurm-cluster start makes one (as root)")
+
+
 def processes() -> dict[int, tuple[int, str]]:
     """Live processes: pid -> (real uid, command line)."""
     found = {}

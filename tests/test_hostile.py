@@ -28,6 +28,7 @@ import hashlib
 import json
 import os
 import pwd
+import re
 import secrets
 import shutil
 import signal
@@ -41,7 +42,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, docker_runner_or_skip, processes, run_cli
+from conftest import ROOT, docker_runner_or_skip, processes, run_cli, slurm_or_skip
 from grader._course import Course
 from grader._models import Result
 from grader._sandbox import local_isolation
@@ -228,12 +229,15 @@ def runner_args(kind: str) -> list[str]:
     image are here (CI sets GRADER_REQUIRE_DOCKER=1: a missing engine is then a failure)."""
     if kind == "local":
         return []
+    if kind == "slurm":  # the class in tasks of 15 on the cluster's nodes, each task a local grade of its chunk
+        slurm_or_skip()
+        return ["--slurm", "--students-per-task", "15"]
     image = os.environ.get("GRADER_TEST_IMAGE", "dl-grader:local")
     docker_runner_or_skip(image).close()
     return ["--runner", "docker", "--image", image]
 
 
-@pytest.fixture(scope="module", params=["local", pytest.param("docker", marks=pytest.mark.docker)])
+@pytest.fixture(scope="module", params=["local", pytest.param("slurm", marks=[pytest.mark.slurm, pytest.mark.slow]), pytest.param("docker", marks=pytest.mark.docker)])
 def batch(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     extra = runner_args(request.param)
     ids = [c["id"] for c in CASES]
@@ -258,7 +262,7 @@ def batch(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
 
     started = time.monotonic()
     proc = run_cli("grade", ASSIGNMENT, classroom, "--out", out, "--seed", str(SEED), *extra, *(a for p in PROBLEMS for a in ("--problem", p)),
-                   env={"GRADER_SECRET_TOKEN": secret}, timeout=1500)  # fmt: skip
+                   env={"GRADER_SECRET_TOKEN": secret, "GRADER_SLURM_POLL": "1"}, timeout=1500)  # fmt: skip
     seconds = time.monotonic() - started
     time.sleep(1.0)  # a left-behind process would have had time to show itself
     b = Batch(root, classroom, out, secret, proc.returncode, proc.stdout, proc.stderr, seconds,
@@ -393,7 +397,10 @@ def test_every_result_file_is_the_graders_own(batch: Batch, course: Course) -> N
 
 def test_the_output_folder_holds_only_the_graders_files(batch: Batch) -> None:
     allowed = {"gradebook.csv", "gradebook-canvas.csv", "intake.txt", "summary.html"} | {f"{s}/{f}" for s in batch.sizes for f in ("result.json", "feedback.html")} | set(batch.sizes)
-    extra = sorted(str(p.relative_to(batch.out)) for p in batch.out.rglob("*") if str(p.relative_to(batch.out)) not in allowed)
+    # A --slurm run's own folder: the task script, the chunks submitted, each task's log and record
+    slurm = re.compile(r"\.slurm(/[0-9]{8}-[0-9]{6}-[0-9a-f]{6}(/(run\.json|task\.sh|chunks-[0-9]+\.json|task-[0-9]+_[0-9]+\.(log|json)))?)?")
+    extra = sorted(str(p.relative_to(batch.out)) for p in batch.out.rglob("*")
+                   if str(p.relative_to(batch.out)) not in allowed and not slurm.fullmatch(str(p.relative_to(batch.out))))
     assert not extra, f"files in the output folder the grader did not write: {extra}"
     assert not [p for p in batch.out.rglob("*") if p.is_symlink()]
 
