@@ -218,14 +218,25 @@ def refuse_unsandboxed(why: str | None) -> NoReturn:
     )
 
 
-def _namespace_of(pid: int) -> str | None:
+def _namespace_of(pid: int) -> tuple[str, int] | None:
     """The PID namespace the worker ``pid`` made for what it runs (its ``pid_for_children``),
-    read here, not reported by the worker; None if it is this process's own (none was made)."""
+    read here, not reported by the worker, and an open descriptor of it; None if it is this
+    process's own (none was made). The descriptor pins the namespace: the kernel gives a
+    freed namespace's number to the next one made (the lowest free), so without it, a kill
+    by namespace that runs on after the worker's has died could reach a new worker's, of
+    this grader or of another one of this user (a concurrent job, a Slurm task on the node)."""
     try:
-        ns = os.readlink(f"/proc/{pid}/ns/pid_for_children")
-        return None if ns == os.readlink("/proc/self/ns/pid") else ns
+        fd = os.open(f"/proc/{pid}/ns/pid_for_children", os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         return None
+    try:
+        ns = os.readlink(f"/proc/self/fd/{fd}")
+        if ns != os.readlink("/proc/self/ns/pid"):
+            return ns, fd
+    except OSError:
+        pass
+    os.close(fd)
+    return None
 
 
 def _reported_seconds(value: Any, wall: float) -> float:
@@ -637,6 +648,7 @@ class LocalWorker(FramedWorker):
         self.isolation = isolation
         self.uid = _worker_uid() if isolation == "root" else None
         self.pidns: str | None = None  # rootless: the worker's PID namespace, how it is frozen and killed
+        self._pidns_fd: int | None = None  # held open while the worker may be signalled: see _namespace_of
         if self.uid is not None:
             for path in [self.dir, *self.dir.rglob("*")]:
                 os.chown(path, self.uid, self.uid)
@@ -707,7 +719,9 @@ class LocalWorker(FramedWorker):
         self._dead = False
         self._started()
         if isolation == "rootless":
-            self.pidns = _namespace_of(self.proc.pid)
+            pinned = _namespace_of(self.proc.pid)
+            if pinned is not None:
+                self.pidns, self._pidns_fd = pinned
 
     def _send(self, data: bytes, deadline: float) -> None:
         _write_by(self._req_w, data, deadline)
@@ -782,6 +796,10 @@ class LocalWorker(FramedWorker):
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             log.warning("worker %s did not die after SIGKILL", self.label)
+        if self._pidns_fd is not None:  # nothing is signalled by that namespace from here on
+            self.pidns = None
+            os.close(self._pidns_fd)
+            self._pidns_fd = None
         for fd in (self._req_w, self._rep_r):
             try:
                 os.close(fd)

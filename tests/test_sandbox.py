@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import textwrap
+import signal
 import time
 from pathlib import Path
 
@@ -664,3 +665,27 @@ def test_what_a_student_returns_that_cannot_be_sent_stays_the_students(tmp_path:
     with pytest.raises(DriverError, match=r"the driver's not_timed\(\) should return a callable to time, and returned a int"):
         run.prepare("not_timed", name="complex")
     run.close()
+
+
+@pytest.mark.skipif(ISOLATION != "rootless", reason="only rootless workers are signalled by their PID namespace")
+def test_a_dead_workers_namespace_number_taken_by_a_new_worker_is_not_signalled_for_the_old_one(tmp_path: Path) -> None:
+    # The kernel gives a freed namespace's number to the next one made (the lowest free; here
+    # within 0.2 s). A kill by the old number, as the kill loop of a dying worker or a
+    # neighbouring job's makes, must not reach the new worker: the number is pinned while it
+    # may be used, and forgotten once its worker is gone.
+    (tmp_path / "sub.py").write_text("def ok():\n    return 1\n")
+    spec = WorkerSpec(label="student/p", files={"sub.py": tmp_path / "sub.py"}, module="sub", driver=DRIVER, limits=Limits(threads=1))
+    old = SHARED.start(spec)
+    number = old.pidns  # type: ignore[attr-defined]
+    assert number is not None
+    old.kill()  # type: ignore[attr-defined]
+    time.sleep(0.5)
+    new = SHARED.start(spec)
+    try:
+        assert new._every(0) >= 1  # type: ignore[attr-defined]  # signal 0: counts the new worker's processes
+        assert old._every(signal.SIGKILL) == 0  # type: ignore[attr-defined]
+        time.sleep(0.2)
+        assert new._every(0) >= 1, "the dead worker's kill reached a new worker"  # type: ignore[attr-defined]
+        print(f"old namespace {number}, new {new.pidns} ({'the same number' if new.pidns == number else 'another number'})")  # type: ignore[attr-defined]
+    finally:
+        new.close()
