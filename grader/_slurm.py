@@ -119,7 +119,7 @@ def _queue(name: str, reasons: dict[str, str] | None = None) -> dict[str, str] |
     except (OSError, subprocess.TimeoutExpired):
         return None
     if proc.returncode != 0:
-        log.warning("squeue failed (%s): %s", proc.returncode, proc.stderr.strip())
+        log.debug("squeue failed (%s): %s", proc.returncode, proc.stderr.strip())
         return None
     found = {}
     for line in proc.stdout.splitlines():
@@ -248,7 +248,7 @@ def grade_on_slurm(
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     run = runs / f"{stamp}-{secrets.token_hex(3)}"
     run.mkdir()
-    name = f"grader-{a.id}-{run.name}"[:120]
+    name = f"grader-{a.id[:80]}-{run.name}"  # the run folder last, whole: it tells this run's tasks from others
     needs = memory_mb or max((p.memory_mb for p in a.rubric.problems if p.id in wanted), default=Limits().memory_mb)
     config = {
         "course": str(course.root), "assignment": a.id, "submissions": str(submissions_dir), "out": str(out_dir),
@@ -346,6 +346,8 @@ def grade_on_slurm(
             reasons: dict[str, str] = {}
             queue = _queue(name, reasons)
             if queue is None:
+                if blind_since is None:
+                    log.warning("squeue does not answer (is slurmctld up?); asking again, for up to 10 minutes")
                 blind_since = blind_since or time.monotonic()
                 if time.monotonic() - blind_since > 600:
                     raise ConfigError("squeue has not answered for 10 minutes: is slurmctld up? The tasks may still run; "

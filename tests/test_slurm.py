@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, build_class, run_cli, slurm_or_skip
+from conftest import ROOT, build_class, docker_runner_or_skip, run_cli, slurm_or_skip
 
 pytestmark = pytest.mark.slurm
 
@@ -42,6 +42,13 @@ def classroom(tmp_path: Path, students: dict[str, str]) -> Path:
     return src
 
 
+def slow_down(folder: Path, seconds: int) -> None:
+    """Make a student (erin's right answer) take ``seconds`` at import, under the import timeout:
+    a task that is surely still running when the test acts on it, however loaded the machine."""
+    f = folder / "momentum.py"
+    f.write_text(f"import time\ntime.sleep({seconds})\n" + f.read_text())
+
+
 def results(out: Path) -> dict[str, dict]:
     return {p.parent.name: json.loads(p.read_text()) for p in sorted(out.glob("*/result.json"))}
 
@@ -50,12 +57,14 @@ def verdicts(out: Path) -> dict[str, list[tuple[str, str, float]]]:
     return {s: [(t["name"], t["outcome"], t["score"]) for t in r["tests"]] for s, r in results(out).items()}
 
 
-def queue() -> list[str]:
-    """This user's grader tasks in the queue."""
+def queue(out: Path) -> list[str]:
+    """The tasks in the queue of the runs into ``out`` ("JOB_TASK|name|state"; a job's name
+    ends with its run folder's), not other runs of this user elsewhere."""
+    runs = {p.name for p in out.glob(".slurm/*") if p.is_dir()}
     proc = subprocess.run(["squeue", "--noheader", "--array", "--user", str(os.getuid()), "--format", "%i|%j|%t"],
                           capture_output=True, text=True, timeout=30)
     assert proc.returncode == 0, proc.stderr
-    return [line for line in proc.stdout.splitlines() if "|grader-" in line]
+    return [line for line in proc.stdout.splitlines() if any(line.split("|")[1].endswith(r) for r in runs)]
 
 
 def wait_for(what, seconds: float = 240.0, step: float = 0.2):  # type: ignore[no-untyped-def]
@@ -106,13 +115,32 @@ def test_a_class_graded_through_slurm_scores_as_a_local_run_and_a_rerun_submits_
     assert "Resuming: 5 of 5 students are graded already" in again.stderr
     assert "Submitted" not in again.stderr
     assert {s: (slurm / s / "result.json").read_bytes() for s in before} == before
-    assert not queue()
+    assert not queue(slurm)
 
 
-def test_a_task_killed_mid_chunk_is_retried_for_its_ungraded_students_and_the_class_completes(tmp_path: Path) -> None:
+def task_process(out: Path, index: int) -> list[int]:
+    """the pid of the running `grader slurm-task` of task ``index`` of the run into ``out``"""
+    runs = [str(p) for p in out.glob(".slurm/*") if p.is_dir()]
+    found = []
+    for pid in os.listdir("/proc"):
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        words = [a.decode(errors="replace") for a in argv if a]
+        if "slurm-task" in words and words[-1] == str(index) and any(w in runs for w in words):
+            found.append(int(pid))
+    return found
+
+
+@pytest.mark.parametrize("kill", ["scancel", "kill -9 of its step"])
+def test_a_task_killed_mid_chunk_is_retried_for_its_ungraded_students_and_the_class_completes(tmp_path: Path, kill: str) -> None:
     # Chunks in name order: [a_erin, b_grace] and [c_frank]. The first is killed once a_erin is
-    # graded and while b_grace (slow) still runs: only b_grace is submitted again.
+    # graded and while b_grace (slow) still runs: only b_grace is submitted again. Killed by
+    # Slurm (scancel of the array element), or by SIGKILL to the task's own process (the
+    # batch step dies; nothing of the grader runs to clean up).
     src = classroom(tmp_path, {"a_erin": "erin", "b_grace": "grace", "c_frank": "frank"})
+    slow_down(src / "b_grace", 20)
     out = tmp_path / "out"
     proc = slurm_grade(src, out, "--students-per-task", "2")
     try:
@@ -120,8 +148,11 @@ def test_a_task_killed_mid_chunk_is_retried_for_its_ungraded_students_and_the_cl
         assert first
         assert not (out / "b_grace" / "result.json").exists(), "kill the task mid-chunk, not after it"
         erin = (out / "a_erin" / "result.json").read_bytes()
-        task = wait_for(lambda: [t.split("|")[0] for t in queue() if t.split("|")[0].endswith("_0") and t.endswith("|R")])[0]
-        subprocess.run(["scancel", task], check=True)
+        task = wait_for(lambda: [t.split("|")[0] for t in queue(out) if t.split("|")[0].endswith("_0") and t.endswith("|R")])[0]
+        if kill == "scancel":
+            subprocess.run(["scancel", task], check=True)
+        else:
+            os.kill(wait_for(lambda: task_process(out, 0))[0], signal.SIGKILL)
         stdout, stderr = proc.communicate(timeout=400)
     finally:
         if proc.poll() is None:
@@ -133,18 +164,19 @@ def test_a_task_killed_mid_chunk_is_retried_for_its_ungraded_students_and_the_cl
     assert (out / "a_erin" / "result.json").read_bytes() == erin, "a student graded before the kill was graded again"
     assert not any(r["not_graded"] for r in results(out).values())
     assert results(out)["b_grace"]["score"] < results(out)["a_erin"]["score"]
-    assert not queue()
+    assert not queue(out)
 
 
 def test_a_student_whose_task_fails_every_try_gets_a_result_saying_why_and_a_rerun_grades_them(tmp_path: Path) -> None:
     src = classroom(tmp_path, {"b_grace": "grace"})
+    slow_down(src / "b_grace", 20)
     out = tmp_path / "out"
     proc = slurm_grade(src, out, "--slurm-retries", "1")
     cancelled: set[str] = set()
     try:
         def running_task() -> list[str]:
             """a task of the run running, not cancelled yet"""
-            return [t.split("|")[0] for t in queue() if t.endswith("|R") and t.split("|")[0] not in cancelled]
+            return [t.split("|")[0] for t in queue(out) if t.endswith("|R") and t.split("|")[0] not in cancelled]
 
         for _ in range(2):  # the first try and its one retry
             task = wait_for(running_task)[0]
@@ -166,15 +198,16 @@ def test_a_student_whose_task_fails_every_try_gets_a_result_saying_why_and_a_rer
     assert again.returncode == 0, again.stderr[-3000:]
     assert "Submitted Slurm job" in again.stderr
     assert not results(out)["b_grace"]["not_graded"]
-    assert not queue()
+    assert not queue(out)
 
 
 def test_ctrl_c_cancels_the_array_leaves_the_output_consistent_and_a_second_run_meanwhile_is_refused(tmp_path: Path) -> None:
     src = classroom(tmp_path, {"a_erin": "erin", "b_grace": "grace", "c_frank": "frank", "d_heidi": "heidi"})
+    slow_down(src / "b_grace", 30)  # still running when the second run and the Ctrl-C come
     out = tmp_path / "out"
     proc = slurm_grade(src, out, "--students-per-task", "1")
     try:
-        wait_for(lambda: any(t.endswith("|R") for t in queue()))
+        wait_for(lambda: any(t.endswith("|R") for t in queue(out)))
         second = run_cli("grade", "mfdnn-hw5", src, "--out", out, *BASE, "--slurm", env=ENV)
         assert second.returncode == 2, second.stderr[-3000:]
         assert "still has" in second.stderr and "tasks in the queue" in second.stderr and "scancel" in second.stderr
@@ -185,7 +218,7 @@ def test_ctrl_c_cancels_the_array_leaves_the_output_consistent_and_a_second_run_
             os.killpg(proc.pid, signal.SIGKILL)
     assert proc.returncode == 130, stderr[-3000:]
     assert "Interrupted: the run's Slurm tasks are cancelled" in stderr
-    assert not queue(), "the array outlived the Ctrl-C"
+    assert not queue(out), "the array outlived the Ctrl-C"
     for s, r in results(out).items():  # every result there reads whole
         assert r["student"] == s
     done = set(results(out))
@@ -196,7 +229,7 @@ def test_ctrl_c_cancels_the_array_leaves_the_output_consistent_and_a_second_run_
     assert again.returncode == 0, again.stderr[-3000:]
     assert sorted(results(out)) == ["a_erin", "b_grace", "c_frank", "d_heidi"]
     assert f"for {4 - len(done)} student(s)" in again.stderr
-    assert not queue()
+    assert not queue(out)
 
 
 def test_a_fault_of_the_setup_in_a_task_stops_the_run_with_its_message_and_is_not_retried(tmp_path: Path, course) -> None:  # type: ignore[no-untyped-def]
@@ -211,7 +244,7 @@ def test_a_fault_of_the_setup_in_a_task_stops_the_run_with_its_message_and_is_no
     assert "a Slurm task could not grade" in proc.stderr and "FashionMNIST" in proc.stderr, proc.stderr[-3000:]
     assert proc.stderr.count("Submitted Slurm job") == 1
     assert not results(out)
-    assert not queue()
+    assert not queue(out)
 
 
 def test_gpus_are_asked_for_through_gres_and_each_task_uses_the_ones_slurm_gave_it(tmp_path: Path) -> None:
@@ -233,7 +266,7 @@ def test_gpus_are_asked_for_through_gres_and_each_task_uses_the_ones_slurm_gave_
     assert given and all(g not in ("", "None") for _, g in given), given
     assert len(given) == len(set(given)), f"two tasks were given the same GPU: {given}"
     assert not results(out)
-    assert not queue()
+    assert not queue(out)
 
 
 def test_more_tasks_than_an_array_may_hold_go_as_several_arrays(tmp_path: Path, course, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
@@ -250,4 +283,21 @@ def test_more_tasks_than_an_array_may_hold_go_as_several_arrays(tmp_path: Path, 
     assert len({job for job, _, _ in submitted}) == 2
     assert sorted(r.student for r in got) == ["a", "b", "c"] and not any(r.not_graded for r in got)
     assert sorted(results(out)) == ["a", "b", "c"]
-    assert not queue()
+    assert not queue(out)
+
+
+@pytest.mark.docker
+def test_tasks_grade_in_docker_containers_on_their_nodes_where_asked(tmp_path: Path) -> None:
+    image = os.environ.get("GRADER_TEST_IMAGE", "dl-grader:local")
+    docker_runner_or_skip(image).close()
+    src = classroom(tmp_path, {"erin": "erin", "frank": "frank"})
+    local, slurm = tmp_path / "local", tmp_path / "slurm"
+    proc = run_cli("grade", "mfdnn-hw5", src, "--out", local, *BASE, "--runner", "docker", "--image", image)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = run_cli("grade", "mfdnn-hw5", src, "--out", slurm, *BASE, "--slurm", "--runner", "docker", "--image", image,
+                   "--students-per-task", "1", env=ENV)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "in Docker containers of " + image in proc.stderr
+    assert verdicts(slurm) == verdicts(local)
+    assert {r["isolation"] for r in results(slurm).values()} == {"container"}
+    assert not queue(slurm)
