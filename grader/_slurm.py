@@ -364,11 +364,11 @@ def grade_on_slurm(
                 if now - task.gone_at < 2 * options.poll_seconds:
                     continue
                 del tasks[task_id]
-                missing = [s for s in task.students if s not in finished and result_of(s) is None]
                 for s in task.students:
                     if s not in finished and (r := result_of(s)) is not None:
                         finished[s] = r
                         on_result(r)
+                missing = [s for s in task.students if s not in finished]
                 if not missing:
                     continue
                 reason = _why(task_id, task.log)
