@@ -16,6 +16,7 @@ from ._exceptions import MissingFile, NotWritten, StudentFault, WorkerCrashed, W
 from ._sandbox import Runner, Worker, WorkerSpec
 
 if TYPE_CHECKING:
+    from ._models import ByHand
     from ._notebook import NotebookModule
 
 
@@ -38,8 +39,10 @@ class ProblemRun:
         import_timeout: float,
         missing: str | None = None,
         notebook: NotebookModule | None = None,
+        by_hand: ByHand | None = None,
     ) -> None:
         self.runner = runner
+        self.by_hand = by_hand  # the problem's by-hand rule ([problems.by_hand]), read by checks.without
         self.notebook = notebook  # the student's file made from a notebook (``_notebook``), if it was
         self.spec = spec
         self.import_timeout = import_timeout
