@@ -16,11 +16,12 @@ file runs) and reports every
 - dunder name other than the module's own ``__name__``, ``__doc__`` and ``__file__``
   (``__builtins__``, ``__loader__``).
 
-A file's own attributes are those it assigns (``self.cache = ...``) or defines in a class body,
-less every name that torch, numpy, Python's values and the allowed modules already use (a class
-with a method named ``grad_fn`` does not make ``tensor.grad_fn`` allowed). What the file calls
-its variables, functions and parameters is its own business: a name that is not a builtin is
-either bound by the file or undefined.
+A file's own attributes are those it assigns (``self.cache = ...``) or defines in a class body.
+Where torch, numpy or Python already use such a name (a layer class's ``backward``), the worker
+renames every use of it in the file (``renames``, ``grader._worker.source.rename``), so that it
+reaches the file's own objects only: ``layer.backward(g)`` calls the student's method and
+``loss.backward()`` finds nothing. What the file calls its variables, functions and parameters
+is its own business: a name that is not a builtin is either bound by the file or undefined.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from ._worker.source import parse, runnable
 if TYPE_CHECKING:
     from ._models import ByHand
 
-_MODULE_FACTS = frozenset({"__name__", "__doc__", "__file__"})
+UNREADABLE = "line 1: a file the grader cannot read as Python source"
 _BUILTIN_NAMES = frozenset(dir(builtins))
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.ListComp, ast.SetComp, ast.DictComp,
            ast.GeneratorExp)
@@ -67,13 +68,13 @@ def refusals(source: bytes | str, allowed: Allowed) -> list[str]:
         try:
             text = importlib.util.decode_source(source)  # its BOM and coding line, as the import reads them
         except (SyntaxError, UnicodeDecodeError, LookupError):
-            return ["line 1: a file the grader cannot read as Python source"]
+            return [UNREADABLE]
     else:
         text = source
     try:
         tree = runnable(parse(text.removeprefix("\ufeff")))
     except (SyntaxError, ValueError, RecursionError):
-        return ["line 1: a file the grader cannot read as Python source"]
+        return [UNREADABLE]
     return _Reader(tree, allowed).read()
 
 
@@ -81,7 +82,7 @@ class _Reader:
     def __init__(self, tree: ast.Module, allowed: Allowed) -> None:
         self.tree, self.allowed = tree, allowed
         self.found: set[tuple[int, str]] = set()
-        self.own = _own_attributes(tree) - _taken()
+        self.own = _own_attributes(tree)  # those torch also uses are renamed in the worker (``renames``)
 
     def refuse(self, node: ast.AST, what: str) -> None:
         self.found.add((getattr(node, "lineno", 1), what))
@@ -242,7 +243,7 @@ def _generators(generators: list[ast.comprehension]) -> list[ast.AST]:
 
 def _own_attributes(tree: ast.AST) -> frozenset[str]:
     """Attribute names the file makes its own: assigned or deleted (``x.name = ...``), or
-    defined in a class body (methods, class attributes, dataclass fields). Dunders never."""
+    defined in a class body (methods, class attributes, a dataclass's fields). Dunders never."""
     names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute) and not isinstance(node.ctx, ast.Load):
@@ -256,6 +257,34 @@ def _own_attributes(tree: ast.AST) -> frozenset[str]:
                 elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
                     names.add(stmt.target.id)
     return frozenset(n for n in names if not (n.startswith("__") and n.endswith("__")))
+
+
+def renames(source: bytes | str, allowed: Allowed) -> dict[str, str]:
+    """The file's own attribute names that torch, numpy or Python also use and the allow-list
+    does not hold (a layer's ``backward``), each with the name the worker gives it
+    (``backward__own``: ``grader._worker.source.rename``), so that it reaches only the file's
+    own objects. Empty for a file that cannot be read (its import fails anyway)."""
+    if isinstance(source, bytes):
+        try:
+            source = importlib.util.decode_source(source)
+        except (SyntaxError, UnicodeDecodeError, LookupError):
+            return {}
+    try:
+        tree = runnable(parse(source.removeprefix("\ufeff")))
+    except (SyntaxError, ValueError, RecursionError):
+        return {}
+    clash = sorted((_own_attributes(tree) - allowed.attributes) & _taken())
+    if not clash:
+        return {}
+    used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} | {
+        n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)} | _taken()
+    out = {}
+    for name in clash:
+        new = f"{name}__own"
+        while new in used:
+            new += "_"
+        out[name] = new
+    return out
 
 
 @lru_cache(maxsize=1)

@@ -83,7 +83,7 @@ _TORCH = """
     repeat_interleave tile flip fliplr flipud roll rot90 narrow narrow_copy select index_select
     masked_select masked_fill masked_scatter gather scatter scatter_add scatter_reduce index_add
     index_copy index_fill index_put index_reduce take take_along_dim nonzero argwhere unfold
-    contiguous clone detach numpy tolist item cpu to type type_as double half long int short bool
+    contiguous clone detach data numpy tolist item cpu to type type_as double half long int short bool
     byte char cfloat cdouble is_contiguous element_size nelement ndimension dim size shape ndim
     stride storage_offset is_cuda is_cpu real imag conj resolve_conj resolve_neg new_zeros new_ones
     new_empty new_full new_tensor fill fill_diagonal_ zero_ fill_ copy_ index_put_ masked_fill_
@@ -112,7 +112,9 @@ _NUMPY = """
     argmax argmin cumsum exp log log1p expm1 sqrt tanh abs sign square power multiply add subtract
     divide allclose isclose isfinite isnan float32 float64 int32 int64 bool_ newaxis pi e inf nan
     astype flatten ravel tolist item linalg norm random randn rand seed default_rng standard_normal
-    uniform normal integers diag trace triu tril amax amin logaddexp count_nonzero
+    uniform normal integers diag trace triu tril amax amin logaddexp count_nonzero ascontiguousarray
+    asfortranarray atleast_1d atleast_2d column_stack convolve correlate pad tile repeat swapaxes moveaxis
+    broadcast_to reciprocal negative exp2 log2 log10 std var copyto nan_to_num float16 int8 int16 uint8
 """
 
 _PYTHON = """

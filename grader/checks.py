@@ -154,7 +154,7 @@ def without(submission: ProblemRun, *, run: Callable[[], Any] | None = None) -> 
     which runs the call with autograd's recording off) is a second witness: any use it saw
     fails the check.
     """
-    from ._byhand import Allowed, refusals
+    from ._byhand import UNREADABLE, Allowed, refusals
 
     policy = submission.by_hand
     if policy is None:
@@ -162,6 +162,8 @@ def without(submission: ProblemRun, *, run: Callable[[], Any] | None = None) -> 
                           "[problems.by_hand] in rubric.toml (what it forbids, and what a solution may use)")
     file = f"{submission.spec.module}.py"
     said = refusals(submission.source_bytes(), Allowed.of(policy))
+    if said == [UNREADABLE] and run is not None:
+        run()  # a file that does not import: its own error, as every test of the file reports it
     that(not said, f"{file} uses what this problem does not allow ({'; '.join(said[:6])}"
          f"{f'; and {len(said) - 6} more' if len(said) > 6 else ''}). {policy.rule} "
          f"Without {policy.without}, a solution may use torch's and numpy's numerical functions, tensor methods that "

@@ -17,7 +17,7 @@ import pytest
 
 from conftest import ROOT
 from grader import _mistakes
-from grader._byhand import Allowed, refusals
+from grader._byhand import Allowed, refusals, renames
 from grader._course import Course
 from grader._models import ByHand
 from grader._worker.source import import_student
@@ -38,7 +38,6 @@ REACHES_AUTOGRAD = {
     "torch.func": "import torch\nh = torch.func.vjp\n",
     "functorch": "import functorch\n",
     "requires_grad_": "def f(t):\n    return t.requires_grad_()\n",
-    "requires_grad attribute": "def f(t):\n    t.requires_grad = True\n",
     "enable_grad": "import torch\nwith torch.enable_grad():\n    pass\n",
     "set_grad_enabled": "import torch\ntorch.set_grad_enabled(True)\n",
     "an alias of backward": "import torch\nbw = torch.Tensor.backward\n",
@@ -60,8 +59,6 @@ REACHES_AUTOGRAD = {
     "saved tensor hooks": "import torch\nh = torch.autograd.graph.saved_tensors_hooks\n",
     "grad of a tensor": "def f(t):\n    return t.grad\n",
     "a match pattern's attribute": "def f(y):\n    match y:\n        case object(grad_fn=g):\n            return g\n",
-    "a class of its own names an attribute": "class A:\n    def grad_fn(self):\n        pass\ndef f(y):\n    return y.grad_fn\n",
-    "an attribute stored under a taken name": "def f(self, y):\n    self.grad_fn = y\n",
     # (b) code that a reading by text skipped
     "a main block a function enters": 'def f(__name__="__main__"):\n    if __name__ == "__main__":\n        x.backward()\n',
     "a nested main block": 'def f():\n    if __name__ == "__main__":\n        x.backward()\n',
@@ -215,6 +212,57 @@ def test_an_exclusion_takes_a_vocabulary_name_away() -> None:
         assert refusals(source, AUTOGRAD) == [], source  # the vocabulary holds them: only the exclusion refuses
     assert refusals("import torch\ndef f(x, d):\n    m = x.max(d, keepdim=True).values\n"
                     "    return (m + torch.log(torch.exp(x - m).sum(d, keepdim=True))).squeeze(d)\n", LOGSUMEXP) == []
+
+
+# ------------------------------------------------------------------ a name of its own --
+
+LAYERS = (
+    "from dataclasses import dataclass\n"
+    "import torch\n"
+    "@dataclass\n"
+    "class Saved:\n"
+    "    grad: torch.Tensor\n"
+    "class Layer:\n"
+    "    def __init__(self, A):\n"
+    "        self.A = A\n"
+    "    def forward(self, x):\n"
+    "        self.x = x\n"
+    "        return self.A @ x\n"
+    "    def backward(self, g):\n"
+    "        self.saved = Saved(grad=g @ self.x.T)\n"
+    "        return self.A.T @ g\n"
+    "def honest(A, x, g):\n"
+    "    layers = [Layer(A)]\n"
+    "    for layer in layers:\n"
+    "        layer.forward(x)\n"
+    "    return [layer.backward(g) for layer in reversed(layers)][0], layers[0].saved.grad\n"
+    "def cheat(A, x):\n"
+    "    A = A.clone()\n"
+    "    A.requires_grad = True\n"
+    "    loss = (A @ x).sum()\n"
+    "    loss.backward()\n"
+    "    return A.grad\n"
+)
+
+
+def test_a_layer_s_own_backward_is_its_own_and_never_torch_s(tmp_path: Path) -> None:
+    """A name the file defines (a layer's backward, a dataclass's grad) that torch also uses is
+    allowed by the reading and renamed by the worker: the student's own objects answer to it,
+    a tensor does not (what was a way to reach autograd is now an AttributeError)."""
+    import torch
+
+    assert refusals(LAYERS, AUTOGRAD) == []
+    names = renames(LAYERS, AUTOGRAD)
+    assert set(names) == {"backward", "forward", "grad", "requires_grad"}  # saved, x, A: nothing of torch's
+    path = tmp_path / "layers_mod.py"
+    path.write_text(LAYERS)
+    module = import_student(str(path), "layers_mod", names)
+    A, x, g = torch.randn(3, 2, dtype=torch.float64), torch.randn(2, 1, dtype=torch.float64), torch.randn(3, 1, dtype=torch.float64)
+    back, grad = module.honest(A, x, g)
+    assert torch.equal(back, A.T @ g) and torch.equal(grad, g @ x.T)
+    with pytest.raises(AttributeError, match="backward__own|requires_grad__own|grad__own"):
+        module.cheat(A, x)
+    assert not refusals("def f(loss):\n    loss.backward()\n", AUTOGRAD) == []  # without a backward of its own: refused
 
 
 # ------------------------------------------------------------------ what runs is what is read --

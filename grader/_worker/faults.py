@@ -26,10 +26,11 @@ class DriverBug(Exception):
     authoring error of the course, reported as the grader's, never the student's."""
 
 
-def _import_student(sub_dir: str, module_name: str) -> ModuleType:
-    """The student's module, its top-level ``if __name__ == "__main__":`` bodies left out
-    (``source``: what runs is what the trusted side reads)."""
-    return import_student(os.path.join(sub_dir, module_name + ".py"), module_name)
+def _import_student(sub_dir: str, module_name: str, names: dict[str, str] | None = None,
+                    loader: bool = False) -> ModuleType:
+    """The student's module, its top-level ``if __name__ == "__main__":`` bodies left out and
+    ``names`` renamed (``source``: what runs is what the trusted side reads)."""
+    return import_student(os.path.join(sub_dir, module_name + ".py"), module_name, names, loader)
 
 
 def _their_frames(exc: BaseException, sub_dir: str) -> list[traceback.FrameSummary]:
