@@ -48,39 +48,34 @@ class Release:
 # ------------------------------------------------------------------ TOML --
 
 
-def _toml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, float) and v.is_integer():
-        return repr(int(v))
-    if isinstance(v, (int, float)):
-        return repr(v)
-    if isinstance(v, str):
-        return '"' + v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
-    if isinstance(v, list) and all(not isinstance(x, dict) for x in v):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    raise TypeError(f"cannot write {type(v).__name__} as a TOML value")
+def toml_value(v: Any) -> str:
+    """``v`` as a TOML value (a string, number, bool or list), written by tomli-w: any string,
+    control characters and quotes included, is valid TOML."""
+    import tomli_w
+
+    return tomli_w.dumps({"v": v}).removeprefix("v = ").rstrip("\n")
 
 
 def released_rubric(a: Assignment) -> str:
     """The rubric a release carries: its visible tests only (hidden ones are not named at
-    all), each problem's points those of its visible tests."""
+    all), each problem's points those of its visible tests; every other field as the rubric
+    has it (a by-hand problem's allow-list too: its public check needs it). Written with
+    tomli-w, so any string (a control character, a quote) is valid TOML."""
+    import tomli_w
+
     r = a.rubric
-    lines = ["# Released with `grader release`: the public checks only (the hidden ones are graded after the deadline).",
-             f"assignment = {_toml_value(r.assignment)}", f"title = {_toml_value(r.title)}"]
-    if r.data_files:
-        lines.append(f"data_files = {_toml_value(r.data_files)}")
+    doc: dict[str, Any] = r.model_dump(exclude={"problems"}, exclude_defaults=True)
+    doc["problems"] = []
     for p in r.problems:
         visible = [t for t in p.tests if t.visibility == "visible"]
         if not visible:
             continue
         fields = p.model_dump(exclude={"tests"}, exclude_defaults=True)
         fields["points"] = sum(t.points for t in visible)
-        lines += ["", "[[problems]]"] + [f"{k} = {_toml_value(v)}" for k, v in fields.items()]
-        for t in visible:
-            lines += ["", "[[problems.tests]]"]
-            lines += [f"{k} = {_toml_value(v)}" for k, v in t.model_dump(exclude_defaults=True).items()]
-    return "\n".join(lines) + "\n"
+        fields["tests"] = [t.model_dump(exclude_defaults=True) for t in visible]
+        doc["problems"].append(fields)
+    header = "# Released with `grader release`: the public checks only (the hidden ones are graded after the deadline).\n"
+    return header + tomli_w.dumps(doc)
 
 
 # ----------------------------------------------------------------- wheel --
@@ -327,7 +322,7 @@ def release(assignment: str, out: Path, *, course: Course | None = None, wheel: 
         (inner / "rubrics" / a.id).mkdir(parents=True)
         (inner / MARKER).write_text(
             f"# A released course: the public checks of {a.id} only (`grader release`).\n"
-            f"title = {_toml_value(course.title)}\nreleased = true\n" + (f"install = {_toml_value(install)}\n" if install else ""),
+            f"title = {toml_value(course.title)}\nreleased = true\n" + (f"install = {toml_value(install)}\n" if install else ""),
             encoding="utf-8")
         (inner / "rubrics" / a.id / "rubric.toml").write_text(released_rubric(a), encoding="utf-8")
         for p in a.rubric.problems:

@@ -17,7 +17,7 @@ from typing import Literal
 
 from ._course import MARKER, Assignment, Course
 from ._exceptions import ConfigError
-from ._release import _toml_value
+from ._release import toml_value
 
 TODO = "TODO(grader new)"
 Kind = Literal["function", "module"]
@@ -49,7 +49,7 @@ def new_course(root: Path, title: str | None = None) -> Scaffold:
     _write(root / MARKER, f"""# This folder is a course for the grader (`grader new course`): rubrics/, reference/ and
 # student_template/ hold its assignments, one folder each. `grader` finds the course from
 # this folder or any folder below it; elsewhere, name it with --course DIR or $GRADER_COURSE.
-title = {_toml_value(title)}
+title = {toml_value(title)}
 # install = "pip install dl-grader"   # what a release tells students to run (default: a wheel in the release)
 """, written)
     for folder in ("rubrics", "reference", "student_template"):
@@ -89,8 +89,8 @@ def new_assignment(course: Course, assignment: str, problem: str, *, title: str 
 # Each problem's public checks are test_<problem>.py beside this file; its hidden ones
 # hidden/test_<problem>.py (never released); worker-side code, when a problem needs it,
 # drivers/<problem>.py. Every field: docs/rubric.md of the grader.
-assignment = {_toml_value(assignment)}
-title = {_toml_value(title or f"{assignment} ({TODO}: the assignment's title)")}
+assignment = {toml_value(assignment)}
+title = {toml_value(title or f"{assignment} ({TODO}: the assignment's title)")}
 """, written)
     _write(a.rubric_dir / "mistakes.toml", f"""# Known mistakes of {assignment}: `grader validate` grades each one and fails unless it fails
 # exactly the checks it names, and unless every check is failed by some mistake.
@@ -132,7 +132,7 @@ def new_problem(course: Course, assignment: str, problem: str, *, kind: Kind = "
     entry = f"""
 [[problems]]
 id = "{problem}"
-title = {_toml_value(title)}
+title = {toml_value(title)}
 file = "{problem}.py"
 points = 10
 
