@@ -48,7 +48,8 @@ class ProblemSpec(_Strict):
         default="any", description="cuda: graded only where student code runs on a CUDA GPU; elsewhere its tests are skipped, with the reason")
     notebook: Literal["definitions", "cells"] = Field(default="definitions", description=(
         "how a notebook handed in for this problem's file runs: definitions (only the imports, definitions and "
-        "constants the problem's code uses; top-level work, magics and shell commands do not run) or cells (every "
+        "constants the problem's code uses, and the settings calls with constant arguments in their cells; top-level "
+        "work, magics and shell commands do not run) or cells (every "
         "code cell as it is, in order, under the same limits)"))
     tests: list[TestSpec] = Field(min_length=1, description="its checks, in the order they run and are shown")
 
