@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
@@ -313,3 +314,44 @@ def test_one_problem_s_cell_that_would_stop_the_worker_leaves_the_others_graded(
         r = check("mfdnn-hw5", nb, course=COURSE, seed=7, problems={"momentum"})
         assert r.score == r.max_score > 0, (bad, [(t.name, t.output) for t in r.tests if t.outcome != "passed"])
 
+
+def test_a_load_note_made_in_the_hidden_tests_worker_never_reaches_the_page(tmp_path: Path) -> None:
+    """Locally a problem's visible and hidden tests' workers load the same notebook: what the
+    hidden one reports at load (here: a class body that raises, naming the worker's own folder)
+    never becomes the notes the student's page shows; the visible one's does."""
+    from grader._grade import grade
+    from grader._sandbox import LocalRunner, WorkerSpec
+
+    class Recording(LocalRunner):
+        """Notes each worker's folder (its HOME, which the student's code reads) by its label."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.folders: list[tuple[str, str]] = []
+
+        def start(self, spec: WorkerSpec) -> Any:
+            worker = super().start(spec)
+            self.folders.append((spec.label, Path(getattr(worker, "dir")).name))
+            return worker
+
+    probe = "class _Probe:\n    import os\n    raise RuntimeError('made in ' + os.path.basename(os.environ['HOME']))\n"
+    momentum = (REF / "momentum.py").read_text().replace("    theta = theta0.clone()\n",
+                                                          "    theta = theta0.clone()\n    if False:\n        _Probe\n", 1)
+    assert "_Probe" in momentum
+    notebook(tmp_path / "subs" / "ann" / "hw5.ipynb", "import torch", probe, momentum)
+    runner = Recording()
+    try:
+        result = grade("mfdnn-hw5", tmp_path / "subs", tmp_path / "out", course=COURSE, seed=8, problems={"momentum"},
+                       runner=runner)[0]
+    finally:
+        runner.close()
+    visible = [t for t in result.tests if t.visibility == "visible"]
+    assert visible and all(t.outcome == "passed" for t in visible), [(t.name, t.output) for t in visible if t.outcome != "passed"]
+    shown = [folder for label, folder in runner.folders if label == "ann/momentum"]
+    hidden = [folder for label, folder in runner.folders if label == "ann/momentum/hidden"]
+    assert shown and hidden, runner.folders
+    notes = "\n".join(result.problems[0].notes)
+    assert any(f"RuntimeError: made in {f}" in notes for f in shown), (notes, runner.folders)  # the visible worker's own
+    assert not any(f in notes for f in hidden), (notes, runner.folders)
+    page = "\n".join(p.read_text() for p in (tmp_path / "out" / "ann").glob("*.html"))
+    assert page and any(f in page for f in shown) and not any(f in page for f in hidden)
