@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ._mistakes import Edit, Mistake
-from ._models import ProblemSpec, Rubric, TestSpec
+from ._models import ByHand, ProblemSpec, Rubric, TestSpec
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
@@ -35,6 +35,11 @@ def markdown() -> str:
              "## The assignment (top level)", "", *_table(Rubric), "",
              "## `[[problems]]`", "", *_table(ProblemSpec), "",
              "The tests' points must add up to the problem's points; test names are unique in a problem.", "",
+             "## `[problems.by_hand]`", "",
+             "A problem that forbids a tool (\"by hand, without autograd\") says what its solution may use: every name",
+             "the student's file uses must be in the allow-list (the vocabulary, plus `allow`, less `exclude`), read from",
+             "the whole file except the bodies of its top-level `if __name__ == \"__main__\":` blocks, which the grader never",
+             "runs. Its test calls `grader.checks.without(submission, run=...)`.", "", *_table(ByHand), "",
              "## `[[problems.tests]]`", "", *_table(TestSpec), "",
              "A test with any visibility but `visible` is defined in `hidden/test_<problem>.py`, a visible one in",
              "`test_<problem>.py`: the rubric does not load otherwise (that is what keeps hidden checks out of a release).", "",

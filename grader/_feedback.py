@@ -25,6 +25,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, Template, select
 
 from ._display import finalize
 from ._models import Outcome, Result, TestResult
+from ._shown import later_sentence, shown_time
 
 __all__ = ["Audience", "render_feedback", "write_feedback"]
 
@@ -110,8 +111,7 @@ class ProblemView:
     tests: list[TestView]
     passed: int
     counted: int  # tests listed on the page
-    hidden_count: int  # tests not listed (student page only)
-    hidden_points: str
+    hidden_count: int  # tests not listed (student page only): counted, never described
     hidden_sentence: str
     causes: list[CauseView] = field(default_factory=list)
     notebook: str = ""  # the notebook the problem was graded from, if any
@@ -296,15 +296,6 @@ def _one_message_per_cause(tests: list[TestView]) -> tuple[list[TestView], list[
     return tests, causes
 
 
-def _hidden_sentence(count: int, points: float) -> str:
-    if count == 0:
-        return ""
-    return (
-        f"{count} more {_plural(count, 'test', 'tests')} worth {_points(points)} "
-        f"{_plural(points, 'point', 'points')} {_plural(count, 'is', 'are')} graded when the assignment closes."
-    )
-
-
 # ------------------------------------------------------------ building ----
 
 
@@ -341,11 +332,11 @@ def _build_page(result: Result, problem_titles: dict[str, str], audience: Audien
             max_score = sum(t.max_score for t in visible)
             if not tests and pr is not None:  # a problem with no test lines: its own totals
                 score, max_score = pr.score, pr.max_score
-            hidden_count, hidden_points = len(hidden), sum(t.max_score for t in hidden)
+            hidden_count = len(hidden)
         else:
             score = pr.score if pr is not None else sum(t.score for t in tests)
             max_score = pr.max_score if pr is not None else sum(t.max_score for t in tests)
-            hidden_count, hidden_points = 0, 0.0
+            hidden_count = 0
         total_score += score
         total_max += max_score
         hidden_total_count += len(hidden)
@@ -367,8 +358,7 @@ def _build_page(result: Result, problem_titles: dict[str, str], audience: Audien
                 passed=sum(t.outcome == "passed" for t in shown),
                 counted=len(shown),
                 hidden_count=hidden_count,
-                hidden_points=_points(hidden_points),
-                hidden_sentence=_hidden_sentence(hidden_count, hidden_points),
+                hidden_sentence=later_sentence(hidden_count),
                 notebook=pr.notebook or "" if pr is not None else "",
                 notebook_notes=list(pr.notes) if pr is not None else [],
                 cells=[_cell_view(c.index, c.execution_count, c.source, c.lines) for c in pr.cells] if pr is not None else [],
@@ -381,9 +371,7 @@ def _build_page(result: Result, problem_titles: dict[str, str], audience: Audien
     scope_note = ""
     instructor_note = ""
     if student_view and hidden_total_count:
-        scope_note = "These totals count only the tests you can see on this page. " + _hidden_sentence(
-            hidden_total_count, hidden_total_points
-        )
+        scope_note = "These totals count only the tests you can see on this page. " + later_sentence(hidden_total_count)
     elif not student_view and hidden_total_count:
         instructor_note = (
             f"The student's page shows {_points(visible_score)} / {_points(visible_max)}: "
@@ -400,7 +388,10 @@ def _build_page(result: Result, problem_titles: dict[str, str], audience: Audien
         MetaItem("Run", mode),
         MetaItem("Device", _device(result.device)),
         MetaItem("Seed", str(result.seed), mono=True),
-        MetaItem("Time", _seconds(result.execution_time)),
+        # A student's page with tests not shown says the time of the tests it lists: the run's
+        # whole time would count the others (a hidden test that ran out of time shows in it).
+        MetaItem("Time of the tests shown", _seconds(shown_time(result))) if student_view and hidden_total_count
+        else MetaItem("Time", _seconds(result.execution_time)),
         # The same inputs again (every test's inputs come from the seed), for the problems graded
         # here when they are fewer than the assignment's (``grader check --problem``).
         MetaItem("Run these tests again", f"grader check {result.assignment} {_checked(result)} --seed {result.seed}"
@@ -466,8 +457,8 @@ def render_feedback(
 ) -> str:
     """The feedback page for one student's result, as one self-contained HTML document.
 
-    audience="student": only visible tests are listed and totalled; hidden tests appear as a
-    count and their points per problem. audience="instructor": everything, hidden tests marked.
+    audience="student": only visible tests are listed and totalled (``grader._shown``); the
+    others appear as a count per problem, never their names, messages, points or times. audience="instructor": everything, hidden tests marked.
     problem_titles (problem id -> title, e.g. from the rubric) wins over the result's titles.
     """
     if audience not in ("student", "instructor"):

@@ -10,6 +10,16 @@ submission with local workers (as root there, so each worker is isolated as on a
 grading machine) and writes Gradescope's format: only the fields its specification
 documents, hidden tests carrying the rubric's visibility, the explanation in each
 test's output.
+
+What students see there (Gradescope's autograder specification): the top-level ``output``
+always; each test's name, output, score, max_score and status when its visibility lets
+them (``hidden`` never, ``after_due_date`` and ``after_published`` from then on); the
+top-level ``score`` only while no test is hidden from them; stdout never
+(``stdout_visibility`` hidden). So the top-level output is made from the visible tests
+alone (``grader._shown``: each problem's visible totals and how many more tests count,
+never their points or results), the score stays the grade (every test), and where tests
+are not visible the run's ``execution_time`` (which their time is part of) is left out;
+stdout, the staff's, has the full totals and the time.
 """
 
 from __future__ import annotations
@@ -28,6 +38,7 @@ from ._course import Course
 from ._exceptions import ConfigError
 from ._intake import single
 from ._models import GradescopeResults, GradescopeTest, Result
+from ._shown import ShownProblem, later_sentence, shown_problems
 
 log = logging.getLogger(__name__)
 
@@ -126,14 +137,45 @@ def to_gradescope(result: Result) -> GradescopeResults:
         )
         for i, t in enumerate(result.tests, 1)
     ]  # fmt: skip
-    lines = [f"{p.title or p.id}: {p.score:g}/{p.max_score:g}" for p in result.problems]
+    not_shown = sum(t.visibility != "visible" for t in result.tests)
     return GradescopeResults(
-        score=result.score,
-        execution_time=result.execution_time,
-        output="\n".join(lines) + f"\n(graded on the {result.device.upper()}, grader {result.grader_version})",
+        score=result.score,  # the grade: Gradescope hides it from students while a test is hidden from them
+        execution_time=None if not_shown else result.execution_time,
+        output=student_output(result),
         tests=tests,
         extra_data={"assignment": result.assignment, "seed": result.seed, "device": result.device, "isolation": result.isolation},
     )
+
+
+def _problem_line(p: ShownProblem) -> str:
+    if not p.not_shown:
+        return f"{p.title}: {p.score:g}/{p.max_score:g}"
+    more = f"+ {p.not_shown} more {'test' if p.not_shown == 1 else 'tests'} not shown here"
+    if not p.listed:
+        return f"{p.title}: no visible tests ({more})"
+    return f"{p.title}: {p.score:g}/{p.max_score:g} on the visible tests ({more})"
+
+
+def student_output(result: Result) -> str:
+    """results.json's top-level ``output``, which every student sees at once: each problem's
+    totals over its visible tests, how many more tests count (nothing else of them), where
+    and by what it was graded."""
+    problems = shown_problems(result)
+    lines = [_problem_line(p) for p in problems]
+    not_shown = sum(p.not_shown for p in problems)
+    if not_shown:
+        lines.append("These totals count only the visible tests. " + later_sentence(not_shown))
+    return "\n".join(lines) + f"\n(graded on the {result.device.upper()}, grader {result.grader_version})"
+
+
+def staff_lines(result: Result) -> list[str]:
+    """What run_autograder prints (Gradescope's stdout: the staff's alone): every test, each
+    problem's full totals, the grade and the run's time."""
+    lines = [f"{t.status:>7}  {t.score:g}/{t.max_score:g}  {t.name}" + ("" if t.visibility == "visible" else f"  [{t.visibility}]")
+             for t in result.tests]
+    lines += [f"problem {p.id}: {p.score:g}/{p.max_score:g} (every test)" for p in result.problems]
+    lines.append(f"score {result.score:g}/{result.max_score:g} in {result.execution_time:.1f} s")
+    return lines
 
 
 def _student(root: Path) -> str:
@@ -146,8 +188,9 @@ def _student(root: Path) -> str:
         return "student"
 
 
-def run(assignment: str, root: Path, *, course: Course | None = None, seed: int | None = None) -> GradescopeResults:
-    """Grade ``root/submission`` and write ``root/results/results.json`` (Gradescope's layout)."""
+def run(assignment: str, root: Path, *, course: Course | None = None, seed: int | None = None) -> tuple[Result, GradescopeResults]:
+    """Grade ``root/submission`` and write ``root/results/results.json`` (Gradescope's layout);
+    return the result and what was written."""
     from ._grade import atomic_write, grade_one
 
     course = course or Course.locate()
@@ -155,11 +198,12 @@ def run(assignment: str, root: Path, *, course: Course | None = None, seed: int 
     submission = root / "submission"
     sub = single(submission, a.student_files, student=_student(root), recursive=True)
     hide = [p.resolve() for p in (submission, root / "results", root / "source") if p.is_dir()]
-    results = to_gradescope(grade_one(a, sub, mode="grade", seed=seed, hide=hide))
+    result = grade_one(a, sub, mode="grade", seed=seed, hide=hide)
+    results = to_gradescope(result)
     if sub.notes:
         results.output += "\nAbout your files: " + "; ".join(sub.notes)
     atomic_write(root / "results" / "results.json", results.model_dump_json(indent=2, exclude_none=True))
-    return results
+    return result, results
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -170,13 +214,13 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        results = run(args.assignment, args.root, seed=args.seed)
+        result, _ = run(args.assignment, args.root, seed=args.seed)
     except ConfigError as exc:  # Gradescope shows this output to the course staff
         print(f"grader: {exc}", file=sys.stderr)
         return 2
-    for t in results.tests:
-        print(f"{t.status:>7}  {t.score:g}/{t.max_score:g}  {t.name}")
-    print(f"score {results.score:g}; results.json written to {args.root / 'results' / 'results.json'}")
+    for line in staff_lines(result):  # stdout: the staff's alone (stdout_visibility hidden)
+        print(line)
+    print(f"results.json written to {args.root / 'results' / 'results.json'}")
     return 0
 
 

@@ -37,6 +37,21 @@ class TestSpec(_Strict):
     timeout: float = Field(default=60.0, gt=0, description="seconds of the student's code this test may use")
 
 
+class ByHand(_Strict):
+    """A problem that forbids a tool ("computed by hand, without autograd"): its solution may use
+    only the names of an allow-list, read from the whole file on the trusted side (``grader.checks.without``)."""
+
+    without: str = Field(min_length=1, description="what the problem forbids, as a student reads it (\"autograd\")")
+    rule: str = Field(min_length=1, description="what the problem asks instead: told to a student whose file uses a name outside the allow-list")
+    vocabulary: Literal["tensor-math"] = Field(default="tensor-math", description=(
+        "the grader's named allow-list: tensor-math is torch's and numpy's numerical functions, the tensor methods "
+        "that compute with data, Python's own values and a few pure modules (math, typing, dataclasses, functools, "
+        "itertools...); nothing that reaches an autograd graph or looks a name up at run time"))
+    allow: list[str] = Field(default_factory=list, description="names allowed besides the vocabulary's (attributes, builtins or dotted modules)")
+    exclude: list[str] = Field(default_factory=list, description=(
+        "names of the vocabulary this problem does not allow (e.g. logsumexp, where the problem is to write one)"))
+
+
 class ProblemSpec(_Strict):
     id: str = Field(pattern=r"^[a-z0-9_]+$", description="the problem's id: its checks are test_<id>.py, its driver drivers/<id>.py")
     title: str = Field(description="the problem's title on the feedback page")
@@ -51,6 +66,9 @@ class ProblemSpec(_Strict):
         "constants the problem's code uses, and the settings calls with constant arguments in their cells; top-level "
         "work, magics and shell commands do not run) or cells (every "
         "code cell as it is, in order, under the same limits)"))
+    by_hand: ByHand | None = Field(default=None, description=(
+        "for a problem that forbids a tool: the names its solution may use ([problems.by_hand]); its test calls "
+        "grader.checks.without"))
     tests: list[TestSpec] = Field(min_length=1, description="its checks, in the order they run and are shown")
 
     @property

@@ -25,25 +25,14 @@ import re
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
+from ._worker.source import is_main_guard
+
 if TYPE_CHECKING:
     import nbformat
 
 __all__ = ["template_notebook", "readme_section", "is_main_guard"]
 
 _KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
-
-
-def is_main_guard(node: ast.stmt) -> bool:
-    """Whether ``node`` is an ``if __name__ == "__main__":`` block (either operand order)."""
-    if not isinstance(node, ast.If) or not isinstance(node.test, ast.Compare):
-        return False
-    test = node.test
-    if len(test.ops) != 1 or not isinstance(test.ops[0], ast.Eq) or len(test.comparators) != 1:
-        return False
-    sides = [test.left, test.comparators[0]]
-    names = [s for s in sides if isinstance(s, ast.Name) and s.id == "__name__"]
-    consts = [s for s in sides if isinstance(s, ast.Constant) and s.value == "__main__"]
-    return len(names) == 1 and len(consts) == 1
 
 
 def _blank(line: str) -> bool:

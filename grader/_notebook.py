@@ -319,7 +319,7 @@ def __grader_load__(groups):
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), {notebook!r})
     with open(path, encoding="utf-8") as f:
         text = f.read()
-    tree = ast.parse(text, path)
+    tree = __grader_prepare__(ast.parse(text, path))  # the worker's (source.prepare): what runs is what was read
     units = [[n] for n in tree.body]
     if groups:
         units = [[n for n in tree.body if a <= n.lineno <= b] for a, b in groups]

@@ -254,7 +254,7 @@ class GraderPlugin:
                 submission=None if student == BASELINE else student,
             )
             run = self.runs[key] = ProblemRun(self.plan.runner, spec, import_timeout=problem.import_timeout, missing=missing,
-                                              notebook=notebook)
+                                              notebook=notebook, by_hand=problem.by_hand)
             shown = self.runs.get((student, problem.id, False))
             if hidden and shown is not None:  # an import that failed (or hung) for the visible tests is not tried again
                 run.inherit_import_failure(shown)

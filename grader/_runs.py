@@ -16,6 +16,7 @@ from ._exceptions import MissingFile, NotWritten, StudentFault, WorkerCrashed, W
 from ._sandbox import Runner, Worker, WorkerSpec
 
 if TYPE_CHECKING:
+    from ._models import ByHand
     from ._notebook import NotebookModule
 
 
@@ -38,8 +39,10 @@ class ProblemRun:
         import_timeout: float,
         missing: str | None = None,
         notebook: NotebookModule | None = None,
+        by_hand: ByHand | None = None,
     ) -> None:
         self.runner = runner
+        self.by_hand = by_hand  # the problem's by-hand rule ([problems.by_hand]), read by checks.without
         self.notebook = notebook  # the student's file made from a notebook (``_notebook``), if it was
         self.spec = spec
         self.import_timeout = import_timeout
@@ -94,7 +97,8 @@ class ProblemRun:
     def _start_worker(self) -> Worker:
         worker = self.runner.start(self.spec)
         try:
-            loaded = worker.request({"op": "load"}, None, self.import_timeout)
+            loaded = worker.request({"op": "load", "rename": self._renames(), "notebook": self.notebook is not None},
+                                    None, self.import_timeout)
             if self.notebook is not None:
                 from ._notebook import load_failures
 
@@ -118,6 +122,16 @@ class ProblemRun:
         self._worker = worker
         self._prepared.clear()
         return worker
+
+    def _renames(self) -> dict[str, str]:
+        """For a by-hand problem: the file's own attribute names that torch or Python also use,
+        which the worker renames so that they reach only the student's own objects
+        (``grader._byhand.renames``)."""
+        if self.by_hand is None:
+            return {}
+        from ._byhand import Allowed, renames
+
+        return renames(self.source_bytes(), Allowed.of(self.by_hand))
 
     def _request(self, header: dict[str, Any], values: dict[str, Any] | None, timeout: float | None = None) -> dict[str, Any]:
         with self.runner.request():  # waits (uncharged) while another job's timing check runs alone

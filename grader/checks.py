@@ -9,9 +9,9 @@ import math
 import random
 import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Collection, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Collection, Sequence
 
-from ._exceptions import CheckFailed, WrongAnswer
+from ._exceptions import CheckFailed, ConfigError, NotWritten, StudentFault, WrongAnswer
 
 if TYPE_CHECKING:
     import torch
@@ -85,81 +85,34 @@ def that(condition: bool, message: str) -> None:
         raise CheckFailed(message)
 
 
-# Ways to reach a name without writing it: refused by ``mentions(..., dynamic=True)``.
-DYNAMIC_BUILTINS = frozenset({
-    "getattr", "setattr", "delattr", "vars", "globals", "locals", "eval", "exec", "compile", "__import__",
-    "breakpoint", "memoryview",
-})  # fmt: skip
-DYNAMIC_MODULES = frozenset({
-    "importlib", "imp", "inspect", "gc", "ctypes", "builtins", "__builtin__", "operator", "pickle", "_pickle",
-    "marshal", "copyreg", "shelve", "dill", "cloudpickle", "types", "code", "codeop", "runpy", "pydoc", "pkgutil",
-    "subprocess", "multiprocessing", "concurrent", "pty", "zipimport", "codecs", "ast", "dis", "sysconfig",
-})  # fmt: skip
-DYNAMIC_ATTRIBUTES = frozenset({
-    # code from text, other programs, the interpreter's own tables, frames (whose globals are dicts of names)
-    "modules", "system", "popen", "spawnv", "spawnve", "spawnl", "spawnle", "spawnlp", "spawnvp", "execv", "execve",
-    "execl", "execle", "execlp", "execvp", "execvpe", "posix_spawn", "posix_spawnp", "startfile",
-    "jit", "hub", "package", "cpp_extension", "load_inline", "library", "fx", "overrides", "multiprocessing",
-    "attrgetter", "methodcaller", "import_module", "reload",
-    "ops", "aten",  # torch.ops.<namespace>.<op>: operators looked up by name (autograd's own derivative formulas among them)
-    "f_globals", "f_locals", "f_back", "f_builtins", "f_code", "tb_frame", "gi_frame", "cr_frame", "ag_frame",
-})  # fmt: skip
-# Dunders that reach other objects' insides (a dict of names, a closure, a class's subclasses);
-# the dunder methods of ordinary code (__init__, __eq__, __name__, __file__...) stay allowed.
-DYNAMIC_DUNDERS = frozenset({
-    "__dict__", "__class__", "__mro__", "__bases__", "__base__", "__subclasses__", "__closure__", "__globals__",
-    "__code__", "__builtins__", "__self__", "__func__", "__wrapped__", "__getattribute__", "__getattr__",
-    "__reduce__", "__reduce_ex__", "__loader__", "__spec__", "__import__", "__defaults__", "__kwdefaults__",
-    "__objclass__", "__setattr__", "__delattr__", "__dir__",
-})  # fmt: skip
-_HARMLESS_PRIVATE = frozenset({"_exit"})  # os._exit
-_IMPORTABLE_PACKAGES = frozenset({"torch", "torchvision", "numpy", "safetensors"})  # besides the standard library
-
-
-def mentions(source: str | bytes, names: Collection[str], modules: Collection[str] = (), *, dynamic: bool = False) -> list[str]:
+def mentions(source: str | bytes, names: Collection[str], modules: Collection[str] = ()) -> list[str]:
     """Where the code in ``source`` names one of ``names`` (a variable, an attribute such as
     ``x.backward``, a keyword argument, an import) or imports one of ``modules`` ("torch.func"
     also matches ``from torch import func``): ``["line 12: .backward", ...]``, in line order.
 
-    Comments and strings are not code and never match, nor does the body of an
-    ``if __name__ == "__main__":`` block (it never runs when the grader imports the file). A
-    file that does not parse mentions nothing (its import fails, and that is reported instead).
-
-    ``dynamic``: for a "without X" check, also report every way of reaching a name that the
-    source does not spell, so that what is read here is all the code can reach: the
-    builtins that look names up at run time (``getattr``, ``eval``, ``__import__``,
-    ``globals()``...), modules that do (``importlib``, ``inspect``, ``operator``, ``pickle``,
-    ``gc``, ``ctypes``, ``subprocess``...), attributes that run code given as text or reach
-    the interpreter's tables or frames (``sys.modules``, ``os.system``, ``torch.jit``,
-    ``f_globals``...), dunders that reach into other objects (``__dict__``, ``__closure__``,
-    ``__class__``; not ``__init__`` or ``__eq__``) and private attributes (``torch._C``,
-    ``sys._getframe``; ``self._x`` and ``os._exit`` are fine), an assignment to ``__name__`` (which would run the ``__main__`` block at
-    import), an import of anything but torch, torchvision, numpy and the standard library
-    (a module written at run time), strings that spell one of ``names`` or ``modules``
-    (outside docstrings), and a file that cannot be read as Python reads it.
+    For checks of what code says ("does it call conv1d?"). Comments and strings are not code and
+    never match, nor do the bodies of top-level ``if __name__ == "__main__":`` blocks (the grader
+    never runs them). A file that does not parse mentions nothing (its import fails, and that
+    is reported instead). To forbid a tool, do not list what is forbidden: declare what a
+    solution may use (``[problems.by_hand]`` in the rubric) and call ``without``.
     """
     import ast
     import importlib.util
-    import sys
+
+    from ._worker.source import runnable
 
     if isinstance(source, bytes):
         try:
             source = importlib.util.decode_source(source)  # its BOM and coding line, as the import reads them
         except (SyntaxError, UnicodeDecodeError, LookupError):
-            return ["line 1: a file the grader cannot read as Python source"] if dynamic else []
+            return []
     try:
-        tree = ast.parse(source.removeprefix("\ufeff"))
+        tree = runnable(ast.parse(source.removeprefix("\ufeff")))
     except (SyntaxError, ValueError):
-        return ["line 1: a file the grader cannot read as Python source"] if dynamic else []
+        return []
     names, modules = set(names), set(modules)
     found: list[tuple[int, str]] = []
-    docstrings = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant)}
-
-    def spelled(text: str) -> bool:
-        parts = set(text.strip().split("."))
-        return bool(parts & names) or text.strip() in modules or any(text.strip().startswith(m + ".") for m in modules)
-
-    for node in _nodes(tree):
+    for node in ast.walk(tree):
         line = getattr(node, "lineno", 0)
         if isinstance(node, ast.Name) and node.id in names:
             found.append((line, node.id))
@@ -180,77 +133,52 @@ def mentions(source: str | bytes, names: Collection[str], modules: Collection[st
                 if (full in modules or node.module in modules or any(node.module.startswith(m + ".") for m in modules)
                         or alias.name in names or set(node.module.split(".")) & names):
                     found.append((line, f"from {node.module} import {alias.name}"))
-        if not dynamic:
-            continue
-        if isinstance(node, ast.Name):
-            if node.id in DYNAMIC_BUILTINS:
-                found.append((line, f"{node.id} (looks names up at run time)"))
-            elif node.id in DYNAMIC_DUNDERS or node.id == "__name__" and not isinstance(node.ctx, ast.Load):
-                found.append((line, f"{node.id} (the interpreter's own names)"))
-        elif isinstance(node, ast.Attribute):
-            private = node.attr.startswith("_") and not node.attr.startswith("__")
-            if node.attr in DYNAMIC_DUNDERS or private and node.attr not in _HARMLESS_PRIVATE and not (
-                    isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")):
-                found.append((line, f".{node.attr} (a private attribute, or one that reaches into other objects)"))
-            elif node.attr in DYNAMIC_ATTRIBUTES:
-                found.append((line, f".{node.attr} (runs code or looks names up at run time)"))
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            targets = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
-            if isinstance(node, ast.ImportFrom) and node.level:
-                found.append((line, f"from {'.' * node.level}{node.module or ''} import ... (a module of your own)"))
-                continue
-            for full in targets:
-                top = full.split(".")[0]
-                if top in DYNAMIC_MODULES or any(part in DYNAMIC_MODULES for part in full.split(".")[1:]):
-                    found.append((line, f"import {full} (looks names up or runs code at run time)"))
-                elif top not in _IMPORTABLE_PACKAGES and top not in sys.stdlib_module_names and top != "__future__":
-                    found.append((line, f"import {full} (not torch, torchvision, numpy or the standard library)"))
-            if isinstance(node, ast.ImportFrom):
-                for alias in node.names:
-                    if (alias.name.startswith("_") and alias.name not in _HARMLESS_PRIVATE or alias.name in DYNAMIC_ATTRIBUTES
-                            or alias.name in DYNAMIC_MODULES):
-                        found.append((line, f"from {node.module} import {alias.name} (looks names up or runs code at run time)"))
-        elif isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes)) and id(node) not in docstrings:
-            text = node.value if isinstance(node.value, str) else node.value.decode("latin-1")
-            if spelled(text):
-                found.append((line, f"the string {text.strip()[:40]!r}"))
     return [f"line {line}: {what}" for line, what in sorted(set(found))]
 
 
-def without(submission: ProblemRun, reply: dict[str, Any], *, names: Collection[str], modules: Collection[str],
-            tool: str, rule: str) -> None:
-    """A "without X" check (e.g. gradients by hand, without autograd), from two witnesses.
+def without(submission: ProblemRun, *, run: Callable[[], Any] | None = None) -> None:
+    """The problem's by-hand rule (``[problems.by_hand]`` in its rubric: what it forbids, and
+    the allow-list of what a solution may use) holds for the student's file.
 
-    The verdict is decided here, on the trusted side, from the student's whole source as
-    Python reads it (``mentions(..., dynamic=True)``: ``names`` and ``modules``, and every
-    way of reaching a name that the source does not spell). The second witness is a watch
-    armed in the worker before the student's module was imported, whose every sighting
-    reached this side as it happened (``reply["__witness__"]``: nothing in the student's
-    process can take it back). ``tool`` names what is forbidden ("autograd"), ``rule`` says
-    what the problem asks instead.
+    Decided here, on the trusted side, from the whole file as the worker runs it: every name it
+    uses must be in the allow-list (``grader._byhand``: a module, attribute or builtin outside it
+    is refused, whatever it is; every function body and nested block is read; only the bodies
+    of top-level ``if __name__ == "__main__":`` blocks are not, because the grader never runs
+    them). Nothing the student's code does can change what is read here.
+
+    ``run``: a call of the student's code, as the problem's other checks make it (e.g.
+    ``lambda: submission.call("gradients", ..., watch_autograd=True)``): a function still left
+    as the template wrote it fails this check; any other failure of that call (an error, a
+    crash, a timeout, a wrong answer) costs nothing here, since the problem's other tests charge
+    it. A reply that carries a watch's witness (``"__witness__"``, a driver's ``AutogradWatch``,
+    which runs the call with autograd's recording off) is a second witness: any use it saw
+    fails the check.
     """
+    from ._byhand import UNREADABLE, Allowed, refusals
+
+    policy = submission.by_hand
+    if policy is None:
+        raise ConfigError(f"a check of {submission.spec.module}.py calls without(), but its problem declares no "
+                          "[problems.by_hand] in rubric.toml (what it forbids, and what a solution may use)")
     file = f"{submission.spec.module}.py"
-    said = mentions(submission.source_bytes(), names, modules, dynamic=True)
-    that(not said, f"{file} uses {tool}, or a way of reaching names at run time that would hide it "
-         f"({'; '.join(said[:6])}{'; ...' if len(said) > 6 else ''}). {rule}")
-    seen = reply.get("__witness__", [])
-    that(not seen, f"{file} used {tool} while it ran: {', '.join(seen)}. {rule}")
-
-
-def _nodes(tree: Any) -> Iterator[Any]:
-    """Every node of ``tree`` but those under ``if __name__ == "__main__":`` (a student's own
-    try-out code, which never runs when the grader imports the file)."""
-    import ast
-
-    stack = [tree]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, ast.If) and isinstance(node.test, ast.Compare) and ast.unparse(node.test).replace("'", '"') in (
-                '__name__ == "__main__"', '"__main__" == __name__'):
-            stack.extend(node.orelse)
-            continue
-        yield node
-        stack.extend(ast.iter_child_nodes(node))
+    said = refusals(submission.source_bytes(), Allowed.of(policy))
+    if said == [UNREADABLE] and run is not None:
+        run()  # a file that does not import: its own error, as every test of the file reports it
+    that(not said, f"{file} uses what this problem does not allow ({'; '.join(said[:6])}"
+         f"{f'; and {len(said) - 6} more' if len(said) > 6 else ''}). {policy.rule} "
+         f"Without {policy.without}, a solution may use torch's and numpy's numerical functions, tensor methods that "
+         "compute with data and Python's own. Only the body of a top-level `if __name__ == \"__main__\":` block is "
+         "not read (the grader never runs it): your own try-outs belong there.")
+    if run is None:
+        return
+    try:
+        reply = run()
+    except NotWritten:
+        raise
+    except StudentFault:
+        return  # a crash, a timeout or an unusable answer: the problem's other tests charge it
+    seen = reply.get("__witness__", []) if isinstance(reply, dict) else []
+    that(not seen, f"{file} used {policy.without} while it ran: {', '.join(seen)}. {policy.rule}")
 
 
 def _dotted(node: Any) -> str:

@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -13,6 +14,9 @@ from ._display import visible
 
 from ._exceptions import GraderError
 from ._sandbox import Limits, Runner
+
+if TYPE_CHECKING:
+    from ._models import Result
 
 _LIMITS = Limits()
 
@@ -31,10 +35,11 @@ def _clock(seconds: float) -> str:
     return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else f"{seconds // 60}:{seconds % 60:02d}"
 
 
-def _progress(verbose: bool, tests: bool = True, who: bool = True):  # type: ignore[no-untyped-def]
+def _progress(verbose: bool, tests: bool = True, who: bool = True, students_read: bool = False):  # type: ignore[no-untyped-def]
     """Progress on stderr: each test (``tests``; named with its student unless ``who`` is
     False: a self-check has one), and per student a line with the counts, the time spent and
-    the time left (from the pace so far)."""
+    the time left (from the pace so far). ``students_read``: a student reads it (a
+    self-check), so only visible tests are told (a self-check runs no other)."""
     import time
 
     from ._grade import Progress
@@ -44,7 +49,7 @@ def _progress(verbose: bool, tests: bool = True, who: bool = True):  # type: ign
     last: dict[str, str] = {}  # student -> the message told or pointed to last
 
     def on_test(student: str, t) -> None:  # type: ignore[no-untyped-def]
-        if not tests:
+        if not tests or (students_read and t.visibility != "visible"):
             return
         mark = click.style(f"{_MARK[t.outcome]:>7}", fg=_COLOR[t.outcome])
         click.echo(f"  {mark}  {t.score:g}/{t.max_score:g}  " + (f"{visible(student)}: " if who else "") + t.name, err=True)
@@ -344,27 +349,42 @@ def check(assignment: str, folder: Path, seed: int | None, course: str | None, p
     reason, and does not fail the check)."""
     from ._grade import check as run
     from ._sandbox import local_isolation, refuse_unsandboxed
+    from ._shown import shown_tests
 
     isolation, why = local_isolation()
     if isolation == "none" and not unsandboxed:
         refuse_unsandboxed(why)
     _say_isolation(isolation)
-    result = run(assignment, folder, course=_course(course), seed=seed, progress=_progress(True, who=False), gpu_problems_on_cpu=gpu_problems_on_cpu,
+    result = run(assignment, folder, course=_course(course), seed=seed, progress=_progress(True, who=False, students_read=True), gpu_problems_on_cpu=gpu_problems_on_cpu,
                  data_dir=data_dir, problems=set(problems) or None, unsandboxed=unsandboxed)
     click.echo("")
-    width = max(len(t.name) for t in result.tests)
-    for t in result.tests:
-        mark = click.style(f"{_MARK[t.outcome]:<7}", fg=_COLOR[t.outcome])
-        click.echo(f"{mark}  {t.name:<{width}}  {t.score:g}/{t.max_score:g}")
-    for reason in sorted({t.output for t in result.tests if t.outcome == "skipped"}):
-        click.echo(click.style("SKIP: ", fg=_COLOR["skipped"]) + visible(reason, newlines=True))
-    click.echo(f"\nPublic tests: {result.score:g}/{result.max_score:g}. Hidden tests are graded after the deadline.")
+    for line in check_table(result):
+        click.echo(line)
     again = " ".join(["grader check", assignment, str(folder), "--seed", str(result.seed),
                       *(a for p in problems for a in ("--problem", p))])
     click.echo(f"Seed {result.seed}: to run exactly these tests again: {again}")
     page = folder.with_name(f"{folder.stem}-feedback.html") if folder.suffix.lower() == ".ipynb" else folder / "feedback.html"
     click.echo(f"Feedback page: {page}")
-    sys.exit(0 if all(t.outcome in ("passed", "skipped") for t in result.tests) else 1)
+    sys.exit(0 if all(t.outcome in ("passed", "skipped") for t in shown_tests(result)) else 1)
+
+
+def check_table(result: Result) -> list[str]:
+    """The table ``grader check`` ends with: each visible test, the reasons of skips, and
+    the total of the visible tests. A self-check runs no other test; were one in ``result``,
+    nothing of it would be printed (``grader._shown``)."""
+    from ._shown import shown_tests
+
+    tests = shown_tests(result)
+    lines = []
+    width = max((len(t.name) for t in tests), default=0)
+    for t in tests:
+        mark = click.style(f"{_MARK[t.outcome]:<7}", fg=_COLOR[t.outcome])
+        lines.append(f"{mark}  {t.name:<{width}}  {t.score:g}/{t.max_score:g}")
+    for reason in sorted({t.output for t in tests if t.outcome == "skipped"}):
+        lines.append(click.style("SKIP: ", fg=_COLOR["skipped"]) + visible(reason, newlines=True))
+    score, max_score = sum(t.score for t in tests), sum(t.max_score for t in tests)
+    lines.append(f"\nPublic tests: {score:g}/{max_score:g}. Hidden tests are graded after the deadline.")
+    return lines
 
 
 @cli.command()

@@ -15,20 +15,25 @@ from .values import plain, tensor_list
 
 
 class AutogradWatch:
-    """Reports any use of autograd by the student's code while ``run`` runs it (a driver's tool).
+    """Runs the student's code with autograd's recording off and reports any use of autograd
+    (a driver's tool, for a problem whose rubric declares ``[problems.by_hand]``).
 
-    Drivers get this class as a global, like ``WrongAnswer``, and make one when they are
-    loaded, which is before the student's module is imported: the spies then replace
-    torch's autograd entry points from the first line of student code on (a student's
-    ``from torch.autograd import grad`` gets a spy), and what the watch itself needs is
-    bound now, out of reach of a later ``torch.x = ...``.
-
-    Its record is not kept here, where the student's code could wipe it: each use is sent
-    to the trusted side at once, as a ``witness`` frame on the reply channel, before the
-    autograd call itself runs (a frame sent cannot be taken back). What it reports is still
-    a witness from the student's process, which code that reaches the spies' internals can
-    silence; the trusted side pairs it with a reading of the student's source that refuses
-    every way of reaching a name dynamically, which no code of theirs can change.
+    What decides such a problem is the trusted side's reading of the whole file against the
+    problem's allow-list (``grader.checks.without``): nothing in the allow-list can build, read
+    or run a graph, start a thread or look a name up at run time. This watch is the second
+    witness, from inside the student's process:
+    - ``run`` calls the student's code with grad mode off in its thread (through torch's own
+      switch, bound when the driver is loaded, before the student's module is imported): no
+      operation records a graph, so there is none to differentiate, call or read; turning it
+      back on takes a name outside the allow-list;
+    - the spies that replace torch's autograd entry points (``Tensor.backward``,
+      ``torch.autograd.grad``, ``torch.func``...) from the first line of student code on,
+      and a hook on tensors saved for backward, report any use to the trusted side at once,
+      as a ``witness`` frame on the reply channel, before the call itself runs (a frame sent
+      cannot be taken back).
+    Code that runs in this process can in principle undo any of this; it would have to name
+    what the allow-list refuses, and the reading on the trusted side, which no code of theirs
+    can change, refuses it.
     """
 
     def __init__(self) -> None:
@@ -38,6 +43,7 @@ class AutogradWatch:
 
         self._armed = False
         self._saved_tensors_hooks = torch.autograd.graph.saved_tensors_hooks
+        self._grad_enabled, self._set_grad_enabled = torch._C.is_grad_enabled, torch._C._set_grad_enabled
         self._report = _witness  # bound now: the reply channel's writer
         targets = [
             (torch.Tensor, "backward", "Tensor.backward"), (torch.autograd, "backward", "torch.autograd.backward"),
@@ -71,6 +77,8 @@ class AutogradWatch:
         under the graph watch: what it was asked to do is the answer)."""
         used = _witness.count()
         self._armed = True
+        was = self._grad_enabled()
+        self._set_grad_enabled(False)  # nothing the call computes is recorded: no graph to use
         try:
             with self._saved_tensors_hooks(self._pack, lambda t: t):
                 out = fn()
@@ -79,6 +87,7 @@ class AutogradWatch:
                 raise
             out = None
         finally:
+            self._set_grad_enabled(was)
             self._armed = False
         return out, ([] if out is not None else ["autograd (reported as it was used)"])
 

@@ -4,13 +4,13 @@
 
 from __future__ import annotations
 
-import importlib.machinery
-import importlib.util
 import os
 import sys
 import traceback
 from types import ModuleType
 from typing import Any
+
+from .source import import_student
 
 
 class WrongAnswer(Exception):
@@ -26,16 +26,11 @@ class DriverBug(Exception):
     authoring error of the course, reported as the grader's, never the student's."""
 
 
-def _import_student(sub_dir: str, module_name: str) -> ModuleType:
-    path = os.path.join(sub_dir, module_name + ".py")
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
+def _import_student(sub_dir: str, module_name: str, names: dict[str, str] | None = None,
+                    loader: bool = False) -> ModuleType:
+    """The student's module, its top-level ``if __name__ == "__main__":`` bodies left out and
+    ``names`` renamed (``source``: what runs is what the trusted side reads)."""
+    return import_student(os.path.join(sub_dir, module_name + ".py"), module_name, names, loader)
 
 
 def _their_frames(exc: BaseException, sub_dir: str) -> list[traceback.FrameSummary]:

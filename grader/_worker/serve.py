@@ -154,6 +154,7 @@ def _request_loop(req: int, rep: int, args: Any, sub_dir: str, torch: Any) -> Ca
         driver: ModuleType | None = None
         student: ModuleType | None = None
         prepared: dict[str, Callable[..., Any]] = {}
+        renamed: dict[str, str] = {}  # the file's own attribute names, renamed at load: new -> the student's
         while True:
             try:
                 request, payload = read(req)
@@ -165,7 +166,12 @@ def _request_loop(req: int, rep: int, args: Any, sub_dir: str, torch: Any) -> Ca
             try:
                 if op == "load":
                     driver = load_driver_(args.driver)
-                    student = import_student(sub_dir, args.module)
+                    names = request.get("rename") or {}
+                    if not is_a(names, dict) or not all(is_a(k, str) and is_a(v, str) and v.isidentifier()
+                                                        for k, v in names.items()):
+                        raise driver_bug(f"the load request's rename is not a map of names: {names!r}"[:300])
+                    renamed = {v: k for k, v in names.items()}
+                    student = import_student(sub_dir, args.module, names, request.get("notebook") is True)
                     reply: dict[str, Any] = {}
                     made = getattr(student, "__grader_failures__", None)  # a notebook's loader: what raised
                     if type(made) is list:
@@ -240,11 +246,32 @@ def _request_loop(req: int, rep: int, args: Any, sub_dir: str, torch: Any) -> Ca
                     # sys.exit() / exit() in the student's code: reported, and the worker lives on.
                     exc = RuntimeError(f"your code called exit({getattr(exc, 'code', None)!r}); the grader does not allow it").with_traceback(exc.__traceback__)
                 fault = fault_(exc, sub_dir)
+                if renamed:
+                    fault = _in_their_words(fault, renamed)
                 if op == "load":  # whatever failed while importing (even compile()'s ValueError for NUL bytes)
                     fault["kind"] = "import"
                 write(rep, {"ok": False, "fault": fault})
 
     return serve
+
+
+def _in_their_words(fault: dict[str, Any], renamed: dict[str, str]) -> dict[str, Any]:
+    """A fault's text with the names the grader renamed (``source.rename``) given back as the
+    student wrote them, and why such a name reaches only their own objects."""
+    said = False
+    for key in ("message", "traceback", "frames"):
+        text = fault.get(key)
+        if not isinstance(text, str):
+            continue
+        for new, old in renamed.items():
+            if new in text:
+                text, said = text.replace(new, old), True
+        fault[key] = text
+    if said and isinstance(fault.get("message"), str):
+        names = ", ".join(sorted(renamed.values()))
+        fault["message"] += (f" (your file defines its own {names}: in this problem that name reaches only your own "
+                             "objects, never torch's)")
+    return fault
 
 
 def _on_device(device: str, torch: Any) -> Callable[[Any], Any]:

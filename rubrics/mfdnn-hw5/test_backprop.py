@@ -121,15 +121,10 @@ def test_shapes(submission: Submission, generator: Generator) -> None:
                      "gradients in the dtype of the inputs.")
 
 
-# What counts as reaching for autograd in the source: read here, on the trusted side.
-AUTOGRAD_NAMES = {"backward", "autograd", "functorch", "requires_grad", "requires_grad_", "enable_grad", "set_grad_enabled"}
-AUTOGRAD_MODULES = {"torch.func", "functorch", "torch.autograd"}
-NOT_ALLOWED = ("This problem asks for the gradients computed by hand (the chain rule, layer by layer); "
-               ".backward(), torch.autograd, torch.func and requires_grad are not allowed.")
-
-
-def test_no_autograd(submission: Submission, generator: Generator) -> None:
-    A, b, X, Y = network([4, 6, 3, 1], generator(), torch.float64)
-    got = submission.call("gradients", A_list=A, b_list=b, X=X, Y=Y, watch_autograd=True,
-                          context="on a network with layer sizes [4, 6, 3, 1]")
-    without(submission, got, names=AUTOGRAD_NAMES, modules=AUTOGRAD_MODULES, tool="autograd", rule=NOT_ALLOWED)
+def test_no_autograd(submission: Submission) -> None:
+    """The whole file against the problem's allow-list ([problems.by_hand] in rubric.toml), and the
+    homework's example run with autograd's recording off and watched (a crash costs nothing here:
+    the value tests charge it)."""
+    A, b, X, Y = homework_example()
+    without(submission, run=lambda: submission.call("gradients", A_list=A, b_list=b, X=X, Y=Y, watch_autograd=True,
+                                                     context="on the homework's example (seed 0, L = 6, float32)"))

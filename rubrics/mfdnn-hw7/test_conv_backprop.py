@@ -138,17 +138,12 @@ def test_shapes_dtype_and_inputs(submission: Submission, generator: Generator) -
                                       "leave the inputs unchanged.")
 
 
-# What counts as reaching for autograd in the source: read here, on the trusted side (as for mfdnn-hw5's backprop).
-AUTOGRAD_NAMES = {"backward", "autograd", "functorch", "requires_grad", "requires_grad_", "enable_grad", "set_grad_enabled"}
-AUTOGRAD_MODULES = {"torch.func", "functorch", "torch.autograd"}
-NOT_ALLOWED = ("This problem asks for the gradients computed by hand (conv1d forward, conv_transpose1d backward); "
-               ".backward(), torch.autograd, torch.func and requires_grad are not allowed.")
-
-
 def test_no_autograd(submission: Submission, generator: Generator) -> None:
+    """The whole file against the problem's allow-list ([problems.by_hand] in rubric.toml), and one
+    network run with autograd's recording off and watched (a crash costs nothing here: the value
+    tests charge it)."""
     x, ws, bs = network(generator(), 16, [3, 4])
-    got = run(submission, x, ws, bs, "tanh", watch_autograd=True)
-    without(submission, got, names=AUTOGRAD_NAMES, modules=AUTOGRAD_MODULES, tool="autograd", rule=NOT_ALLOWED)
+    without(submission, run=lambda: run(submission, x, ws, bs, "tanh", watch_autograd=True))
 
 
 MILLION = 1_000_000
