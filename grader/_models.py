@@ -63,7 +63,8 @@ class ProblemSpec(_Strict):
         default="any", description="cuda: graded only where student code runs on a CUDA GPU; elsewhere its tests are skipped, with the reason")
     notebook: Literal["definitions", "cells"] = Field(default="definitions", description=(
         "how a notebook handed in for this problem's file runs: definitions (only the imports, definitions and "
-        "constants the problem's code uses; top-level work, magics and shell commands do not run) or cells (every "
+        "constants the problem's code uses, and the settings calls with constant arguments in their cells; top-level "
+        "work, magics and shell commands do not run) or cells (every "
         "code cell as it is, in order, under the same limits)"))
     by_hand: ByHand | None = Field(default=None, description=(
         "for a problem that forbids a tool: the names its solution may use ([problems.by_hand]); its test calls "

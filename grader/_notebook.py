@@ -9,10 +9,16 @@ What runs (``mode="definitions"``, the default), per problem:
 - imports, function and class definitions, and assignments of constants (values made of
   literals, names, attribute lookups, operators, containers, comprehensions and a few pure
   calls such as ``range`` or ``torch.device``), plus a few settings calls
-  (``torch.manual_seed``, ``torch.set_default_dtype``, ...);
+  (``torch.manual_seed``, ``torch.set_default_dtype``, ...) whose arguments are constants by
+  the same rule and whose first name is the module itself (``import torch``, never a
+  ``class torch`` of the notebook's);
 - of those, only what the problem's names need: the names the problem's template defines,
   then every name their code uses, and so on (imports too); other cells' definitions do not
   run for this problem (a whole-assignment notebook's other problems cannot fail this one);
+- a settings call runs with its cell: for a problem that runs a function, class or constant
+  of that cell, or, where the cell holds no function or class (a setup cell: imports,
+  constants, settings), one of its imports; so another problem's cell (the one holding its
+  functions) never changes or stops this problem's worker;
 - everything else is left out and said so: top-level work (loops, calls, plots, prints,
   ``input()``, assignments of what a call returns), ``if __name__ == "__main__":`` blocks,
   IPython magics (``%``, ``%%``), shell escapes (``!pip install``) and help (``x?``); a
@@ -57,12 +63,15 @@ PURE_CALLS = frozenset({
     "os.path.join", "os.environ.get", "os.getenv", "Path", "pathlib.Path",
 })
 PURE_PREFIXES = ("math.",)
-# Top-level calls that set things up rather than do work: kept (as a .py file's import would run them).
+# Top-level calls that set things up rather than do work: kept (as a .py file's import would run them)
+# where their arguments are constants (``_constant``), their first name is the module itself
+# (``SETTINGS_MODULES``), and their cell holds code the problem runs (``convert``).
 SETTINGS_CALLS = frozenset({
     "torch.manual_seed", "torch.set_default_dtype", "torch.set_printoptions", "torch.set_grad_enabled",
-    "torch.backends.cudnn.deterministic", "torch.use_deterministic_algorithms", "np.random.seed",
+    "torch.use_deterministic_algorithms", "np.random.seed",
     "numpy.random.seed", "random.seed", "warnings.filterwarnings", "warnings.simplefilter",
 })
+SETTINGS_MODULES = {"torch": "torch", "np": "numpy", "numpy": "numpy", "random": "random", "warnings": "warnings"}
 JUPYTER_ONLY = frozenset({"get_ipython", "display", "In", "Out", "_ih", "_oh"})
 
 
@@ -268,7 +277,8 @@ class NotebookModule:
             lines = [f"Graded from {self.notebook}: no code cell of it defines what this problem asks for{asked}."]
         else:
             lines = [f"Graded from {self.notebook}: the grader ran only the imports, definitions and constants "
-                     f"this problem uses, from {where}. Top-level work (training, plots, prints), magics (%) and "
+                     f"this problem uses, from {where}, and the settings calls (such as torch.manual_seed(0)) that "
+                     "share a cell with that code. Top-level work (training, plots, prints), magics (%) and "
                      "shell commands (!) do not run."]
         for name, left in self.needed_but_left_out[:5]:
             lines.append(f"Needed but not run: {name}, set in {left.where} ({left.why}). Move it into the function "
@@ -580,17 +590,22 @@ def _why_left_out(node: ast.stmt) -> str | None:
     if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
         name = _dotted(node.value.func)
         if name in SETTINGS_CALLS:
-            return None
+            if all(_constant(a) for a in [*node.value.args, *(k.value for k in node.value.keywords)]):
+                return None
+            return (f"a settings call of {name}() whose arguments are not constants "
+                    "(an argument made by a call other than a few pure ones is top-level work)")
         if name in ("print", "display", "plt.show", "plt.plot", "input") or name.startswith(("plt.", "sns.")):
             return f"a top-level call of {name}() (output, plots and input are not graded)"
         return f"a top-level call{' of ' + name + '()' if name else ''}"
     if isinstance(node, ast.stmt) and is_main_guard(node):
         return "an if __name__ == \"__main__\": block runs only as a script"
     if isinstance(node, ast.Try):
-        parts = [*node.body, *node.orelse, *node.finalbody, *[s for h in node.handlers for s in h.body]]
-        if all(_why_left_out(s) is None for s in parts):
-            return None
-        return "a try block that does top-level work"
+        if not all(_why_left_out(s) is None for s in _parts(node)):
+            return "a try block that does top-level work"
+        if _settings_in(node) and _binds(node):  # a settings call runs with its cell; an import, wherever it is needed
+            return ("a try block that holds both settings calls and imports or definitions "
+                    "(put the settings calls in a try block of their own)")
+        return None
     kind = {ast.For: "a loop", ast.AsyncFor: "a loop", ast.While: "a loop", ast.With: "a with block",
             ast.AsyncWith: "a with block", ast.If: "an if block", ast.Delete: "a del", ast.Assert: "an assert",
             ast.Raise: "a raise", ast.Global: "a global statement", ast.Nonlocal: "a nonlocal statement"}
@@ -657,9 +672,15 @@ def convert(path: Path, module: str, *, wanted: set[str] | None = None, mode: Mo
     if mode == "cells":
         chosen = candidates
     else:
+        whys = [_why_left_out(stmt) for _, _, stmt, _ in candidates]
+        impostors = _impostors([(c, st) for (c, _, st, _), why in zip(candidates, whys) if why is None])
         keep = []
-        for cell, lines, stmt, shared in candidates:
-            why = _why_left_out(stmt)
+        for (cell, lines, stmt, shared), why in zip(candidates, whys):
+            setting = next((n for n in _settings_in(stmt) if n.split(".")[0] in impostors), "")
+            if why is None and setting:
+                root = setting.split(".")[0]
+                why = (f"a settings call of {setting}(), but {root} here is not the module "
+                       f"{SETTINGS_MODULES[root]} (it is set in {impostors[root]})")
             if why is None:
                 keep.append((cell, lines, stmt, shared))
             else:
@@ -670,35 +691,14 @@ def convert(path: Path, module: str, *, wanted: set[str] | None = None, mode: Mo
             for _, _, stmt, _ in keep:
                 need |= _uses(stmt)
         else:
-            # only what the problem's names need: the names the kept code uses, followed once each
-            # (a worklist, linear in the notebook's size: a hostile notebook cannot make this slow)
-            binders: dict[str, list[int]] = {}
-            marked = [False] * len(keep)
-            queue: list[int] = []
-            for i, (_, _, stmt, _) in enumerate(keep):
-                star = isinstance(stmt, ast.ImportFrom) and any(x.name == "*" for x in stmt.names)
-                setting = isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)  # torch.manual_seed(0)
-                if star or setting:
-                    marked[i] = True
-                    queue.append(i)
-                for bound in _binds(stmt):
-                    binders.setdefault(bound, []).append(i)
-            need = set()
-            names: list[str] = list(wanted)
-            while names or queue:
-                while queue:
-                    names.extend(_uses(keep[queue.pop()][2]) - need)
-                if not names:
-                    break
-                used = names.pop()
-                if used in need:
-                    continue
-                need.add(used)
-                for i in binders.get(used, []):
-                    if not marked[i]:
-                        marked[i] = True
-                        queue.append(i)
+            marked, need = _needed(keep, wanted)
             chosen = [k for k, m in zip(keep, marked) if m]
+            for (cell, _, stmt, _), m in zip(keep, marked):
+                if not m and _setting(stmt):
+                    a, b = _span(stmt)
+                    left.append(LeftOut(cell, a, b, "a settings call in a cell that holds none of this problem's code "
+                                                    "(settings calls run only for the problems whose code shares their cell)"))
+            left.sort(key=lambda lo: (lo.cell.index, lo.line))
     defined: dict[str, list[Cell]] = {}
     for cell, lines, stmt, shared in chosen:
         if isinstance(stmt, ast.ImportFrom) and stmt.module == "__future__":
@@ -732,6 +732,108 @@ def convert(path: Path, module: str, *, wanted: set[str] | None = None, mode: Mo
         needed=frozenset(need), wanted=tuple(sorted(wanted or ())),
     )
     return nb
+
+
+def _needed(keep: list[tuple[Cell, list[str], ast.stmt, bool]], wanted: set[str]) -> tuple[list[bool], set[str]]:
+    """Which kept statements the problem runs, and the names its code needs: the names its
+    template defines, then every name the marked code uses, followed once each (a worklist,
+    linear in the notebook's size: a hostile notebook cannot make this slow).
+
+    A settings call is marked only with its cell: once the problem runs a function, class or
+    constant from that cell, or, where the cell holds no function or class (a setup cell:
+    imports, constants, settings), one of its imports. A ``from m import *`` runs for every
+    problem, but does not bring its cell's settings calls with it."""
+    binders: dict[str, list[int]] = {}
+    settings: dict[int, list[int]] = {}  # cell index -> its settings calls
+    defining = {cell.index for cell, _, stmt, _ in keep if _defines(stmt, functions_only=True)}
+    marked = [False] * len(keep)
+    queue: list[int] = []
+    for i, (cell, _, stmt, _) in enumerate(keep):
+        if _setting(stmt):
+            settings.setdefault(cell.index, []).append(i)
+        elif isinstance(stmt, ast.ImportFrom) and any(x.name == "*" for x in stmt.names):
+            marked[i] = True
+            queue.append(i)
+        for bound in _binds(stmt):
+            binders.setdefault(bound, []).append(i)
+    active: set[int] = set()  # the cells whose settings calls run
+    need: set[str] = set()
+    names: list[str] = list(wanted)
+    while names or queue:
+        while queue:
+            names.extend(_uses(keep[queue.pop()][2]) - need)
+        if not names:
+            break
+        used = names.pop()
+        if used in need:
+            continue
+        need.add(used)
+        for i in binders.get(used, []):
+            if marked[i]:
+                continue
+            marked[i] = True
+            queue.append(i)
+            index, stmt = keep[i][0].index, keep[i][2]
+            if index not in active and (_defines(stmt) or index not in defining):
+                active.add(index)
+                for j in settings.get(index, []):
+                    if not marked[j]:
+                        marked[j] = True
+                        queue.append(j)
+    return marked, need
+
+
+def _parts(node: ast.Try) -> list[ast.stmt]:
+    return [*node.body, *node.orelse, *node.finalbody, *[s for h in node.handlers for s in h.body]]
+
+
+def _settings_in(node: ast.stmt) -> list[str]:
+    """The names of the settings calls ``node`` is, or (a try block) holds."""
+    if isinstance(node, ast.Try):
+        return [name for part in _parts(node) for name in _settings_in(part)]
+    if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+        name = _dotted(node.value.func)
+        return [name] if name in SETTINGS_CALLS else []
+    return []
+
+
+def _setting(node: ast.stmt) -> str:
+    """The (first) settings call's name (``torch.manual_seed``) where ``node`` is one standing
+    alone, or a try block of them that sets no name; else ""."""
+    names = _settings_in(node)
+    return names[0] if names and not _binds(node) else ""
+
+
+def _defines(node: ast.stmt, functions_only: bool = False) -> bool:
+    """Whether a kept statement is (or holds) a function or class definition, or (unless
+    ``functions_only``) a constant: more than imports."""
+    if isinstance(node, ast.Try):
+        return any(_defines(s, functions_only) for s in _parts(node))
+    kinds: tuple[type[ast.stmt], ...] = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+    return isinstance(node, kinds if functions_only else (*kinds, ast.Assign, ast.AnnAssign, ast.AugAssign))
+
+
+def _impostors(kept: list[tuple[Cell, ast.stmt]]) -> dict[str, str]:
+    """The first names of settings calls (``torch``, ``np``, ...) that kept code binds to
+    something other than the module itself (``class torch: ...``, ``from x import torch``),
+    and where: a settings call on such a name would call the student's code."""
+    found: dict[str, str] = {}
+
+    def visit(cell: Cell, node: ast.stmt) -> None:
+        if isinstance(node, ast.Try):
+            for s in _parts(node):
+                visit(cell, s)
+            return
+        for root in _binds(node) & SETTINGS_MODULES.keys():
+            module = SETTINGS_MODULES[root]
+            if isinstance(node, ast.Import) and all(
+                    (a.name if a.asname else a.name.split(".")[0]) == module
+                    for a in node.names if (a.asname or a.name.split(".")[0]) == root):
+                continue
+            found.setdefault(root, f"{cell.label}, line {_span(node)[0]}")
+    for cell, node in kept:
+        visit(cell, node)
+    return found
 
 
 def _would_set(source: str) -> set[str]:

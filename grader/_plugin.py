@@ -33,7 +33,7 @@ import shutil
 import tempfile
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable, Iterator, Literal
@@ -237,6 +237,11 @@ class GraderPlugin:
                 if src is not None and src.suffix.lower() == ".ipynb" and not sub.problem:
                     notebook, files, unreadable = self._notebook(student, problem, src, sub.origin.get(problem.file, src.name))
                     missing = missing or unreadable
+                    if hidden and notebook is not None:
+                        # a copy of its own: what the hidden tests' worker reports when it loads
+                        # (load_failures) is never what the page's notes, made from the visible
+                        # tests' notebook object, show
+                        notebook = replace(notebook, load_failures=[])
             course_private = [a.root / d for d in ("rubrics", "reference", "tests", "examples", ".git")]
             spec = WorkerSpec(
                 label=("(template)" if student == BASELINE else student) + f"/{problem.id}" + ("/hidden" if hidden else ""),
@@ -258,8 +263,9 @@ class GraderPlugin:
     def _notebook(self, student: str, problem: ProblemSpec, path: Path,
                   shown: str) -> tuple[NotebookModule | None, dict[str, Path], str | None]:
         """The problem's module made from the student's notebook (once per student and problem;
-        its hidden tests' worker gets the same files): the module, the files the worker gets,
-        and, where the notebook cannot be read, the message that says why."""
+        its hidden tests' worker gets the same files, and a copy of the module: this one, the
+        visible tests', is what the feedback's notes read): the module, the files the worker
+        gets, and, where the notebook cannot be read, the message that says why."""
         key = (student, problem.id)
         if key not in self.notebooks:
             from ._notebook import convert, template_names

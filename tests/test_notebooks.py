@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
@@ -227,3 +228,130 @@ def test_the_in_notebook_helper_runs_the_same_check_and_prints_its_table(tmp_pat
     assert "Public tests: 0/21" in capsys.readouterr().out
     with pytest.raises(FileNotFoundError, match="no such notebook"):
         in_notebook("mfdnn-hw5", tmp_path / "absent.ipynb")
+
+
+# ------------------------------------------------- settings calls: what of them runs --
+
+def _kept_settings(m: object) -> list[str]:
+    return [line.strip() for line in getattr(m, "kept").splitlines() if ".seed(" in line or ".set_" in line
+            or "manual_seed" in line or "filterwarnings" in line]
+
+
+def test_a_settings_call_whose_argument_is_not_a_constant_is_left_out_and_said_so(tmp_path: Path) -> None:
+    """torch.manual_seed(0) runs; torch.manual_seed(train()) would run train() at load: left
+    out, as a constant assigned from a call is, and said so in the notes."""
+    mark = tmp_path / "written"
+    momentum = (REF / "momentum.py").read_text()
+    nb = notebook(tmp_path / "momentum.ipynb",
+                  "import os\nimport torch\nimport time\ntorch.manual_seed(0)\nSEED = 3\ntorch.manual_seed(SEED)\n"
+                  "torch.manual_seed(train())\n"
+                  f"torch.manual_seed(len(open({str(mark)!r}, 'w').write('x') * 'a'))\n"
+                  "torch.manual_seed(seed=os._exit(3))\n"
+                  "torch.set_printoptions(precision=[time.sleep(600)][0])\n"
+                  "torch.manual_seed(*[1 for _ in iter(int, 1)][:1])\n"  # a generator that never ends
+                  "torch.manual_seed((lambda: 1)())",
+                  "def train():\n    while True:\n        pass", momentum)
+    m = convert(nb, "momentum", wanted=template_names(HW5.template_dir / "momentum.py"))
+    assert _kept_settings(m) == ["torch.manual_seed(0)", "torch.manual_seed(SEED)"], m.kept
+    assert "SEED = 3" in m.kept and "def train" not in m.kept
+    notes = "\n".join(m.summary())
+    assert "Left out: cell 2 (In [1]), lines 7, 8, 9, 10, ...: a settings call of torch.manual_seed() whose arguments " \
+           "are not constants" in notes, notes
+    assert "a settings call of torch.set_printoptions() whose arguments are not constants" in notes, notes
+    assert {lo.line for lo in m.left_out if "not constants" in lo.why} == {7, 8, 9, 10, 11, 12}
+    # and the problem grades as the reference does: none of those arguments ran
+    r = check("mfdnn-hw5", nb, course=COURSE, seed=5)
+    assert r.score == r.max_score > 0, [(t.name, t.output) for t in r.tests if t.outcome != "passed"]
+    assert not mark.exists(), "a left-out settings call's argument ran"
+
+
+def test_a_settings_call_on_the_notebook_s_own_class_named_torch_is_left_out(tmp_path: Path) -> None:
+    """``torch.manual_seed(0)`` where ``torch`` is the notebook's own class would call the
+    student's code at load: the call runs only on the module itself."""
+    nb = notebook(tmp_path / "momentum.ipynb", "import torch\nimport numpy as np\nnp.random.seed(0)",
+                  "class torch:\n    @staticmethod\n    def manual_seed(s):\n        while True:\n            pass\n"
+                  "torch.manual_seed(0)\n" + (REF / "momentum.py").read_text().replace("import torch\n", ""))
+    m = convert(nb, "momentum", wanted=template_names(HW5.template_dir / "momentum.py"))
+    assert "torch.manual_seed(0)" not in m.kept and "np.random.seed(0)" in m.kept, m.kept
+    why = next(lo.why for lo in m.left_out if lo.cell.index == 3 and lo.line == 6)
+    assert "torch here is not the module torch (it is set in cell 3 (In [2]), line 1)" in why, why
+
+
+def test_another_problem_s_settings_calls_never_run_for_this_problem(tmp_path: Path) -> None:
+    """Settings calls run with their cell: backprop's cell turning autograd off, making warnings
+    errors, or seeding with a number too big (raises) changes nothing for momentum, whose own
+    and setup cells' settings still run; backprop gets its own cell's and the setup cell's."""
+    backprop = (REF / "backprop.py").read_text()
+    cells = ["import torch\nimport warnings\ntorch.manual_seed(0)",  # a setup cell: imports and settings only
+             (REF / "momentum.py").read_text() + "\ntorch.set_printoptions(precision=3)",
+             backprop + "\ntorch.set_grad_enabled(False)\nwarnings.simplefilter('error')\ntorch.manual_seed(2 ** 80)\n"
+                        "torch.set_default_dtype(torch.float16)\ntorch.manual_seed(sum(range(10 ** 12)))",
+             "torch.manual_seed(sum(range(10 ** 12)))"]  # a cell of no problem's code: runs for none
+    nb = notebook(tmp_path / "hw5.ipynb", *cells)
+    m = convert(nb, "momentum", wanted=template_names(HW5.template_dir / "momentum.py"))
+    assert _kept_settings(m) == ["torch.manual_seed(0)", "torch.set_printoptions(precision=3)"], m.kept
+    assert "Not run: the top-level work of cell 4 (In [3]), cell 5 (In [4])" in "\n".join(m.summary()), m.summary()
+    gone = [lo for lo in m.left_out if lo.cell.index == 4 and "main" not in lo.why]
+    assert len(gone) == 5 and all("a settings call in a cell that holds none of this problem's code" in lo.why for lo in gone)
+    b = convert(nb, "backprop", wanted=template_names(HW5.template_dir / "backprop.py"))
+    assert "torch.manual_seed(0)" in b.kept and "torch.set_grad_enabled(False)" in b.kept
+    assert "precision=3" not in b.kept and b.kept.count("range(10 ** 12)") == 1  # its own cell's, not cell 5's
+    r = check("mfdnn-hw5", nb, course=COURSE, seed=6, problems={"momentum"})
+    assert r.score == r.max_score > 0, [(t.name, t.output) for t in r.tests if t.outcome != "passed"]
+    assert not any("Raised when run" in n for n in r.problems[0].notes), r.problems[0].notes
+
+
+def test_one_problem_s_cell_that_would_stop_the_worker_leaves_the_others_graded(tmp_path: Path) -> None:
+    """Each of these in backprop's cell stopped every problem's worker at load: now each is
+    either left out (its argument is work) or runs for backprop alone."""
+    momentum, backprop = (REF / "momentum.py").read_text(), (REF / "backprop.py").read_text()
+    for i, bad in enumerate(["import os\ntorch.manual_seed(os._exit(1))",
+                             "torch.manual_seed(heavy_ball(torch.zeros(1), lambda t: t, 0.1, 0.9, 10 ** 9))",
+                             "torch.set_grad_enabled(sum(range(10 ** 12)) > 0)",
+                             "try:\n    import torch\n    torch.manual_seed(sum(range(10 ** 12)))\nexcept ImportError:\n    pass",
+                             "try:\n    torch.manual_seed(sum(range(10 ** 12)))\nexcept ValueError:\n    pass"]):
+        nb = notebook(tmp_path / str(i) / "hw5.ipynb", "import torch", momentum, backprop + "\n" + bad)
+        r = check("mfdnn-hw5", nb, course=COURSE, seed=7, problems={"momentum"})
+        assert r.score == r.max_score > 0, (bad, [(t.name, t.output) for t in r.tests if t.outcome != "passed"])
+
+
+def test_a_load_note_made_in_the_hidden_tests_worker_never_reaches_the_page(tmp_path: Path) -> None:
+    """Locally a problem's visible and hidden tests' workers load the same notebook: what the
+    hidden one reports at load (here: a class body that raises, naming the worker's own folder)
+    never becomes the notes the student's page shows; the visible one's does."""
+    from grader._grade import grade
+    from grader._sandbox import LocalRunner, WorkerSpec
+
+    class Recording(LocalRunner):
+        """Notes each worker's folder (its HOME, which the student's code reads) by its label."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.folders: list[tuple[str, str]] = []
+
+        def start(self, spec: WorkerSpec) -> Any:
+            worker = super().start(spec)
+            self.folders.append((spec.label, Path(getattr(worker, "dir")).name))
+            return worker
+
+    probe = "class _Probe:\n    import os\n    raise RuntimeError('made in ' + os.path.basename(os.environ['HOME']))\n"
+    momentum = (REF / "momentum.py").read_text().replace("    theta = theta0.clone()\n",
+                                                          "    theta = theta0.clone()\n    if False:\n        _Probe\n", 1)
+    assert "_Probe" in momentum
+    notebook(tmp_path / "subs" / "ann" / "hw5.ipynb", "import torch", probe, momentum)
+    runner = Recording()
+    try:
+        result = grade("mfdnn-hw5", tmp_path / "subs", tmp_path / "out", course=COURSE, seed=8, problems={"momentum"},
+                       runner=runner)[0]
+    finally:
+        runner.close()
+    visible = [t for t in result.tests if t.visibility == "visible"]
+    assert visible and all(t.outcome == "passed" for t in visible), [(t.name, t.output) for t in visible if t.outcome != "passed"]
+    shown = [folder for label, folder in runner.folders if label == "ann/momentum"]
+    hidden = [folder for label, folder in runner.folders if label == "ann/momentum/hidden"]
+    assert shown and hidden, runner.folders
+    notes = "\n".join(result.problems[0].notes)
+    assert any(f"RuntimeError: made in {f}" in notes for f in shown), (notes, runner.folders)  # the visible worker's own
+    assert not any(f in notes for f in hidden), (notes, runner.folders)
+    page = "\n".join(p.read_text() for p in (tmp_path / "out" / "ann").glob("*.html"))
+    assert page and any(f in page for f in shown) and not any(f in page for f in hidden)
