@@ -373,3 +373,37 @@ def test_solutions_written_from_the_templates_alone(path: Path) -> None:
     problem = path.relative_to(CORPUS).parts[0]
     allowed = LOGSUMEXP if problem == "logsumexp" else AUTOGRAD
     assert refusals(path.read_bytes(), allowed) == []
+
+
+def _corpus_class(problem: str, file: str, folder: Path) -> list[str]:
+    """One student per corpus file of ``problem`` (a notebook handed in as FILE's .ipynb)."""
+    names = []
+    for path in sorted((CORPUS / problem).rglob("*")):
+        if path.suffix not in (".py", ".ipynb"):
+            continue
+        name = path.stem if path.suffix == ".ipynb" else path.parent.name
+        (folder / name).mkdir(parents=True)
+        target = file if path.suffix == ".py" else file.removesuffix(".py") + ".ipynb"
+        (folder / name / target).write_bytes(path.read_bytes())
+        names.append(name)
+    return names
+
+
+@pytest.mark.parametrize(("problem", "assignment", "file", "course"), [
+    ("backprop", "mfdnn-hw5", "backprop.py", None),
+    ("logsumexp", "hw1", "logsumexp.py", ROOT / "examples" / "intro-course"),
+])  # fmt: skip
+def test_the_corpus_scores_full_marks_when_graded(problem: str, assignment: str, file: str, course: Path | None,
+                                                  tmp_path: Path) -> None:
+    """Graded for real, every right solution of the corpus (its notebooks too) scores full marks
+    on its problem, the by-hand test included: what the reading allows, the worker runs."""
+    from conftest import grade_class
+
+    names = _corpus_class(problem, file, tmp_path / "class")
+    assert len(names) >= 12
+    extra = ["--problem", problem, *(["--course", str(course)] if course else [])]
+    results = grade_class(tmp_path / "class", tmp_path / "out", assignment, *extra)
+    assert sorted(results) == sorted(names)
+    wrong = {s: [(t["test"], t["output"][:300]) for t in r["tests"] if t["outcome"] != "passed"]
+             for s, r in results.items() if r["score"] != r["max_score"]}
+    assert not wrong, wrong

@@ -1,0 +1,111 @@
+"""Homework 5, Problem 1: backpropagation for a multilayer perceptron, by hand.
+
+The network has L >= 1 layers. With y_0 = X,
+
+    y_l = sigma(A_l y_{l-1} + b_l)    for l = 1, ..., L-1   (hidden layers: sigmoid)
+    y_L = A_L y_{L-1} + b_L                                  (output layer: linear)
+
+and the loss is ||y_L - Y||^2 / 2. In Python the layers are numbered from 0:
+A_list[0] is A_1 and A_list[-1] is A_L.
+
+`backprop` returns the gradients of the loss with respect to every A_l and b_l,
+computed with one forward and one backward pass written out by hand. Autograd is not
+allowed in this problem: no `.backward()`, no `torch.autograd`, no `torch.func`.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+import numpy as np
+
+
+def sigma(z: Tensor) -> Tensor:
+    """The sigmoid activation, sigma(z) = 1 / (1 + exp(-z)), elementwise."""
+    return torch.sigmoid(z)
+
+
+def sigma_prime(z: Tensor) -> Tensor:
+    """The derivative of the sigmoid, sigma'(z) = sigma(z) (1 - sigma(z)), elementwise."""
+    s = torch.sigmoid(z)
+    return s * (1 - s)
+
+
+def _np_sigmoid_prime(z: np.ndarray) -> np.ndarray:
+    # sigmoid written with tanh: no overflow warning for large |z|, keeps float32/float64
+    s = 0.5 * (1.0 + np.tanh(0.5 * z))
+    return s * (1.0 - s)
+
+
+def backprop(
+    A_list: list[Tensor], b_list: list[Tensor], X: Tensor, Y: Tensor
+) -> tuple[list[Tensor], list[Tensor]]:
+    """Gradients of the loss ||y_L - Y||^2 / 2 with respect to every weight and bias.
+
+    Args:
+        A_list: the weights [A_1, ..., A_L], L >= 1; A_l has shape (n_l, n_{l-1}).
+        b_list: the biases [b_1, ..., b_L]; b_l has shape (n_l, 1).
+        X: the input y_0, shape (n_0, 1).
+        Y: the target, shape (n_L, 1).
+
+    Returns:
+        (dA_list, db_list), two lists of length L: dA_list[i] is the gradient of the
+        loss with respect to A_list[i] and has its shape; db_list[i] likewise for
+        b_list[i]. The gradients have the dtype of the inputs (float32 or float64).
+
+    The hidden layers apply the sigmoid `sigma`; the last layer is linear. The
+    gradients are computed by hand: autograd (`.backward()`, `torch.autograd`,
+    `torch.func`) must not be used.
+    """
+
+    dtype = X.dtype
+    L = len(A_list)
+
+    # forward pass in torch
+    zs, ys = [], [X]
+    for i in range(L):
+        z = A_list[i] @ ys[-1] + b_list[i]
+        zs.append(z)
+        ys.append(sigma(z) if i < L - 1 else z)
+
+    # backward pass in numpy (copies, so the caller's tensors are never touched)
+    A_np = [A.detach().cpu().numpy().copy() for A in A_list]
+    z_np = [z.detach().cpu().numpy() for z in zs]
+    y_np = [y.detach().cpu().numpy() for y in ys]
+    Y_np = Y.detach().cpu().numpy()
+
+    dA_np = [None] * L
+    db_np = [None] * L
+    delta = y_np[L] - Y_np
+    for i in reversed(range(L)):
+        dA_np[i] = np.outer(delta, y_np[i])           # (n_i, 1) x (n_{i-1}, 1) -> (n_i, n_{i-1})
+        db_np[i] = delta.reshape(-1, 1)
+        if i > 0:
+            delta = (A_np[i].T @ delta) * _np_sigmoid_prime(z_np[i - 1])
+
+    # back to torch, in the dtype we were given
+    dA_list = [torch.from_numpy(np.ascontiguousarray(g)).to(dtype) for g in dA_np]
+    db_list = [torch.from_numpy(np.ascontiguousarray(g)).to(dtype) for g in db_np]
+    return dA_list, db_list
+
+
+def homework_example() -> tuple[list[Tensor], list[Tensor], Tensor, Tensor]:
+    """The homework's network and data: L = 6, five 4x4 layers and a 1x4 last layer."""
+    torch.manual_seed(0)
+    L = 6
+    X_data = torch.rand(4, 1)
+    Y_data = torch.rand(1, 1)
+    A_list, b_list = [], []
+    for _ in range(L - 1):
+        A_list.append(torch.rand(4, 4))
+        b_list.append(torch.rand(4, 1))
+    A_list.append(torch.rand(1, 4))
+    b_list.append(torch.rand(1, 1))
+    return A_list, b_list, X_data, Y_data
+
+
+if __name__ == "__main__":
+    A_list, b_list, X_data, Y_data = homework_example()
+    dA_list, db_list = backprop(A_list, b_list, X_data, Y_data)
+    # The homework prints this tensor; its first entry is 2.3943e-05.
+    print(dA_list[0])

@@ -1,0 +1,97 @@
+"""Homework 5, Problem 1: backpropagation for a multilayer perceptron, by hand.
+
+The network has L >= 1 layers. With y_0 = X,
+
+    y_l = sigma(A_l y_{l-1} + b_l)    for l = 1, ..., L-1   (hidden layers: sigmoid)
+    y_L = A_L y_{L-1} + b_L                                  (output layer: linear)
+
+and the loss is ||y_L - Y||^2 / 2. In Python the layers are numbered from 0:
+A_list[0] is A_1 and A_list[-1] is A_L.
+
+`backprop` returns the gradients of the loss with respect to every A_l and b_l,
+computed with one forward and one backward pass written out by hand. Autograd is not
+allowed in this problem: no `.backward()`, no `torch.autograd`, no `torch.func`.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+import torch.nn.functional as F
+
+
+def sigma(z: Tensor) -> Tensor:
+    """The sigmoid activation, sigma(z) = 1 / (1 + exp(-z)), elementwise."""
+    return torch.sigmoid(z)
+
+
+def sigma_prime(z: Tensor) -> Tensor:
+    """The derivative of the sigmoid, sigma'(z) = sigma(z) (1 - sigma(z)), elementwise."""
+    s = torch.sigmoid(z)
+    return s * (1 - s)
+
+
+def backprop(
+    A_list: list[Tensor], b_list: list[Tensor], X: Tensor, Y: Tensor
+) -> tuple[list[Tensor], list[Tensor]]:
+    """Gradients of the loss ||y_L - Y||^2 / 2 with respect to every weight and bias.
+
+    Args:
+        A_list: the weights [A_1, ..., A_L], L >= 1; A_l has shape (n_l, n_{l-1}).
+        b_list: the biases [b_1, ..., b_L]; b_l has shape (n_l, 1).
+        X: the input y_0, shape (n_0, 1).
+        Y: the target, shape (n_L, 1).
+
+    Returns:
+        (dA_list, db_list), two lists of length L: dA_list[i] is the gradient of the
+        loss with respect to A_list[i] and has its shape; db_list[i] likewise for
+        b_list[i]. The gradients have the dtype of the inputs (float32 or float64).
+
+    The hidden layers apply the sigmoid `sigma`; the last layer is linear. The
+    gradients are computed by hand: autograd (`.backward()`, `torch.autograd`,
+    `torch.func`) must not be used.
+    """
+
+    n_layers = len(A_list)
+    cache = []  # (y_in, z) per layer
+    y = X
+    for idx, (A, b) in enumerate(zip(A_list, b_list)):
+        z = torch.einsum("ij,jk->ik", A, y) + b
+        cache.append((y, z))
+        y = F.sigmoid(z) if idx < n_layers - 1 else z
+
+    grads_A, grads_b = [], []
+    delta = y - Y
+    for idx in range(n_layers - 1, -1, -1):
+        y_in, _ = cache[idx]
+        grads_A.append(torch.einsum("ik,jk->ij", delta, y_in))   # outer product delta y_in^T
+        grads_b.append(delta)
+        if idx > 0:
+            s = F.sigmoid(cache[idx - 1][1])
+            delta = torch.einsum("ij,ik->jk", A_list[idx], delta) * s * (1 - s)
+
+    grads_A.reverse()
+    grads_b.reverse()
+    return grads_A, grads_b
+
+
+def homework_example() -> tuple[list[Tensor], list[Tensor], Tensor, Tensor]:
+    """The homework's network and data: L = 6, five 4x4 layers and a 1x4 last layer."""
+    torch.manual_seed(0)
+    L = 6
+    X_data = torch.rand(4, 1)
+    Y_data = torch.rand(1, 1)
+    A_list, b_list = [], []
+    for _ in range(L - 1):
+        A_list.append(torch.rand(4, 4))
+        b_list.append(torch.rand(4, 1))
+    A_list.append(torch.rand(1, 4))
+    b_list.append(torch.rand(1, 1))
+    return A_list, b_list, X_data, Y_data
+
+
+if __name__ == "__main__":
+    A_list, b_list, X_data, Y_data = homework_example()
+    dA_list, db_list = backprop(A_list, b_list, X_data, Y_data)
+    # The homework prints this tensor; its first entry is 2.3943e-05.
+    print(dA_list[0])

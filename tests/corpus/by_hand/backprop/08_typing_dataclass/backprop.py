@@ -1,0 +1,138 @@
+"""Homework 5, Problem 1: backpropagation for a multilayer perceptron, by hand.
+
+The network has L >= 1 layers. With y_0 = X,
+
+    y_l = sigma(A_l y_{l-1} + b_l)    for l = 1, ..., L-1   (hidden layers: sigmoid)
+    y_L = A_L y_{L-1} + b_L                                  (output layer: linear)
+
+and the loss is ||y_L - Y||^2 / 2. In Python the layers are numbered from 0:
+A_list[0] is A_1 and A_list[-1] is A_L.
+
+`backprop` returns the gradients of the loss with respect to every A_l and b_l,
+computed with one forward and one backward pass written out by hand. Autograd is not
+allowed in this problem: no `.backward()`, no `torch.autograd`, no `torch.func`.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+from dataclasses import dataclass, field
+from typing import List, Optional, Tuple
+
+from torch import matmul, sigmoid, zeros_like
+
+
+def sigma(z: Tensor) -> Tensor:
+    """The sigmoid activation, sigma(z) = 1 / (1 + exp(-z)), elementwise."""
+    return torch.sigmoid(z)
+
+
+def sigma_prime(z: Tensor) -> Tensor:
+    """The derivative of the sigmoid, sigma'(z) = sigma(z) (1 - sigma(z)), elementwise."""
+    s = torch.sigmoid(z)
+    return s * (1 - s)
+
+
+@dataclass
+class LayerRecord:
+    """What the forward pass stores for one layer."""
+
+    A: Tensor
+    b: Tensor
+    y_in: Tensor
+    z: Tensor
+    is_output: bool = False
+    dA: Optional[Tensor] = None
+    db: Optional[Tensor] = None
+
+
+@dataclass
+class Tape:
+    records: List[LayerRecord] = field(default_factory=list)
+
+    def push(self, rec: LayerRecord) -> None:
+        self.records.append(rec)
+
+    def grads(self) -> Tuple[List[Tensor], List[Tensor]]:
+        dA: List[Tensor] = []
+        db: List[Tensor] = []
+        for r in self.records:
+            assert r.dA is not None and r.db is not None
+            dA.append(r.dA)
+            db.append(r.db)
+        return dA, db
+
+
+def forward_pass(A_list: List[Tensor], b_list: List[Tensor], X: Tensor) -> Tuple[Tensor, Tape]:
+    tape = Tape()
+    y: Tensor = X
+    L = len(A_list)
+    for i in range(L):
+        z = matmul(A_list[i], y) + b_list[i]
+        tape.push(LayerRecord(A=A_list[i], b=b_list[i], y_in=y, z=z, is_output=(i == L - 1)))
+        y = z if i == L - 1 else sigmoid(z)
+    return y, tape
+
+
+def backward_pass(tape: Tape, dout: Tensor) -> None:
+    upstream: Optional[Tensor] = dout
+    for rec in reversed(tape.records):
+        assert upstream is not None
+        if rec.is_output:
+            dz = upstream
+        else:
+            s = sigmoid(rec.z)
+            dz = upstream * s * (1 - s)
+        rec.dA = matmul(dz, rec.y_in.T)
+        rec.db = dz + zeros_like(rec.b)     # a fresh tensor shaped like b
+        upstream = matmul(rec.A.T, dz)
+
+
+def backprop(
+    A_list: list[Tensor], b_list: list[Tensor], X: Tensor, Y: Tensor
+) -> tuple[list[Tensor], list[Tensor]]:
+    """Gradients of the loss ||y_L - Y||^2 / 2 with respect to every weight and bias.
+
+    Args:
+        A_list: the weights [A_1, ..., A_L], L >= 1; A_l has shape (n_l, n_{l-1}).
+        b_list: the biases [b_1, ..., b_L]; b_l has shape (n_l, 1).
+        X: the input y_0, shape (n_0, 1).
+        Y: the target, shape (n_L, 1).
+
+    Returns:
+        (dA_list, db_list), two lists of length L: dA_list[i] is the gradient of the
+        loss with respect to A_list[i] and has its shape; db_list[i] likewise for
+        b_list[i]. The gradients have the dtype of the inputs (float32 or float64).
+
+    The hidden layers apply the sigmoid `sigma`; the last layer is linear. The
+    gradients are computed by hand: autograd (`.backward()`, `torch.autograd`,
+    `torch.func`) must not be used.
+    """
+
+    y_L, tape = forward_pass(A_list, b_list, X)
+    backward_pass(tape, y_L - Y)
+    dA_list, db_list = tape.grads()
+    return dA_list, db_list
+
+
+def homework_example() -> tuple[list[Tensor], list[Tensor], Tensor, Tensor]:
+    """The homework's network and data: L = 6, five 4x4 layers and a 1x4 last layer."""
+    torch.manual_seed(0)
+    L = 6
+    X_data = torch.rand(4, 1)
+    Y_data = torch.rand(1, 1)
+    A_list, b_list = [], []
+    for _ in range(L - 1):
+        A_list.append(torch.rand(4, 4))
+        b_list.append(torch.rand(4, 1))
+    A_list.append(torch.rand(1, 4))
+    b_list.append(torch.rand(1, 1))
+    return A_list, b_list, X_data, Y_data
+
+
+if __name__ == "__main__":
+    A_list, b_list, X_data, Y_data = homework_example()
+    dA_list, db_list = backprop(A_list, b_list, X_data, Y_data)
+    # The homework prints this tensor; its first entry is 2.3943e-05.
+    print(dA_list[0])

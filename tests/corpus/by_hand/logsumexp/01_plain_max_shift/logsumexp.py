@@ -1,0 +1,22 @@
+"""logsumexp: write a numerically stable log-sum-exp (see README.md, Problem 1)."""
+
+import torch
+
+
+def logsumexp(x: torch.Tensor, dim: int) -> torch.Tensor:
+    """log(sum(exp(x))) along dimension ``dim`` of ``x``.
+
+    x: a float32 or float64 tensor of any shape; dim: the dimension to reduce (negative
+    values count from the end, as in torch). Returns a tensor of x's dtype whose shape is
+    x's with ``dim`` removed (like keepdim=False): for x of shape (n, d), shape (d,) for
+    dim=0 and (n,) for dim=1.
+
+    It must not overflow or underflow where exp(x) does: logsumexp(torch.full((3,), 1000.0), 0)
+    is 1000 + log(3), not inf. Use torch.exp, torch.log, sum and max, not torch.logsumexp.
+    """
+    m = torch.max(x, dim=dim, keepdim=True).values
+    # if a whole slice is -inf, shift by 0 instead (avoids -inf - -inf = nan)
+    m = torch.where(torch.isinf(m), torch.zeros_like(m), m)
+    s = torch.sum(torch.exp(x - m), dim=dim, keepdim=True)
+    out = m + torch.log(s)
+    return out.squeeze(dim)

@@ -1,0 +1,21 @@
+"""logsumexp: write a numerically stable log-sum-exp (see README.md, Problem 1)."""
+
+import torch
+
+
+def logsumexp(x: torch.Tensor, dim: int) -> torch.Tensor:
+    """log(sum(exp(x))) along dimension ``dim`` of ``x``.
+
+    x: a float32 or float64 tensor of any shape; dim: the dimension to reduce (negative
+    values count from the end, as in torch). Returns a tensor of x's dtype whose shape is
+    x's with ``dim`` removed (like keepdim=False): for x of shape (n, d), shape (d,) for
+    dim=0 and (n,) for dim=1.
+
+    It must not overflow or underflow where exp(x) does: logsumexp(torch.full((3,), 1000.0), 0)
+    is 1000 + log(3), not inf. Use torch.exp, torch.log, sum and max, not torch.logsumexp.
+    """
+    m = x.amax(dim=dim)                              # shape of the result
+    shifted = x - m.unsqueeze(dim)
+    e = torch.exp(shifted).movedim(dim, -1)
+    total = torch.einsum("...i->...", e)             # sum over the last axis
+    return m + torch.log(total)
