@@ -167,6 +167,7 @@ class PageView:
     problems: list[ProblemView]
     legend: list[tuple[str, str, str]] = field(default_factory=list)  # (outcome, label, meaning)
     instructor_note: str = ""
+    intake_notes: list[str] = field(default_factory=list)  # what intake said of the upload
 
 
 # ------------------------------------------------------------ formatting ----
@@ -419,6 +420,7 @@ def _build_page(result: Result, problem_titles: dict[str, str], audience: Audien
         problems=problems,
         legend=[(o, OUTCOME_LABELS[o], meaning) for o, meaning in OUTCOME_MEANINGS],
         instructor_note=instructor_note,
+        intake_notes=list(result.intake_notes),
     )
 
 

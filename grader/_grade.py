@@ -168,7 +168,7 @@ def grade(
         if unknown:
             raise ConfigError(f"--regrade {' '.join(unknown)}: no such student in {submissions_dir}")
         wanted = {p.id for p in a.rubric.problems if problems is None or p.id in problems}
-        done = {} if regrade_all else _finished(out_dir, a.id, wanted, [s.student for s in subs if s.student not in (regrade or set())])
+        done = {} if regrade_all else _finished(out_dir, a.id, wanted, [s for s in subs if s.student not in (regrade or set())])
         progress.on_resume(len(done), len(subs))
         todo = [s for s in subs if s.student not in done]
 
@@ -347,18 +347,21 @@ def _job(plan: Plan, job: int, jobs: int, counter: Any, names: list[str], write:
     os._exit(code)
 
 
-def _finished(out_dir: Path, assignment: str, wanted: set[str], students: list[str]) -> dict[str, Result]:
+def _finished(out_dir: Path, assignment: str, wanted: set[str], subs: list[Submission]) -> dict[str, Result]:
     """The students of this batch already graded in ``out_dir``: a result.json that reads,
-    of this assignment, covering the problems asked for now (not one saying they could not be graded)."""
+    of this assignment, covering the problems asked for now (not one saying they could not be
+    graded), and graded for this very student: the same Canvas user and login, not merely the
+    same name (a name another user's may be next time)."""
     done = {}
-    for student in students:
-        path = out_dir / student / "result.json"
+    for sub in subs:
+        path = out_dir / sub.student / "result.json"
         try:
             r = Result.model_validate_json(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
-        if r.assignment == assignment and r.mode == "grade" and not r.not_graded and wanted <= {p.id for p in r.problems}:
-            done[student] = r
+        same = r.student == sub.student and r.canvas_id == sub.canvas_id and r.login in (None, sub.login)
+        if same and r.assignment == assignment and r.mode == "grade" and not r.not_graded and wanted <= {p.id for p in r.problems}:
+            done[sub.student] = r
     return done
 
 
@@ -373,27 +376,57 @@ def gradebook(a: Assignment | None, results: list[Result]) -> str:
     return buf.getvalue()
 
 
+def _canvas_key(r: Result) -> str:
+    """What Canvas's import matches the row of ``r`` by: the Canvas user id, else the login."""
+    if r.canvas_id:
+        return f"id:{r.canvas_id}"
+    login = r.student if r.login is None else r.login  # (None: a result of an older grader)
+    return f"login:{login.casefold()}" if login else ""
+
+
+def one_per_person(results: list[Result]) -> list[Result]:
+    """The results, less those of a person graded again under another name (a folder left from
+    an earlier batch: a Canvas user whose login another user's name now shares is ``ann_500``
+    now, no longer ``ann``): of results that Canvas would match to one person, the newest."""
+    newest: dict[str, Result] = {}
+    for r in results:
+        key = _canvas_key(r)
+        if key and (key not in newest or (r.graded_at, r.student) > (newest[key].graded_at, newest[key].student)):
+            newest[key] = r
+    kept = [r for r in results if not _canvas_key(r) or newest[_canvas_key(r)] is r]
+    for r in results:
+        if not any(r is k for k in kept):
+            other = newest[_canvas_key(r)]
+            log.warning("%s/result.json left out of the gradebooks: %s is graded again, later, as %s", r.student,
+                        f"Canvas user {r.canvas_id}" if r.canvas_id else "the same login", other.student)
+    return kept
+
+
 def canvas_gradebook(results: list[Result]) -> str:
     """The totals in the CSV that Canvas's Gradebook > Import reads: Canvas matches a row by
-    ID (the Canvas user id, known from a Canvas bulk download), else by SIS Login ID (here
-    the student's name as intake found it). The score column is named after the assignment:
-    Canvas adds it as a new assignment, or rename it to an existing one's "Name (id)"."""
+    ID (the Canvas user id, known from a Canvas bulk download), else by SIS Login ID (a
+    Gradescope submitter's e-mail as written, a folder's name; left empty where no login is
+    the student's alone). The score column is named after the assignment: Canvas adds it as
+    a new assignment, or rename it to an existing one's "Name (id)"."""
     buf = io.StringIO()
     w = csv.writer(buf)
     assignment = results[0].assignment if results else "score"
     w.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", assignment])
     w.writerow(["Points Possible", "", "", "", "", max((r.max_score for r in results), default=0)])
     for r in sorted(results, key=lambda r: r.student):
-        w.writerow([cell(r.student), cell(r.canvas_id or ""), "", "" if r.canvas_id else cell(r.student), "", r.score])
+        login = "" if r.canvas_id else r.student if r.login is None else r.login  # (None: a result of an older grader)
+        w.writerow([cell(r.student), cell(r.canvas_id or ""), "", cell(login), "", r.score])
     return buf.getvalue()
 
 
 def report(out_dir: Path) -> list[Result]:
     """Re-make every page of an output folder from its stored result.json files (no grading):
-    each student's feedback.html, gradebook.csv and summary.html."""
+    each student's feedback.html, gradebook.csv and summary.html (a person once, see
+    ``one_per_person``)."""
     results = load_results(out_dir)
     for r in results:
         write_feedback(r, out_dir / r.student / "feedback.html")
+    results = one_per_person(results)
     write_class_files(out_dir, None, results)
     return results
 

@@ -7,6 +7,10 @@
   ``login[_LATE]_userid_fileid_original.py``, with ``-1``, ``-2`` ... before the extension
   on resubmission (the file with the highest file id wins).
 
+A student is who the LMS's ids say: a Canvas user id, a Gradescope submission (and its
+first submitter's e-mail). A name only labels them: names that two students make alike are
+told apart by those ids (or, in a folder per student, by the upload), with a note to each.
+
 Only the files an assignment names are taken (allow-list); everything else, and any
 symlink, is ignored with a note. Archives are unpacked safely: absolute paths, ``..``,
 links and oversized members are refused for that student alone.
@@ -18,9 +22,11 @@ import re
 import shutil
 import stat
 import tempfile
+import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from ._display import visible
 from ._exceptions import ConfigError, SubmissionError
@@ -41,6 +47,14 @@ class Submission:
     notes: list[str] = field(default_factory=list)
     problem: str | None = None  # set when the submission could not be taken in at all
     canvas_id: str | None = None  # the Canvas user id, from a Canvas bulk download's file names
+    # The login Canvas's gradebook import may match the student by (SIS Login ID): a Gradescope
+    # submitter's e-mail as written, a folder's name; "" where there is none (Canvas, whose user
+    # id is used; a name that several uploads make); None: not known (the student's name is used).
+    login: str | None = None
+    # The LMS's id that tells this student from others of the same name (Canvas user id,
+    # Gradescope submission id), and where the upload came from, for notes.
+    uid: str | None = None
+    source: str = ""
     # allowed file name -> the notebook it is made from, as the student named it ("hw5.ipynb"),
     # for a file taken from a notebook (files[name] is then that notebook's path)
     origin: dict[str, str] = field(default_factory=dict)
@@ -48,6 +62,13 @@ class Submission:
     def shown(self, name: str) -> str:
         """``name`` as the intake summary and messages show it: ``backprop.py (from hw5.ipynb)``."""
         return f"{name} (from {self.origin[name]})" if name in self.origin else name
+
+
+def identity(sub: Submission | None) -> dict[str, Any]:
+    """The fields of a student's result that say who they are and what intake noted."""
+    if sub is None:
+        return {}
+    return {"canvas_id": sub.canvas_id, "login": sub.login, "intake_notes": list(sub.notes)}
 
 
 def _collect(root: Path, allowed: list[str], notes: list[str], recursive: bool = True,
@@ -303,24 +324,67 @@ def take_in(path: Path, allowed: list[str], scratch: Path | None = None, layout:
     return intake
 
 
+def _key(name: str) -> str:
+    """What makes two names one folder on some disk: case (macOS, Windows) and Unicode normal form."""
+    return unicodedata.normalize("NFKC", name).casefold()
+
+
 def _unique(subs: list[Submission]) -> None:
-    """Give every submission a name of its own: one that another already has (two e-mails
-    that make the same folder name), or that one of the grader's own files has, gets ``-2``,
-    ``-3``... (``-student`` for a reserved name), with a note saying so."""
-    taken: set[str] = set()
-    for sub in sorted(subs, key=lambda s: s.student):
-        name = sub.student
-        if name.lower() in RESERVED or not name or name.startswith("."):
-            name = f"{name or 'unnamed'}-student"
-        base, n = name, 1
-        while name in taken:
-            n += 1
-            name = f"{base}-{n}"
-        if name != sub.student:
-            sub.notes.append(f"graded as {name!r}: the name {sub.student!r} is "
-                             + ("taken by another submission" if base == sub.student else "one of the grader's own files"))
+    """Give every submission a name of its own. A name of one of the grader's own files gets
+    ``-student``. Names that several submissions make alike (equal but for case) are told
+    apart by the LMS's ids where they have them: every one of them becomes ``name_<id>``
+    (Canvas user id, Gradescope submission id), none keeps the bare name; in a folder per
+    student, the upload sorted first keeps it and the others get ``-2``, ``-3``... Each gets
+    a note saying so, and a login that several submissions share is no one's."""
+    for sub in subs:
+        if sub.student.lower() in RESERVED or not sub.student or sub.student.startswith("."):
+            name = f"{sub.student or 'unnamed'}-student"
+            sub.notes.append(f"graded as {name!r}: the name {sub.student!r} is one of the grader's own files")
             sub.student = name
-        taken.add(name)
+    groups: dict[str, list[Submission]] = {}
+    for sub in subs:
+        groups.setdefault(_key(sub.student), []).append(sub)
+    taken = {k for k, group in groups.items() if len(group) == 1}
+    for k, group in sorted(groups.items()):
+        if len(group) == 1:
+            continue
+        by_id = all(s.uid for s in group)
+        group.sort(key=lambda s: (_number(s.uid or ""), s.source))
+        for i, sub in enumerate(group):
+            base = f"{sub.student}_{sub.uid}" if by_id else sub.student
+            name, n = base, 1
+            while _key(name) in taken or (not by_id and i > 0 and name == base):
+                n += 1
+                name = f"{base}-{n}"
+            taken.add(_key(name))
+            sub.notes.insert(0, _told_apart(sub, group, name, by_id))
+            sub.student = name
+    logins: dict[str, int] = {}
+    for sub in subs:
+        if sub.login:
+            logins[_key(sub.login)] = logins.get(_key(sub.login), 0) + 1
+    for sub in subs:
+        if sub.login and logins[_key(sub.login)] > 1:
+            sub.login = ""  # (its note says why: the name it was the login of is shared)
+
+
+def _number(text: str) -> tuple[int, str]:
+    return (int(text), "") if text.isdigit() else (-1, text)
+
+
+def _told_apart(sub: Submission, group: list[Submission], name: str, by_id: bool) -> str:
+    """The note of one of several submissions that make the same name, saying which is which."""
+    others = len(group) - 1
+    if sub.canvas_id is not None:
+        who = "another Canvas user has" if others == 1 else f"{others} other Canvas users have"
+        return f"{who} the login {sub.student!r} too: told apart by Canvas user id, this is user {sub.uid}, graded as {name!r}"
+    if by_id:
+        who = "another submission's submitter makes" if others == 1 else f"the submitters of {others} other submissions make"
+        return f"{who} the name {sub.student!r} too: told apart by Gradescope submission id, this is {sub.source}, graded as {name!r}"
+    rest = ", ".join(s.source for s in group if s is not sub)
+    kept = "keeps it" if name == sub.student else f"is graded as {name!r}"
+    return (f"another upload ({rest}) makes the name {sub.student!r} too (letter case aside): "
+            f"this upload ({sub.source}) {kept}")
 
 
 def _per_student(submissions_dir: Path, allowed: list[str], scratch: Path) -> Intake:
@@ -330,22 +394,26 @@ def _per_student(submissions_dir: Path, allowed: list[str], scratch: Path) -> In
         if entry.name.startswith("."):
             continue
         if entry.is_symlink():
-            subs.append(Submission(entry.name, {}, problem=f"{entry.name} is a symbolic link; not followed"))
+            sub = Submission(entry.name, {}, problem=f"{entry.name} is a symbolic link; not followed")
         elif entry.is_dir():
             notes: list[str] = []
             origin: dict[str, str] = {}
             try:
-                subs.append(Submission(entry.name, _collect(entry, allowed, notes, origin=origin), notes, origin=origin))
+                sub = Submission(entry.name, _collect(entry, allowed, notes, origin=origin), notes, origin=origin)
             except SubmissionError as exc:
-                subs.append(Submission(entry.name, {}, notes, problem=str(exc)))
+                sub = Submission(entry.name, {}, notes, problem=str(exc))
         elif entry.suffix == ".zip":
-            subs.append(_from_zip(entry, entry.stem, allowed, scratch))
+            sub = _from_zip(entry, entry.stem, allowed, scratch)
         elif (kind := next((k for k in OTHER_ARCHIVES if entry.name.lower().endswith(k)), None)) is not None:
             # Students upload these too: the student is named and told, never silently left out.
-            subs.append(Submission(entry.name[: -len(kind)] or entry.name, {},
-                                   problem=f"{entry.name}: a {kind} archive, which the grader does not unpack; upload a .zip or the files themselves"))
+            sub = Submission(entry.name[: -len(kind)] or entry.name, {},
+                             problem=f"{entry.name}: a {kind} archive, which the grader does not unpack; upload a .zip or the files themselves")
         else:
             ignored.append(f"{entry.name}: not a folder or a .zip")
+            continue
+        sub.login = sub.student  # the instructor named the upload: that name is all there is to match by
+        sub.source = f"the folder {entry.name}/" if entry.is_dir() and not entry.is_symlink() else entry.name
+        subs.append(sub)
     return Intake("one folder or .zip per student", subs, ignored)
 
 
@@ -398,9 +466,13 @@ def _gradescope(root: Path, allowed: list[str]) -> Intake:
 
     subs: list[Submission] = []
     ignored: list[str] = []
-    listed = set()
+    listed: set[str] = set()
+    folders: dict[int, str] = {}  # id(submission) -> its folder
     for folder_name, info in sorted(meta.items(), key=lambda kv: str(kv[0])):
         folder_name = str(folder_name)
+        if folder_name in listed:  # (keys 1001 and '1001' of the YAML): one folder is one submission
+            ignored.append(f"{folder_name}: listed twice in submission_metadata.yml; taken once")
+            continue
         listed.add(folder_name)
         submitters = get(info, "submitters") or []
         people = [p for p in submitters if isinstance(p, dict)] if isinstance(submitters, list) else []
@@ -408,22 +480,49 @@ def _gradescope(root: Path, allowed: list[str]) -> Intake:
             ignored.append(f"{folder_name}: no submitters in submission_metadata.yml")
             continue
         first = people[0]
-        student = _safe_name(str(get(first, "email") or get(first, "sid") or get(first, "name") or folder_name))
+        email = str(get(first, "email") or "")
+        student = _safe_name(email or str(get(first, "sid") or get(first, "name") or folder_name))
+        uid = _safe_name(folder_name.removeprefix("submission_") or folder_name)  # (it may end up in a folder's name)
         notes = []
         if len(people) > 1:
             others = ", ".join(str(get(p, "email") or get(p, "name")) for p in people[1:])
             notes.append(f"group submission with {others}: graded once, as {student}")
+        sub = Submission(student, {}, notes, login=email or student, uid=uid,
+                         source=f"Gradescope submission {uid}" + (f" ({email})" if email else ""))
         folder = root / folder_name
         if folder_name.startswith(("/", ".")) or "/" in folder_name or not folder.is_dir() or folder.is_symlink():
-            subs.append(Submission(student, {}, notes, problem=f"{folder_name}: listed in submission_metadata.yml but not in the export"))
-            continue
-        origin: dict[str, str] = {}
-        files = _collect(folder, allowed, notes, origin=origin)
-        subs.append(Submission(student, files, notes, origin=origin))
+            sub.problem = f"{folder_name}: listed in submission_metadata.yml but not in the export"
+        else:
+            sub.files = _collect(folder, allowed, notes, origin=sub.origin)
+        subs.append(sub)
+        folders[id(sub)] = folder_name
+    subs = _one_per_person(subs, folders, ignored)
     for entry in sorted(root.iterdir()):
         if entry.is_dir() and entry.name not in listed and not entry.name.startswith((".", "__MACOSX")):
             ignored.append(f"{entry.name}: not listed in submission_metadata.yml")
     return Intake("Gradescope export (submission_metadata.yml)", subs, ignored)
+
+
+def _one_per_person(subs: list[Submission], folders: dict[int, str], ignored: list[str]) -> list[Submission]:
+    """One submission per Gradescope account (its e-mail, whatever its case): where one is
+    the first submitter of several submissions, the newest (the highest submission id) is
+    graded and the others are ignored, with a note to the one graded."""
+    by_email: dict[str, list[Submission]] = {}
+    for sub in subs:
+        if "@" in (sub.login or ""):
+            by_email.setdefault(_key(sub.login or ""), []).append(sub)
+    dropped: set[int] = set()
+    for group in by_email.values():
+        if len(group) < 2:
+            continue
+        group.sort(key=lambda s: _number(s.uid or ""))
+        kept = group[-1]
+        older = ", ".join(folders[id(s)] for s in group[:-1])
+        kept.notes.insert(0, f"{kept.login} is the first submitter of {older} too: graded on the newest, {kept.source}")
+        for s in group[:-1]:
+            ignored.append(f"{folders[id(s)]}: {s.login}'s too; graded on the newest, {kept.source}")
+            dropped.add(id(s))
+    return [s for s in subs if id(s) not in dropped]
 
 
 # -------------------------------------------------------------------- Canvas --
@@ -438,10 +537,12 @@ def _is_canvas(path: Path) -> bool:
 
 
 def _canvas(path: Path, allowed: list[str], scratch: Path) -> Intake:
+    """A student per Canvas user id; the login in the file names only names them (the newest
+    upload's login, where the user's name changed between uploads)."""
     ignored: list[str] = []
-    # login -> original name -> [(file id, path)]
-    by_student: dict[str, dict[str, list[tuple[int, Path]]]] = {}
-    user_ids: dict[str, str] = {}
+    # user id -> original name -> [(file id, path)]
+    by_user: dict[str, dict[str, list[tuple[int, Path]]]] = {}
+    logins: dict[str, dict[str, int]] = {}  # user id -> login -> its newest file id
     for entry in sorted(path.iterdir()):
         if entry.name.startswith("."):
             continue
@@ -452,44 +553,55 @@ def _canvas(path: Path, allowed: list[str], scratch: Path) -> Intake:
         original = m["original"]
         if r := RESUBMITTED.match(original):
             original = r["stem"] + r["ext"]
-        by_student.setdefault(m["login"], {}).setdefault(original, []).append((int(m["fileid"]), entry))
-        user_ids.setdefault(m["login"], m["userid"])
-    subs: list[Submission] = []
-    for login, files in sorted(by_student.items()):
-        notes: list[str] = []
-        chosen: dict[str, Path] = {}
-        notebooks: list[tuple[str, Path]] = []
-        origin: dict[str, str] = {}
-        problem = None
-        for original, versions in sorted(files.items()):
-            versions.sort()
-            newest = versions[-1][1]
-            if len(versions) > 1:
-                notes.append(f"{original}: {len(versions)} uploads, used the newest ({newest.name})")
-            if newest.is_symlink():
-                notes.append(f"{newest.name}: a symbolic link, ignored")
-            elif original.endswith(".zip"):
-                inner = _from_zip(newest, login, allowed, scratch)
-                problem = problem or inner.problem
-                notes += inner.notes
-                for name, p in inner.files.items():
-                    if name not in chosen:
-                        chosen[name] = p
-                        if name in inner.origin:
-                            origin[name] = inner.origin[name]
-            elif original in allowed:
-                chosen[original] = newest
-            elif original.lower().endswith(".ipynb"):
-                notebooks.append((original, newest))
-            else:
-                notes.append(f"{newest.name}: {original} is not a file of this assignment, ignored")
-        for name, (shown, p) in _from_notebooks({n: q for n, q in chosen.items() if n not in origin}, notebooks,
-                                                allowed, notes).items():
-            if name not in chosen or name in origin:  # a notebook uploaded as it is, over one inside a .zip
-                chosen[name], origin[name] = p, shown
-        subs.append(Submission(login, {} if problem else chosen, notes, problem=problem, canvas_id=user_ids[login],
-                               origin={} if problem else origin))
+        user, file_id = m["userid"], int(m["fileid"])
+        by_user.setdefault(user, {}).setdefault(original, []).append((file_id, entry))
+        seen = logins.setdefault(user, {})
+        seen[m["login"]] = max(seen.get(m["login"], file_id), file_id)
+    subs = [_canvas_user(user, files, logins[user], allowed, scratch)
+            for user, files in sorted(by_user.items(), key=lambda kv: _number(kv[0]))]
     return Intake("Canvas bulk download (login_userid_fileid_name)", subs, ignored)
+
+
+def _canvas_user(user: str, files: dict[str, list[tuple[int, Path]]], logins: dict[str, int], allowed: list[str],
+                 scratch: Path) -> Submission:
+    """One Canvas user's submission: of each file, the upload with the highest file id."""
+    login = max(logins, key=lambda name: (logins[name], name))
+    notes: list[str] = []
+    if len(logins) > 1:
+        notes.append(f"Canvas named this user's files with {len(logins)} logins ({', '.join(sorted(logins))}): "
+                     f"one student, Canvas user {user}, named {login} after the newest upload")
+    chosen: dict[str, Path] = {}
+    notebooks: list[tuple[str, Path]] = []
+    origin: dict[str, str] = {}
+    problem = None
+    for original, versions in sorted(files.items()):
+        versions.sort()
+        newest = versions[-1][1]
+        if len(versions) > 1:
+            notes.append(f"{original}: {len(versions)} uploads, used the newest ({newest.name})")
+        if newest.is_symlink():
+            notes.append(f"{newest.name}: a symbolic link, ignored")
+        elif original.endswith(".zip"):
+            inner = _from_zip(newest, login, allowed, scratch)
+            problem = problem or inner.problem
+            notes += inner.notes
+            for name, p in inner.files.items():
+                if name not in chosen:
+                    chosen[name] = p
+                    if name in inner.origin:
+                        origin[name] = inner.origin[name]
+        elif original in allowed:
+            chosen[original] = newest
+        elif original.lower().endswith(".ipynb"):
+            notebooks.append((original, newest))
+        else:
+            notes.append(f"{newest.name}: {original} is not a file of this assignment, ignored")
+    for name, (shown, p) in _from_notebooks({n: q for n, q in chosen.items() if n not in origin}, notebooks,
+                                            allowed, notes).items():
+        if name not in chosen or name in origin:  # a notebook uploaded as it is, over one inside a .zip
+            chosen[name], origin[name] = p, shown
+    return Submission(login, {} if problem else chosen, notes, problem=problem, canvas_id=user, login="", uid=user,
+                      source=f"Canvas user {user}", origin={} if problem else origin)
 
 
 def single(folder: Path, allowed: list[str], student: str, recursive: bool = False) -> Submission:

@@ -197,6 +197,11 @@ class Result(BaseModel):
     seed: int = 0
     device: str = "cpu"
     canvas_id: str | None = Field(default=None, description="the student's Canvas user id, where intake knew it")
+    login: str | None = Field(default=None, description="what Canvas's gradebook import may match the student by (SIS "
+                              "Login ID): a Gradescope submitter's e-mail, a folder's name; empty where there is none "
+                              "(a Canvas user, matched by canvas_id; a name several uploads make); null in older results")
+    intake_notes: list[str] = Field(default_factory=list, description="what intake said of this student's upload: "
+                                    "files ignored and why, the name they were graded under and why")
     student_time: float = Field(default=0.0, description="seconds the worker spent running the submission's calls")
     grader_version: str = ""
     isolation: str = Field(default="", description="what contained the student's code: root (namespaces and a uid of "

@@ -44,7 +44,7 @@ from ._course import Assignment
 from ._display import capped
 from ._exceptions import CheckFailed, ConfigError, StudentFault, SubmissionError
 from .checks import take_notes
-from ._intake import Submission
+from ._intake import Submission, identity
 from ._models import NotebookCell, ProblemResult, ProblemSpec, Result, TestResult, TestSpec
 from ._notebook import NotebookModule
 from ._runs import ProblemRun
@@ -463,7 +463,7 @@ class GraderPlugin:
             seed=self.plan.seed,
             device=self.plan.device,
             student_time=round(compute, 3),
-            canvas_id=self.subs[student].canvas_id if student in self.subs else None,
+            **identity(self.subs.get(student)),
         )
         self.plan.results.append(result)
         self.plan.on_result(result)

@@ -44,7 +44,7 @@ from typing import Any, Callable
 
 from ._course import Course
 from ._exceptions import ConfigError, GraderError
-from ._intake import take_in
+from ._intake import Submission, identity, take_in
 from ._limits import Limits
 from ._models import ProblemResult, Result, TestResult
 
@@ -170,16 +170,19 @@ def _why(task_id: str, log_path: Path) -> str:
                                                                     f" and left no log ({log_path})")
 
 
-def not_graded_result(a: Any, student: str, why: str, problems: set[str] | None, seed: int) -> Result:
+def not_graded_result(a: Any, student: str, why: str, problems: set[str] | None, seed: int,
+                      sub: Submission | None = None) -> Result:
     """The result of a student who could not be graded: every problem 0, and one test per
-    problem saying why. It counts as not done: a rerun grades the student again."""
+    problem saying why, under the student's identity (``sub``: their Canvas id, login and
+    intake notes). It counts as not done: a rerun grades the student again."""
     chosen = [p for p in a.rubric.problems if problems is None or p.id in problems]
     message = f"Not graded: {why}. This is not your submission's doing; the course staff will grade it again."
     tests = [TestResult(name=f"{p.title or p.id}: not graded", problem=p.id, status="failed", outcome="error", score=0.0,
                         max_score=p.points, visibility="visible", output=message, test="not_graded") for p in chosen]
     return Result(assignment=a.id, student=student, score=0.0, max_score=sum(p.points for p in chosen), execution_time=0.0,
                   problems=[ProblemResult(id=p.id, title=p.title, score=0.0, max_score=p.points) for p in chosen],
-                  tests=tests, seed=seed, not_graded=why, graded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+                  tests=tests, seed=seed, not_graded=why, graded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                  **identity(sub))
 
 
 def grade_on_slurm(
@@ -231,12 +234,13 @@ def grade_on_slurm(
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     names = [s.student for s in intake.submissions]
+    subs = {s.student: s for s in intake.submissions}
     atomic_write(out_dir / "intake.txt", "\n".join(intake.summary()) + "\n")
     on_intake(intake.summary())
     if unknown := sorted((regrade or set()) - set(names)):
         raise ConfigError(f"--regrade {' '.join(unknown)}: no such student in {submissions_dir}")
     wanted = {p.id for p in a.rubric.problems if problems is None or p.id in problems}
-    done = {} if regrade_all else _finished(out_dir, a.id, wanted, [s for s in names if s not in (regrade or set())])
+    done = {} if regrade_all else _finished(out_dir, a.id, wanted, [subs[s] for s in names if s not in (regrade or set())])
     on_resume(len(done), len(names))
     todo = [s for s in names if s not in done]
     seed = secrets.randbits(31) if seed is None else seed
@@ -377,7 +381,7 @@ def grade_on_slurm(
                 for s in missing:
                     if s not in again:
                         failed[s] = f"{reason}; tried {tries[s]} times"
-                        r = not_graded_result(a, s, failed[s], problems, seed)
+                        r = not_graded_result(a, s, failed[s], problems, seed, subs[s])
                         _write_result(out_dir, a, r)
                         on_result(r)
                 if again:

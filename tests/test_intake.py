@@ -150,3 +150,112 @@ def test_one_command_grades_each_layout_and_shows_the_intake_first(tmp_path: Pat
     assert (by[erin][1], by[frank][1]) == (("501", "502") if canvas else ("", ""))
     assert (by[erin][3], by[frank][3]) == (("", "") if canvas else (erin, frank))
     assert float(by[erin][5]) == 25 and float(by[frank][5]) == scores[frank][0]["score"]
+
+
+def _grade(src: Path, out: Path) -> dict[str, dict]:
+    proc = run_cli("grade", "mfdnn-hw5", src, "--out", out, "--seed", "3", "--problem", "momentum")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return {d.name: json.loads((d / "result.json").read_text()) for d in out.iterdir() if (d / "result.json").is_file()}
+
+
+def _canvas_rows(out: Path) -> list[list[str]]:
+    return list(csv.reader((out / "gradebook-canvas.csv").read_text().splitlines()))[2:]
+
+
+def test_two_canvas_users_with_one_login_are_graded_apart_and_matched_by_their_ids(tmp_path: Path) -> None:
+    flat = tmp_path / "submissions"
+    flat.mkdir()
+    shutil.copyfile(EXAMPLES / "erin" / "momentum.py", flat / "exampleerin_501_9001_momentum.py")
+    # Another Canvas user whose name gives the same login hands in the template (0 points), later.
+    shutil.copyfile(EXAMPLES / "heidi" / "momentum.py", flat / "exampleerin_LATE_503_9020_momentum-1.py")
+    out = tmp_path / "out"
+    results = _grade(flat, out)
+    by_id = {r["canvas_id"]: r for r in results.values()}
+    assert sorted(by_id) == ["501", "503"], sorted(results)
+    assert by_id["501"]["score"] == 25 and by_id["503"]["score"] == 0  # each on their own upload
+    rows = _canvas_rows(out)
+    assert sorted((r[1], float(r[5])) for r in rows) == [("501", 25.0), ("503", 0.0)]  # Canvas matches by ID
+    assert len(list(csv.reader((out / "gradebook.csv").read_text().splitlines()))) == 3  # a row per person
+    intake = (out / "intake.txt").read_text()
+    for uid, r in by_id.items():
+        note = next(n for n in r["intake_notes"] if "another Canvas user" in n)
+        assert f"user {uid}" in note and note in intake
+        assert "another Canvas user" in (out / r["student"] / "feedback.html").read_text()
+
+
+def test_a_stored_result_counts_only_for_the_canvas_user_it_was_graded_for(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    first = tmp_path / "first"
+    first.mkdir()
+    shutil.copyfile(EXAMPLES / "erin" / "momentum.py", first / "ann_500_9001_momentum.py")
+    assert _grade(first, out)["ann"]["score"] == 25
+    # Next time, Ann's name in Canvas has changed and another user's name gives "ann".
+    second = tmp_path / "second"
+    second.mkdir()
+    shutil.copyfile(EXAMPLES / "erin" / "momentum.py", second / "annsmith_500_9001_momentum.py")
+    shutil.copyfile(EXAMPLES / "heidi" / "momentum.py", second / "ann_600_9030_momentum.py")
+    results = _grade(second, out)
+    assert (results["ann"]["canvas_id"], results["ann"]["score"]) == ("600", 0)  # graded, not given Ann's result
+    assert (results["annsmith"]["canvas_id"], results["annsmith"]["score"]) == ("500", 25)
+    assert sorted((r[1], float(r[5])) for r in _canvas_rows(out)) == [("500", 25.0), ("600", 0.0)]
+
+
+def test_gradescope_submitters_whose_emails_make_one_name_keep_their_own_logins(tmp_path: Path) -> None:
+    export = tmp_path / "export"
+    for sub_id, who in (("submission_1", "erin"), ("submission_2", "heidi")):
+        (export / sub_id).mkdir(parents=True)
+        shutil.copyfile(EXAMPLES / who / "momentum.py", export / sub_id / "momentum.py")
+    (export / "submission_metadata.yml").write_text(
+        "submission_1:\n  :submitters:\n  - :email: o'brien@example.edu\n"
+        "submission_2:\n  :submitters:\n  - :email: o_brien@example.edu\n")
+    out = tmp_path / "out"
+    results = _grade(export, out)
+    assert sorted(r["score"] for r in results.values()) == [0, 25]
+    # Canvas matches these rows by SIS Login ID: each the submitter's own e-mail, never the other's
+    assert sorted((r[3], float(r[5])) for r in _canvas_rows(out)) == [("o'brien@example.edu", 25.0),
+                                                                       ("o_brien@example.edu", 0.0)]
+
+
+def test_a_student_slurm_could_not_grade_keeps_their_canvas_id(tmp_path: Path) -> None:
+    from grader._course import Course
+    from grader._grade import canvas_gradebook
+    from grader._slurm import not_graded_result
+
+    flat = tmp_path / "submissions"
+    flat.mkdir()
+    for uid in ("500", "600"):
+        (flat / f"ann_{uid}_9{uid}_momentum.py").write_text("x = 1\n")
+    subs = take_in(flat, ALLOWED, tmp_path / "scratch").submissions
+    a = Course.locate(ROOT).assignment("mfdnn-hw5")
+    results = [not_graded_result(a, s.student, "its Slurm task failed", None, 1, s) for s in subs]
+    assert sorted((r.student, r.canvas_id) for r in results) == [("ann_500", "500"), ("ann_600", "600")]
+    assert all(any("another Canvas user" in n for n in r.intake_notes) for r in results)
+    rows = list(csv.reader(canvas_gradebook(results).splitlines()))[2:]
+    assert sorted((r[0], r[1], r[3]) for r in rows) == [("ann_500", "500", ""), ("ann_600", "600", "")]
+
+
+def test_report_writes_a_person_once_when_an_earlier_batch_left_them_under_another_name(tmp_path: Path) -> None:
+    from grader._grade import report
+    from grader._models import ProblemResult, Result
+
+    def stored(student: str, score: float, when: str, **who: str) -> None:
+        r = Result(assignment="mfdnn-hw5", student=student, score=score, max_score=25.0, execution_time=0.1,
+                   problems=[ProblemResult(id="momentum", title="M", score=score, max_score=25.0)], tests=[],
+                   graded_at=when, **who)
+        (out / student).mkdir(parents=True)
+        (out / student / "result.json").write_text(r.model_dump_json())
+
+    out = tmp_path / "out"
+    stored("ann", 10, "2026-11-01T10:00:00+00:00", canvas_id="500")  # before another user's name gave "ann" too
+    stored("ann_500", 25, "2026-11-08T10:00:00+00:00", canvas_id="500", login="")
+    stored("ann_600", 0, "2026-11-08T10:00:00+00:00", canvas_id="600", login="")
+    stored("o_brien@x.edu", 5, "2026-11-01T10:00:00+00:00")  # an older grader's result: no login stored
+    stored("o_brien@x.edu_12", 7, "2026-11-08T10:00:00+00:00", login="o_brien@x.edu")
+    stored("o_brien@x.edu_11", 9, "2026-11-08T10:00:00+00:00", login="o'brien@x.edu")
+    report(out)
+    rows = _canvas_rows(out)
+    assert sorted((r[0], r[1], r[3], float(r[5])) for r in rows) == [
+        ("ann_500", "500", "", 25.0), ("ann_600", "600", "", 0.0),
+        ("o_brien@x.edu_11", "", "o'brien@x.edu", 9.0), ("o_brien@x.edu_12", "", "o_brien@x.edu", 7.0)]
+    plain = list(csv.reader((out / "gradebook.csv").read_text().splitlines()))[1:]
+    assert sorted(r[0] for r in plain) == ["ann_500", "ann_600", "o_brien@x.edu_11", "o_brien@x.edu_12"]

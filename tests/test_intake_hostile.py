@@ -145,7 +145,7 @@ def test_two_emails_that_make_the_same_folder_name_are_both_graded(tmp_path: Pat
     intake = take_in(export, ALLOWED, tmp_path / "scratch")
     names = sorted(s.student for s in intake.submissions)
     assert len(names) == 2 and len(set(names)) == 2, names
-    assert any("taken by another submission" in n for s in intake.submissions for n in s.notes)
+    assert all(any("told apart by Gradescope submission id" in n for n in s.notes) for s in intake.submissions)
 
 
 def test_a_layout_can_be_named_and_is_then_the_only_one_tried(tmp_path: Path) -> None:
@@ -244,3 +244,140 @@ def test_other_archives_and_archives_of_too_many_files_are_that_students_note(tm
     assert "does not unpack" in by["tara"].problem and "does not unpack" in by["rasmus"].problem
     assert "10001 entries" in by["many"].problem
     assert by["honest"].files and not by["honest"].problem
+
+
+# ------------------------------------------------------------- identity from the LMS --
+# A student is who the LMS's ids say (Canvas's user id, Gradescope's submission and its
+# submitters' e-mails); a name only labels them. No name, however chosen, makes two people one.
+
+
+def _flat(folder: Path, files: dict[str, bytes]) -> Path:
+    folder.mkdir(parents=True)
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    return folder
+
+
+def _export(folder: Path, submitters: dict[str, list[dict[str, str]]]) -> Path:
+    """A Gradescope export: each submission_<id>/ holds a backprop.py that says whose it is."""
+    lines = []
+    for sub_id, people in submitters.items():
+        (folder / sub_id).mkdir(parents=True)
+        (folder / sub_id / "backprop.py").write_bytes(GOOD + f"# {sub_id}\n".encode())
+        lines += [f"{sub_id}:", "  :submitters:"]
+        for p in people:
+            lines += [f"  - :{k}: {v!r}" if i == 0 else f"    :{k}: {v!r}" for i, (k, v) in enumerate(p.items())]
+    (folder / "submission_metadata.yml").write_text("\n".join(lines) + "\n")
+    return folder
+
+
+def test_two_canvas_users_with_one_login_are_two_students_each_on_their_own_upload(tmp_path: Path) -> None:
+    flat = _flat(tmp_path / "class", {
+        "ann_500_9001_backprop.py": GOOD + b"# ann\n",
+        "ann_500_9002_momentum.py": b"# ann's momentum\n",
+        # another Canvas user whose name gives the login "ann": late, a resubmission, the newest file id
+        "ann_LATE_600_9010_backprop-1.py": GOOD + b"# mallory\n",
+        "ben_700_9003_backprop.py": GOOD + b"# ben\n",
+    })
+    intake = take_in(flat, ALLOWED, tmp_path / "scratch")
+    by_id = {s.canvas_id: s for s in intake.submissions}
+    assert sorted(by_id) == ["500", "600", "700"], [(s.student, s.canvas_id) for s in intake.submissions]
+    assert len({s.student.casefold() for s in intake.submissions}) == 3
+    assert by_id["500"].files["backprop.py"].read_bytes().endswith(b"# ann\n")  # not the other user's newer upload
+    assert by_id["500"].files["momentum.py"].read_bytes() == b"# ann's momentum\n"
+    assert by_id["600"].files["backprop.py"].read_bytes().endswith(b"# mallory\n")
+    assert "momentum.py" not in by_id["600"].files  # nothing of ann's graded as theirs
+    assert by_id["700"].student == "ben" and not by_id["700"].notes
+    for uid in ("500", "600"):
+        sub = by_id[uid]
+        assert sub.student != "ann" and uid in sub.student, sub.student
+        said = [n for n in sub.notes if "another Canvas user" in n]
+        assert said and f"user {uid}" in said[0] and sub.student in said[0], sub.notes
+    text = "\n".join(intake.summary())
+    assert "3 students" in text and text.count("another Canvas user") == 2
+
+
+def test_one_canvas_user_under_two_logins_is_one_student_on_the_newest_upload(tmp_path: Path) -> None:
+    # Ann changed her name in Canvas between two uploads: one person, one row, one Canvas id.
+    flat = _flat(tmp_path / "class", {
+        "smithann_500_9001_backprop.py": GOOD + b"# first\n",
+        "jonesann_500_9005_backprop-1.py": GOOD + b"# second\n",
+        "ben_700_9003_backprop.py": GOOD + b"# ben\n",
+    })
+    intake = take_in(flat, ALLOWED, tmp_path / "scratch")
+    assert sorted((s.student, s.canvas_id) for s in intake.submissions) == [("ben", "700"), ("jonesann", "500")]
+    ann = next(s for s in intake.submissions if s.canvas_id == "500")
+    assert ann.files["backprop.py"].read_bytes().endswith(b"# second\n")
+    assert any("smithann" in n and "jonesann" in n and "500" in n for n in ann.notes), ann.notes
+
+
+def test_gradescope_submitters_that_make_one_name_are_told_apart_by_submission_id(tmp_path: Path) -> None:
+    export = _export(tmp_path / "export", {
+        "submission_11": [{"name": "Pat O'Brien", "email": "o'brien@example.edu"}],
+        "submission_12": [{"name": "Pat O Brien", "email": "o_brien@example.edu"}],
+        "submission_13": [{"name": "Alex Kim", "sid": "7"}],  # no e-mail: named after the sid
+        "submission_14": [{"name": "Sam Lee", "sid": "7"}, {"name": "Alex Kim", "email": "alex@example.edu"}],
+        "submission_15": [{"name": "Kim Alex"}],  # nothing but a name
+        "submission_16": [{"name": "Kim Alex"}],
+    })
+    intake = take_in(export, ALLOWED, tmp_path / "scratch")
+    by_folder = {s.files["backprop.py"].parent.name: s for s in intake.submissions}
+    assert sorted(by_folder) == [f"submission_{i}" for i in range(11, 17)]  # six submissions, six students
+    assert len({s.student.casefold() for s in intake.submissions}) == 6
+    for folder, sub in by_folder.items():
+        assert sub.files["backprop.py"].read_bytes().endswith(f"# {folder}\n".encode())
+        number = folder.removeprefix("submission_")
+        said = [n for n in sub.notes if "told apart" in n]
+        assert number in sub.student and said and f"submission {number}" in said[0], (sub.student, sub.notes)
+    # The e-mails are the people: o'brien is never written down as o_brien, who is someone else.
+    assert by_folder["submission_11"].login == "o'brien@example.edu"
+    assert by_folder["submission_12"].login == "o_brien@example.edu"
+    # A name that two submissions share is no one's login.
+    assert by_folder["submission_15"].login == by_folder["submission_16"].login == ""
+
+
+def test_one_person_in_two_gradescope_submissions_is_one_student(tmp_path: Path) -> None:
+    export = _export(tmp_path / "export", {
+        "submission_21": [{"name": "Ann", "email": "ann@example.edu"}],
+        "submission_25": [{"name": "Ann", "email": "Ann@Example.edu"}],  # the same account, newer
+        "submission_22": [{"name": "Ben", "email": "ben@example.edu"}],
+    })
+    intake = take_in(export, ALLOWED, tmp_path / "scratch")
+    assert sorted(s.student for s in intake.submissions) == ["Ann@Example.edu", "ben@example.edu"]
+    ann = next(s for s in intake.submissions if s.student.startswith("Ann"))
+    assert ann.files["backprop.py"].read_bytes().endswith(b"# submission_25\n")
+    assert any("submission_21" in n and "submission 25" in n for n in ann.notes), ann.notes
+    assert any(i.startswith("submission_21:") and "submission 25" in i for i in intake.ignored), intake.ignored
+
+
+def test_names_that_differ_only_in_case_are_two_students_with_two_folders(tmp_path: Path) -> None:
+    # "Ann/" and "ann/" would be one folder of results on a case-insensitive disk (macOS, Windows).
+    classroom = tmp_path / "class"
+    _honest(classroom, "Ann")
+    _honest(classroom, "ann")
+    _zip(classroom / "ANN.zip", {"backprop.py": GOOD})
+    intake = take_in(classroom, ALLOWED, tmp_path / "scratch")
+    names = [s.student for s in intake.submissions]
+    assert len(names) == 3 and len({n.casefold() for n in names}) == 3, names
+    assert sum(any("makes the name" in n and "this upload" in n for n in s.notes) for s in intake.submissions) == 3
+    # the one of them that keeps the name is no more its owner than the others: none is written down as a login
+    assert all(s.login == "" for s in intake.submissions)
+
+
+def test_nothing_inside_one_canvas_upload_speaks_for_another_student(tmp_path: Path) -> None:
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w") as zf:
+        zf.writestr("ann_500_9999_momentum.py", b"# mallory's, named as ann's\n")
+        zf.writestr("submission_metadata.yml", "submission_1:\n  :submitters:\n  - :email: ann@example.edu\n")
+        zf.writestr("backprop.py", GOOD + b"# mallory\n")
+    flat = _flat(tmp_path / "class", {
+        "ann_500_9001_backprop.py": GOOD + b"# ann\n",
+        "mallory_600_9050_ann_500_9998_momentum.py": b"# mallory's, uploaded under ann's Canvas name\n",
+        "mallory_600_9051_work.zip": inner.getvalue(),
+    })
+    intake = take_in(flat, ALLOWED, tmp_path / "scratch")
+    by_id = {s.canvas_id: s for s in intake.submissions}
+    assert sorted((s.student, s.canvas_id) for s in intake.submissions) == [("ann", "500"), ("mallory", "600")]
+    assert sorted(by_id["500"].files) == ["backprop.py"] and not by_id["500"].notes
+    assert by_id["600"].files["backprop.py"].read_bytes().endswith(b"# mallory\n")
+    assert "momentum.py" not in by_id["600"].files
