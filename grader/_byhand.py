@@ -28,12 +28,11 @@ from __future__ import annotations
 
 import ast
 import builtins
-import importlib.util
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Iterator
 
-from ._vocabulary import VOCABULARIES
+from ._vocabulary import BASES, DUNDER_DEFINITIONS, VOCABULARIES
 from ._worker.source import parse, runnable
 
 if TYPE_CHECKING:
@@ -64,16 +63,9 @@ def refusals(source: bytes | str, allowed: Allowed) -> list[str]:
     """Every place in ``source`` that uses what ``allowed`` does not hold, as
     ``"line 12: .grad_fn (...)"``, in line order; ``[]`` when it uses nothing else. A file that
     cannot be read as Python reads it is refused whole."""
-    if isinstance(source, bytes):
-        try:
-            text = importlib.util.decode_source(source)  # its BOM and coding line, as the import reads them
-        except (SyntaxError, UnicodeDecodeError, LookupError):
-            return [UNREADABLE]
-    else:
-        text = source
     try:
-        tree = runnable(parse(text.removeprefix("\ufeff")))
-    except (SyntaxError, ValueError, RecursionError):
+        tree = runnable(parse(source))  # decoded and parsed as the worker does
+    except (SyntaxError, ValueError, RecursionError, UnicodeDecodeError, LookupError):
         return [UNREADABLE]
     return _Reader(tree, allowed).read()
 
@@ -83,6 +75,7 @@ class _Reader:
         self.tree, self.allowed = tree, allowed
         self.found: set[tuple[int, str]] = set()
         self.own = _own_attributes(tree)  # those torch also uses are renamed in the worker (``renames``)
+        self.classes = _own_classes(tree)
 
     def refuse(self, node: ast.AST, what: str) -> None:
         self.found.add((getattr(node, "lineno", 1), what))
@@ -100,9 +93,26 @@ class _Reader:
             functions = ()  # a module's or class body's names resolve to globals, then builtins
         for node in _own_nodes(scope):
             if isinstance(node, _SCOPES):
+                self._definition(node)
                 self._scope(node, functions)
             else:
                 self._node(node, functions)
+
+    def _definition(self, node: ast.AST) -> None:
+        """A def or class statement: a dunder it defines must be one of an operator's (not a hook
+        by which Python looks names up or builds classes); a class derives only from the file's
+        own classes and plain bases, with no metaclass or class keywords."""
+        name = getattr(node, "name", "")
+        if name.startswith("__") and name.endswith("__") and name not in DUNDER_DEFINITIONS:
+            self.refuse(node, f"def {name} (a hook of Python's this problem does not allow a file to define)")
+        if isinstance(node, ast.ClassDef):
+            for base in node.bases:
+                last = base.id if isinstance(base, ast.Name) else base.attr if isinstance(base, ast.Attribute) else None
+                if last is None or not (last in BASES or (isinstance(base, ast.Name) and last in self.classes)):
+                    self.refuse(node, f"class {name}({ast.unparse(base)}) (a class of yours may derive only from your own "
+                                      "classes and plain bases such as object, NamedTuple or an exception)")
+            for kw in node.keywords:
+                self.refuse(node, f"class {name}(..., {kw.arg}=...) (class keywords and metaclasses are not allowed here)")
 
     def _node(self, node: ast.AST, functions: tuple[frozenset[str], ...]) -> None:
         a = self.allowed
@@ -259,19 +269,24 @@ def _own_attributes(tree: ast.AST) -> frozenset[str]:
     return frozenset(n for n in names if not (n.startswith("__") and n.endswith("__")))
 
 
+def _own_classes(tree: ast.AST) -> frozenset[str]:
+    """Names the file binds to its own classes and to nothing else."""
+    classes = {n.name for n in ast.walk(tree) if isinstance(n, ast.ClassDef)}
+    other = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del))}
+    other |= {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    other |= {(a.asname or a.name).split(".")[0] for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))
+              for a in n.names}
+    return frozenset(classes - other)
+
+
 def renames(source: bytes | str, allowed: Allowed) -> dict[str, str]:
     """The file's own attribute names that torch, numpy or Python also use and the allow-list
     does not hold (a layer's ``backward``), each with the name the worker gives it
     (``backward__own``: ``grader._worker.source.rename``), so that it reaches only the file's
     own objects. Empty for a file that cannot be read (its import fails anyway)."""
-    if isinstance(source, bytes):
-        try:
-            source = importlib.util.decode_source(source)
-        except (SyntaxError, UnicodeDecodeError, LookupError):
-            return {}
     try:
-        tree = runnable(parse(source.removeprefix("\ufeff")))
-    except (SyntaxError, ValueError, RecursionError):
+        tree = runnable(parse(source))
+    except (SyntaxError, ValueError, RecursionError, UnicodeDecodeError, LookupError):
         return {}
     clash = sorted((_own_attributes(tree) - allowed.attributes) & _taken())
     if not clash:

@@ -131,7 +131,7 @@ class ProblemRun:
             return {}
         from ._byhand import Allowed, renames
 
-        return renames(self.source_bytes(), Allowed.of(self.by_hand))
+        return renames(self.source_run(), Allowed.of(self.by_hand))
 
     def _request(self, header: dict[str, Any], values: dict[str, Any] | None, timeout: float | None = None) -> dict[str, Any]:
         with self.runner.request():  # waits (uncharged) while another job's timing check runs alone
@@ -244,6 +244,11 @@ class ProblemRun:
             raise MissingFile(self.missing or f"{self.spec.module}.py was not submitted.")
         with open(path, "rb") as f:
             return f.read()
+
+    def source_run(self) -> bytes | str:
+        """What the worker parses: the file's bytes (decoded there as the import decodes them), or
+        a notebook's kept code as text (its loader parses the text as it is)."""
+        return self.notebook.kept if self.notebook is not None else self.source_bytes()
 
     def source(self) -> str:
         """``source_bytes`` as text, decoded as Python's import decodes it (a UTF-8 BOM, a

@@ -14,7 +14,12 @@ or reach a name that is not written in the source:
 - no way into one: no ``backward``, ``grad``, ``grad_fn``, ``autograd``, ``func``, hooks;
 - no way to look a name up at run time: no ``getattr``, ``eval``, ``globals``, ``vars``,
   ``__dict__``, ``importlib``, ``sys``, ``os``, ``operator``, ``inspect``, ``gc``, ``ctypes``;
-  no private ``_name`` of torch's or numpy's; no module beyond those below;
+  no private ``_name`` of torch's or numpy's; no module beyond those below; none of the
+  helpers that read attributes named by strings (``functools.wraps``, ``dataclasses.replace``,
+  ``asdict``, ``fields``), build classes from a dict (``type``) or import a dotted name
+  (``Tensor.type("...")``);
+- no class machinery beyond plain classes: dunders a file defines are limited to the
+  operators (``DUNDER_DEFINITIONS``), bases to ``BASES`` and the file's own classes;
 - no threads or processes (a thread starts with autograd's recording on).
 Everything in it is a function, class, constant or attribute of a tensor, an array or a
 Python value that computes with data.
@@ -33,7 +38,7 @@ def _words(text: str) -> frozenset[str]:
 MODULES = _words("""
     __future__ torch torch.nn torch.nn.functional torch.linalg torch.fft torch.special
     numpy numpy.linalg numpy.random math cmath typing dataclasses functools itertools collections
-    copy random time warnings abc enum statistics
+    copy random time warnings abc statistics
 """)
 
 # Builtins (names a file uses without defining or importing them).
@@ -41,7 +46,7 @@ BUILTINS = _words("""
     abs all any ascii bin bool bytes callable chr complex dict divmod enumerate filter float format
     frozenset hash hex id input int isinstance issubclass iter len list map max min next object oct
     ord pow print property range repr reversed round set slice sorted staticmethod classmethod str
-    sum super tuple type zip Ellipsis NotImplemented
+    sum super tuple zip Ellipsis NotImplemented
     BaseException Exception ArithmeticError AssertionError AttributeError IndexError KeyError
     LookupError NotImplementedError OverflowError RuntimeError StopIteration TypeError ValueError
     ZeroDivisionError FloatingPointError Warning UserWarning RuntimeWarning DeprecationWarning
@@ -83,7 +88,7 @@ _TORCH = """
     repeat_interleave tile flip fliplr flipud roll rot90 narrow narrow_copy select index_select
     masked_select masked_fill masked_scatter gather scatter scatter_add scatter_reduce index_add
     index_copy index_fill index_put index_reduce take take_along_dim nonzero argwhere unfold
-    contiguous clone detach data numpy tolist item cpu to type type_as double half long int short bool
+    contiguous clone detach data numpy tolist item cpu to type_as double half long int short bool
     byte char cfloat cdouble is_contiguous element_size nelement ndimension dim size shape ndim
     stride storage_offset is_cuda is_cpu real imag conj resolve_conj resolve_neg new_zeros new_ones
     new_empty new_full new_tensor fill fill_diagonal_ zero_ fill_ copy_ index_put_ masked_fill_
@@ -120,20 +125,20 @@ _NUMPY = """
 _PYTHON = """
     append extend insert pop remove reverse sort index count clear items keys values get update
     setdefault popitem add discard union intersection difference issubset issuperset join
-    format split rsplit strip lstrip rstrip lower upper startswith endswith replace zfill ljust rjust
+    format split rsplit strip lstrip rstrip lower upper startswith endswith zfill ljust rjust
     center splitlines isdigit
     List Tuple Dict Set FrozenSet Optional Union Sequence MutableSequence Mapping Iterable Iterator
     Generator Callable Any Literal TypeVar Final ClassVar NamedTuple TypedDict Protocol cast
     overload TYPE_CHECKING Type
-    dataclass field fields asdict astuple replace
-    reduce partial lru_cache cache cached_property wraps total_ordering
+    dataclass field
+    reduce partial lru_cache cache cached_property total_ordering
     product chain accumulate zip_longest pairwise islice count starmap combinations permutations
     groupby tee from_iterable
     defaultdict deque OrderedDict Counter
     deepcopy perf_counter perf_counter_ns monotonic process_time time sleep
     random uniform gauss randint choice choices shuffle sample
     warn filterwarnings catch_warnings simplefilter
-    ABC abstractmethod Enum IntEnum auto
+    ABC abstractmethod
     fmean pstdev stdev variance
     __init__ __name__ __doc__ __post_init__ __call__ __len__ __iter__ __next__ __getitem__
     __enter__ __exit__ __repr__ __str__ __qualname__ __future__ annotations
@@ -143,5 +148,24 @@ _PYTHON = """
 # API, the methods of Python's values, and the public names of the modules above.
 ATTRIBUTES = (_words(_TORCH) | _words(_NUMPY) | _words(_PYTHON)
               | frozenset(n for n in dir(_math) if not n.startswith("_")))
+
+# Dunders a class of the file may define: how its own objects behave under Python's operators.
+# Not the hooks by which Python looks names up or builds classes (__getattr__, __setattr__,
+# __class__, __init_subclass__, __set_name__, __match_args__, __instancecheck__, __torch_function__...).
+DUNDER_DEFINITIONS = _words("""
+    __init__ __post_init__ __repr__ __str__ __len__ __iter__ __next__ __getitem__ __setitem__ __contains__
+    __call__ __enter__ __exit__ __eq__ __ne__ __lt__ __le__ __gt__ __ge__ __hash__ __bool__
+    __add__ __radd__ __iadd__ __sub__ __rsub__ __isub__ __mul__ __rmul__ __imul__ __matmul__ __rmatmul__
+    __truediv__ __rtruediv__ __itruediv__ __neg__ __pos__ __abs__ __pow__
+""")
+
+# What a class of the file may derive from, besides its own classes: plain objects, records,
+# abstract bases, exceptions and Python's containers. Not a tensor (a subclass runs torch's
+# dispatch hooks), not type (a metaclass).
+BASES = _words("""
+    object NamedTuple ABC Protocol dict list tuple set Exception ValueError RuntimeError TypeError
+    ArithmeticError AssertionError AttributeError IndexError KeyError LookupError NotImplementedError
+    OverflowError StopIteration ZeroDivisionError FloatingPointError Warning UserWarning RuntimeWarning
+""")
 
 VOCABULARIES = {"tensor-math": (MODULES, BUILTINS, ATTRIBUTES)}

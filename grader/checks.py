@@ -161,7 +161,7 @@ def without(submission: ProblemRun, *, run: Callable[[], Any] | None = None) -> 
         raise ConfigError(f"a check of {submission.spec.module}.py calls without(), but its problem declares no "
                           "[problems.by_hand] in rubric.toml (what it forbids, and what a solution may use)")
     file = f"{submission.spec.module}.py"
-    said = refusals(submission.source_bytes(), Allowed.of(policy))
+    said = refusals(submission.source_run(), Allowed.of(policy))
     if said == [UNREADABLE] and run is not None:
         run()  # a file that does not import: its own error, as every test of the file reports it
     that(not said, f"{file} uses what this problem does not allow ({'; '.join(said[:6])}"

@@ -78,6 +78,22 @@ REACHES_AUTOGRAD = {
     "torch.multiprocessing": "import torch.multiprocessing\n",
     "a data loader's workers": "import torch\nd = torch.utils.data.DataLoader\n",
     "an asyncio loop": "import asyncio\n",
+    # helpers and class machinery that look names up by string (found by a tester who had not read the check)
+    "functools.wraps as getattr": "import functools\ndef get(obj, name, box):\n    functools.wraps(obj, (name,), ())(box)\n",
+    "type() builds a class from a dict": 'Box = type("Box", (), {})\n',
+    "a class defining __setattr__": "class Box:\n    def __setattr__(self, k, v):\n        pass\n",
+    "a class's __class__ property": "class T:\n    @property\n    def __class__(self):\n        return dict\n",
+    "a class-level dunder": 'class P:\n    __match_args__ = ("grad_fn",)\n',
+    "a module __getattr__": "def __getattr__(name):\n    return name\n",
+    "a metaclass": "class Any(type):\n    pass\n",
+    "a metaclass keyword": "class P(metaclass=M):\n    pass\n",
+    "a tensor subclass": "import torch\nclass T(torch.Tensor):\n    pass\n",
+    "a base bound by assignment": "import torch\nBase = torch.Tensor\nclass T(Base):\n    pass\n",
+    "dataclasses.replace reads fields": "import dataclasses\nd = dataclasses.replace(t)\n",
+    "dataclasses.asdict": "import dataclasses\nd = dataclasses.asdict(t)\n",
+    "Tensor.type imports a dotted name": 'def f(x):\n    return x.type("torch.autograd.grad")\n',
+    "an enum built from strings": "import enum\n",
+    "a lone carriage return ends a comment": "import torch\n# notes\rg = torch.autograd.grad\n",
     # names reached at run time
     "getattr": 'import torch\ng = getattr(torch, "auto" + "grad").grad\n',
     "getattr on a tensor": 'def f(t):\n    getattr(t, "back" + "ward")()\n',
@@ -177,6 +193,14 @@ ORDINARY = {
 def test_every_way_of_reaching_autograd_is_refused(source: str) -> None:
     assert refusals(source, AUTOGRAD), source
     assert refusals(source.encode(), AUTOGRAD), source
+
+
+def test_a_coding_line_is_read_as_the_worker_reads_it() -> None:
+    """A utf-7 coding line turns "+AAo-" in a comment into a newline, and what follows into code:
+    the file's bytes are decoded as the worker decodes them, so that code is read too."""
+    source = b"# -*- coding: utf-7 -*-\nimport torch\n# notes +AAo-g +AD0- torch.autograd.grad\n"
+    assert refusals(source, AUTOGRAD) == ["line 4: .autograd (not among the names this problem allows)",
+                                          "line 4: .grad (not among the names this problem allows)"]
 
 
 @pytest.mark.parametrize("source", list(ORDINARY.values()), ids=list(ORDINARY))

@@ -38,8 +38,16 @@ def is_main_guard(node: ast.AST) -> bool:
 
 
 def parse(source: bytes | str, filename: str = "<student>") -> ast.Module:
-    """``source`` parsed as the import parses it (bytes: its BOM and coding line honoured)."""
-    return ast.parse(source, filename)
+    """``source`` parsed as the import reads it: bytes are decoded first, their BOM, coding line
+    and line endings as ``importlib.util.decode_source`` takes them (the trusted side's reading
+    decodes the same way, so both see one text)."""
+    if isinstance(source, bytes):
+        try:
+            source = importlib.util.decode_source(source)
+        except (UnicodeDecodeError, SyntaxError, LookupError):
+            ast.parse(source, filename)  # Python's own SyntaxError for it ("(unicode error) ...")
+            raise SyntaxError(f"{filename}: its bytes cannot be read in the encoding it declares") from None
+    return ast.parse(source.removeprefix("\ufeff"), filename)
 
 
 def runnable(tree: ast.Module) -> ast.Module:
