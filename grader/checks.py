@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
     from ._runs import ProblemRun
 
-__all__ = ["CheckFailed", "Tolerance", "as_shaped", "close", "close_all", "note", "that", "mentions", "without", "Timing", "speed_ratio"]
+__all__ = ["CheckFailed", "Tolerance", "WrongAnswer", "as_shaped", "close", "close_all", "note", "that", "mentions", "without", "Timing", "speed_ratio"]
 
 _notes: list[str] = []
 
@@ -136,7 +136,7 @@ def mentions(source: str | bytes, names: Collection[str], modules: Collection[st
     return [f"line {line}: {what}" for line, what in sorted(set(found))]
 
 
-def without(submission: ProblemRun, *, run: Callable[[], Any] | None = None) -> None:
+def without(submission: ProblemRun, *, run: Callable[[], Any] | Sequence[Callable[[], Any]] | None = None) -> None:
     """The problem's by-hand rule (``[problems.by_hand]`` in its rubric: what it forbids, and
     the allow-list of what a solution may use) holds for the student's file.
 
@@ -146,13 +146,14 @@ def without(submission: ProblemRun, *, run: Callable[[], Any] | None = None) -> 
     of top-level ``if __name__ == "__main__":`` blocks are not, because the grader never runs
     them). Nothing the student's code does can change what is read here.
 
-    ``run``: a call of the student's code, as the problem's other checks make it (e.g.
-    ``lambda: submission.call("gradients", ..., watch_autograd=True)``): a function still left
-    as the template wrote it fails this check; any other failure of that call (an error, a
-    crash, a timeout, a wrong answer) costs nothing here, since the problem's other tests charge
-    it. A reply that carries a watch's witness (``"__witness__"``, a driver's ``AutogradWatch``,
-    which runs the call with autograd's recording off) is a second witness: any use it saw
-    fails the check.
+    ``run``: one call of the student's code, or several, as the problem's other checks make them
+    (e.g. ``lambda: submission.call("gradients", ..., watch_autograd=True)``). They are tried in
+    order until one returns: the rule is judged on code that runs, so a function that never
+    returns (the template's stub, ``return None``, a crash on every input) fails here with what
+    went wrong, while one that crashes on some inputs only (charged by the value tests) is judged
+    on the call that worked. A reply that carries a watch's witness (``"__witness__"``, a
+    driver's ``AutogradWatch``, which runs the call with autograd's recording off) is a second
+    witness: any use it saw fails the check.
     """
     from ._byhand import UNREADABLE, Allowed, refusals
 
@@ -161,24 +162,29 @@ def without(submission: ProblemRun, *, run: Callable[[], Any] | None = None) -> 
         raise ConfigError(f"a check of {submission.spec.module}.py calls without(), but its problem declares no "
                           "[problems.by_hand] in rubric.toml (what it forbids, and what a solution may use)")
     file = f"{submission.spec.module}.py"
+    calls = [] if run is None else [run] if callable(run) else list(run)
     said = refusals(submission.source_run(), Allowed.of(policy))
-    if said == [UNREADABLE] and run is not None:
-        run()  # a file that does not import: its own error, as every test of the file reports it
+    if said == [UNREADABLE] and calls:
+        calls[0]()  # a file that does not import: its own error, as every test of the file reports it
     that(not said, f"{file} uses what this problem does not allow ({'; '.join(said[:6])}"
          f"{f'; and {len(said) - 6} more' if len(said) > 6 else ''}). {policy.rule} "
          f"Without {policy.without}, a solution may use torch's and numpy's numerical functions, tensor methods that "
          "compute with data and Python's own. Only the body of a top-level `if __name__ == \"__main__\":` block is "
          "not read (the grader never runs it): your own try-outs belong there.")
-    if run is None:
+    failed: StudentFault | None = None
+    for call in calls:
+        try:
+            reply = call()
+        except NotWritten:
+            raise
+        except StudentFault as exc:
+            failed = failed or exc
+            continue  # a crash or an unusable answer on these inputs: another call may work
+        seen = reply.get("__witness__", []) if isinstance(reply, dict) else []
+        that(not seen, f"{file} used {policy.without} while it ran: {', '.join(seen)}. {policy.rule}")
         return
-    try:
-        reply = run()
-    except NotWritten:
-        raise
-    except StudentFault:
-        return  # a crash, a timeout or an unusable answer: the problem's other tests charge it
-    seen = reply.get("__witness__", []) if isinstance(reply, dict) else []
-    that(not seen, f"{file} used {policy.without} while it ran: {', '.join(seen)}. {policy.rule}")
+    if failed is not None:  # nothing ran to the end: there is no working code to judge
+        raise failed
 
 
 def _dotted(node: Any) -> str:

@@ -81,15 +81,14 @@ class AutogradWatch:
         self._set_grad_enabled(False)  # nothing the call computes is recorded: no graph to use
         try:
             with self._saved_tensors_hooks(self._pack, lambda t: t):
-                out = fn()
+                return fn(), []  # (a function that returns None returned None: the driver says what that is)
         except Exception:
             if _witness.count() == used:
                 raise
-            out = None
+            return None, ["autograd (reported as it was used)"]
         finally:
             self._set_grad_enabled(was)
             self._armed = False
-        return out, ([] if out is not None else ["autograd (reported as it was used)"])
 
 
 class _Witness:

@@ -121,10 +121,16 @@ def test_shapes(submission: Submission, generator: Generator) -> None:
                      "gradients in the dtype of the inputs.")
 
 
-def test_no_autograd(submission: Submission) -> None:
-    """The whole file against the problem's allow-list ([problems.by_hand] in rubric.toml), and the
-    homework's example run with autograd's recording off and watched (a crash costs nothing here:
-    the value tests charge it)."""
+def test_no_autograd(submission: Submission, generator: Generator) -> None:
+    """The whole file against the problem's allow-list ([problems.by_hand] in rubric.toml), and
+    the function run with autograd's recording off and watched: on the homework's example, or, if
+    it fails there, on a float64 network (the rule is judged on code that runs; a crash on some
+    inputs is the value tests' to charge)."""
     A, b, X, Y = homework_example()
-    without(submission, run=lambda: submission.call("gradients", A_list=A, b_list=b, X=X, Y=Y, watch_autograd=True,
-                                                     context="on the homework's example (seed 0, L = 6, float32)"))
+    A2, b2, X2, Y2 = network([4, 6, 3, 1], generator(), torch.float64)
+    without(submission, run=[
+        lambda: submission.call("gradients", A_list=A, b_list=b, X=X, Y=Y, watch_autograd=True,
+                                context="on the homework's example (seed 0, L = 6, float32)"),
+        lambda: submission.call("gradients", A_list=A2, b_list=b2, X=X2, Y=Y2, watch_autograd=True,
+                                context="on a network with layer sizes [4, 6, 3, 1] (float64)"),
+    ])

@@ -139,11 +139,15 @@ def test_shapes_dtype_and_inputs(submission: Submission, generator: Generator) -
 
 
 def test_no_autograd(submission: Submission, generator: Generator) -> None:
-    """The whole file against the problem's allow-list ([problems.by_hand] in rubric.toml), and one
-    network run with autograd's recording off and watched (a crash costs nothing here: the value
-    tests charge it)."""
-    x, ws, bs = network(generator(), 16, [3, 4])
-    without(submission, run=lambda: run(submission, x, ws, bs, "tanh", watch_autograd=True))
+    """The whole file against the problem's allow-list ([problems.by_hand] in rubric.toml), and
+    the function run with autograd's recording off and watched, on a float64 network, or, if it
+    fails there, a float32 one (the rule is judged on code that runs; a crash on some inputs is
+    the value tests' to charge)."""
+    gen = generator()
+    x, ws, bs = network(gen, 16, [3, 4])
+    x32, ws32, bs32 = network(gen, 16, [3, 4], torch.float32)
+    without(submission, run=[lambda: run(submission, x, ws, bs, "tanh", watch_autograd=True),
+                             lambda: run(submission, x32, ws32, bs32, "tanh", watch_autograd=True)])
 
 
 MILLION = 1_000_000

@@ -23,7 +23,7 @@ def gradients(student: Any, A_list: list[torch.Tensor], b_list: list[torch.Tenso
     used: list[str] = []
     if watch_autograd:
         out, used = _watch.run(lambda: student.backprop(A, b, X, Y))
-        if out is None and used:
+        if used:  # it raised after a use of autograd, which was reported as it happened
             return {"dA": [], "db": [], "autograd": used}
     else:
         out = student.backprop(A, b, X, Y)

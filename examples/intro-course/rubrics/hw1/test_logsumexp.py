@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 
-from grader.checks import CheckFailed, Tolerance, as_shaped, close, without
+from grader.checks import CheckFailed, Tolerance, WrongAnswer, as_shaped, close, without
 from grader.fixtures import Generator, Submission
 
 
@@ -110,8 +110,16 @@ def test_shape_and_dtype(submission: Submission, generator: Generator) -> None:
 
 def test_own_code(submission: Submission, generator: Generator) -> None:
     """The function is the student's own: the whole file against the problem's allow-list
-    ([problems.by_hand] in rubric.toml: no torch.logsumexp, torch.special, softmax..., nor any
-    name outside the vocabulary), and one call (the template's NotImplementedError fails here
-    too; any other failure of the call is the value tests' to charge). Values are graded elsewhere."""
+    ([problems.by_hand] in rubric.toml: no torch.logsumexp, torch.special, softmax, softplus...,
+    nor any name outside the vocabulary), judged on code that runs: one call must return a
+    tensor (the template's NotImplementedError, or a function that returns nothing, fails here
+    too; its values are the other tests' to grade)."""
     x = torch.randn(3, 4, generator=generator())
-    without(submission, run=lambda: call(submission, x, 1))
+
+    def one_call() -> Any:
+        got = call(submission, x, 1)
+        if not isinstance(got, torch.Tensor):
+            raise WrongAnswer(f"logsumexp(x, dim=1) returned {type(got).__name__}, not a tensor")
+        return got
+
+    without(submission, run=one_call)
