@@ -205,20 +205,34 @@ def test_a_release_self_checks_with_the_grader_installed_from_its_wheel_in_a_fre
 
 @pytest.mark.parametrize("assignment", Course.locate(ROOT).assignment_ids())
 def test_this_course_s_releases_hold_nothing_hidden(assignment: str, tmp_path: Path) -> None:
+    """With the grader's wheel, as `grader release` makes them (tests/test_releases.py
+    self-checks them, and every other course's)."""
+    import zipfile
+
+    import grader
     from grader._release import release
 
     course = Course.locate(ROOT)
     a = course.assignment(assignment)
-    r = release(assignment, tmp_path / "rel", course=course, wheel=False)
-    assert not [f for f in r.files if f.startswith(".grader/rubrics/") and "/hidden/" in f]
+    r = release(assignment, tmp_path / "rel", course=course)
+    assert r.wheel and not [f for f in r.files if f.startswith(".grader/rubrics/") and "/hidden/" in f]
     hidden = [t.name for p in a.rubric.problems for t in p.tests if t.visibility != "visible"]
     assert hidden
-    for path in (tmp_path / "rel").rglob("*"):
-        if path.is_file():
-            text = path.read_bytes().decode("utf-8", "replace")
-            assert not [h for h in hidden if h in text], (path, [h for h in hidden if h in text])
-            for ref in a.reference_dir.glob("*.py"):  # a whole reference file is never there
-                assert ref.read_text() not in text or ref.read_text() == (a.template_dir / ref.name).read_text()
+    texts = {f: (r.out / f).read_bytes().decode("utf-8", "replace") for f in r.files if f != r.wheel}
+    # The wheel: the grader's package as it runs here, byte for byte (the grader's words, the
+    # same for every course), and its dist-info, searched like the rest.
+    package = Path(grader.__file__).resolve().parent
+    with zipfile.ZipFile(r.out / r.wheel) as z:
+        for m in z.namelist():
+            if m.startswith("grader/"):
+                assert z.read(m) == (package / m.removeprefix("grader/")).read_bytes(), m
+            else:
+                assert m.startswith("dl_grader-") and ".dist-info/" in m, m
+                texts[f"{r.wheel}!{m}"] = z.read(m).decode("utf-8", "replace")
+    for where, text in texts.items():
+        assert not [h for h in hidden if h in text], (where, [h for h in hidden if h in text])
+        for ref in a.reference_dir.glob("*.py"):  # a whole reference file is never there
+            assert ref.read_text() not in text or ref.read_text() == (a.template_dir / ref.name).read_text()
     assert not (tmp_path / "rel" / ".grader" / "reference").exists()
     assert not (tmp_path / "rel" / ".grader" / "rubrics" / assignment / "mistakes.toml").exists()
 
