@@ -14,13 +14,12 @@ import re
 import shutil
 import subprocess
 import sys
-import sysconfig
 import textwrap
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, run_cli
+from conftest import ROOT, fresh_venv, run_cli
 from grader._course import Course
 from grader._exceptions import ConfigError
 
@@ -127,29 +126,6 @@ def test_release_refuses_what_would_leak_and_writes_nothing(tmp_path: Path) -> N
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".release-")]  # no half-written staging left
 
 
-def _fresh_venv(tmp: Path) -> Path:
-    """A new virtual environment in which the grader is not installed. The grader's
-    dependencies (torch: 5 GB) are already there, as on a student's laptop that has
-    PyTorch: hard links of this environment's packages, minus the grader and pip, on the
-    new one's path. (Hard links: a worker's private root shows only real folders of its
-    path, and links to this checkout's venv would point outside them.)"""
-    venv = tmp / "fresh"
-    subprocess.run([sys.executable, "-m", "venv", venv], check=True)
-    site = Path(sysconfig.get_paths()["purelib"])
-    deps = tmp / "deps"
-    deps.mkdir()
-    for entry in site.iterdir():
-        if re.match(r"(dl_grader|__editable__|pip\b|pip-|_distutils_hack|distutils-precedence)", entry.name):
-            continue
-        subprocess.run(["cp", "-al", entry, deps / entry.name], check=True)
-    fresh_site = next((venv / "lib").glob("python3*/site-packages"))
-    for old in fresh_site.iterdir():  # the venv's own old setuptools would hide the newer one torch needs
-        if old.name.startswith(("setuptools", "pkg_resources", "_distutils_hack", "distutils-precedence")):
-            shutil.rmtree(old) if old.is_dir() else old.unlink()
-    (fresh_site / "deps.pth").write_text(f"{deps}\n")
-    return venv
-
-
 def test_a_release_self_checks_with_the_grader_installed_from_its_wheel_in_a_fresh_venv(tmp_path: Path) -> None:
     course = scaffold(tmp_path)
     fill_in(course)
@@ -176,7 +152,7 @@ def test_a_release_self_checks_with_the_grader_installed_from_its_wheel_in_a_fre
     for secret in ["test_double_hidden", "test_net_hidden_sizes", "double_off_by_one", "double_float64", "net_no_bias"]:
         assert not [f for f, t in texts.items() if secret in t], secret
 
-    venv = _fresh_venv(tmp_path)
+    venv = fresh_venv(tmp_path)
     pip = subprocess.run([venv / "bin" / "pip", "install", "--no-index", f"./{wheel[0]}"], cwd=release,
                          capture_output=True, text=True, timeout=600)
     assert pip.returncode == 0, pip.stdout + pip.stderr
