@@ -25,8 +25,8 @@ def public_checks(hidden_module_file: str) -> Any:
         from grader import public_checks
         public = public_checks(__file__)
 
-        def test_hidden_sizes(submission, generator):
-            public.matches(submission, generator, HIDDEN_SIZES)
+        def test_more_inputs(submission, generator):
+            public.matches(submission, generator, MORE_INPUTS)
 
     Take helpers from it by attribute, not with ``from ... import test_*``: a test function
     imported into the hidden module would be collected there a second time."""

@@ -19,6 +19,9 @@ else of the rubric's folder. Before the release is put in place, every file in i
 searched for each hidden check's name and for each line of the reference solutions that the
 template does not have: a hit stops the release and names the file and line. A notebook is
 searched both as its bytes and as its cells' text (in its JSON, each line is a quoted string).
+The grader's own wheel is the grader's words, the same for every course: it must hold the
+grader's package byte for byte as it runs here (those files are not searched: its docs may
+name any check) and nothing else; any other member is refused, and searched like any file.
 """
 
 from __future__ import annotations
@@ -97,10 +100,11 @@ def _metadata() -> tuple[str, str, list[str], str]:
     return dist.metadata["Name"], dist.version, list(dist.requires or []), (dist.metadata.get_all("Requires-Python") or [""])[0]
 
 
-def build_wheel(dest: Path) -> Path:
-    """Write the grader's own wheel (PEP 427; pure Python) into ``dest``: the ``grader``
-    package as it runs here, its dependencies and its ``grader`` command. Made from the
-    files themselves, so a release can be made offline and from an installed grader."""
+def _grader_wheel() -> tuple[str, list[tuple[str, bytes]]]:
+    """The grader's own wheel (PEP 427; pure Python): its file name and its members, in order:
+    the ``grader`` package as it runs here (every file of it), then its dist-info (its
+    dependencies and its ``grader`` command). Made from the files themselves, so a release
+    can be made offline and from an installed grader; the same bytes for every course."""
     name, version, requires, python = _metadata()
     dist = name.replace("-", "_")
     package = Path(__file__).resolve().parent
@@ -126,8 +130,14 @@ def build_wheel(dest: Path) -> Path:
         record.append(f"{arc},sha256={digest},{len(data)}")
     record.append(f"{info}/RECORD,,")
     files.append((f"{info}/RECORD", ("\n".join(record) + "\n").encode()))
+    return f"{dist}-{version}-py3-none-any.whl", files
+
+
+def build_wheel(dest: Path) -> Path:
+    """Write the grader's own wheel (``_grader_wheel``) into ``dest``."""
+    name, files = _grader_wheel()
     dest.mkdir(parents=True, exist_ok=True)
-    wheel = dest / f"{dist}-{version}-py3-none-any.whl"
+    wheel = dest / name
     with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as z:
         for arc, data in files:
             z.writestr(zipfile.ZipInfo(arc, date_time=(2020, 1, 1, 0, 0, 0)), data, zipfile.ZIP_DEFLATED)
@@ -163,8 +173,14 @@ def _secrets(a: Assignment) -> tuple[list[tuple[str, str]], dict[tuple[str, str,
 
 
 def leaks(a: Assignment, folder: Path) -> list[str]:
-    """Every place in ``folder`` (all its files, the wheel's members included) that holds a
-    hidden check's name or three lines in a row of a reference solution."""
+    """Every place in ``folder`` (all its files, the wheels' members included) that holds a
+    hidden check's name or three lines in a row of a reference solution.
+
+    The grader's own wheel (``_grader_wheel``'s name, at the top of ``folder``) holds the
+    grader's words, the same for every course: its members that are byte for byte the grader
+    as it runs here are not searched (its docs may name any check). Any other member of it,
+    or one that differs from the grader's, is reported as not the grader's own, and searched
+    like any file, so that a course's file put into the wheel is still found."""
     names, pairs = _secrets(a)
     found = []
 
@@ -179,14 +195,27 @@ def leaks(a: Assignment, folder: Path) -> list[str]:
             if (one, two, three) in pairs:
                 found.append(f"{where}:{n}: {pairs[(one, two, three)]} ({one[:60]!r})")
 
+    own: tuple[str, dict[str, bytes]] | None = None
     for path in sorted(folder.rglob("*")):
         if not path.is_file():
             continue
         rel = path.relative_to(folder).as_posix()
         if path.suffix == ".whl":
+            if own is None:
+                name, files = _grader_wheel()
+                own = (name, dict(files))
+            grader = own[1] if rel == own[0] else None
             with zipfile.ZipFile(path) as z:
                 for member in z.namelist():
-                    scan(f"{rel}!{member}", z.read(member))
+                    data = z.read(member)
+                    if grader is not None:
+                        if grader.get(member) == data:
+                            continue  # the grader's own file, as it runs here: no course's secret
+                        found.append(f"{rel}!{member}: not the grader's own file "
+                                     + (f"(it differs from {member} of the grader that runs here)" if member in grader else
+                                        "(the grader has no such file: the grader's wheel holds the grader's package and "
+                                        "its dist-info, nothing of the course)"))
+                    scan(f"{rel}!{member}", data)
         else:
             scan(rel, path.read_bytes())
             if path.suffix == ".ipynb":

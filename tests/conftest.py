@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -137,3 +139,26 @@ def grade_class(folder: Path, out: Path, assignment: str, *extra: str) -> dict[s
     proc = run_cli("grade", assignment, folder, "--out", out, "--seed", "12345", *extra)
     assert proc.returncode == 0, f"grader grade failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
     return {p.parent.name: json.loads(p.read_text()) for p in out.glob("*/result.json")}
+
+
+def fresh_venv(tmp: Path) -> Path:
+    """A new virtual environment in which the grader is not installed. The grader's
+    dependencies (torch: 5 GB) are already there, as on a student's laptop that has
+    PyTorch: hard links of this environment's packages, minus the grader and pip, on the
+    new one's path. (Hard links: a worker's private root shows only real folders of its
+    path, and links to this checkout's venv would point outside them.)"""
+    venv = tmp / "fresh"
+    subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+    site = Path(sysconfig.get_paths()["purelib"])
+    deps = tmp / "deps"
+    deps.mkdir()
+    for entry in site.iterdir():
+        if re.match(r"(dl_grader|__editable__|pip\b|pip-|_distutils_hack|distutils-precedence)", entry.name):
+            continue
+        subprocess.run(["cp", "-al", entry, deps / entry.name], check=True)
+    fresh_site = next((venv / "lib").glob("python3*/site-packages"))
+    for old in fresh_site.iterdir():  # the venv's own old setuptools would hide the newer one torch needs
+        if old.name.startswith(("setuptools", "pkg_resources", "_distutils_hack", "distutils-precedence")):
+            shutil.rmtree(old) if old.is_dir() else old.unlink()
+    (fresh_site / "deps.pth").write_text(f"{deps}\n")
+    return venv

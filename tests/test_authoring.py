@@ -14,13 +14,12 @@ import re
 import shutil
 import subprocess
 import sys
-import sysconfig
 import textwrap
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, run_cli
+from conftest import ROOT, fresh_venv, run_cli
 from grader._course import Course
 from grader._exceptions import ConfigError
 
@@ -127,29 +126,6 @@ def test_release_refuses_what_would_leak_and_writes_nothing(tmp_path: Path) -> N
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".release-")]  # no half-written staging left
 
 
-def _fresh_venv(tmp: Path) -> Path:
-    """A new virtual environment in which the grader is not installed. The grader's
-    dependencies (torch: 5 GB) are already there, as on a student's laptop that has
-    PyTorch: hard links of this environment's packages, minus the grader and pip, on the
-    new one's path. (Hard links: a worker's private root shows only real folders of its
-    path, and links to this checkout's venv would point outside them.)"""
-    venv = tmp / "fresh"
-    subprocess.run([sys.executable, "-m", "venv", venv], check=True)
-    site = Path(sysconfig.get_paths()["purelib"])
-    deps = tmp / "deps"
-    deps.mkdir()
-    for entry in site.iterdir():
-        if re.match(r"(dl_grader|__editable__|pip\b|pip-|_distutils_hack|distutils-precedence)", entry.name):
-            continue
-        subprocess.run(["cp", "-al", entry, deps / entry.name], check=True)
-    fresh_site = next((venv / "lib").glob("python3*/site-packages"))
-    for old in fresh_site.iterdir():  # the venv's own old setuptools would hide the newer one torch needs
-        if old.name.startswith(("setuptools", "pkg_resources", "_distutils_hack", "distutils-precedence")):
-            shutil.rmtree(old) if old.is_dir() else old.unlink()
-    (fresh_site / "deps.pth").write_text(f"{deps}\n")
-    return venv
-
-
 def test_a_release_self_checks_with_the_grader_installed_from_its_wheel_in_a_fresh_venv(tmp_path: Path) -> None:
     course = scaffold(tmp_path)
     fill_in(course)
@@ -176,7 +152,7 @@ def test_a_release_self_checks_with_the_grader_installed_from_its_wheel_in_a_fre
     for secret in ["test_double_hidden", "test_net_hidden_sizes", "double_off_by_one", "double_float64", "net_no_bias"]:
         assert not [f for f, t in texts.items() if secret in t], secret
 
-    venv = _fresh_venv(tmp_path)
+    venv = fresh_venv(tmp_path)
     pip = subprocess.run([venv / "bin" / "pip", "install", "--no-index", f"./{wheel[0]}"], cwd=release,
                          capture_output=True, text=True, timeout=600)
     assert pip.returncode == 0, pip.stdout + pip.stderr
@@ -205,20 +181,34 @@ def test_a_release_self_checks_with_the_grader_installed_from_its_wheel_in_a_fre
 
 @pytest.mark.parametrize("assignment", Course.locate(ROOT).assignment_ids())
 def test_this_course_s_releases_hold_nothing_hidden(assignment: str, tmp_path: Path) -> None:
+    """With the grader's wheel, as `grader release` makes them (tests/test_releases.py
+    self-checks them, and every other course's)."""
+    import zipfile
+
+    import grader
     from grader._release import release
 
     course = Course.locate(ROOT)
     a = course.assignment(assignment)
-    r = release(assignment, tmp_path / "rel", course=course, wheel=False)
-    assert not [f for f in r.files if f.startswith(".grader/rubrics/") and "/hidden/" in f]
+    r = release(assignment, tmp_path / "rel", course=course)
+    assert r.wheel and not [f for f in r.files if f.startswith(".grader/rubrics/") and "/hidden/" in f]
     hidden = [t.name for p in a.rubric.problems for t in p.tests if t.visibility != "visible"]
     assert hidden
-    for path in (tmp_path / "rel").rglob("*"):
-        if path.is_file():
-            text = path.read_bytes().decode("utf-8", "replace")
-            assert not [h for h in hidden if h in text], (path, [h for h in hidden if h in text])
-            for ref in a.reference_dir.glob("*.py"):  # a whole reference file is never there
-                assert ref.read_text() not in text or ref.read_text() == (a.template_dir / ref.name).read_text()
+    texts = {f: (r.out / f).read_bytes().decode("utf-8", "replace") for f in r.files if f != r.wheel}
+    # The wheel: the grader's package as it runs here, byte for byte (the grader's words, the
+    # same for every course), and its dist-info, searched like the rest.
+    package = Path(grader.__file__).resolve().parent
+    with zipfile.ZipFile(r.out / r.wheel) as z:
+        for m in z.namelist():
+            if m.startswith("grader/"):
+                assert z.read(m) == (package / m.removeprefix("grader/")).read_bytes(), m
+            else:
+                assert m.startswith("dl_grader-") and ".dist-info/" in m, m
+                texts[f"{r.wheel}!{m}"] = z.read(m).decode("utf-8", "replace")
+    for where, text in texts.items():
+        assert not [h for h in hidden if h in text], (where, [h for h in hidden if h in text])
+        for ref in a.reference_dir.glob("*.py"):  # a whole reference file is never there
+            assert ref.read_text() not in text or ref.read_text() == (a.template_dir / ref.name).read_text()
     assert not (tmp_path / "rel" / ".grader" / "reference").exists()
     assert not (tmp_path / "rel" / ".grader" / "rubrics" / assignment / "mistakes.toml").exists()
 
