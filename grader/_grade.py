@@ -7,6 +7,7 @@ import dataclasses
 import io
 import logging
 import os
+import re
 import secrets
 import shutil
 import sys
@@ -22,7 +23,7 @@ import pytest
 from ._course import Assignment, Course
 from ._exceptions import ConfigError
 from ._feedback import write_feedback
-from ._display import cell
+from ._display import _FORMULA, cell
 from ._intake import Submission, single, take_in
 from ._summary import load_results, render_summary
 from ._models import Result, TestResult
@@ -149,12 +150,14 @@ def grade(
     scratch = Path(tempfile.mkdtemp(prefix="grader-intake-"))
     try:
         intake = take_in(submissions_dir, a.student_files, scratch, layout=layout)
-        subs = intake.submissions
+        # The uploads graded: a group's members get copies of their leader's result (see _plugin).
+        units = [s for s in intake.submissions if s.leader is None]
         if students is not None:
-            absent = sorted(students - {s.student for s in subs})
+            absent = sorted(students - {s.student for s in intake.submissions})
             if absent:
                 raise ConfigError(f"no such student in {submissions_dir}: {', '.join(absent)}")
-            subs = [s for s in subs if s.student in students]
+            units = [s for s in units if s.student in students]
+        subs = [m for u in units for m in (u, *u.group)]
         if class_files:
             atomic_write(out_dir / "intake.txt", "\n".join(intake.summary()) + "\n")
             progress.on_intake(intake.summary())
@@ -167,10 +170,11 @@ def grade(
         unknown = sorted((regrade or set()) - {s.student for s in subs})
         if unknown:
             raise ConfigError(f"--regrade {' '.join(unknown)}: no such student in {submissions_dir}")
+        again = {u.student for u in units if {m.student for m in (u, *u.group)} & (regrade or set())}
         wanted = {p.id for p in a.rubric.problems if problems is None or p.id in problems}
-        done = {} if regrade_all else _finished(out_dir, a.id, wanted, [s for s in subs if s.student not in (regrade or set())])
+        done = {} if regrade_all else _finished(out_dir, a.id, wanted, [u for u in units if u.student not in again])
         progress.on_resume(len(done), len(subs))
-        todo = [s for s in subs if s.student not in done]
+        todo = [u for u in units if u.student not in done]
 
         runner = runner or LocalRunner()
         isolation = runner.isolation  # before any student code: refused here where none can be had (SandboxError)
@@ -347,21 +351,29 @@ def _job(plan: Plan, job: int, jobs: int, counter: Any, names: list[str], write:
     os._exit(code)
 
 
-def _finished(out_dir: Path, assignment: str, wanted: set[str], subs: list[Submission]) -> dict[str, Result]:
-    """The students of this batch already graded in ``out_dir``: a result.json that reads,
-    of this assignment, covering the problems asked for now (not one saying they could not be
-    graded), and graded for this very student: the same Canvas user and login, not merely the
-    same name (a name another user's may be next time)."""
+def _finished(out_dir: Path, assignment: str, wanted: set[str], units: list[Submission]) -> dict[str, Result]:
+    """The students of this batch already graded in ``out_dir`` (by student): a result.json
+    that reads, of this assignment, covering the problems asked for now (not one saying they
+    could not be graded), and graded for this very student and upload: the same Canvas user,
+    login, SIS id, upload (its LMS ids) and files, not merely the same name (a name another
+    person's may be next time, and a person's newer submission is graded anew). A group's
+    upload counts as done only when every member's result is there."""
     done = {}
-    for sub in subs:
-        path = out_dir / sub.student / "result.json"
-        try:
-            r = Result.model_validate_json(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        same = r.student == sub.student and r.canvas_id == sub.canvas_id and r.login in (None, sub.login)
-        if same and r.assignment == assignment and r.mode == "grade" and not r.not_graded and wanted <= {p.id for p in r.problems}:
-            done[sub.student] = r
+    for unit in units:
+        found = {}
+        for sub in (unit, *unit.group):
+            try:
+                r = Result.model_validate_json((out_dir / sub.student / "result.json").read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                break
+            same = (r.student, r.canvas_id, r.login, r.sis_id, r.upload, r.files_sha256) == (
+                sub.student, sub.canvas_id, sub.login, sub.sis_id, sub.upload, sub.digest) and bool(r.upload)
+            if not (same and r.assignment == assignment and r.mode == "grade" and not r.not_graded
+                    and wanted <= {p.id for p in r.problems}):
+                break
+            found[sub.student] = r
+        else:
+            done.update(found)
     return done
 
 
@@ -377,17 +389,23 @@ def gradebook(a: Assignment | None, results: list[Result]) -> str:
 
 
 def _canvas_key(r: Result) -> str:
-    """What Canvas's import matches the row of ``r`` by: the Canvas user id, else the login."""
+    """Who ``r`` is, by the LMS's ids: the Canvas user id, else the login (an e-mail, a
+    folder's name), else the Gradescope submission (and submitter) of a submitter without an
+    e-mail; "" where none is known (a name several uploads make)."""
     if r.canvas_id:
         return f"id:{r.canvas_id}"
     login = r.student if r.login is None else r.login  # (None: a result of an older grader)
-    return f"login:{login.casefold()}" if login else ""
+    if login:
+        return f"login:{login.casefold()}"
+    return f"upload:{r.upload}" if r.upload.startswith("Gradescope submission") else ""
 
 
 def one_per_person(results: list[Result]) -> list[Result]:
     """The results, less those of a person graded again under another name (a folder left from
     an earlier batch: a Canvas user whose login another user's name now shares is ``ann_500``
-    now, no longer ``ann``): of results that Canvas would match to one person, the newest."""
+    now, no longer ``ann``; a Gradescope submitter renamed): of results that the LMS's ids say
+    are one person's, the newest. A result of an older grader, which does not say which
+    upload it graded, is kept, with a warning where newer ones do say."""
     newest: dict[str, Result] = {}
     for r in results:
         key = _canvas_key(r)
@@ -397,25 +415,60 @@ def one_per_person(results: list[Result]) -> list[Result]:
     for r in results:
         if not any(r is k for k in kept):
             other = newest[_canvas_key(r)]
-            log.warning("%s/result.json left out of the gradebooks: %s is graded again, later, as %s", r.student,
-                        f"Canvas user {r.canvas_id}" if r.canvas_id else "the same login", other.student)
+            who = (f"Canvas user {r.canvas_id}" if r.canvas_id else "the same login" if r.login
+                   else r.upload if r.upload else "the same person")
+            log.warning("%s/result.json left out of the gradebooks: %s is graded again, later, as %s", r.student, who,
+                        other.student)
+    if any(r.upload for r in kept):
+        for r in kept:
+            if not r.upload:
+                log.warning("%s/result.json was written by an older grader and does not say which upload it graded: it "
+                            "cannot be matched to a person by the LMS's ids. Grade the class again, or remove it", r.student)
     return kept
+
+
+# An ID, SIS User ID or SIS Login ID written as it is, for Canvas to match: digits, or an
+# e-mail address of characters that start no spreadsheet function (no parenthesis, quote,
+# space, | or !). Anything else is guarded as every other cell is.
+_ID_CELL = re.compile(r"[\w.+'=-]+(@[\w.-]+)?", re.ASCII)
+
+
+def _id_cell(value: str) -> str:
+    return value if _ID_CELL.fullmatch(value) and ("@" in value or value.isdigit() or not value.startswith(_FORMULA)) \
+        else cell(value)
 
 
 def canvas_gradebook(results: list[Result]) -> str:
     """The totals in the CSV that Canvas's Gradebook > Import reads: Canvas matches a row by
-    ID (the Canvas user id, known from a Canvas bulk download), else by SIS Login ID (a
-    Gradescope submitter's e-mail as written, a folder's name; left empty where no login is
-    the student's alone). The score column is named after the assignment: Canvas adds it as
-    a new assignment, or rename it to an existing one's "Name (id)"."""
+    ID (the Canvas user id, known from a Canvas bulk download), else by SIS User ID (the
+    Gradescope sid of a submitter without an e-mail) or SIS Login ID (a Gradescope
+    submitter's e-mail as written, a folder's name). Each is left empty where it is not one
+    row's alone; a display name is never one. The ids are written as Canvas must read them
+    (an e-mail starting with - or = too); the Student column, a label, is guarded against
+    spreadsheets. The score column is named after the assignment: Canvas adds it as a new
+    assignment, or rename it to an existing one's "Name (id)"."""
     buf = io.StringIO()
     w = csv.writer(buf)
     assignment = results[0].assignment if results else "score"
     w.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", assignment])
     w.writerow(["Points Possible", "", "", "", "", max((r.max_score for r in results), default=0)])
-    for r in sorted(results, key=lambda r: r.student):
-        login = "" if r.canvas_id else r.student if r.login is None else r.login  # (None: a result of an older grader)
-        w.writerow([cell(r.student), cell(r.canvas_id or ""), "", cell(login), "", r.score])
+    rows = sorted(results, key=lambda r: r.student)
+    ids = [[r.canvas_id or "", r.sis_id or "", "" if r.canvas_id else r.student if r.login is None else r.login]
+           for r in rows]  # (login None: a result of an older grader, whose name was its login)
+    for column, what in enumerate(("Canvas user id", "SIS User ID", "SIS Login ID")):
+        seen: dict[str, list[str]] = {}
+        for r, row in zip(rows, ids):
+            if row[column]:
+                seen.setdefault(row[column].casefold(), []).append(r.student)
+        for value, students in seen.items():
+            if len(students) > 1:
+                log.warning("%s %r is in %d rows (%s): written in none of them; enter their scores by hand", what, value,
+                            len(students), ", ".join(students))
+        for row in ids:
+            if row[column] and len(seen[row[column].casefold()]) > 1:
+                row[column] = ""
+    for r, (canvas_id, sis_id, login) in zip(rows, ids):
+        w.writerow([cell(r.student), _id_cell(canvas_id), _id_cell(sis_id), _id_cell(login), "", r.score])
     return buf.getvalue()
 
 

@@ -4,12 +4,15 @@
 - Gradescope's "Export Submissions" (the .zip or the folder it unpacks to):
   ``submission_metadata.yml`` names the submitters of each ``submission_<id>/`` folder;
 - Canvas's bulk download: one flat folder of files renamed
-  ``login[_LATE]_userid_fileid_original.py``, with ``-1``, ``-2`` ... before the extension
+  ``login[_late]_userid_fileid_original.py``, with ``-1``, ``-2`` ... before the extension
   on resubmission (the file with the highest file id wins).
 
-A student is who the LMS's ids say: a Canvas user id, a Gradescope submission (and its
-first submitter's e-mail). A name only labels them: names that two students make alike are
-told apart by those ids (or, in a folder per student, by the upload), with a note to each.
+A student is who the LMS's ids say: a Canvas user id; a Gradescope submitter's e-mail, or,
+for a submitter without one, the submission's id. A name only labels them: it is never a
+login, never merges two people, and names that two students make alike are told apart by
+those ids (or, in a folder per student, by the upload), with a note to each. Every member
+of a Gradescope group submission is a student of their own, graded once on the group's
+upload (``Submission.leader``/``group``).
 
 Only the files an assignment names are taken (allow-list); everything else, and any
 symlink, is ignored with a note. Archives are unpacked safely: absolute paths, ``..``,
@@ -18,6 +21,7 @@ links and oversized members are refused for that student alone.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shutil
 import stat
@@ -36,7 +40,7 @@ MAX_ARCHIVE_BYTES = 200 << 20
 MAX_EXPORT_BYTES = 8 << 30  # a whole class's Gradescope export
 MAX_MEMBERS = 10_000  # entries of one student's archive (a whole class's export may hold 200 per student)
 OTHER_ARCHIVES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".gz", ".bz2", ".xz", ".rar", ".7z")
-CANVAS_NAME = re.compile(r"^(?P<login>[^_]+)(?:_LATE)?_(?P<userid>\d+)_(?P<fileid>\d+)_(?P<original>.+)$")
+CANVAS_IDS = re.compile(r"_(\d+)_(\d+)_")  # _userid_fileid_ before the file's own name
 RESUBMITTED = re.compile(r"^(?P<stem>.+?)-\d+(?P<ext>\.[^.]+)$")  # backprop-1.py -> backprop.py
 
 
@@ -49,7 +53,8 @@ class Submission:
     canvas_id: str | None = None  # the Canvas user id, from a Canvas bulk download's file names
     # The login Canvas's gradebook import may match the student by (SIS Login ID): a Gradescope
     # submitter's e-mail as written, a folder's name; "" where there is none (Canvas, whose user
-    # id is used; a name that several uploads make); None: not known (the student's name is used).
+    # id is used; a submitter without an e-mail; a name that several uploads make). Never a
+    # display name. None: not known (the student's name is used).
     login: str | None = None
     # The LMS's id that tells this student from others of the same name (Canvas user id,
     # Gradescope submission id), and where the upload came from, for notes.
@@ -58,6 +63,17 @@ class Submission:
     # allowed file name -> the notebook it is made from, as the student named it ("hw5.ipynb"),
     # for a file taken from a notebook (files[name] is then that notebook's path)
     origin: dict[str, str] = field(default_factory=dict)
+    # Gradescope's sid of a submitter without an e-mail, where no one else gives it: Canvas's SIS User ID.
+    sis_id: str | None = None
+    # What identifies the upload, by the LMS's ids ("Gradescope submission 101", "Canvas user
+    # 500, files 1001 1005", "the folder ann/"), and the sha256 of the files taken from it: a
+    # stored result is reused only for the same of both.
+    upload: str = ""
+    digest: str = ""
+    # A Gradescope group submission is graded once, as its first member (the leader); the
+    # other members (``group``) each get a result of their own, a copy of the leader's.
+    group: list[Submission] = field(default_factory=list, repr=False, compare=False)
+    leader: Submission | None = field(default=None, repr=False, compare=False)
 
     def shown(self, name: str) -> str:
         """``name`` as the intake summary and messages show it: ``backprop.py (from hw5.ipynb)``."""
@@ -65,10 +81,25 @@ class Submission:
 
 
 def identity(sub: Submission | None) -> dict[str, Any]:
-    """The fields of a student's result that say who they are and what intake noted."""
+    """The fields of a student's result that say who they are, which upload was graded, and
+    what intake noted."""
     if sub is None:
         return {}
-    return {"canvas_id": sub.canvas_id, "login": sub.login, "intake_notes": list(sub.notes)}
+    return {"canvas_id": sub.canvas_id, "login": sub.login, "sis_id": sub.sis_id, "upload": sub.upload,
+            "files_sha256": sub.digest, "intake_notes": list(sub.notes)}
+
+
+def digest(files: dict[str, Path]) -> str:
+    """The sha256 of the files taken (their names and bytes); "" where one cannot be read."""
+    h = hashlib.sha256()
+    try:
+        for name in sorted(files):
+            data = files[name].read_bytes()
+            h.update(f"{name}\0{len(data)}\0".encode())
+            h.update(data)
+    except OSError:
+        return ""
+    return h.hexdigest()
 
 
 def _collect(root: Path, allowed: list[str], notes: list[str], recursive: bool = True,
@@ -184,17 +215,20 @@ def _near(name: str, entries: list[Path], root: Path, recursive: bool) -> str | 
 
 @dataclass
 class Intake:
-    """What was taken in: the layout recognised, a submission per student, and what was
-    not matched to any student (with why)."""
+    """What was taken in: the layout recognised, a submission per student, what was not
+    matched to any student (with why), and what a person should know of the layout itself
+    (a layout that could be read another way, a metadata file that is not believed)."""
 
     layout: str
     submissions: list[Submission]
     ignored: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def summary(self) -> list[str]:
         """Lines for a person: the layout, who got which files, what was ignored and why."""
         ok = [s for s in self.submissions if not s.problem]
         lines = [f"Intake: {self.layout}; {len(self.submissions)} students ({len(self.submissions) - len(ok)} refused)."]
+        lines += [f"  warning: {visible(w)}" for w in self.warnings]
         for sub in self.submissions:  # names and notes come from uploads: shown with visible escapes, one line each
             what = f"refused: {sub.problem}" if sub.problem else (
                 ", ".join(sub.shown(n) for n in sorted(sub.files)) or "none of this assignment's files")
@@ -275,6 +309,13 @@ def discover(submissions_dir: Path, allowed: list[str], scratch: Path | None = N
 LAYOUTS = ("auto", "folders", "gradescope", "canvas")
 # Names of the grader's own files in an output folder: no student's folder may take one.
 RESERVED = frozenset({"gradebook.csv", "gradebook-canvas.csv", "intake.txt", "summary.html"})
+# A student's name is the name of their folder of results: at most 255 bytes on every common
+# file system. Longer names are shortened to this many bytes (room left for a -2).
+MAX_NAME_BYTES = 200
+META = "submission_metadata.yml"
+EXPORT_DIR = re.compile(r"^assignment_\d+_export$")  # as Gradescope names its export (and the .zip of it)
+SUBMISSION_DIR = re.compile(r"^submission_\d+$")
+HIDDEN = "its name starts with a dot (a hidden file or folder): not taken"
 
 
 def take_in(path: Path, allowed: list[str], scratch: Path | None = None, layout: str = "auto") -> Intake:
@@ -283,14 +324,21 @@ def take_in(path: Path, allowed: list[str], scratch: Path | None = None, layout:
 
     The layout is decided once, from the top of ``path`` (or named by ``layout``), never
     from inside one student's upload: a Gradescope export is a folder whose own
-    ``submission_metadata.yml`` (or, for the unpacked .zip or a folder that holds nothing
-    else, its only sub-folder's) lists the submissions; a Canvas download is a flat folder
-    of files most of whose names are Canvas's. Every error reading one student's upload is
-    that student's note and outcome. Names are made unique: one that is taken by another
-    student or by a file of the grader's own gets a suffix, with a note."""
+    ``submission_metadata.yml`` lists the submissions, or a folder holding nothing but the
+    export unpacked (``assignment_<id>_export/``, with ``submission_<id>/`` folders) or its
+    .zip; a Canvas download is a flat folder of files most of whose names are Canvas's. A
+    layout that could be read another way is said in the intake's warnings, with the
+    ``--layout`` that reads it so. Every error reading one student's upload is that
+    student's note and outcome. Names are made unique and short enough for a folder: one
+    that is taken by another student or by a file of the grader's own gets a suffix, one too
+    long is shortened, each with a note."""
     if layout not in LAYOUTS:
         raise ConfigError(f"unknown layout {layout!r}: use one of {', '.join(LAYOUTS)}")
     scratch = scratch or Path(tempfile.mkdtemp(prefix="grader-intake-"))
+    warnings: list[str] = []
+    if path.is_dir() and layout in ("auto", "gradescope") and (alone := _lone_export_zip(path)) is not None:
+        warnings.append(f"{path.name}/ holds nothing but {alone.name}, Gradescope's export: read as that export")
+        path = alone
     if path.is_file() and path.suffix == ".zip":
         export = scratch / "_export"
         export.mkdir(parents=True, exist_ok=True)
@@ -298,30 +346,125 @@ def take_in(path: Path, allowed: list[str], scratch: Path | None = None, layout:
             _unzip(path, export, MAX_EXPORT_BYTES)
         except SubmissionError as exc:
             raise ConfigError(f"{path}: {exc}") from None
-        root = _metadata_root(export, nested=True)
+        root = _zip_export_root(export)
         if root is None:
             raise ConfigError(f"{path}: a .zip without submission_metadata.yml is not a Gradescope export; "
                               "give a folder holding one folder or .zip per student")
         intake = _gradescope(root, allowed)
     elif not path.is_dir():
         raise ConfigError(f"{path}: no such folder of submissions")
-    elif layout == "gradescope" or layout == "auto" and _metadata_root(path) is not None:
-        root = _metadata_root(path)
-        if root is None:
-            raise ConfigError(f"{path}: --layout gradescope, but there is no submission_metadata.yml at its top")
+    elif layout in ("auto", "gradescope") and (root := _export_root(path, layout == "gradescope", warnings)) is not None:
         intake = _gradescope(root, allowed)
-    elif layout == "canvas" or layout == "auto" and _is_canvas(path):
+        warnings += _other_readings(root, allowed, "gradescope") if layout == "auto" else []
+    elif layout == "gradescope":
+        raise ConfigError(f"{path}: --layout gradescope, but there is no submission_metadata.yml at its top")
+    elif layout == "canvas" or layout == "auto" and _is_canvas(path, allowed):
         intake = _canvas(path, allowed, scratch)
     else:
         intake = _per_student(path, allowed, scratch)
+        warnings += _other_readings(path, allowed, "folders") if layout == "auto" else []
+    intake.warnings = warnings + intake.warnings
     if not intake.submissions:
         own = sorted(e.name for e in path.iterdir() if e.name in allowed) if path.is_dir() else []
         hint = (f" It holds {', '.join(own)} itself: give the folder that holds one folder (or .zip) per student"
                 if own else " Give the folder that holds one folder (or .zip) per student.")
         raise ConfigError(f"{path}: no student folders or .zip files in it.{hint}")
+    for sub in intake.submissions:
+        sub.digest = digest(sub.files)
     _unique(intake.submissions)
     intake.submissions.sort(key=lambda s: s.student)
     return intake
+
+
+def _entries(path: Path) -> list[Path]:
+    """The entries of ``path`` that may be submissions: not hidden, not macOS's archive metadata."""
+    return [p for p in path.iterdir() if not p.name.startswith(".") and p.name != "__MACOSX"]
+
+
+def _hidden(entry: Path) -> str | None:
+    """Why an entry of the class's folder is no one's submission, if it is hidden (said, not silently left out)."""
+    if entry.name.startswith("."):
+        return f"{entry.name}: {HIDDEN}"
+    if entry.name == "__MACOSX":
+        return f"{entry.name}: macOS's archive metadata, not a submission"
+    return None
+
+
+def _export_root(path: Path, forced: bool, warnings: list[str]) -> Path | None:
+    """The folder holding the export's submission_metadata.yml: ``path`` itself; or, where
+    ``path`` holds nothing else, its only folder, if it is shaped like Gradescope's export
+    (or ``forced``: --layout gradescope). Never a student's folder among others, nor a lone
+    student's folder that holds a metadata file: an upload cannot make the class an export,
+    or decide who is who."""
+    if (path / META).is_file():
+        return path
+    entries = _entries(path)
+    if len(entries) == 1 and entries[0].is_dir() and not entries[0].is_symlink() and (entries[0] / META).is_file():
+        folder = entries[0]
+        if forced or _export_shaped(folder):
+            return folder
+        warnings.append(f"{folder.name}/, the only folder here, holds a {META} but is not shaped like Gradescope's export "
+                        "(a folder named assignment_<id>_export holding submission_<id>/ folders beside it): read as one "
+                        "student's folder, and its metadata decides nothing. If it is the export, pass --layout gradescope")
+    return None
+
+
+def _export_shaped(folder: Path) -> bool:
+    return bool(EXPORT_DIR.match(folder.name)) and any(
+        SUBMISSION_DIR.match(p.name) and p.is_dir() and not p.is_symlink() for p in folder.iterdir())
+
+
+def _zip_export_root(export: Path) -> Path | None:
+    """Where the metadata is in an unpacked export .zip: at its top, or in its only folder."""
+    if (export / META).is_file():
+        return export
+    subdirs = [p for p in _entries(export) if p.is_dir() and not p.is_symlink()]
+    if len(subdirs) == 1 and len(_entries(export)) == 1 and (subdirs[0] / META).is_file():
+        return subdirs[0]
+    return None
+
+
+def _lone_export_zip(path: Path) -> Path | None:
+    """The export's .zip, where it is all the folder holds (``assignment_<id>_export.zip``,
+    with the metadata at its top or in its only folder): the class, not one student's upload."""
+    entries = _entries(path)
+    if len(entries) != 1 or not entries[0].is_file() or entries[0].is_symlink():
+        return None
+    archive = entries[0]
+    if not archive.name.lower().endswith(".zip") or not EXPORT_DIR.match(archive.name[:-4]):
+        return None
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            names = zf.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return None
+    return archive if any(PurePosixPath(n).name == META and len(PurePosixPath(n).parts) <= 2 for n in names) else None
+
+
+def _other_readings(path: Path, allowed: list[str], chosen: str) -> list[str]:
+    """What says the layout chosen from the top of ``path`` may not be the one meant, and the
+    --layout that reads it otherwise."""
+    entries = _entries(path)
+    canvas = [e.name for e in entries if e.is_file() and canvas_name(e.name, allowed) is not None]
+    named = ", ".join(canvas[:3]) + (", ..." if len(canvas) > 3 else "")
+    said = []
+    if chosen == "gradescope":
+        if canvas:
+            said.append(f"{path.name}/ holds {META}, so it is read as a Gradescope export, but also {_files(len(canvas))} "
+                        f"named as Canvas names them ({named}), which an export does not hold: if it is a Canvas "
+                        "download, pass --layout canvas (or --layout folders, for one folder per student)")
+        folders = [e for e in entries if e.is_dir()]
+        if folders and not any(SUBMISSION_DIR.match(e.name) for e in folders):
+            said.append(f"{path.name}/ holds {META}, so it is read as a Gradescope export, but none of its folders is a "
+                        "submission_<id>/ folder: if it is one folder per student, pass --layout folders")
+    elif canvas:
+        said.append(f"{_files(len(canvas))} here named as Canvas names them ({named}), and most entries not: read as "
+                    "one folder or .zip per student. If it is a Canvas download, pass --layout canvas")
+    return said
+
+
+def _files(n: int) -> str:
+    return "1 file" if n == 1 else f"{n} files"
 
 
 def _key(name: str) -> str:
@@ -334,8 +477,9 @@ def _unique(subs: list[Submission]) -> None:
     ``-student``. Names that several submissions make alike (equal but for case) are told
     apart by the LMS's ids where they have them: every one of them becomes ``name_<id>``
     (Canvas user id, Gradescope submission id), none keeps the bare name; in a folder per
-    student, the upload sorted first keeps it and the others get ``-2``, ``-3``... Each gets
-    a note saying so, and a login that several submissions share is no one's."""
+    student, the upload sorted first keeps it and the others get ``-2``, ``-3``... A name too
+    long for a folder is shortened. Each gets a note saying so, and a login that several
+    submissions share is no one's."""
     for sub in subs:
         if sub.student.lower() in RESERVED or not sub.student or sub.student.startswith("."):
             name = f"{sub.student or 'unnamed'}-student"
@@ -359,6 +503,7 @@ def _unique(subs: list[Submission]) -> None:
             taken.add(_key(name))
             sub.notes.insert(0, _told_apart(sub, group, name, by_id))
             sub.student = name
+    _shorten(subs)
     logins: dict[str, int] = {}
     for sub in subs:
         if sub.login:
@@ -366,6 +511,27 @@ def _unique(subs: list[Submission]) -> None:
     for sub in subs:
         if sub.login and logins[_key(sub.login)] > 1:
             sub.login = ""  # (its note says why: the name it was the login of is shared)
+
+
+def _shorten(subs: list[Submission]) -> None:
+    """Names longer than MAX_NAME_BYTES (UTF-8) cut to it, ending in a digest of the whole
+    name (so two long names that start alike stay two), with a note."""
+    taken = {_key(s.student) for s in subs}
+    for sub in subs:
+        full = sub.student
+        if len(full.encode()) <= MAX_NAME_BYTES:
+            continue
+        tag = hashlib.sha256(full.encode()).hexdigest()[:10]
+        head = full.encode()[: MAX_NAME_BYTES - len(tag) - 3].decode("utf-8", "ignore")
+        name, n = f"{head}~{tag}", 1
+        while _key(name) in taken:
+            n += 1
+            name = f"{head}~{tag}-{n}"
+        taken.add(_key(name))
+        shown = full if len(full) <= 60 else full[:60] + "..."
+        sub.notes.append(f"graded as {name!r}: the name {shown!r} is {len(full.encode())} bytes, more than a folder's name "
+                         f"may hold; shortened to {MAX_NAME_BYTES} bytes, ending in a digest of the whole name")
+        sub.student = name
 
 
 def _number(text: str) -> tuple[int, str]:
@@ -391,7 +557,8 @@ def _per_student(submissions_dir: Path, allowed: list[str], scratch: Path) -> In
     subs: list[Submission] = []
     ignored: list[str] = []
     for entry in sorted(submissions_dir.iterdir()):
-        if entry.name.startswith("."):
+        if (hidden := _hidden(entry)) is not None:
+            ignored.append(hidden)
             continue
         if entry.is_symlink():
             sub = Submission(entry.name, {}, problem=f"{entry.name} is a symbolic link; not followed")
@@ -413,6 +580,7 @@ def _per_student(submissions_dir: Path, allowed: list[str], scratch: Path) -> In
             continue
         sub.login = sub.student  # the instructor named the upload: that name is all there is to match by
         sub.source = f"the folder {entry.name}/" if entry.is_dir() and not entry.is_symlink() else entry.name
+        sub.upload = sub.source
         subs.append(sub)
     return Intake("one folder or .zip per student", subs, ignored)
 
@@ -433,106 +601,281 @@ def _from_zip(archive: Path, student: str, allowed: list[str], scratch: Path) ->
 # ---------------------------------------------------------------- Gradescope --
 
 
-def _metadata_root(path: Path, nested: bool = False) -> Path | None:
-    """The folder holding submission_metadata.yml: ``path`` itself; or its only sub-folder,
-    where ``path`` holds nothing else (an export unpacked into a folder of its own) or is
-    the unpacked export .zip (``nested``). Never a student's folder among others: one
-    upload cannot make the class a Gradescope export, or decide who is who."""
-    if (path / "submission_metadata.yml").is_file():
-        return path
-    entries = [p for p in path.iterdir() if not p.name.startswith((".", "__MACOSX"))]
-    subdirs = [p for p in entries if p.is_dir() and not p.is_symlink()]
-    if len(subdirs) == 1 and (nested or len(entries) == 1) and (subdirs[0] / "submission_metadata.yml").is_file():
-        return subdirs[0]
-    return None
-
-
 def _safe_name(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._@+-]+", "_", text).strip("._") or "unnamed"
 
 
+def _label(name: str) -> str:
+    """A display name as part of a folder's name: ASCII letters, digits and ``._+-`` (no
+    ``@``: a name never passes for an e-mail); "" where nothing is left."""
+    return re.sub(r"[^A-Za-z0-9._+-]+", "_", name).strip("._-")
+
+
+@dataclass
+class _Unclear:
+    """A metadata entry that cannot be read as one: a key given twice inside it."""
+
+    why: str
+
+
+@dataclass
+class _Person:
+    email: str
+    name: str
+    sid: str
+    slot: int  # where in the submission's list of submitters (0: the first)
+
+    @property
+    def label(self) -> str:
+        return self.email or self.name or f"submitter {self.slot + 1}"
+
+
+def _read_metadata(path: Path) -> list[tuple[str, Any, int]]:
+    """The entries of submission_metadata.yml, in the file's order: (folder, what it says,
+    line). A key given twice inside an entry makes it ``_Unclear`` (PyYAML would keep the
+    last silently); a folder given twice is returned twice, for the caller to refuse."""
+    import yaml
+
+    class Duplicate(yaml.constructor.ConstructorError):
+        pass
+
+    class Strict(yaml.SafeLoader):
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            if isinstance(node, yaml.MappingNode):
+                self.flatten_mapping(node)
+                seen: set[Any] = set()
+                for key_node, _ in node.value:
+                    key = self.construct_object(key_node, deep=True)
+                    try:
+                        twice = key in seen
+                        seen.add(key)
+                    except TypeError:  # an unhashable key: SafeLoader says so
+                        continue
+                    if twice:
+                        raise Duplicate(None, None, f"{key!r} given twice (line {key_node.start_mark.line + 1})",
+                                        key_node.start_mark)
+            return super().construct_mapping(node, deep=deep)
+
+    loader = Strict(path.read_text(encoding="utf-8"))
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            return []
+        if not isinstance(root, yaml.MappingNode):
+            raise ConfigError(f"{path}: expected a mapping of submission folders")
+        entries: list[tuple[str, Any, int]] = []
+        for key_node, value_node in root.value:
+            folder = str(loader.construct_object(key_node, deep=True))
+            try:
+                value: Any = loader.construct_object(value_node, deep=True)
+            except Duplicate as exc:
+                value = _Unclear(str(exc.problem))
+            entries.append((folder, value, key_node.start_mark.line + 1))
+        return entries
+    finally:
+        loader.dispose()
+
+
+def _get(d: object, key: str) -> object:
+    """A field of the metadata: Gradescope writes Ruby symbols (":submitters")."""
+    return d.get(":" + key, d.get(key)) if isinstance(d, dict) else None
+
+
+def _people(info: object) -> list[_Person]:
+    submitters = _get(info, "submitters")
+    people = [p for p in submitters if isinstance(p, dict)] if isinstance(submitters, list) else []
+    return [_Person(str(_get(p, "email") or "").strip(), str(_get(p, "name") or "").strip(), str(_get(p, "sid") or "").strip(), i)
+            for i, p in enumerate(people)]
+
+
+def _claims(value: object) -> str:
+    return value.why if isinstance(value, _Unclear) else ", ".join(p.label for p in _people(value)) or "no submitters"
+
+
 def _gradescope(root: Path, allowed: list[str]) -> Intake:
+    """A student per Gradescope person: a submitter's e-mail (whatever its case), graded on
+    the newest submission (the highest id) that lists them; a submitter without an e-mail is
+    the submission they are listed in (a name only labels them). A submission of several
+    submitters is graded once, as its first; each of the others gets the same result in a row
+    of their own. A submission the metadata lists twice, or whose entry gives a key twice,
+    is believed of no one: graded under its submission id, with a warning."""
     import yaml
 
     try:
-        meta = yaml.safe_load((root / "submission_metadata.yml").read_text(encoding="utf-8")) or {}
+        entries = _read_metadata(root / META)
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{root / 'submission_metadata.yml'}: not readable YAML ({exc})") from None
-    if not isinstance(meta, dict):
-        raise ConfigError(f"{root / 'submission_metadata.yml'}: expected a mapping of submission folders")
-
-    def get(d: object, key: str) -> object:  # Gradescope writes Ruby symbols: ":submitters"
-        return d.get(":" + key, d.get(key)) if isinstance(d, dict) else None
-
+        raise ConfigError(f"{root / META}: not readable YAML ({exc})") from None
+    believed, unclear, warnings = _sort_out(entries)
+    # One person, one row: an e-mail is graded on the newest submission that lists it.
+    listing: dict[str, list[str]] = {}
+    sids: dict[str, int] = {}
+    for folder_name, people in believed.items():
+        for p in people:
+            if p.email and folder_name not in listing.get(_key(p.email), []):
+                listing.setdefault(_key(p.email), []).append(folder_name)
+            if p.sid:
+                sids[p.sid] = sids.get(p.sid, 0) + 1
+    newest = {k: max(folders, key=lambda f: _number(f.removeprefix("submission_"))) for k, folders in listing.items()}
     subs: list[Submission] = []
     ignored: list[str] = []
-    listed: set[str] = set()
-    folders: dict[int, str] = {}  # id(submission) -> its folder
-    for folder_name, info in sorted(meta.items(), key=lambda kv: str(kv[0])):
-        folder_name = str(folder_name)
-        if folder_name in listed:  # (keys 1001 and '1001' of the YAML): one folder is one submission
-            ignored.append(f"{folder_name}: listed twice in submission_metadata.yml; taken once")
-            continue
-        listed.add(folder_name)
-        submitters = get(info, "submitters") or []
-        people = [p for p in submitters if isinstance(p, dict)] if isinstance(submitters, list) else []
-        if not people:
-            ignored.append(f"{folder_name}: no submitters in submission_metadata.yml")
-            continue
-        first = people[0]
-        email = str(get(first, "email") or "")
-        student = _safe_name(email or str(get(first, "sid") or get(first, "name") or folder_name))
+    for folder_name in sorted({*believed, *unclear}, key=lambda f: (_number(f.removeprefix("submission_")), f)):
         uid = _safe_name(folder_name.removeprefix("submission_") or folder_name)  # (it may end up in a folder's name)
-        notes = []
-        if len(people) > 1:
-            others = ", ".join(str(get(p, "email") or get(p, "name")) for p in people[1:])
-            notes.append(f"group submission with {others}: graded once, as {student}")
-        sub = Submission(student, {}, notes, login=email or student, uid=uid,
-                         source=f"Gradescope submission {uid}" + (f" ({email})" if email else ""))
-        folder = root / folder_name
-        if folder_name.startswith(("/", ".")) or "/" in folder_name or not folder.is_dir() or folder.is_symlink():
-            sub.problem = f"{folder_name}: listed in submission_metadata.yml but not in the export"
-        else:
-            sub.files = _collect(folder, allowed, notes, origin=sub.origin)
-        subs.append(sub)
-        folders[id(sub)] = folder_name
-    subs = _one_per_person(subs, folders, ignored)
-    for entry in sorted(root.iterdir()):
-        if entry.is_dir() and entry.name not in listed and not entry.name.startswith((".", "__MACOSX")):
-            ignored.append(f"{entry.name}: not listed in submission_metadata.yml")
-    return Intake("Gradescope export (submission_metadata.yml)", subs, ignored)
-
-
-def _one_per_person(subs: list[Submission], folders: dict[int, str], ignored: list[str]) -> list[Submission]:
-    """One submission per Gradescope account (its e-mail, whatever its case): where one is
-    the first submitter of several submissions, the newest (the highest submission id) is
-    graded and the others are ignored, with a note to the one graded."""
-    by_email: dict[str, list[Submission]] = {}
-    for sub in subs:
-        if "@" in (sub.login or ""):
-            by_email.setdefault(_key(sub.login or ""), []).append(sub)
-    dropped: set[int] = set()
-    for group in by_email.values():
-        if len(group) < 2:
+        upload = f"Gradescope submission {uid}"
+        if folder_name in unclear:
+            sub = Submission(f"submission_{uid}", {}, [f"{folder_name} {unclear[folder_name]}: graded under its submission "
+                                                       "id, matched to no one until the course staff check it"],
+                             login="", uid=uid, source=upload, upload=upload)
+            _with_files(sub, root, folder_name, allowed)
+            subs.append(sub)
             continue
-        group.sort(key=lambda s: _number(s.uid or ""))
-        kept = group[-1]
-        older = ", ".join(folders[id(s)] for s in group[:-1])
-        kept.notes.insert(0, f"{kept.login} is the first submitter of {older} too: graded on the newest, {kept.source}")
-        for s in group[:-1]:
-            ignored.append(f"{folders[id(s)]}: {s.login}'s too; graded on the newest, {kept.source}")
-            dropped.add(id(s))
-    return [s for s in subs if id(s) not in dropped]
+        people = believed[folder_name]
+        members = [p for i, p in enumerate(people) if not p.email or (  # (one e-mail twice in a submission: one person)
+            newest[_key(p.email)] == folder_name and _key(p.email) not in {_key(q.email) for q in people[:i]})]
+        moved = [p for p in people if p.email and newest[_key(p.email)] != folder_name]
+        if not people:
+            ignored.append(f"{folder_name}: no submitters in {META}")
+        elif not members:
+            ignored.append(f"{folder_name}: its submitters are graded on their newer submissions (the highest submission id): "
+                           + ", ".join(f"{p.email} on submission {newest[_key(p.email)].removeprefix('submission_')}"
+                                       for p in moved))
+        else:
+            group = [_member(p, people, members, moved, uid, listing, newest, sids, folder_name) for p in members]
+            said = _with_files(group[0], root, folder_name, allowed)
+            for sub in group[1:]:  # the same upload: its files, and what intake said of them
+                sub.files, sub.origin, sub.problem, sub.leader = group[0].files, dict(group[0].origin), group[0].problem, group[0]
+                sub.notes += said
+            group[0].group = group[1:]
+            subs += group
+    for entry in sorted(root.iterdir()):
+        if entry.name == META or entry.name in believed or entry.name in unclear:
+            continue
+        if (hidden := _hidden(entry)) is not None:
+            ignored.append(hidden)
+        elif entry.is_dir():
+            ignored.append(f"{entry.name}: not listed in {META}")
+        else:
+            ignored.append(f"{entry.name}: a file beside {META}, not a submission's folder")
+    return Intake("Gradescope export (submission_metadata.yml)", subs, ignored, warnings)
+
+
+def _sort_out(entries: list[tuple[str, Any, int]]) -> tuple[dict[str, list[_Person]], dict[str, str], list[str]]:
+    """The metadata's entries believed (folder -> its submitters), the folders believed of no
+    one (folder -> why: listed twice, or an entry giving a key twice) and the warnings saying
+    so, with what each entry claimed."""
+    by_folder: dict[str, list[tuple[Any, int]]] = {}
+    for folder_name, value, line in entries:  # (keys 1001 and '1001' of the YAML are one folder)
+        by_folder.setdefault(folder_name, []).append((value, line))
+    believed: dict[str, list[_Person]] = {}
+    unclear: dict[str, str] = {}
+    warnings: list[str] = []
+    for folder_name, found in by_folder.items():
+        if len(found) == 1 and not isinstance(found[0][0], _Unclear):
+            believed[folder_name] = _people(found[0][0])
+            continue
+        if len(found) > 1:
+            unclear[folder_name] = f"is listed {len(found)} times in {META}"
+            said = "; ".join(f"line {line}: {_claims(value)}" for value, line in found)
+        else:
+            unclear[folder_name] = f"has an entry in {META} that cannot be read as one ({found[0][0].why})"
+            said = f"line {found[0][1]}"
+        warnings.append(f"{folder_name} {unclear[folder_name]} ({said}): none of it is believed; graded under its "
+                        "submission id and matched to no one. Check in Gradescope whose it is")
+    return believed, unclear, warnings
+
+
+def _with_files(sub: Submission, root: Path, folder_name: str, allowed: list[str]) -> list[str]:
+    """Give ``sub`` the files of the export's folder ``folder_name`` (or the problem that it
+    is not there); return the notes this added."""
+    folder = root / folder_name
+    notes: list[str] = []
+    if folder_name.startswith(("/", ".")) or "/" in folder_name or not folder.is_dir() or folder.is_symlink():
+        sub.problem = f"{folder_name}: listed in {META} but not in the export"
+    else:
+        sub.files = _collect(folder, allowed, notes, origin=sub.origin)
+    sub.notes += notes
+    return notes
+
+
+def _member(p: _Person, people: list[_Person], members: list[_Person], moved: list[_Person], uid: str,
+            listing: dict[str, list[str]], newest: dict[str, str], sids: dict[str, int], folder_name: str) -> Submission:
+    """The student that one submitter of a submission is (see ``_gradescope``), with notes."""
+    notes: list[str] = []
+    group = len(people) > 1
+    where = f"Gradescope submission {uid}" + (f", submitter {p.slot + 1}" if group else "")
+    sis_id = None
+    if p.email:
+        student, login = _safe_name(p.email), p.email
+        others = [f for f in listing[_key(p.email)] if f != folder_name]
+        if others:
+            notes.append(f"{p.email} is a submitter of {', '.join(sorted(others))} too: graded on submission {uid}, the newest "
+                         "by the highest submission id (Gradescope numbers submissions as they are made; created_at is not "
+                         "compared)")
+    else:
+        student, login = f"{_label(p.name) or 'submitter'}_{uid}", ""
+        told = f"no e-mail for this submitter in {META}: they are {where}"
+        told += f"; the name {p.name!r} only labels them" if p.name else ""
+        if p.sid and sids[p.sid] == 1:
+            sis_id = p.sid
+            told += f"; Canvas may match them by SIS User ID {p.sid} (their sid)"
+        elif p.sid:
+            told += f"; their sid {p.sid} is given by {sids[p.sid]} submitters in the export, so it is no one's SIS User ID"
+        notes.append(told + ("" if sis_id else "; Canvas cannot match them by login: enter their score by hand"))
+    if group:
+        who = ", ".join(q.label for q in people)
+        if p is members[0]:
+            notes.append(f"group submission {uid} ({who}): graded once, on this upload; each member gets this result in "
+                         "a row of their own")
+        else:
+            notes.append(f"group submission {uid} ({who}): graded once, on {members[0].label}'s upload; this is the "
+                         f"group's result, as {p.label}'s own row")
+        notes += [f"{q.email} is graded on their newer submission {newest[_key(q.email)].removeprefix('submission_')}, "
+                  "not with this group" for q in moved]
+    return Submission(student, {}, notes, login=login, uid=uid if p is members[0] else f"{uid}-{p.slot + 1}",
+                      source=f"Gradescope submission {uid}" + (f" ({p.email})" if p.email else ""), sis_id=sis_id,
+                      upload=where)
 
 
 # -------------------------------------------------------------------- Canvas --
 
 
-def _is_canvas(path: Path) -> bool:
+@dataclass(frozen=True)
+class CanvasName:
+    """What Canvas's name of an uploaded file says: ``login[_late]_userid_fileid_original``."""
+
+    login: str  # Canvas's sortable name, less what is not a letter, digit or _ (may be empty)
+    late: bool
+    user: str
+    file_id: int
+    original: str  # the file's name as uploaded, less Canvas's -1, -2 ... of a resubmission
+
+
+def canvas_name(name: str, allowed: list[str]) -> CanvasName | None:
+    """Read a Canvas file name: the user id and file id are the two numbers just before the
+    uploaded file's own name, which may hold ``_<digits>_`` itself, as may the end of a login
+    (a name "Eve_500"). Of the readings, the one whose file is one the assignment expects;
+    else the leftmost. A login never holds ``_<digits>_`` (Canvas joins such digits to the
+    name), so an upload named ``ann_500_9_momentum.py`` never reads as user 500's file."""
+    readings = []
+    for i, c in enumerate(name):
+        if c != "_" or (m := CANVAS_IDS.match(name, i)) is None or m.end() == len(name):
+            continue
+        head = name[:i]
+        late = head.lower().endswith("_late")
+        login = head[: -len("_late")] if late else head
+        if re.search(r"_\d+_", login):
+            continue
+        original = name[m.end():]
+        if r := RESUBMITTED.match(original):
+            original = r["stem"] + r["ext"]
+        readings.append(CanvasName(login, late, m[1], int(m[2]), original))
+    return next((r for r in readings if r.original in allowed), readings[0] if readings else None)
+
+
+def _is_canvas(path: Path, allowed: list[str]) -> bool:
     """A flat folder of files, most of them named as Canvas names them (one student's
     upload named like a Canvas file does not make a class of .zip files a Canvas download)."""
-    entries = [e for e in path.iterdir() if not e.name.startswith(".")]
-    canvas = [e for e in entries if CANVAS_NAME.match(e.name)]
+    entries = _entries(path)
+    canvas = [e for e in entries if canvas_name(e.name, allowed) is not None]
     return bool(entries) and not any(e.is_dir() for e in entries) and len(canvas) * 2 > len(entries)
 
 
@@ -544,19 +887,19 @@ def _canvas(path: Path, allowed: list[str], scratch: Path) -> Intake:
     by_user: dict[str, dict[str, list[tuple[int, Path]]]] = {}
     logins: dict[str, dict[str, int]] = {}  # user id -> login -> its newest file id
     for entry in sorted(path.iterdir()):
-        if entry.name.startswith("."):
+        if (hidden := _hidden(entry)) is not None:
+            ignored.append(hidden)
             continue
-        m = CANVAS_NAME.match(entry.name)
-        if not m:
+        c = canvas_name(entry.name, allowed)
+        if c is None:
             ignored.append(f"{entry.name}: not a Canvas submission file name (login_userid_fileid_name)")
             continue
-        original = m["original"]
-        if r := RESUBMITTED.match(original):
-            original = r["stem"] + r["ext"]
-        user, file_id = m["userid"], int(m["fileid"])
-        by_user.setdefault(user, {}).setdefault(original, []).append((file_id, entry))
-        seen = logins.setdefault(user, {})
-        seen[m["login"]] = max(seen.get(m["login"], file_id), file_id)
+        if entry.is_dir() and not entry.is_symlink():
+            ignored.append(f"{entry.name}: a folder; a Canvas download holds files only")
+            continue
+        by_user.setdefault(c.user, {}).setdefault(c.original, []).append((c.file_id, entry))
+        seen = logins.setdefault(c.user, {})
+        seen[c.login] = max(seen.get(c.login, c.file_id), c.file_id)
     subs = [_canvas_user(user, files, logins[user], allowed, scratch)
             for user, files in sorted(by_user.items(), key=lambda kv: _number(kv[0]))]
     return Intake("Canvas bulk download (login_userid_fileid_name)", subs, ignored)
@@ -566,23 +909,29 @@ def _canvas_user(user: str, files: dict[str, list[tuple[int, Path]]], logins: di
                  scratch: Path) -> Submission:
     """One Canvas user's submission: of each file, the upload with the highest file id."""
     login = max(logins, key=lambda name: (logins[name], name))
+    label = login or f"user_{user}"
     notes: list[str] = []
     if len(logins) > 1:
-        notes.append(f"Canvas named this user's files with {len(logins)} logins ({', '.join(sorted(logins))}): "
-                     f"one student, Canvas user {user}, named {login} after the newest upload")
+        notes.append(f"Canvas named this user's files with {len(logins)} logins ({', '.join(repr(n) for n in sorted(logins))}): "
+                     f"one student, Canvas user {user}, named {label} after the newest upload")
+    elif not login:
+        notes.append(f"Canvas named this user's files with no name (a name without a letter or digit): Canvas user {user}, "
+                     f"graded as {label}")
     chosen: dict[str, Path] = {}
     notebooks: list[tuple[str, Path]] = []
     origin: dict[str, str] = {}
+    used: list[int] = []
     problem = None
     for original, versions in sorted(files.items()):
         versions.sort()
         newest = versions[-1][1]
+        used.append(versions[-1][0])
         if len(versions) > 1:
             notes.append(f"{original}: {len(versions)} uploads, used the newest ({newest.name})")
         if newest.is_symlink():
             notes.append(f"{newest.name}: a symbolic link, ignored")
         elif original.endswith(".zip"):
-            inner = _from_zip(newest, login, allowed, scratch)
+            inner = _from_zip(newest, label, allowed, scratch)
             problem = problem or inner.problem
             notes += inner.notes
             for name, p in inner.files.items():
@@ -600,8 +949,9 @@ def _canvas_user(user: str, files: dict[str, list[tuple[int, Path]]], logins: di
                                             allowed, notes).items():
         if name not in chosen or name in origin:  # a notebook uploaded as it is, over one inside a .zip
             chosen[name], origin[name] = p, shown
-    return Submission(login, {} if problem else chosen, notes, problem=problem, canvas_id=user, login="", uid=user,
-                      source=f"Canvas user {user}", origin={} if problem else origin)
+    return Submission(label, {} if problem else chosen, notes, problem=problem, canvas_id=user, login="", uid=user,
+                      source=f"Canvas user {user}", origin={} if problem else origin,
+                      upload=f"Canvas user {user}, files {' '.join(map(str, sorted(used)))}")
 
 
 def single(folder: Path, allowed: list[str], student: str, recursive: bool = False) -> Submission:

@@ -199,7 +199,14 @@ class Result(BaseModel):
     canvas_id: str | None = Field(default=None, description="the student's Canvas user id, where intake knew it")
     login: str | None = Field(default=None, description="what Canvas's gradebook import may match the student by (SIS "
                               "Login ID): a Gradescope submitter's e-mail, a folder's name; empty where there is none "
-                              "(a Canvas user, matched by canvas_id; a name several uploads make); null in older results")
+                              "(a Canvas user, matched by canvas_id; a submitter without an e-mail, whose name is never a "
+                              "login; a name several uploads make); null in older results")
+    sis_id: str | None = Field(default=None, description="Canvas's SIS User ID for the student: the Gradescope sid of a "
+                               "submitter without an e-mail, where no other submitter gives it")
+    upload: str = Field(default="", description="what identifies the upload graded, by the LMS's ids: \"Gradescope submission "
+                        "101\" (\", submitter 2\" in a group), \"Canvas user 500, files 1001 1005\", \"the folder ann/\"; "
+                        "a resumed batch reuses this result only for the same upload (empty in older results)")
+    files_sha256: str = Field(default="", description="the sha256 of the files graded (their names and bytes)")
     intake_notes: list[str] = Field(default_factory=list, description="what intake said of this student's upload: "
                                     "files ignored and why, the name they were graded under and why")
     student_time: float = Field(default=0.0, description="seconds the worker spent running the submission's calls")

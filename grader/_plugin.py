@@ -465,8 +465,11 @@ class GraderPlugin:
             student_time=round(compute, 3),
             **identity(self.subs.get(student)),
         )
-        self.plan.results.append(result)
-        self.plan.on_result(result)
+        # A group submission is graded once; each other member gets the same result as theirs.
+        members = self.subs[student].group if student in self.subs else []
+        for r in [result, *(result.model_copy(update={"student": m.student, **identity(m)}, deep=True) for m in members)]:
+            self.plan.results.append(r)
+            self.plan.on_result(r)
 
     def _notebook_part(self, student: str, problem: ProblemSpec) -> dict[str, Any]:
         """A problem's result's notebook fields: the block saying what of the notebook ran,

@@ -40,7 +40,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 from ._course import Course
 from ._exceptions import ConfigError, GraderError
@@ -233,15 +233,19 @@ def grade_on_slurm(
         intake = take_in(submissions_dir, a.student_files, scratch, layout=layout)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    names = [s.student for s in intake.submissions]
+    everyone = [s.student for s in intake.submissions]
     subs = {s.student: s for s in intake.submissions}
+    # The uploads graded, by their leader: a group's other members get copies of its result.
+    members = {s.student: [s.student, *(m.student for m in s.group)] for s in intake.submissions if s.leader is None}
+    names = list(members)
     atomic_write(out_dir / "intake.txt", "\n".join(intake.summary()) + "\n")
     on_intake(intake.summary())
-    if unknown := sorted((regrade or set()) - set(names)):
+    if unknown := sorted((regrade or set()) - set(everyone)):
         raise ConfigError(f"--regrade {' '.join(unknown)}: no such student in {submissions_dir}")
+    again = {u for u in names if set(members[u]) & (regrade or set())}
     wanted = {p.id for p in a.rubric.problems if problems is None or p.id in problems}
-    done = {} if regrade_all else _finished(out_dir, a.id, wanted, [subs[s] for s in names if s not in (regrade or set())])
-    on_resume(len(done), len(names))
+    done = {} if regrade_all else _finished(out_dir, a.id, wanted, [subs[s] for s in names if s not in again])
+    on_resume(len(done), len(everyone))
     todo = [s for s in names if s not in done]
     seed = secrets.randbits(31) if seed is None else seed
     if not todo:
@@ -269,7 +273,7 @@ def grade_on_slurm(
     script.chmod(0o755)
 
     # Who still has the result of an earlier grading: they are done when it is replaced.
-    before = {s: _signature(out_dir / s / "result.json") for s in todo}
+    before = {m: _signature(out_dir / m / "result.json") for s in todo for m in members[s]}
     tries = {s: 0 for s in todo}
     tasks: dict[str, _Task] = {}
     finished: dict[str, Result] = {}
@@ -287,6 +291,11 @@ def grade_on_slurm(
         except (OSError, ValueError):
             return None
         return r if r.assignment == a.id and not r.not_graded else None
+
+    def unit_of(student: str) -> list[Result] | None:
+        """The results of an upload's every member, once all are written (a group's task writes them one by one)."""
+        found = [result_of(m) for m in members[student]]
+        return None if any(r is None for r in found) else cast("list[Result]", found)
 
     def submit(students: list[str]) -> None:
         chunks = [students[i:i + options.students_per_task] for i in range(0, len(students), options.students_per_task)]
@@ -344,9 +353,10 @@ def grade_on_slurm(
             if fatal:
                 raise ConfigError(f"a Slurm task could not grade ({fatal[0].name}):\n{fatal[0].read_text(errors='replace').strip()}")
             for s in todo:
-                if s not in finished and s not in failed and (r := result_of(s)) is not None:
-                    finished[s] = r
-                    on_result(r)
+                if s not in finished and s not in failed and (rs := unit_of(s)) is not None:
+                    finished[s] = rs[0]
+                    for r in rs:
+                        on_result(r)
             reasons: dict[str, str] = {}
             queue = _queue(name, reasons)
             if queue is None:
@@ -369,23 +379,25 @@ def grade_on_slurm(
                     continue
                 del tasks[task_id]
                 for s in task.students:
-                    if s not in finished and (r := result_of(s)) is not None:
-                        finished[s] = r
-                        on_result(r)
+                    if s not in finished and (rs := unit_of(s)) is not None:
+                        finished[s] = rs[0]
+                        for r in rs:
+                            on_result(r)
                 missing = [s for s in task.students if s not in finished]
                 if not missing:
                     continue
                 reason = _why(task_id, task.log)
                 log.warning("%s: %d students ungraded: %s", task_id, len(missing), reason)
-                again = [s for s in missing if tries[s] <= options.retries]
+                retry = [s for s in missing if tries[s] <= options.retries]
                 for s in missing:
-                    if s not in again:
+                    if s not in retry:
                         failed[s] = f"{reason}; tried {tries[s]} times"
-                        r = not_graded_result(a, s, failed[s], problems, seed, subs[s])
-                        _write_result(out_dir, a, r)
-                        on_result(r)
-                if again:
-                    submit(again)
+                        for m in members[s]:
+                            r = not_graded_result(a, m, failed[s], problems, seed, subs[m])
+                            _write_result(out_dir, a, r)
+                            on_result(r)
+                if retry:
+                    submit(retry)
             queued = sum(len(t.students) for i, t in tasks.items() if queue.get(i, "") in ("PD", "CF", "RQ", "S"))
             running = sum(1 for t in tasks.values() for s in t.students if s not in finished) - queued
             total, finished_n = len(todo), len(finished) + len(failed)
@@ -402,10 +414,8 @@ def grade_on_slurm(
         signal.signal(signal.SIGTERM, previous_term)
         if not _queue_has(name):
             (runs / ACTIVE).unlink(missing_ok=True)
-        _write_class(out_dir, a, wanted, names)
-    return sorted([*done.values(), *finished.values(),
-                   *(Result.model_validate_json((out_dir / s / "result.json").read_bytes()) for s in failed)],
-                  key=lambda r: r.student)
+        _write_class(out_dir, a, wanted, everyone)
+    return _class_results(out_dir, a, everyone)
 
 
 def _write_result(out_dir: Path, a: Any, r: Result) -> None:
@@ -422,6 +432,11 @@ def _write_class(out_dir: Path, a: Any, wanted: set[str], names: list[str]) -> N
     run was interrupted (they then show who is graded so far)."""
     from ._grade import write_class_files
 
+    write_class_files(out_dir, a, _class_results(out_dir, a, names))
+
+
+def _class_results(out_dir: Path, a: Any, names: list[str]) -> list[Result]:
+    """The stored results of these students (of this assignment), by student."""
     results = []
     for s in names:
         try:
@@ -430,7 +445,7 @@ def _write_class(out_dir: Path, a: Any, wanted: set[str], names: list[str]) -> N
             continue
         if r.assignment == a.id:
             results.append(r)
-    write_class_files(out_dir, a, sorted(results, key=lambda r: r.student))
+    return sorted(results, key=lambda r: r.student)
 
 
 def _queue_has(name: str) -> bool:

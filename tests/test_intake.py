@@ -72,10 +72,13 @@ def test_a_gradescope_export_folder_is_matched_by_its_metadata(tmp_path: Path) -
     intake = take_in(gradescope_export(tmp_path), ALLOWED, tmp_path / "scratch")
     assert intake.layout.startswith("Gradescope")
     by = {s.student: s for s in intake.submissions}
-    assert sorted(by) == ["erin@uni.edu", "frank@uni.edu", "gone@uni.edu"]
+    assert sorted(by) == ["erin@uni.edu", "frank@uni.edu", "gone@uni.edu", "grace@uni.edu"]
     assert sorted(by["erin@uni.edu"].files) == ALLOWED
     assert by["frank@uni.edu"].files["backprop.py"].read_text() == (EXAMPLES / "frank" / "backprop.py").read_text()
-    assert any("group submission with grace@uni.edu" in n for n in by["frank@uni.edu"].notes)
+    # a group's members are each a student, graded once on the group's upload
+    assert by["grace@uni.edu"].leader is by["frank@uni.edu"] and by["grace@uni.edu"].files == by["frank@uni.edu"].files
+    assert all(any("group submission 1002 (frank@uni.edu, grace@uni.edu)" in n for n in by[s].notes)
+               for s in ("frank@uni.edu", "grace@uni.edu"))
     assert "not in the export" in (by["gone@uni.edu"].problem or "")
     assert any("submission_9999: not listed" in i for i in intake.ignored)
 
@@ -87,7 +90,7 @@ def test_a_gradescope_export_zip_is_taken_in_whole(tmp_path: Path) -> None:
         for p in sorted(export.rglob("*")):
             zf.write(p, p.relative_to(export.parent))
     intake = take_in(archive, ALLOWED, tmp_path / "scratch")
-    assert [s.student for s in intake.submissions] == ["erin@uni.edu", "frank@uni.edu", "gone@uni.edu"]
+    assert [s.student for s in intake.submissions] == ["erin@uni.edu", "frank@uni.edu", "gone@uni.edu", "grace@uni.edu"]
 
 
 def test_a_canvas_download_is_split_by_login_and_the_newest_upload_wins(tmp_path: Path) -> None:

@@ -315,25 +315,32 @@ def test_gradescope_submitters_that_make_one_name_are_told_apart_by_submission_i
     export = _export(tmp_path / "export", {
         "submission_11": [{"name": "Pat O'Brien", "email": "o'brien@example.edu"}],
         "submission_12": [{"name": "Pat O Brien", "email": "o_brien@example.edu"}],
-        "submission_13": [{"name": "Alex Kim", "sid": "7"}],  # no e-mail: named after the sid
+        "submission_13": [{"name": "Alex Kim", "sid": "7"}],  # no e-mail: the submission is who they are
         "submission_14": [{"name": "Sam Lee", "sid": "7"}, {"name": "Alex Kim", "email": "alex@example.edu"}],
         "submission_15": [{"name": "Kim Alex"}],  # nothing but a name
         "submission_16": [{"name": "Kim Alex"}],
     })
     intake = take_in(export, ALLOWED, tmp_path / "scratch")
-    by_folder = {s.files["backprop.py"].parent.name: s for s in intake.submissions}
-    assert sorted(by_folder) == [f"submission_{i}" for i in range(11, 17)]  # six submissions, six students
-    assert len({s.student.casefold() for s in intake.submissions}) == 6
-    for folder, sub in by_folder.items():
-        assert sub.files["backprop.py"].read_bytes().endswith(f"# {folder}\n".encode())
-        number = folder.removeprefix("submission_")
-        said = [n for n in sub.notes if "told apart" in n]
-        assert number in sub.student and said and f"submission {number}" in said[0], (sub.student, sub.notes)
+    by_upload = {s.upload.removeprefix("Gradescope submission "): s for s in intake.submissions}
+    # six submissions, seven people (14 is a group of two)
+    assert sorted(by_upload) == ["11", "12", "13", "14, submitter 1", "14, submitter 2", "15", "16"], sorted(by_upload)
+    assert len({s.student.casefold() for s in intake.submissions}) == 7
+    for upload, sub in by_upload.items():
+        number = upload.split(",")[0]
+        assert sub.files["backprop.py"].read_bytes().endswith(f"# submission_{number}\n".encode())
+        if sub.login in ("", None):  # no e-mail: named after the submission, whatever the name; a name is no login
+            said = [n for n in sub.notes if "no e-mail" in n]
+            assert sub.student.endswith(f"_{number}") and said and f"submission {number}" in said[0], (sub.student, sub.notes)
+    for number in ("11", "12"):  # e-mails that make one name: told apart by the submission id
+        said = [n for n in by_upload[number].notes if "told apart" in n]
+        assert number in by_upload[number].student and said and f"submission {number}" in said[0], by_upload[number].notes
     # The e-mails are the people: o'brien is never written down as o_brien, who is someone else.
-    assert by_folder["submission_11"].login == "o'brien@example.edu"
-    assert by_folder["submission_12"].login == "o_brien@example.edu"
-    # A name that two submissions share is no one's login.
-    assert by_folder["submission_15"].login == by_folder["submission_16"].login == ""
+    assert by_upload["11"].login == "o'brien@example.edu"
+    assert by_upload["12"].login == "o_brien@example.edu"
+    assert by_upload["14, submitter 2"].login == "alex@example.edu" and by_upload["14, submitter 2"].leader is not None
+    # Names are no logins; a sid two submitters give is no one's SIS id.
+    assert by_upload["15"].login == by_upload["16"].login == by_upload["13"].login == ""
+    assert by_upload["13"].sis_id is None and by_upload["14, submitter 1"].sis_id is None
 
 
 def test_one_person_in_two_gradescope_submissions_is_one_student(tmp_path: Path) -> None:
