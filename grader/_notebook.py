@@ -388,6 +388,13 @@ def read(path: Path) -> list[Cell]:
     if major not in (3, 4):
         raise SubmissionError(f"{name}: notebook format {major!r}, which the grader does not read "
                               "(it reads formats 3 and 4): save it again with Jupyter or Colab")
+    # Outputs and attachments are never read: dropped before nbformat sees them (validating a
+    # million outputs, or broken ones, took minutes and gigabytes of the grader's own process).
+    for cell in _raw_cells(raw):
+        if cell.get("cell_type") == "code" and "outputs" in cell:
+            cell["outputs"] = []
+        cell.pop("attachments", None)
+    text = json.dumps(raw)
     try:
         nb = nbformat.reads(text, as_version=4)
     except (NotJSONError, ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -411,12 +418,21 @@ def read(path: Path) -> list[Cell]:
         source = "".join(source) if isinstance(source, list) else source
         if not isinstance(source, str):
             continue
+        # Lines as Python reads them: a lone carriage return ends a line too (kept and cut by
+        # "\n" alone, a line after one ran while the notes said it was left out).
+        source = source.replace("\r\n", "\n").replace("\r", "\n")
         count = c.get("execution_count")
         total += len(source)
         if total > MAX_CODE_CHARS:
             raise SubmissionError(f"{name}: its code cells hold more than {MAX_CODE_CHARS >> 20} MB of code")
         cells.append(Cell(i, count if isinstance(count, int) and not isinstance(count, bool) else None, source))
     return cells
+
+
+def _raw_cells(raw: dict[str, Any]) -> list[dict[str, Any]]:
+    """The cell dicts of a notebook's JSON, format 4 (``cells``) or 3 (``worksheets``)."""
+    lists = [raw.get("cells")] + [w.get("cells") for w in raw.get("worksheets") or [] if isinstance(w, dict)]
+    return [c for cells in lists if isinstance(cells, list) for c in cells if isinstance(c, dict)]
 
 
 # ------------------------------------------------------------- converting --

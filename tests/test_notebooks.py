@@ -355,3 +355,43 @@ def test_a_load_note_made_in_the_hidden_tests_worker_never_reaches_the_page(tmp_
     assert not any(f in notes for f in hidden), (notes, runner.folders)
     page = "\n".join(p.read_text() for p in (tmp_path / "out" / "ann").glob("*.html"))
     assert page and any(f in page for f in shown) and not any(f in page for f in hidden)
+
+
+# -------------------------------------- found by a tester who had not read the notebook code --
+
+
+def test_a_lone_carriage_return_ends_a_line_as_python_reads_it(tmp_path: Path) -> None:
+    """"# constants\\rK = 0\\n<work>" : Python reads K = 0 as a line of its own. The grader cut
+    lines at "\\n" alone: it kept the cell's first line and wrote the work after it into the
+    worker's file, which ran at load while the notes said it was left out."""
+    marker = tmp_path / "ran.txt"
+    path = notebook(tmp_path / "hw5.ipynb", (REF / "bottleneck.py").read_text(),
+                    f"# constants\rK = 0\nopen({str(marker)!r}, 'w').write('ran')",
+                    "def naive_params(c_in, n1, n3, n5):\n    return K + _conv_params(c_in, n1, 1) + "
+                    "_conv_params(c_in, n3, 3) + _conv_params(c_in, n5, 5)")  # uses K: its line is kept
+    m = convert(path, "bottleneck", wanted=template_names(HW5.template_dir / "bottleneck.py"))
+    assert "open(" not in m.kept and "K = 0" in m.kept
+    compile(m.kept, "kept", "exec")
+    r = check("mfdnn-hw5", path, course=COURSE, seed=3, problems={"bottleneck"})
+    assert r.score == r.max_score and not marker.exists()
+    assert any("Left out: cell 3" in n and "line 3: a top-level call" in n for n in r.problems[0].notes), r.problems[0].notes
+
+
+def test_outputs_are_not_read_so_broken_or_countless_ones_cost_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A notebook's outputs and attachments are dropped before nbformat reads and validates it: a
+    megabyte of invalid outputs took the grader's own process 90 s and 2.5 GB per read (3 MB
+    stopped a whole batch), a million valid ones eight minutes."""
+    nb = nbformat.v4.new_notebook(cells=[new_code_cell((REF / "bottleneck.py").read_text())])
+    raw = json.loads(nbformat.writes(nb))
+    raw["cells"][0]["outputs"] = [{"output_type": "stream", "name": "stdout", "text": 1}] * 1000  # invalid: text is a number
+    raw["cells"].append({"cell_type": "code", "metadata": {}, "execution_count": 2, "source": "x = 1",
+                         "outputs": [{"output_type": "display_data", "data": {"text/plain": "y"}, "metadata": {}}] * 1000,
+                         "attachments": {"a.png": {"image/png": "AAAA"}}})
+    path = tmp_path / "hw5.ipynb"
+    path.write_text(json.dumps(raw))
+    seen: list[dict[str, Any]] = []
+    reads = nbformat.reads
+    monkeypatch.setattr(nbformat, "reads", lambda text, **kw: seen.append(json.loads(text)) or reads(text, **kw))
+    cells = read(path)
+    assert [c.index for c in cells] == [1, 2]
+    assert len(seen) == 1 and all(c.get("outputs") == [] and "attachments" not in c for c in seen[0]["cells"]), seen
