@@ -128,14 +128,18 @@ def build(assignment: str, out: Path, *, course: Course | None = None) -> Path:
 
 
 def to_gradescope(result: Result) -> GradescopeResults:
-    """Gradescope's results.json for one graded submission."""
+    """Gradescope's results.json for one graded submission. The visible tests are numbered
+    1, 2, ... in rubric order and the others after them, so no gap among the numbers a student
+    sees tells where a hidden test sits."""
+    order = sorted(result.tests, key=lambda t: t.visibility != "visible")  # (a stable sort: rubric order within each)
+    number = {id(t): i for i, t in enumerate(order, 1)}
     tests = [
         GradescopeTest(
-            score=t.score, max_score=t.max_score, status=t.status, name=t.name, number=str(i),
+            score=t.score, max_score=t.max_score, status=t.status, name=t.name, number=str(number[id(t)]),
             output=t.output if t.outcome == "passed" or not t.output else f"[{t.outcome}] {t.output}",
             tags=[t.problem], visibility=t.visibility, extra_data={"outcome": t.outcome, "test": t.test},
         )
-        for i, t in enumerate(result.tests, 1)
+        for t in result.tests
     ]  # fmt: skip
     not_shown = sum(t.visibility != "visible" for t in result.tests)
     return GradescopeResults(

@@ -381,3 +381,19 @@ def test_the_student_page_time_is_that_of_the_tests_it_shows(graded: Path) -> No
     text = _page_text(render_feedback(slow, audience="student"))
     assert "1 h 02 min" not in text and "Time of the tests shown" in text
     assert "1 h 02 min" in _page_text(render_feedback(slow, audience="instructor"))
+
+
+def test_gradescope_numbers_the_visible_tests_without_gaps(graded: Path) -> None:
+    """The numbers a student sees run 1, 2, ... (a gap showed where a hidden test sat: found by
+    a tester who had not read this module); the hidden ones come after, in rubric order."""
+    from grader._gradescope import to_gradescope
+
+    r = _result(graded, "vis_pass")
+    hidden = [t for t in r.tests if t.visibility != "visible"]
+    r = r.model_copy(update={"tests": [hidden[0]] + [t for t in r.tests if t is not hidden[0]]})  # a hidden test first
+    raw = json.loads(to_gradescope(r).model_dump_json(exclude_none=True))
+    number = {t["name"]: int(t["number"]) for t in raw["tests"]}
+    visible = [number[t.name] for t in r.tests if t.visibility == "visible"]
+    others = [number[t.name] for t in r.tests if t.visibility != "visible"]
+    assert visible == list(range(1, len(visible) + 1))
+    assert others == list(range(len(visible) + 1, len(r.tests) + 1))
