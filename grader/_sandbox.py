@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, NoReturn, Protocol
 
-from . import _worker
+from . import _freeze, _worker
 from ._cgroup import Cgroups
-from ._exceptions import DriverError, NotWritten, SandboxError, StudentError, WorkerCrashed, WorkerTimeout, WrongAnswer
+from ._exceptions import DriverError, FreezeError, NotWritten, SandboxError, StudentError, WorkerCrashed, WorkerTimeout, WrongAnswer
 from ._limits import Limits as Limits  # re-exported: where every default of a worker's limits is
 from ._models import WorkerFault, WorkerReply
 
@@ -237,6 +237,31 @@ def _namespace_of(pid: int) -> tuple[str, int] | None:
         pass
     os.close(fd)
     return None
+
+
+def _init_of(outer: int) -> tuple[int, int] | None:
+    """The PID 1 of the namespace a rootless worker's outer process made: its only child, by
+    pid and start time (read here; a freeze counts it the worker's even if its namespace
+    link is hidden)."""
+    try:
+        with open(f"/proc/{outer}/task/{outer}/children") as f:
+            children = [int(c) for c in f.read().split()]
+        with open(f"/proc/{children[0]}/stat", "rb") as f:
+            start = int(f.read().rsplit(b")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+    return (children[0], start) if len(children) == 1 else None
+
+
+def freeze_refused(label: str, why: str) -> str:
+    """What a timing check says when the other side's worker could not be shown frozen."""
+    return (
+        f"No verdict on speed: the worker of {label} could not be shown frozen ({why}), so its processes may have "
+        "run while the other side was timed. What to do: grade where each worker gets a cgroup of its own, which "
+        "the kernel freezes whole: as root; from a cgroup delegated to you (where systemd runs a user manager: "
+        "`systemd-run --user --scope -p Delegate=yes grader grade ...`); or with --runner docker. Then grade "
+        "this student again (--regrade NAME)."
+    )
 
 
 def _reported_seconds(value: Any, wall: float) -> float:
@@ -676,6 +701,8 @@ class LocalWorker(FramedWorker):
             self.cgroup.limit_pids(lim.nproc + 8)  # its processes and threads, PID 1 and the outer one: RLIMIT_NPROC's bound, kernel-counted
             args += [a for folder in self.cgroup.folders for a in ("--cgroup", str(folder))]
         self._stopped = False  # frozen by signals (no cgroup, or it did not freeze)
+        self._frozen: _freeze.Frozen | None = None  # what the last freeze by signals stopped
+        self._init: tuple[int, int] | None = None  # rootless: its PID namespace's PID 1 (pid, start time)
         env = _scrubbed_env(self.dir, lim.threads, spec.device)
         try:
             if zygote is not None:
@@ -722,6 +749,7 @@ class LocalWorker(FramedWorker):
             pinned = _namespace_of(self.proc.pid)
             if pinned is not None:
                 self.pidns, self._pidns_fd = pinned
+                self._init = _init_of(self.proc.pid)
 
     def _send(self, data: bytes, deadline: float) -> None:
         _write_by(self._req_w, data, deadline)
@@ -744,11 +772,32 @@ class LocalWorker(FramedWorker):
     def freeze(self) -> None:
         """Stop every process and thread of this worker (so nothing it started can disturb a
         baseline timing): the cgroup freezer where the worker has a cgroup, whatever state its
-        processes seem to be in; else SIGSTOP to its session and, as root, its uid."""
+        processes seem to be in; else SIGSTOP to every process of its uid (root) or PID
+        namespace (rootless), repeated until every one is shown stopped (``_freeze``).
+        FreezeError, with everything continued again, where that cannot be shown: a timing
+        check then gives no verdict."""
         if self.cgroup is not None and self.cgroup.freeze():
             return
         self._stopped = True
         self._signal(signal.SIGSTOP)
+        owner = self._owner()
+        try:
+            if owner is None:
+                raise _freeze.Incomplete("its processes have no PID namespace or uid of their own (--unsandboxed): "
+                                         "nothing tells which processes are its")
+            self._frozen = _freeze.stop(owner)
+        except _freeze.Incomplete as exc:
+            self.thaw()
+            raise FreezeError(freeze_refused(self.label, str(exc))) from None
+
+    def _owner(self) -> _freeze.Owner | None:
+        """Whose processes a freeze by signals stops: the worker's uid (root) or its PID
+        namespace (rootless, its PID 1 known by pid and start time); None for neither."""
+        if self.uid is not None:
+            return _freeze.Owner(uid=self.uid)
+        if self.pidns is not None:
+            return _freeze.Owner(pidns=self.pidns, init=self._init)
+        return None
 
     def thaw(self) -> None:
         if self.cgroup is not None:
@@ -756,6 +805,9 @@ class LocalWorker(FramedWorker):
         if self._stopped:
             self._stopped = False
             self._signal(signal.SIGCONT)
+            if self._frozen is not None:  # those whose namespace link is hidden too
+                _freeze.cont(self._frozen)
+                self._frozen = None
 
     def _signal(self, sig: int) -> None:
         try:
