@@ -18,6 +18,12 @@ a delegated cgroup where there is one, else signals), and no freeze at all (to s
 the burners do). A freeze the grader refuses (it could not show it complete) is a row
 saying so.
 
+Besides the baseline's time, which other load on the machine moves too, each burner writes
+the time into a ring of stamps (in a file of the student's worker, mapped by every process
+of it) about every millisecond it runs; after each round the student's worker counts the
+stamps written between the end of the freeze and the start of the thaw. A complete freeze
+leaves none, whatever else runs on the machine.
+
 Run as root, or as an ordinary user (rootless workers):
     .venv/bin/python benchmarks/freeze.py [--rounds 15] [--burners NAME,...] [--modes NAME,...]
 """
@@ -44,8 +50,8 @@ from grader._sandbox import Limits, LocalRunner, WorkerSpec  # noqa: E402
 DRIVER = '''
 from typing import Any, Callable
 
-def call(student: Any, name: str, device: str) -> dict[str, Any]:
-    return {"value": getattr(student, name)()}
+def call(student: Any, name: str, device: str, **kwargs: Any) -> dict[str, Any]:
+    return {"value": getattr(student, name)(**kwargs)}
 
 def timed(student: Any, name: str, device: str) -> Callable[[Any], Any]:
     return getattr(student, name)
@@ -61,17 +67,35 @@ def work(x):
 '''
 
 PRELUDE = '''
-import ctypes, os, threading, time
+import ctypes, mmap, os, struct, tempfile, threading, time
+STAMPS, WRITERS, SLOTS = os.path.join(tempfile.gettempdir(), "stamps"), 256, 2048
+with open(STAMPS, "wb") as f:
+    f.truncate(8 * WRITERS * SLOTS)
+with open(STAMPS, "r+b") as f:
+    RING = mmap.mmap(f.fileno(), 8 * WRITERS * SLOTS)  # shared with every forked process
+_next = [0]
+def stamp():
+    """Write the time into this writer's stretch of the ring (pid and thread pick it)."""
+    _next[0] += 1
+    w = (os.getpid() * 31 + threading.get_ident()) % WRITERS
+    struct.pack_into("d", RING, 8 * (w * SLOTS + _next[0] % SLOTS), time.monotonic())
+def stamps(lo, hi):
+    times = struct.unpack(f"{WRITERS * SLOTS}d", RING[:])
+    return sum(lo < t < hi for t in times)
 def spin():
     end = time.monotonic() + 600
-    while time.monotonic() < end:
-        pass
+    tick = time.monotonic()
+    while (now := time.monotonic()) < end:
+        if now - tick > 0.001:
+            stamp()
+            tick = now
 def hash_spin():
     import hashlib
     block = b"x" * (1 << 20)
     end = time.monotonic() + 600
     while time.monotonic() < end:
         hashlib.sha256(block).digest()
+        stamp()
 CORES = os.cpu_count() or 1
 '''
 
@@ -92,6 +116,7 @@ def start():
         end = time.monotonic() + 600
         while time.monotonic() < end:
             a @ a
+            stamp()
     threading.Thread(target=matmuls, daemon=True).start()
     return 0
 ''',
@@ -118,16 +143,22 @@ def start():
 ''',
     "hopping pids": '''
 CHAIN = r"""
-import ctypes, os, signal, sys, time
+import ctypes, mmap, os, signal, struct, sys, time
+with open(sys.argv[2], "r+b") as f:
+    ring = mmap.mmap(f.fileno(), 0)
+slots = len(ring) // 8
 ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
 signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # what exits below is reaped at once, even while this is stopped
 stop = time.monotonic() + 600
-def chain():
+def chain(c):
     os.setsid()
+    i = 0
     while time.monotonic() < stop:
         end = time.monotonic() + 0.0005
         while time.monotonic() < end:
             pass
+        i += 1
+        struct.pack_into("d", ring, 8 * ((c * 2048 + i % 2048) % slots), time.monotonic())
         try:
             child = os.fork()
         except OSError:
@@ -135,9 +166,9 @@ def chain():
         if child:
             os._exit(0)
     os._exit(0)
-for _ in range(int(sys.argv[1])):
+for c in range(int(sys.argv[1])):
     if os.fork() == 0:
-        chain()
+        chain(c)
 while time.monotonic() < stop:
     time.sleep(1)
 """
@@ -145,7 +176,7 @@ def start():
     import sys
     if os.fork() == 0:
         os.setsid()
-        os.execv(sys.executable, [sys.executable, "-I", "-S", "-c", CHAIN, str(4 * CORES)])
+        os.execv(sys.executable, [sys.executable, "-I", "-S", "-c", CHAIN, str(4 * CORES), STAMPS])
     time.sleep(0.3)
     return 0
 ''',
@@ -191,7 +222,9 @@ class Refused(Exception):
     """The grader would not freeze the student's worker (it could not show the freeze complete)."""
 
 
-def measure(runner: LocalRunner, folder: Path, burner: str, freeze: bool, rounds: int) -> list[float]:
+def measure(runner: LocalRunner, folder: Path, burner: str, freeze: bool, rounds: int) -> tuple[list[float], float, float]:
+    """The baseline's time in each round, the burners' stamps per second while it ran, and
+    the median time a freeze took."""
     student = ProblemRun(runner, spec(folder, "student", PRELUDE + BURNERS[burner]), import_timeout=30)
     base = ProblemRun(runner, spec(folder, "baseline", BASELINE), import_timeout=30)
     student.start_test(3600)
@@ -200,20 +233,26 @@ def measure(runner: LocalRunner, folder: Path, burner: str, freeze: bool, rounds
         student.call("call", name="start")
         base.prepare("timed", name="work")
         base.run("timed", [torch.zeros(1)])  # warm-up
-        times = []
+        times, leaked, spent, freezes = [], 0, 0.0, [0.0]
         for _ in range(rounds):
             if freeze:
+                asked = time.monotonic()
                 try:
                     student.freeze()
                 except Exception as exc:  # noqa: BLE001 - a refusal (FreezeError where it exists)
                     raise Refused(str(exc)) from None
+                freezes.append(time.monotonic() - asked)
+            started = time.monotonic()
             try:
                 times.append(base.run("timed", [torch.zeros(1)])[0])
             finally:
+                ended = time.monotonic()
                 if freeze:
                     student.thaw()
+            leaked += student.call("call", name="stamps", lo=started, hi=ended)["value"]
+            spent += ended - started
             time.sleep(0.05)  # the burners run between rounds, as between a check's requests
-        return times
+        return times, leaked / spent, statistics.median(freezes[1:] or freezes)
     finally:
         student.close()
         base.close()
@@ -257,28 +296,29 @@ def main() -> int:
             try:
                 for burner in burners:
                     try:
-                        times = measure(runner, folder, burner, freeze, args.rounds)
+                        times, rate, took = measure(runner, folder, burner, freeze, args.rounds)
                     except Refused as exc:
-                        rows.append((mode, burner, None, None, None))
+                        rows.append((mode, burner, None, None, None, None, None))
                         print(f"{mode:24s} {burner:26s} refused: {str(exc)[:200]}", flush=True)
                         continue
-                    rows.append((mode, burner, statistics.median(times), min(times), max(times)))
+                    rows.append((mode, burner, statistics.median(times), min(times), max(times), rate, took))
                     print(f"{mode:24s} {burner:26s} median {statistics.median(times) * 1e3:7.1f} ms  "
-                          f"(min {min(times) * 1e3:.1f}, max {max(times) * 1e3:.1f})", flush=True)
+                          f"(min {min(times) * 1e3:.1f}, max {max(times) * 1e3:.1f}); burners' stamps "
+                          f"{rate:.0f}/s meanwhile; a freeze took {took * 1e3:.1f} ms", flush=True)
             finally:
                 runner.close()
     print()
     print(f"as {'root' if os.geteuid() == 0 else 'an ordinary user'}, {os.cpu_count()} cores, load average "
           f"{os.getloadavg()[0]:.1f}")
-    print("| freezing | the student's processes | baseline median (min to max), ms | vs idle |")
-    print("|---|---|---|---|")
-    idle = {m: med for m, b, med, _, _ in rows if b == "idle"}
-    for mode, burner, med, lo, hi in rows:
-        if med is None:
-            print(f"| {mode} | {burner} | refused (no verdict) | |")
+    print("| freezing | the student's processes | baseline median (min to max), ms | vs idle | burners' stamps/s while timed | a freeze took, ms |")
+    print("|---|---|---|---|---|---|")
+    idle = {r[0]: r[2] for r in rows if r[1] == "idle"}
+    for mode, burner, med, lo, hi, rate, took in rows:
+        if med is None or lo is None or hi is None or rate is None or took is None:
+            print(f"| {mode} | {burner} | refused (no verdict) | | | |")
             continue
         ratio = f"{med / idle[mode]:.2f}x" if idle.get(mode) else ""
-        print(f"| {mode} | {burner} | {med * 1e3:.1f} ({lo * 1e3:.1f} to {hi * 1e3:.1f}) | {ratio} |")
+        print(f"| {mode} | {burner} | {med * 1e3:.1f} ({lo * 1e3:.1f} to {hi * 1e3:.1f}) | {ratio} | {rate:.0f} | {took * 1e3:.1f} |")
     return 0
 
 
