@@ -1,31 +1,43 @@
-"""Hostile (timing): slows the BASELINE down from processes that keep changing pid.
+"""Hostile (timing): slows the BASELINE down from processes that keep changing pid, and from
+processes that hide which PID namespace they are in.
 
 The network remove_bn returns is right (the reference's folding) but does its forward pass 8
 times: about 8x the cost of train_net.eval(). To win the timing anyway, at import it starts
-a small interpreter (no torch: it forks in a fraction of a millisecond) that makes itself a
-subreaper ignoring SIGCHLD (so every process that exits below it is reaped at once, even
-while it is stopped) and starts 8 chains, each in a session of its own. A chain burns one
-core for half a millisecond, forks, and its parent exits: the burning goes on under a new
-pid, about 2000 times a second, and a sweep of SIGSTOP over the pids it read a moment ago
-keeps missing it. Each chain process also makes itself not dumpable (prctl
-PR_SET_DUMPABLE 0), which hides its /proc/PID/ns/pid from its own uid: a rootless grader
-that tells a worker's processes by that link does not see it at all. The chains pause while
-this network's own forward pass runs (it writes a "pause until" time into a file in the
-worker's /dev/shm that they map), so only the baseline, timed while this student's worker
-is "frozen", is slowed. The PID namespace's end (or the worker's uid, as root) kills them
-with the worker; each also stops after 300 s.
+two kinds of burners, each in a session of its own (so the kernel's autogroup scheduler
+gives each a share of the CPU of its own):
+
+- a small interpreter (no torch: it forks in a fraction of a millisecond) that makes itself
+  a subreaper ignoring SIGCHLD (every process that exits below it is reaped at once, even
+  while it is stopped) and starts 16 chains. A chain burns one core for half a
+  millisecond, forks, and its parent exits: the burning goes on under a new pid, about
+  2000 times a second, and a sweep of SIGSTOP over the pids it read a moment ago keeps
+  missing it;
+- 4 processes forked from the worker (not started anew: their memory belongs to the
+  grader's user namespace) that make themselves not dumpable (prctl PR_SET_DUMPABLE 0),
+  which makes their /proc/PID/ns/pid unreadable to their own uid, and burn from 2 threads
+  each (hashlib releases the GIL): a rootless grader that tells a worker's processes by
+  that link does not see them at all.
+
+Every burner pauses while this network's own forward pass runs (it writes a "pause until"
+time into a file in the worker's /dev/shm that they map), so only the baseline, timed while
+this student's worker is "frozen", is slowed. The PID namespace's end (or the worker's uid,
+as root) kills them with the worker; each also stops after 300 s.
 
 A fair grader: every equivalence and structure check passes, test_not_slower FAILS (the
 network is about 8x slower than train_net.eval() measured without interference): 22/25.
-A grader whose freeze is one sweep of signals (rootless, before issue 27) measures a
-baseline slowed by the chains.
+A rootless grader whose freeze is one sweep of signals by namespace link (before issue 27)
+measures a baseline slowed by the burners.
 """
 
 from __future__ import annotations
 
+import ctypes
+import hashlib
+import mmap
 import os
 import struct
 import sys
+import threading
 import time
 
 import torch
@@ -98,7 +110,8 @@ def slow_forward(net: smallNetTest, x: torch.Tensor) -> torch.Tensor:
 
 _FLAG = "/dev/shm/hop-pause"
 _DOUBLE = struct.Struct("d")
-CHAINS, HOP, LIFETIME = 8, 0.0005, 300.0
+CHAINS, HOP, LIFETIME = 16, 0.0005, 300.0
+HIDDEN, THREADS = 4, 2
 
 # Run by a fresh interpreter (-I -S: no torch, so a fork costs little): "reaper FLAG N"
 # starts N chains below itself; a chain burns HOP seconds, forks, and its parent exits.
@@ -115,7 +128,6 @@ stop = time.monotonic() + lifetime
 
 def chain():
     os.setsid()
-    libc.prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0 (kept across fork): /proc/PID/ns/pid unreadable to the grader's uid
     while (now := time.monotonic()) < stop:
         if now < double.unpack(pause[:8])[0]:
             time.sleep(0.001)
@@ -144,19 +156,53 @@ def _pause_until(t: float) -> None:
         f.write(_DOUBLE.pack(t))
 
 
+def _leave() -> None:
+    """In a forked child: no channel of the worker's (the grader reads their end), a session of its own."""
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    os.closerange(3, 1 << 16)
+    os.setsid()
+
+
+def _hidden() -> None:
+    """In a forked child: not dumpable, burn from THREADS threads while not paused."""
+    try:
+        _leave()
+        ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0: /proc/PID/ns/pid unreadable to the grader's uid
+        with open(_FLAG, "r+b") as f:
+            pause = mmap.mmap(f.fileno(), 8)
+        block = b"\0" * (1 << 20)
+        stop = time.monotonic() + LIFETIME
+
+        def burn() -> None:
+            while (now := time.monotonic()) < stop:
+                if now < _DOUBLE.unpack(pause[:8])[0]:
+                    time.sleep(0.001)
+                else:
+                    hashlib.sha256(block).digest()  # about 1 ms of one core, without the GIL
+
+        threads = [threading.Thread(target=burn, daemon=True) for _ in range(THREADS)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        os._exit(0)
+
+
 def _start_chains() -> None:
     with open(_FLAG, "wb") as f:
         f.write(_DOUBLE.pack(0.0))
     if os.fork() == 0:
         try:
-            devnull = os.open(os.devnull, os.O_RDWR)
-            for fd in (0, 1, 2):
-                os.dup2(devnull, fd)
-            os.closerange(3, 1 << 16)  # keep none of the worker's channels (the grader reads their end)
-            os.setsid()
+            _leave()
             os.execv(sys.executable, [sys.executable, "-I", "-S", "-c", _CHAIN, _FLAG, str(CHAINS), str(HOP), str(LIFETIME)])
         finally:
             os._exit(0)  # only if exec failed
+    for _ in range(HIDDEN):
+        if os.fork() == 0:
+            _hidden()
 
 
 class _SlowNet(smallNetTest):
