@@ -16,14 +16,16 @@ What shows it (``stop``):
    (a thread's id too: it names its process) until the last pid stays the same across a
    round of look-ups. E is that last reading: every process alive at E has been read.
 2. Whose each process is: a uid of the worker's own (root), or the worker's PID namespace
-   (rootless: ``/proc/PID/ns/pid``); a process that hides that link (``prctl
-   PR_SET_DUMPABLE 0`` makes it unreadable to its own uid) is the worker's when its parent
-   is (a PID namespace is inherited, orphans are adopted inside it), up to the namespace's
-   PID 1, which is known by pid and start time.
+   (rootless: ``/proc/PID/ns/pid``). A process can hide that link from its own uid (``prctl
+   PR_SET_DUMPABLE 0`` in a process forked from the worker, whose memory belongs to the
+   grader's user namespace): it is the worker's when its parent is (a PID namespace is
+   inherited, orphans are adopted inside it), up to the namespace's PID 1, which is known
+   by pid and start time.
 3. Every thread of every process of the worker was stopped (state T; or dead, Z/X) when
    read, and after E each is read again, stopped still, with the same CPU time to the
-   nanosecond (``schedstat``): a thread cannot enter the stopped state without running, so
-   it was stopped from its first reading to its second, E included.
+   nanosecond (``schedstat``; clock ticks where the kernel has none): a thread cannot
+   enter the stopped state without running, so it was stopped from its first reading to
+   its second, E included.
 
 At E, then, every thread of the worker was stopped: none of them can continue another
 or start one, so none runs again until the grader continues them. What this does not
