@@ -1,27 +1,28 @@
 """Hostile (timing): slows the BASELINE down from processes that keep changing pid, and from
-processes that hide which PID namespace they are in.
+processes that hide which PID namespace they are in, burning only while this worker is
+frozen.
 
 The network remove_bn returns is right (the reference's folding) but does its forward pass 8
 times: about 8x the cost of train_net.eval(). To win the timing anyway, at import it starts
 two kinds of burners, each in a session of its own (so the kernel's autogroup scheduler
-gives each a share of the CPU of its own):
+gives each a share of the CPU of its own). Each burns only while the worker's own process
+shows as stopped in /proc (state T: frozen by signals, which is when the grader times the
+baseline), and otherwise idles, so nothing else in the batch is slowed:
 
 - a small interpreter (no torch: it forks in a fraction of a millisecond) that makes itself
   a subreaper ignoring SIGCHLD (every process that exits below it is reaped at once, even
-  while it is stopped) and starts 16 chains. A chain burns one core for half a
-  millisecond, forks, and its parent exits: the burning goes on under a new pid, about
-  2000 times a second, and a sweep of SIGSTOP over the pids it read a moment ago keeps
-  missing it;
+  while it is stopped) and starts 4 chains. A chain forks and its parent exits, again and
+  again (every 5 ms, or after burning half a millisecond of a core while the worker is
+  stopped): it goes on under a new pid, and a sweep of SIGSTOP over the pids it read a
+  moment ago keeps missing it;
 - 4 processes forked from the worker (not started anew: their memory belongs to the
   grader's user namespace) that make themselves not dumpable (prctl PR_SET_DUMPABLE 0),
   which makes their /proc/PID/ns/pid unreadable to their own uid, and burn from 2 threads
   each (hashlib releases the GIL): a rootless grader that tells a worker's processes by
   that link does not see them at all.
 
-Every burner pauses while this network's own forward pass runs (it writes a "pause until"
-time into a file in the worker's /dev/shm that they map), so only the baseline, timed while
-this student's worker is "frozen", is slowed. The PID namespace's end (or the worker's uid,
-as root) kills them with the worker; each also stops after 300 s.
+The PID namespace's end (or the worker's uid, as root) kills them with the worker; each
+also stops after 300 s. (The cgroup freezer stops them with the worker: they never burn.)
 
 A fair grader: every equivalence and structure check passes, test_not_slower FAILS (the
 network is about 8x slower than train_net.eval() measured without interference): 22/25.
@@ -33,9 +34,7 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
-import mmap
 import os
-import struct
 import sys
 import threading
 import time
@@ -108,39 +107,43 @@ def slow_forward(net: smallNetTest, x: torch.Tensor) -> torch.Tensor:
         out = smallNetTest.forward(net, x)
     return out
 
-_FLAG = "/dev/shm/hop-pause"
-_DOUBLE = struct.Struct("d")
-CHAINS, HOP, LIFETIME = 16, 0.0005, 300.0
+CHAINS, LIFETIME = 4, 300.0
 HIDDEN, THREADS = 4, 2
 
-# Run by a fresh interpreter (-I -S: no torch, so a fork costs little): "reaper FLAG N"
-# starts N chains below itself; a chain burns HOP seconds, forks, and its parent exits.
+# Run by a fresh interpreter (-I -S: no torch, so a fork costs little): "WORKER N LIFETIME"
+# starts N chains below itself. A chain forks and its parent exits, again and again: every
+# 5 ms while the worker (pid WORKER in this namespace) runs, and after burning half a
+# millisecond of a core while the worker is stopped (frozen by signals: what is timed then
+# is the baseline).
 _CHAIN = r"""
-import ctypes, mmap, os, signal, struct, sys, time
+import ctypes, os, signal, sys, time
 libc = ctypes.CDLL(None)
-flag, chains, hop, lifetime = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+worker, chains, lifetime = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
 libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: orphans of the chains come here...
 signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # ...and are reaped at once, even while this is stopped
-with open(flag, "r+b") as f:
-    pause = mmap.mmap(f.fileno(), 8)
-double = struct.Struct("d")
 stop = time.monotonic() + lifetime
+
+def stopped():
+    try:
+        with open(f"/proc/{worker}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] == b"T"
+    except OSError:
+        os._exit(0)  # the worker is gone
 
 def chain():
     os.setsid()
     while (now := time.monotonic()) < stop:
-        if now < double.unpack(pause[:8])[0]:
-            time.sleep(0.001)
-            continue
-        end = now + hop
-        while time.monotonic() < end:
-            pass
+        if stopped():
+            while time.monotonic() < now + 0.0005:
+                pass
+        else:
+            time.sleep(0.005)
         try:
             child = os.fork()
-        except OSError:  # at the process limit: burn on under this pid
+        except OSError:  # at the process limit: go on under this pid
             continue
         if child:
-            os._exit(0)  # the parent leaves: the burning goes on under a new pid
+            os._exit(0)  # the parent leaves: the chain goes on under a new pid
     os._exit(0)
 
 for _ in range(chains):
@@ -151,9 +154,12 @@ while time.monotonic() < stop:
 """
 
 
-def _pause_until(t: float) -> None:
-    with open(_FLAG, "r+b") as f:
-        f.write(_DOUBLE.pack(t))
+def _stopped(worker: int) -> bool:
+    try:
+        with open(f"/proc/{worker}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] == b"T"
+    except OSError:
+        os._exit(0)  # the worker is gone
 
 
 def _leave() -> None:
@@ -165,22 +171,20 @@ def _leave() -> None:
     os.setsid()
 
 
-def _hidden() -> None:
-    """In a forked child: not dumpable, burn from THREADS threads while not paused."""
+def _hidden(worker: int) -> None:
+    """In a forked child: not dumpable; burn from THREADS threads while the worker is stopped."""
     try:
         _leave()
         ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0: /proc/PID/ns/pid unreadable to the grader's uid
-        with open(_FLAG, "r+b") as f:
-            pause = mmap.mmap(f.fileno(), 8)
         block = b"\0" * (1 << 20)
         stop = time.monotonic() + LIFETIME
 
         def burn() -> None:
-            while (now := time.monotonic()) < stop:
-                if now < _DOUBLE.unpack(pause[:8])[0]:
-                    time.sleep(0.001)
-                else:
+            while time.monotonic() < stop:
+                if _stopped(worker):
                     hashlib.sha256(block).digest()  # about 1 ms of one core, without the GIL
+                else:
+                    time.sleep(0.001)
 
         threads = [threading.Thread(target=burn, daemon=True) for _ in range(THREADS)]
         for t in threads:
@@ -191,27 +195,22 @@ def _hidden() -> None:
         os._exit(0)
 
 
-def _start_chains() -> None:
-    with open(_FLAG, "wb") as f:
-        f.write(_DOUBLE.pack(0.0))
+def _start_burners() -> None:
+    worker = os.getpid()  # the worker's own process: stopped while the baseline is timed
     if os.fork() == 0:
         try:
             _leave()
-            os.execv(sys.executable, [sys.executable, "-I", "-S", "-c", _CHAIN, _FLAG, str(CHAINS), str(HOP), str(LIFETIME)])
+            os.execv(sys.executable, [sys.executable, "-I", "-S", "-c", _CHAIN, str(worker), str(CHAINS), str(LIFETIME)])
         finally:
             os._exit(0)  # only if exec failed
     for _ in range(HIDDEN):
         if os.fork() == 0:
-            _hidden()
+            _hidden(worker)
 
 
 class _SlowNet(smallNetTest):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _pause_until(float("inf"))  # this network's own time: no burning
-        try:
-            return slow_forward(self, x)
-        finally:
-            _pause_until(time.monotonic() + 0.002)
+        return slow_forward(self, x)
 
 
 def remove_bn(train_net: smallNetTrain) -> smallNetTest:
@@ -220,4 +219,4 @@ def remove_bn(train_net: smallNetTrain) -> smallNetTest:
 
 
 if __name__ != "__main__":
-    _start_chains()
+    _start_burners()
