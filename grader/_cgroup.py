@@ -10,9 +10,11 @@ cgroup itself, as the first thing it does (the worker's ``--cgroup``), so everyt
 starts is in it; only a process that may write to another cgroup's ``cgroup.procs`` could
 leave, and the worker's uid may write to none.
 
-Used where the grader may make cgroups: as root, or in a folder delegated to its user
-(systemd's ``Delegate=yes``). Elsewhere ``Cgroups.find()`` is None and workers are frozen
-and killed by signals, as before.
+Used where the grader may make cgroups and move workers into them: as root, or in a
+folder delegated to its user (systemd's ``Delegate=yes``: the grader started by
+``systemd-run --user --scope -p Delegate=yes``). Elsewhere ``Cgroups.find()`` is None, and
+workers are killed by signals and frozen by signals until ``_freeze`` shows every process
+stopped.
 """
 
 from __future__ import annotations
@@ -224,7 +226,7 @@ class Cgroups:
             memory = parent.memory / root.name if parent.memory is not None else None
         else:
             own = _own_cgroup_dir()
-            if own is None:
+            if own is None or not _may_move_into(own):
                 return None
             _sweep(own)
             root = own / f"grader-{os.getpid()}-{secrets.token_hex(4)}"
@@ -289,6 +291,26 @@ class Cgroups:
                 if child.is_dir():
                     _remove_tree(child)
         Cgroup(self.root, self.memory).remove()
+
+
+def _may_move_into(own: Path) -> bool:
+    """Can a worker move itself from this grader's cgroup ``own`` into one made below it?
+    The kernel asks for write access to ``cgroup.procs`` of the two cgroups' common
+    ancestor, ``own``: root has it; an ordinary user only where the cgroup was delegated to
+    them (systemd's ``Delegate=yes`` hands over the folder and that file). A folder that may
+    be written but whose ``cgroup.procs`` may not would give workers cgroups they cannot
+    join: no cgroup then, and the freeze is by signals."""
+    return os.geteuid() == 0 or os.access(own / "cgroup.procs", os.W_OK)
+
+
+def delegation_hint() -> str:
+    """How this user could grade from a cgroup delegated to them, in a phrase for messages:
+    with systemd-run where a systemd user manager runs for them, else from an administrator."""
+    runtime = os.environ.get("XDG_RUNTIME_DIR") or f"/run/user/{os.getuid()}"
+    if Path(runtime, "systemd", "private").exists():
+        return "from a cgroup delegated to you (`systemd-run --user --scope -p Delegate=yes grader grade ...`)"
+    return ("from a cgroup delegated to you (this machine runs no systemd user manager for you, where "
+            "`systemd-run --user --scope -p Delegate=yes` would make one: ask its administrator)")
 
 
 def _read(path: Path) -> str:

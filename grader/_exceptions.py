@@ -4,6 +4,7 @@
     ├── ConfigError                  the course material is wrong: rubric, test module, reference missing
     ├── SubmissionError              a submission cannot be read (unsafe archive, not a folder)
     └── SandboxError                 the sandbox itself failed (cannot start a worker at all)
+        └── FreezeError              a worker could not be shown frozen: a timing check gives no verdict
 
     StudentFault                     base of what a student's code did; becomes a test outcome, never a crash
     ├── MissingFile                  the file a problem needs was not submitted      -> outcome "missing"
@@ -33,6 +34,11 @@ class SubmissionError(GraderError):
 
 class SandboxError(GraderError):
     """The sandbox could not start or talk to a worker for reasons that are not the student's."""
+
+
+class FreezeError(SandboxError):
+    """A worker could not be shown frozen while the other side of a timing check ran: the
+    check gives no verdict (the message says what the instructor can do)."""
 
 
 class DriverError(GraderError):

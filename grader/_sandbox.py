@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, NoReturn, Protocol
 
-from . import _worker
-from ._cgroup import Cgroups
-from ._exceptions import DriverError, NotWritten, SandboxError, StudentError, WorkerCrashed, WorkerTimeout, WrongAnswer
+from . import _freeze, _worker
+from ._cgroup import Cgroups, delegation_hint
+from ._exceptions import DriverError, FreezeError, NotWritten, SandboxError, StudentError, WorkerCrashed, WorkerTimeout, WrongAnswer
 from ._limits import Limits as Limits  # re-exported: where every default of a worker's limits is
 from ._models import WorkerFault, WorkerReply
 
@@ -237,6 +237,38 @@ def _namespace_of(pid: int) -> tuple[str, int] | None:
         pass
     os.close(fd)
     return None
+
+
+def _start_of(pid: int) -> int | None:
+    """When process ``pid`` started (clock ticks after boot): with the pid, which process it is."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return int(f.read().rsplit(b")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _init_of(outer: int) -> tuple[int, int] | None:
+    """The PID 1 of the namespace a rootless worker's outer process made: its only child, by
+    pid and start time (read here; a freeze counts it the worker's even if its namespace
+    link is hidden)."""
+    try:
+        with open(f"/proc/{outer}/task/{outer}/children") as f:
+            children = [int(c) for c in f.read().split()]
+    except (OSError, ValueError):
+        return None
+    start = _start_of(children[0]) if len(children) == 1 else None
+    return None if start is None else (children[0], start)
+
+
+def freeze_refused(label: str, why: str) -> str:
+    """What a timing check says when the other side's worker could not be shown frozen."""
+    return (
+        f"No verdict on speed: the worker of {label} could not be shown frozen ({why}), so its processes may have "
+        "run while the other side was timed. What to do: grade where each worker gets a cgroup of its own, which "
+        f"the kernel freezes whole: as root; {delegation_hint()}; or with --runner docker. Then grade this "
+        "student again (--regrade NAME)."
+    )
 
 
 def _reported_seconds(value: Any, wall: float) -> float:
@@ -634,7 +666,7 @@ class LocalWorker(FramedWorker):
     """A worker process on this machine: forked by ``zygote`` when given, else started from scratch."""
 
     def __init__(self, spec: WorkerSpec, zygote: Zygote | None = None, cgroups: Cgroups | None = None,
-                 isolation: str = "none") -> None:
+                 isolation: str = "none", listed: tuple[Quiet, int | None] | None = None) -> None:
         self.label = spec.label
         self.spec = spec
         self.dir = Path(tempfile.mkdtemp(prefix="grader-worker-"))
@@ -676,6 +708,9 @@ class LocalWorker(FramedWorker):
             self.cgroup.limit_pids(lim.nproc + 8)  # its processes and threads, PID 1 and the outer one: RLIMIT_NPROC's bound, kernel-counted
             args += [a for folder in self.cgroup.folders for a in ("--cgroup", str(folder))]
         self._stopped = False  # frozen by signals (no cgroup, or it did not freeze)
+        self._frozen: _freeze.Frozen | None = None  # what the last freeze by signals stopped
+        self._listed: Path | None = None  # where the other jobs of the batch find it (frozen by signals)
+        self._init: tuple[int, int] | None = None  # rootless: its PID namespace's PID 1 (pid, start time)
         env = _scrubbed_env(self.dir, lim.threads, spec.device)
         try:
             if zygote is not None:
@@ -722,6 +757,10 @@ class LocalWorker(FramedWorker):
             pinned = _namespace_of(self.proc.pid)
             if pinned is not None:
                 self.pidns, self._pidns_fd = pinned
+                self._init = _init_of(self.proc.pid)
+        if listed is not None and (self.cgroup is None or self.cgroup.empty()) and (self.uid is not None or self.pidns is not None):
+            quiet, job = listed  # the batch's, and this worker's job in it: the other jobs freeze it by signals
+            self._listed = quiet.register(job, spec.label, self.proc.pid, self.uid)
 
     def _send(self, data: bytes, deadline: float) -> None:
         _write_by(self._req_w, data, deadline)
@@ -744,11 +783,32 @@ class LocalWorker(FramedWorker):
     def freeze(self) -> None:
         """Stop every process and thread of this worker (so nothing it started can disturb a
         baseline timing): the cgroup freezer where the worker has a cgroup, whatever state its
-        processes seem to be in; else SIGSTOP to its session and, as root, its uid."""
+        processes seem to be in; else SIGSTOP to every process of its uid (root) or PID
+        namespace (rootless), repeated until every one is shown stopped (``_freeze``).
+        FreezeError, with everything continued again, where that cannot be shown: a timing
+        check then gives no verdict."""
         if self.cgroup is not None and self.cgroup.freeze():
             return
         self._stopped = True
         self._signal(signal.SIGSTOP)
+        owner = self._owner()
+        try:
+            if owner is None:
+                raise _freeze.Incomplete("its processes have no PID namespace or uid of their own (--unsandboxed): "
+                                         "nothing tells which processes are its")
+            self._frozen = _freeze.stop(owner)
+        except _freeze.Incomplete as exc:
+            self.thaw()
+            raise FreezeError(freeze_refused(self.label, str(exc))) from None
+
+    def _owner(self) -> _freeze.Owner | None:
+        """Whose processes a freeze by signals stops: the worker's uid (root) or its PID
+        namespace (rootless, its PID 1 known by pid and start time); None for neither."""
+        if self.uid is not None:
+            return _freeze.Owner(uid=self.uid)
+        if self.pidns is not None:
+            return _freeze.Owner(pidns=self.pidns, init=self._init)
+        return None
 
     def thaw(self) -> None:
         if self.cgroup is not None:
@@ -756,6 +816,9 @@ class LocalWorker(FramedWorker):
         if self._stopped:
             self._stopped = False
             self._signal(signal.SIGCONT)
+            if self._frozen is not None:  # those whose namespace link is hidden too
+                _freeze.cont(self._frozen)
+                self._frozen = None
 
     def _signal(self, sig: int) -> None:
         try:
@@ -781,6 +844,9 @@ class LocalWorker(FramedWorker):
         if self._dead:
             return
         self._dead = True
+        if self._listed is not None:
+            with contextlib.suppress(OSError):
+                self._listed.unlink()
         if self.cgroup is not None:  # everything in it, at once, in the kernel
             self.cgroup.kill()
         self._signal(signal.SIGKILL)
@@ -826,22 +892,51 @@ class Quiet:
 
     Every request a job sends to a worker holds a shared lock (``request``); a timing check
     holds it exclusively (``alone``), so while it runs no other job has a call in flight,
-    and every other job's workers, idle then, are frozen with their cgroups (where the
-    workers have them): nothing another student left running (threads, daemons, burners)
-    takes CPU from a baseline or a candidate while they are timed. A job waiting for the
-    lock is not charged for the wait (its clocks start after it). The lock is ``flock`` on
-    a file made when the batch's first runner is (before the jobs fork), opened anew by
-    each process.
+    and every other job's workers, idle then, are frozen: with their cgroups where they
+    have them, else by signals until every process is seen stopped (each job lists such
+    workers in the batch's folder, ``register``): nothing another student left running
+    (threads, daemons, burners) takes CPU from a baseline or a candidate while they are
+    timed. A job waiting for the lock is not charged for the wait (its clocks start after
+    it). The lock is ``flock`` on a file made when the batch's first runner is (before the
+    jobs fork), opened anew by each process.
     """
 
     def __init__(self) -> None:
         fd, self.path = tempfile.mkstemp(prefix="grader-timing-", suffix=".lock")
         os.close(fd)
+        self.workers = Path(tempfile.mkdtemp(prefix="grader-workers-"))  # one file per worker frozen by signals
         self._owner = os.getpid()
         self._fd: int | None = None
         self._pid = -1
         self._exclusive = 0
         self._shared = 0
+
+    def register(self, job: int | None, label: str, outer: int, uid: int | None) -> Path | None:
+        """List a worker of job ``job`` frozen by signals (its outer process, and its uid as
+        root), for the other jobs' timing checks to freeze; the file to remove when it is gone."""
+        start = _start_of(outer)
+        if start is None:
+            return None
+        entry = self.workers / f"job{job}-{outer}"
+        try:
+            entry.write_text(json.dumps({"label": label, "outer": outer, "start": start, "uid": uid}))
+        except OSError:
+            return None
+        return entry
+
+    def others(self, job: int | None) -> list[SiblingWorker]:
+        """The workers the batch's jobs other than ``job`` listed (``register``)."""
+        found = []
+        try:
+            entries = [e for e in self.workers.iterdir() if not e.name.startswith(f"job{job}-")]
+        except OSError:
+            return []
+        for entry in entries:
+            try:
+                found.append(SiblingWorker(json.loads(entry.read_text())))
+            except (OSError, ValueError, KeyError, TypeError):
+                continue  # gone meanwhile
+        return found
 
     def _lockfile(self) -> int | None:
         if self._pid != os.getpid():
@@ -867,19 +962,24 @@ class Quiet:
 
     @contextlib.contextmanager
     def alone(self, others: list[Any] = []) -> Iterator[None]:  # noqa: B006 - never changed
-        """Hold the batch exclusively; ``others`` (the other jobs' cgroup folders) are frozen meanwhile."""
+        """Hold the batch exclusively; ``others`` (the other jobs' cgroup folders, and their
+        workers frozen by signals) are frozen meanwhile. FreezeError (the lock released,
+        everything continued) where one of those workers cannot be shown frozen."""
         fd = self._lockfile()
         if self._shared:
             raise RuntimeError("a timing check cannot start inside a request")
         if fd is not None and not self._exclusive:
             fcntl.flock(fd, fcntl.LOCK_EX)
         self._exclusive += 1
-        frozen = [cg for cg in others if cg.freeze()]
+        frozen: list[Any] = []
         try:
+            for other in others:
+                if other.freeze():
+                    frozen.append(other)
             yield
         finally:
-            for cg in frozen:
-                cg.thaw()
+            for other in frozen:
+                other.thaw()
             self._exclusive -= 1
             if fd is not None and not self._exclusive:
                 fcntl.flock(fd, fcntl.LOCK_UN)
@@ -888,6 +988,47 @@ class Quiet:
         if os.getpid() == self._owner:
             with contextlib.suppress(OSError):
                 os.unlink(self.path)
+            shutil.rmtree(self.workers, ignore_errors=True)
+
+
+class SiblingWorker:
+    """Another job's worker, frozen by signals (``Quiet.register``) while this job's timing
+    check runs: found by its outer process (pid and start time), then its PID namespace
+    (held open meanwhile) or, as root, its uid."""
+
+    def __init__(self, entry: dict[str, Any]) -> None:
+        self.label, self.outer, self.start = str(entry["label"]), int(entry["outer"]), int(entry["start"])
+        self.uid = None if entry["uid"] is None else int(entry["uid"])
+        self._frozen: _freeze.Frozen | None = None
+        self._fd: int | None = None
+
+    def freeze(self) -> bool:
+        """True once every process of it is shown stopped; False if it is gone; FreezeError
+        (nothing left stopped) if it cannot be shown frozen."""
+        if self.uid is not None:
+            owner = _freeze.Owner(uid=self.uid)
+        else:
+            pinned = _namespace_of(self.outer)
+            if pinned is None or _start_of(self.outer) != self.start:  # gone (its pid may be another's now)
+                if pinned is not None:
+                    os.close(pinned[1])
+                return False
+            ns, self._fd = pinned
+            owner = _freeze.Owner(pidns=ns, init=_init_of(self.outer))
+        try:
+            self._frozen = _freeze.stop(owner)
+        except _freeze.Incomplete as exc:
+            self.thaw()
+            raise FreezeError(freeze_refused(f"{self.label} (in another job of the batch)", str(exc))) from None
+        return True
+
+    def thaw(self) -> None:
+        if self._frozen is not None:
+            _freeze.cont(self._frozen)
+            self._frozen = None
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 class LocalRunner:
@@ -949,7 +1090,7 @@ class LocalRunner:
     def alone(self) -> contextlib.AbstractContextManager[None]:
         """Held around a timing check: no other job of the batch runs anything meanwhile."""
         cg = self._cgroups()
-        return self.quiet.alone(cg.siblings() if cg is not None else [])
+        return self.quiet.alone([*(cg.siblings() if cg is not None else []), *self.quiet.others(self._job)])
 
     @property
     def isolation(self) -> str:
@@ -964,7 +1105,8 @@ class LocalRunner:
         return self._isolation
 
     def start(self, spec: WorkerSpec) -> Worker:
-        return LocalWorker(spec, self._zygote(spec.device), self._cgroups(), isolation=self.isolation)
+        return LocalWorker(spec, self._zygote(spec.device), self._cgroups(), isolation=self.isolation,
+                           listed=(self.quiet, self._job))
 
     def release(self, submission: str) -> None:
         pass  # every local worker is a process of its own: nothing is kept between them

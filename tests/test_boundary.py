@@ -267,30 +267,227 @@ def test_a_frozen_worker_burns_no_cpu_whatever_its_processes_look_like(tmp_path:
     assert root is None or not root.exists(), "the runner's cgroups outlived it"
 
 
-@ROOT_ONLY
-def test_a_timing_check_has_the_batch_to_itself(tmp_path: Path) -> None:
-    # With two jobs, a student in one job kept burning the CPU while the other job timed an
-    # honest student against its baseline (measured: an honest ratio of 0.3 became 1.46).
+HOPPER = """
+    import ctypes, mmap, os, struct, sys, tempfile, textwrap, time
+    CHAINS, SLOTS = 8, 4096
+    PATH = os.path.join(tempfile.gettempdir(), "stamps")
+    # "hop": a small interpreter (no torch: a fork costs little) makes itself a subreaper
+    # ignoring SIGCHLD (what exits below it is reaped at once, even while it is stopped) and
+    # starts CHAINS chains: each burns 0.1 ms, writes the time into its ring of SLOTS stamps,
+    # forks, and its parent exits (a new pid thousands of times a second).
+    CHAIN = '''
+    import ctypes, mmap, os, signal, struct, sys, time
+    libc = ctypes.CDLL(None)
+    path, chains, slots = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    libc.prctl(36, 1, 0, 0, 0)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    with open(path, "r+b") as f:
+        ring = mmap.mmap(f.fileno(), 8 * chains * slots)
+    stop = time.monotonic() + 120
+    def chain(c):
+        os.setsid()
+        i = 0
+        while time.monotonic() < stop:
+            end = time.monotonic() + 0.0001
+            while time.monotonic() < end:
+                pass
+            struct.pack_into("d", ring, 8 * (c * slots + i % slots), time.monotonic())
+            i += 1
+            try:
+                child = os.fork()
+            except OSError:
+                continue
+            if child:
+                os._exit(0)
+        os._exit(0)
+    for c in range(chains):
+        if os.fork() == 0:
+            chain(c)
+    while time.monotonic() < stop:
+        time.sleep(1)
+    '''
+    def start(kind):
+        with open(PATH, "wb") as f:
+            f.write(bytes(8 * CHAINS * SLOTS))
+        if os.fork() == 0:
+            os.setsid()
+            os.closerange(3, 1 << 16)
+            if kind == "hop":
+                os.execv(sys.executable, [sys.executable, "-I", "-S", "-c", textwrap.dedent(CHAIN), PATH, str(CHAINS), str(SLOTS)])
+            # "hidden": not dumpable, its memory made outside the worker's user namespace
+            # (forked, not run anew): its /proc/PID/ns/pid is unreadable to its own uid.
+            ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)
+            with open(PATH, "r+b") as f:
+                ring = mmap.mmap(f.fileno(), 8 * SLOTS)
+            for i in range(1 << 30):
+                end = time.monotonic() + 0.0001
+                while time.monotonic() < end:
+                    pass
+                struct.pack_into("d", ring, 8 * (i % SLOTS), time.monotonic())
+        time.sleep(0.5)
+        return 0
+    def stamps(lo, hi):
+        with open(PATH, "rb") as f:
+            data = f.read()
+        times = struct.unpack(f"{len(data) // 8}d", data)
+        return [sum(lo < t < hi for t in times), sum(t >= hi for t in times)]
+"""
+
+
+def _descendants(pid: int) -> dict[int, list[str]]:
+    """Every process below ``pid`` (by each process's parent, read from /proc, whatever its
+    namespace link says): the state of each of its threads."""
+    parents: dict[int, int] = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int(Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    below: dict[int, list[str]] = {}
+    for p in parents:
+        q, seen = p, 0
+        while q in parents and q != pid and seen < 1000:
+            q, seen = parents[q], seen + 1
+        if q == pid and p != pid:
+            try:
+                below[p] = [Path(f"/proc/{p}/task/{t}/stat").read_text().rsplit(")", 1)[1].split()[0]
+                            for t in os.listdir(f"/proc/{p}/task")]
+            except OSError:
+                continue
+    return below
+
+
+@ISOLATED
+@pytest.mark.parametrize("kind", ["hop", "hidden"], ids=["pids-changing", "namespace-hidden"])
+@pytest.mark.parametrize("cgroups", [True, False], ids=["cgroup-freezer", "signals"])
+def test_a_freeze_is_complete_while_processes_keep_changing_pid(tmp_path: Path, cgroups: bool, kind: str,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    # A single sweep of SIGSTOP over the pids read a moment before missed chains of processes
+    # that fork and exit in a loop (a baseline timed next to such a "frozen" student went from
+    # 51-65 ms to 87.5 ms); rootless, it never saw a process whose namespace link was hidden.
     from grader._sandbox import LocalRunner
 
+    if not cgroups:
+        monkeypatch.setenv("GRADER_NO_CGROUP", "1")
+    runner = LocalRunner()
+    run = make_run(tmp_path, HOPPER, runner=runner)
+    try:
+        run.call("call", name="start", kind=kind)
+        worker = run._worker
+        assert worker is not None
+        if cgroups and worker.cgroup is None:  # type: ignore[attr-defined]
+            pytest.skip("no cgroup v2 folder can be made here")
+        time.sleep(0.5)
+        now = time.monotonic()
+        assert run.call("call", name="stamps", lo=now - 0.5, hi=now)["value"][0] > 50, "the burners should be running"
+        for _ in range(5):
+            run.freeze()
+            frozen = time.monotonic()
+            running = {}
+            for _ in range(5):
+                time.sleep(0.2)
+                if cgroups:  # the kernel's word for its whole cgroup (its tasks show as sleeping, not T)
+                    if worker.cgroup._events().get("frozen") != "1":  # type: ignore[attr-defined]
+                        running[0] = ["the cgroup is not frozen"]
+                    continue
+                below = _descendants(worker.proc.pid)  # type: ignore[attr-defined]
+                running.update({p: s for p, s in below.items() if not set(s) <= set("TtZX")})
+            thawed = time.monotonic()
+            run.thaw()
+            time.sleep(0.3)
+            during, after = run.call("call", name="stamps", lo=frozen, hi=thawed)["value"]
+            assert not running, f"processes of the frozen worker still running: {running}"
+            assert during == 0, f"the burners ran {during} times in {thawed - frozen:.1f} s while frozen"
+            assert after > 0, "the burners should run again once thawed"
+    finally:
+        run.close()
+        runner.close()
+
+
+@ISOLATED
+def test_a_timing_check_gives_no_verdict_where_the_freeze_cannot_be_shown_complete(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Where the freeze by signals cannot show every process of the other side stopped (here:
+    # /proc never gives a complete listing), a timing check must not judge on a baseline
+    # the student's processes may have slowed: it says so, and what the instructor can do.
+    from grader import _freeze
+    from grader._exceptions import FreezeError, GraderError
+    from grader._sandbox import LocalRunner
+    from grader.checks import speed_ratio
+
+    monkeypatch.setenv("GRADER_NO_CGROUP", "1")
+    monkeypatch.setattr(_freeze, "FREEZE_TIMEOUT", 0.5)
+    monkeypatch.setattr(_freeze, "listing", lambda owner, pid_max: None)
+    runner = LocalRunner()
+    source = "def f(x):\n    return x\n"
+    (tmp_path / "c").mkdir()
+    (tmp_path / "b").mkdir()
+    candidate, baseline = make_run(tmp_path / "c", source, runner=runner), make_run(tmp_path / "b", source, runner=runner)
+    try:
+        with pytest.raises(FreezeError) as said:
+            speed_ratio(candidate, baseline, "timed", values={"name": "f"}, inputs=lambda: torch.zeros(3),
+                        check=lambda out, x: None, rounds=2)
+        assert isinstance(said.value, GraderError)  # the grader's trouble, never a verdict on the student
+        message = str(said.value)
+        assert "No verdict on speed" in message and "could not be shown frozen" in message
+        assert "as root" in message and "Delegate=yes" in message and "--runner docker" in message
+        for run in (candidate, baseline):  # neither is left stopped
+            assert run.call("call", name="f", x=1)["value"] == 1
+    finally:
+        candidate.close()
+        baseline.close()
+        runner.close()
+
+
+def test_unsandboxed_workers_are_not_judged_on_speed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Without a PID namespace or a uid of its own, nothing tells which processes are a
+    # worker's (a double fork leaves its session and its tree): no freeze by signals can be
+    # shown complete, so a timing check refuses rather than judge.
+    import grader._sandbox as sandbox
+    from grader._exceptions import FreezeError
+
+    monkeypatch.setattr(sandbox, "local_isolation", lambda: ("none", "user namespace (Operation not permitted)"))
+    monkeypatch.setenv("GRADER_NO_CGROUP", "1")
+    runner = sandbox.LocalRunner(unsandboxed=True)
+    run = make_run(tmp_path, "def f(x):\n    return x\n", runner=runner)
+    try:
+        run.call("call", name="f", x=1)
+        with pytest.raises(FreezeError, match="--unsandboxed") as said:
+            run.freeze()
+        assert "Delegate=yes" in str(said.value)
+        assert run.call("call", name="f", x=2)["value"] == 2  # not left stopped
+    finally:
+        run.close()
+        runner.close()
+
+
+@ISOLATED
+@pytest.mark.parametrize("cgroups", [True, False], ids=["cgroup-freezer", "signals"])
+def test_a_timing_check_has_the_batch_to_itself(tmp_path: Path, cgroups: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    # With two jobs, a student in one job kept burning the CPU while the other job timed an
+    # honest student against its baseline (measured: an honest ratio of 0.3 became 1.46);
+    # without cgroups (rootless) no job froze another's workers at all.
+    from grader._sandbox import LocalRunner
+
+    if not cgroups:
+        monkeypatch.setenv("GRADER_NO_CGROUP", "1")
     batch = LocalRunner()
-    if batch.cgroups is None:
+    if cgroups and batch.cgroups is None:
         batch.close()
         pytest.skip("no cgroup v2 folder can be made here")
     mine, theirs = batch.fresh(0, 2), batch.fresh(1, 2)
-    burner = make_run(tmp_path, BURNER, runner=theirs)
+    burner = make_run(tmp_path, HOPPER, runner=theirs)
     try:
-        burner.call("call", name="start")
-        worker = burner._worker
-        assert worker is not None and worker.uid is not None
+        burner.call("call", name="start", kind="hop")
         with mine.alone():
-            time.sleep(0.2)
-            before = _cpu_ticks(worker)
+            started = time.monotonic()
             time.sleep(1.0)
-            burnt = _cpu_ticks(worker) - before
+            ended = time.monotonic()
         time.sleep(0.5)
-        assert _cpu_ticks(worker) - before > 5, "the other job's burners should burn again afterwards"
-        assert burnt <= 2, f"another job's processes burnt {burnt} clock ticks in 1 s while a timing check ran"
+        during, after = burner.call("call", name="stamps", lo=started, hi=ended)["value"]
+        assert after > 0, "the other job's burners should burn again afterwards"
+        assert during == 0, f"another job's processes ran {during} times in 1 s while a timing check ran"
     finally:
         burner.close()
         for r in (mine, theirs, batch):

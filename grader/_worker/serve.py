@@ -64,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
             with open(os.path.join(folder, "cgroup.procs"), "w") as f:
                 f.write("0")
         except OSError as exc:
-            not_isolated.append(f"cgroup of its own ({exc.strerror}): frozen and killed by signals only, memory by RLIMIT_DATA")
+            not_isolated.append(f"cgroup of its own ({exc.strerror}): killed by signals, frozen by signals until "
+                                "every process is seen stopped, memory by RLIMIT_DATA")
     if args.isolate != "none":
         home = os.path.dirname(sub_dir)
         keep = [sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable)),
