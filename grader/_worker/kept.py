@@ -40,7 +40,8 @@ def pin() -> None:
         size=T.size, stride=T.stride, dtype=base["dtype"].__get__, device=base["device"].__get__,
         no_tf=torch._C.DisableTorchFunctionSubclass, getter=getter, is_a=isinstance, kind=type,
         list_iter=list.__iter__, tuple_iter=tuple.__iter__, dict_items=dict.items, exact_list=list, ident=id,
-    )  # fmt: skip
+        exact_tuple=tuple, exact_dict=dict, number=enumerate, size_of=len, pairs=zip, text=str,
+    )  # a student's module may replace builtins (isinstance, len...) at import: nothing here looks them up later
 
 
 def _plain_tensor(t: Any) -> Any:
@@ -53,8 +54,8 @@ def _view(t: Any) -> tuple[Any, ...]:
     B = _B
     with B["no_tf"]():
         t = _plain_tensor(t)
-        return (B["data_ptr"](B["storage"](t)), B["offset"](t), tuple(B["size"](t)), tuple(B["stride"](t)),
-                B["dtype"](t), str(B["device"](t)))
+        return (B["data_ptr"](B["storage"](t)), B["offset"](t), B["exact_tuple"](B["size"](t)),
+                B["exact_tuple"](B["stride"](t)), B["dtype"](t), B["text"](B["device"](t)))
 
 
 def module_tensors(module: Any) -> dict[str, Any]:
@@ -64,12 +65,12 @@ def module_tensors(module: Any) -> dict[str, Any]:
     B = _B
     getter, items, is_a = B["getter"], B["dict_items"], B["is_a"]
     out: dict[str, Any] = {}
-    seen: set[int] = set()
+    seen: dict[int, bool] = {}
 
     def walk(m: Any, prefix: str) -> None:
         if B["ident"](m) in seen:
             return
-        seen.add(B["ident"](m))
+        seen[B["ident"](m)] = True
         for table in ("_parameters", "_buffers"):
             held = getter(m, table)
             if not is_a(held, dict):
@@ -115,17 +116,17 @@ class Kept:
             with B["no_tf"]():
                 self._aliases.append(B["detach"](_plain_tensor(v)))
             self._views.append(_view(v))
-            return _Slot(len(self._objects) - 1)
+            return _Slot(B["size_of"](self._objects) - 1)
         if is_a(v, B["Module"]):
             tensors = module_tensors(v)
             self._holders.append((path, "module", v, B["exact_list"](B["dict_items"](tensors))))
             return {name: self._walk(t, [*path, name]) for name, t in B["dict_items"](tensors)}
         if is_a(v, list):
-            items = B["exact_list"](B["list_iter"](v))
-            self._holders.append((path, "list", v, B["exact_list"](enumerate(items))))
-            return [self._walk(x, [*path, i]) for i, x in enumerate(items)]
+            items = B["exact_list"](B["number"](B["exact_list"](B["list_iter"](v))))
+            self._holders.append((path, "list", v, items))
+            return [self._walk(x, [*path, i]) for i, x in items]
         if is_a(v, tuple):
-            return tuple(self._walk(x, [*path, i]) for i, x in enumerate(B["exact_list"](B["tuple_iter"](v))))
+            return B["exact_tuple"]([self._walk(x, [*path, i]) for i, x in B["number"](B["exact_list"](B["tuple_iter"](v)))])
         if is_a(v, dict):
             items = B["exact_list"](B["dict_items"](v))
             self._holders.append((path, "dict", v, items))
@@ -138,7 +139,7 @@ class Kept:
         try:
             return plain(t, what)
         except WrongAnswer as exc:
-            return str(exc)
+            return _B["text"](exc)
 
     def after(self) -> dict[str, Any]:
         """The inputs as the call left them, as plain data (tensors come back on the CPU):
@@ -155,7 +156,7 @@ class Kept:
         """
         memory = [self._read(a, "an input's memory") for a in self._aliases]
         held: list[Any] = []
-        for obj, view in zip(self._objects, self._views):
+        for obj, view in _B["pairs"](self._objects, self._views):
             try:
                 same = _view(obj) == view
             except Exception:  # noqa: BLE001 - no storage to read: it is not what it was
@@ -165,14 +166,17 @@ class Kept:
                 "moved": [m for m in (self._moved(*h) for h in self._holders) if m is not None]}
 
     def _fill(self, v: Any, values: list[Any]) -> Any:
-        if isinstance(v, _Slot):
+        """The skeleton (this object's own containers) with each kept tensor's place filled."""
+        B = _B
+        kind = B["kind"](v)
+        if kind is _Slot:
             return values[v.index]
-        if isinstance(v, list):
+        if kind is list:
             return [self._fill(x, values) for x in v]
-        if isinstance(v, tuple):
-            return tuple(self._fill(x, values) for x in v)
-        if isinstance(v, dict):
-            return {k: self._fill(x, values) for k, x in v.items()}
+        if kind is tuple:
+            return B["exact_tuple"]([self._fill(x, values) for x in v])
+        if kind is dict:
+            return {k: self._fill(x, values) for k, x in B["dict_items"](v)}
         return v
 
     def _moved(self, path: list[Any], kind: str, holder: Any, then: list[tuple[Any, Any]]) -> dict[str, Any] | None:
@@ -181,18 +185,18 @@ class Kept:
             if kind == "module":
                 now = B["exact_list"](B["dict_items"](module_tensors(holder)))
             elif kind == "list":
-                now = B["exact_list"](enumerate(B["exact_list"](B["list_iter"](holder))))
+                now = B["exact_list"](B["number"](B["exact_list"](B["list_iter"](holder))))
             else:
                 now = B["exact_list"](B["dict_items"](holder))
         except WrongAnswer as exc:
-            return {"path": path, "kind": kind, "unreadable": str(exc)}
-        before, after = dict(then), dict(now)
+            return {"path": path, "kind": kind, "unreadable": B["text"](exc)}
+        before, after = B["exact_dict"](then), B["exact_dict"](now)
         replaced = [k for k, x in then if k in after and after[k] is not x]
         removed = [k for k, _ in then if k not in after]
         added = [k for k, _ in now if k not in before]
         if not (replaced or removed or added):
             return None
-        return {"path": path, "kind": kind, "length": [len(then), len(now)], "replaced": replaced,
+        return {"path": path, "kind": kind, "length": [B["size_of"](then), B["size_of"](now)], "replaced": replaced,
                 "removed": removed, "added": added}
 
     def returned(self, value: Any, what: str) -> tuple[Any, list[int], list[int]]:
@@ -210,7 +214,7 @@ class Kept:
                 mine.add(_view(obj)[0])
             except Exception:  # noqa: BLE001 - an input without memory now shares none
                 pass
-        return copy, ptrs, [i for i, (p, o) in enumerate(zip(ptrs, objs)) if p in mine or _B["ident"](o) in ids]
+        return copy, ptrs, [i for i, (p, o) in _B["number"](_B["pairs"](ptrs, objs)) if p in mine or _B["ident"](o) in ids]
 
 
 def keep(**inputs: Any) -> Kept:
