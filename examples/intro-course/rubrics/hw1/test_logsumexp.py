@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 
-from grader.checks import CheckFailed, Tolerance, as_shaped, close, mentions, that
+from grader.checks import CheckFailed, Tolerance, all_faults, as_shaped, close, mentions, that
 from grader.fixtures import Generator, Submission
 
 
@@ -113,8 +113,10 @@ def test_own_code(submission: Submission, generator: Generator) -> None:
     read here on the trusted side, must not call a ready-made log-sum-exp (torch.logsumexp,
     torch.special.logsumexp, Tensor.logsumexp, scipy's), nor reach names in ways the source
     does not spell (getattr, eval, importlib...: ``dynamic=True``). Values are graded elsewhere."""
-    call(submission, torch.randn(3, 4, generator=generator()), 1)
-    said = mentions(submission.source(), {"logsumexp", "LogSumExp"}, dynamic=True)
-    that(not said, "logsumexp.py calls a ready-made log-sum-exp, or reaches names in a way that would hide one "
-         f"({'; '.join(said[:6])}{'; ...' if len(said) > 6 else ''}). The homework asks you to write it "
-         "yourself from torch.exp, torch.log, sum and max.")
+    with all_faults() as faults:  # both said, whatever the other
+        with faults.part():
+            call(submission, torch.randn(3, 4, generator=generator()), 1)
+        said = mentions(submission.source(), {"logsumexp", "LogSumExp"}, dynamic=True)
+        faults.that(not said, "logsumexp.py calls a ready-made log-sum-exp, or reaches names in a way that would hide one "
+                    f"({'; '.join(said[:6])}{'; ...' if len(said) > 6 else ''}). The homework asks you to write it "
+                    "yourself from torch.exp, torch.log, sum and max.")
