@@ -681,6 +681,8 @@ def _mistake_validation(a: Any, known: list[Any], unmade: list[str], results: di
         troubles = [f"{t.test} did not pass but scored {t.score:g}" for t in tests if t.outcome != "passed" and t.score > 0]
         troubles += [f"{t.test} did not pass and says nothing" for t in tests if t.outcome != "passed" and not t.output.strip()]
         troubles += [f"{t.test}: the grader failed internally" for t in tests if "grader itself failed" in t.output]
+        troubles += [f"{t.test} does not say {phrase!r} (it says: {t.output.strip()[:300]})" for t in tests
+                     for phrase in m.says.get(t.test, []) if t.outcome != "passed" and phrase not in t.output]
         check = MistakeCheck(m.id, m.problem, m.what, list(m.fails), failed, troubles)
         checks.append(check)
         if not check.ok:

@@ -10,6 +10,7 @@ They live beside the rubric, in ``rubrics/<assignment>/mistakes.toml``:
     what = "counts the weights but not the biases"
     fails = ["test_model_i_params", ...]   # exactly the checks of `problem` it must not pass
     extended = false                       # true: its checks are failed by another mistake too
+    says = { test_model_i_params = ["expected 1,088,924"] }   # optional: what a failing check must say
     [[mistake.edit]]                       # an exact edit of reference/<assignment>/<file> ...
     old = "    return k * k * c_in * c_out + c_out\n"
     new = "    return k * k * c_in * c_out\n"
@@ -56,12 +57,17 @@ class Mistake(BaseModel):
     edit: list[Edit] = Field(default_factory=list, description="exact edits of reference/<assignment>/<file>: [[mistake.edit]] old, new")
     source: str | None = Field(default=None, description="instead of edits: a whole file, <folder>/<file> under mistakes/")
     extended: bool = Field(default=False, description="its checks are failed by another mistake too: graded with --extended only")
+    says: dict[str, list[str]] = Field(default_factory=dict, description="phrases a failing check's output must hold, "
+                                       "{check = [phrase, ...]}: each fault said, none hidden by another's")
 
     @model_validator(mode="after")
     def _one_kind(self) -> Mistake:
         if bool(self.edit) == bool(self.source):
             raise ValueError(f"mistake {self.id!r}: give either [[mistake.edit]] entries or a source file, not "
                              + ("both" if self.edit else "neither"))
+        unsaid = sorted(set(self.says) - set(self.fails))
+        if unsaid:
+            raise ValueError(f"mistake {self.id!r}: says names checks it does not fail: {', '.join(unsaid)}")
         if not self.source and not self.fails:
             raise ValueError(f"mistake {self.id!r}: an edit of the reference that fails nothing is not a mistake "
                              "(a right-but-different file is a source file with fails = [])")

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from ._exceptions import MissingFile, NotWritten, StudentFault, WorkerCrashed, WorkerTimeout, WrongAnswer
 from ._sandbox import Runner, Worker, WorkerSpec
@@ -23,11 +23,46 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Called:
     """What ``submission.function(name, inputs=True)(...)`` returns: the student's function's
-    value, and its arguments as it left them (plain data, read in the worker after the call)."""
+    value, and what the call did to its arguments, read in the worker after the call from
+    references held from before it (``grader.driver.keep``), never from anything the
+    function was given: ``args`` and ``kwargs`` are the arguments as the caller holds them
+    now, ``changes(...)`` every way the call changed them (judged here, against what was
+    sent), ``shared`` the positions of the returned tensors (in the order ``plain`` reads
+    them) that are arguments or share their memory."""
 
     value: Any
     args: list[Any]
     kwargs: dict[str, Any]
+    shared: list[int] = field(default_factory=list)
+    report: dict[str, Any] = field(default_factory=dict)
+    sent_args: list[Any] = field(default_factory=list)
+    sent_kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def changes(self, names: Sequence[str] = (), tol: Any = None) -> list[str]:
+        """What the call did to its arguments, one sentence each ([] when nothing), the
+        positional ones called ``names`` (else "argument 1", ...), the keyword ones by their
+        keyword (see ``grader.checks.input_changes``)."""
+        from .checks import input_changes
+
+        label = [names[i] if i < len(names) else f"argument {i + 1}" for i in range(len(self.sent_args))]
+        memory, held = self.report.get("memory", {}), self.report.get("held", {})
+
+        def by_name(mirror: dict[str, Any]) -> dict[str, Any]:
+            args, kwargs = mirror.get("args") or [], mirror.get("kwargs") or {}
+            return {**{label[i]: a for i, a in enumerate(args) if i < len(label)}, **kwargs}
+
+        moved = []
+        for m in self.report.get("moved", []):
+            path = list(m.get("path", []))
+            if path[:1] == ["args"] and len(path) > 1 and isinstance(path[1], int) and path[1] < len(label):
+                path = [label[path[1]], *path[2:]]
+            elif path[:1] == ["kwargs"] and len(path) > 1:
+                path = path[1:]
+            else:
+                continue  # the worker's own lists of the arguments: the student's code never had them
+            moved.append({**m, "path": path})
+        sent = {**dict(zip(label, self.sent_args)), **self.sent_kwargs}
+        return input_changes(sent, {"memory": by_name(memory), "held": by_name(held), "moved": moved}, tol)
 
 
 class ProblemRun:
@@ -193,16 +228,24 @@ class ProblemRun:
             softmax = submission.function("softmax", context="on a 4x10 batch")
             got = softmax(x, dim=1)
 
-        With ``inputs=True`` a call returns a :class:`Called`: the value and the arguments as
-        the student's function left them (to check that it did not change its input in place;
-        each call gets its own copy of every argument).
+        With ``inputs=True`` a call returns a :class:`Called`: the value, and what the call did
+        to its arguments, read in the worker from references held from before the call (to
+        check that it did not change its input in place: ``called.changes(["X", "r"])``; each
+        call gets its own copy of every argument).
         """
 
         def call(*args: Any, **kwargs: Any) -> Any:
             reply = self._call({"op": "function", "name": name, "inputs": inputs},
                                {"args": list(args), "kwargs": dict(kwargs)}, context)
             if inputs:
-                return Called(reply.get("value"), list(reply.get("args") or []), dict(reply.get("kwargs") or {}))
+                given = reply.get("inputs")
+                report: dict[str, Any] = given if isinstance(given, dict) else {}
+                held, memory = report.get("held") or {}, report.get("memory") or {}
+                # the arguments as the caller holds them: where a tensor still views its memory, what that memory holds
+                now = _held_now(held, memory)
+                return Called(reply.get("value"), list(now.get("args") or []), dict(now.get("kwargs") or {}),
+                              shared=list(reply.get("shared") or []), report=report, sent_args=list(args),
+                              sent_kwargs=dict(kwargs))
             return reply.get("value")
 
         call.__name__ = name
@@ -280,6 +323,18 @@ class ProblemRun:
         if self._worker is not None:
             self._worker.close()
             self._worker = None
+
+
+def _held_now(held: Any, memory: Any) -> Any:
+    """The ``held`` mirror of a ``keep`` report with each None (a tensor that still views the
+    memory it had) replaced by what that memory holds now."""
+    if held is None:
+        return memory
+    if isinstance(held, list):
+        return [_held_now(h, memory[i] if isinstance(memory, list) and i < len(memory) else None) for i, h in enumerate(held)]
+    if isinstance(held, dict):
+        return {k: _held_now(h, memory.get(k) if isinstance(memory, dict) else None) for k, h in held.items()}
+    return held
 
 
 def _sentence(context: str) -> str:

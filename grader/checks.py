@@ -8,17 +8,19 @@ from __future__ import annotations
 import math
 import random
 import secrets
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Collection, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Collection, Iterator, Sequence
 
-from ._exceptions import CheckFailed, ConfigError, NotWritten, StudentFault, WrongAnswer
+from ._exceptions import CheckFailed, ConfigError, NotWritten, StudentError, StudentFault, WorkerCrashed, WrongAnswer
 
 if TYPE_CHECKING:
     import torch
 
     from ._runs import ProblemRun
 
-__all__ = ["CheckFailed", "Tolerance", "WrongAnswer", "as_shaped", "close", "close_all", "note", "that", "mentions", "without", "Timing", "speed_ratio"]
+__all__ = ["CheckFailed", "Faults", "Tolerance", "WrongAnswer", "all_faults", "as_shaped", "close", "close_all",
+           "input_changes", "note", "that", "mentions", "without", "Timing", "speed_ratio"]
 
 _notes: list[str] = []
 
@@ -37,14 +39,35 @@ def take_notes() -> str:
 
 @dataclass(frozen=True)
 class Tolerance:
-    """|got - expected| <= atol + rtol * |expected|, elementwise; ``why`` is told to the student."""
+    """|got - expected| <= atol + rtol * |expected|, elementwise; ``why`` is told to the student.
+
+    ``of_largest``: atol grows by this times the largest |entry| of the tensor compared, each
+    tensor its own (``Tolerance.of_each``): a tolerance scaled to all of a problem's quantities
+    together would let a wrong small one hide under a large one (a first layer's gradients of
+    1e-5 next to a last layer's of 1)."""
 
     rtol: float
     atol: float
     why: str
+    of_largest: float = 0.0
 
     def describe(self) -> str:
         return f"|got - expected| <= {self.atol:.1e} + {self.rtol:.1e} * |expected|  ({self.why})"
+
+    @classmethod
+    def of_each(cls, rtol: float, of_largest: float, why: str, atol: float = 0.0) -> Tolerance:
+        """rtol, and atol = ``atol`` + ``of_largest`` times the largest |entry| of each tensor
+        compared (of that tensor alone: each layer, each quantity its own scale)."""
+        return cls(rtol=rtol, atol=atol, why=why, of_largest=of_largest)
+
+    def on(self, expected: torch.Tensor) -> Tolerance:
+        """The tolerance for comparing with ``expected``: with ``of_largest``, atol scaled to
+        its largest |entry|, and said so."""
+        if not self.of_largest:
+            return self
+        largest = float(expected.detach().abs().max()) if expected.numel() else 0.0
+        return Tolerance(rtol=self.rtol, atol=self.atol + self.of_largest * largest,
+                         why=f"{self.why}; atol is {self.of_largest:.0e} times this tensor's largest |entry|, {largest:.3g}")
 
     @classmethod
     def default(cls, dtype: torch.dtype, why: str | None = None) -> Tolerance:
@@ -83,6 +106,177 @@ def that(condition: bool, message: str) -> None:
     """A plain check: ``message`` says what was expected and what came."""
     if not condition:
         raise CheckFailed(message)
+
+
+class Faults:
+    """The faults of a test's parts, each reported: one function's or quantity's fault never
+    hides another's (``all_faults`` makes one and raises what it found)."""
+
+    def __init__(self) -> None:
+        self.found: list[BaseException] = []
+
+    @contextmanager
+    def part(self) -> Iterator[None]:
+        """Run one part of the test (a call of one function, the check of one quantity): its
+        failed check, its code's error or crash, or its wrong answer is kept and the test goes
+        on with the next part. A timeout or a missing file ends the test: its time is spent,
+        or no part can run."""
+        try:
+            yield
+        except (CheckFailed, StudentError, WorkerCrashed, WrongAnswer) as exc:
+            self.found.append(exc)
+
+    def that(self, condition: bool, message: str) -> None:
+        """``that``, kept instead of raised."""
+        if not condition:
+            self.found.append(CheckFailed(message))
+
+    def raise_found(self, ended: BaseException | None = None) -> None:
+        """Raise what was found, every message in order (each said once): as the first
+        fault's kind (a wrong value fails, code that raised errs), or as ``ended``'s, the
+        fault that ended the test early, said last."""
+        if not self.found:
+            if ended is not None:
+                raise ended
+            return
+        found = [*self.found, *([ended] if ended is not None else [])]
+        messages: list[str] = []
+        for exc in found:
+            text = str(exc) or "The check failed."
+            if text not in messages:
+                messages.append(text)
+        kind = type(ended if ended is not None else found[0])
+        if len(messages) == 1 and ended is None:
+            raise found[0]
+        raise kind("\n\n".join(messages)) from None
+
+
+@contextmanager
+def all_faults() -> Iterator[Faults]:
+    """For a test that checks several functions or quantities: each part in
+    ``with faults.part():`` (or ``faults.that(...)``), and at the end every fault found is
+    raised together::
+
+        with all_faults() as faults:
+            for form in ("heavy_ball", "velocity_momentum"):
+                with faults.part():
+                    check_form(submission, form)
+    """
+    faults = Faults()
+    try:
+        yield faults
+    except (CheckFailed, StudentFault) as exc:  # a fault outside any part (or a timeout) ended the test
+        faults.raise_found(exc)
+        raise
+    faults.raise_found()
+
+
+def input_changes(sent: dict[str, Any], report: dict[str, Any], tol: Tolerance | None = None) -> list[str]:
+    """What a call did to its inputs, one sentence each ([] when nothing): ``report`` is a
+    driver's ``kept.after()`` (``grader.driver.keep``), read in the worker from the driver's
+    own references to the inputs, ``sent`` the same inputs by name as this side made them
+    (tensors; lists, tuples and dicts of them; a module as the dict of its state). Each
+    input tensor is judged twice: the memory it had (changed in place, even if the caller's
+    tensor was then pointed elsewhere), and the tensor the caller holds (given other memory,
+    another shape, other values); and each list, dict and module, whether it still holds the
+    same objects. Equal means equal (NaN equals NaN), or within ``tol`` where given."""
+    out: list[str] = []
+    memory, held = report.get("memory", {}), report.get("held", {})
+    for name, value in sent.items():
+        _changes(value, memory.get(name), held.get(name), name, tol, out)
+    for moved in report.get("moved", []):
+        out.append(_moved_sentence(moved))
+    return out
+
+
+def _changes(sent: Any, memory: Any, held: Any, path: str, tol: Tolerance | None, out: list[str]) -> None:
+    import torch
+
+    if isinstance(sent, torch.Tensor):
+        if isinstance(memory, str) or not isinstance(memory, torch.Tensor):
+            out.append(f"{path}: the memory it had can no longer be read ({memory}); leave the inputs as they are.")
+        elif (diff := _differs(memory, sent, tol)) is not None:
+            out.append(f"{path} was changed in place: {diff}.")
+        if held is None:
+            return
+        if not isinstance(held, torch.Tensor):
+            out.append(f"{path} was made into something else ({held}): the caller's tensor must stay as it was.")
+        elif (diff := _differs(held, sent, tol)) is not None:
+            out.append(f"{path}, the tensor the caller holds, was given other memory ({diff}): assigning to its "
+                       ".data, .set_() or .resize_() changes the caller's tensor too.")
+        return
+    if isinstance(sent, (list, tuple)):
+        for i, x in enumerate(sent):
+            _changes(x, _at(memory, i), _at(held, i), f"{path}[{i}]", tol, out)
+    elif isinstance(sent, dict):
+        for k, x in sent.items():
+            _changes(x, _at(memory, k), _at(held, k), _path(path, k), tol, out)
+
+
+def _at(value: Any, key: Any) -> Any:
+    if isinstance(value, (list, tuple)) and isinstance(key, int) and 0 <= key < len(value):
+        return value[key]
+    if isinstance(value, dict):
+        return value.get(key)
+    return None
+
+
+def _differs(got: torch.Tensor, sent: torch.Tensor, tol: Tolerance | None) -> str | None:
+    """How ``got`` differs from ``sent`` (in a phrase), or None when it does not."""
+    import torch
+
+    if tuple(got.shape) != tuple(sent.shape):
+        return f"its shape is {tuple(got.shape)}, it was {tuple(sent.shape)}"
+    if got.dtype != sent.dtype:
+        return f"its dtype is {str(got.dtype).removeprefix('torch.')}, it was {str(sent.dtype).removeprefix('torch.')}"
+    if sent.numel() == 0:
+        return None
+    if not sent.is_floating_point():
+        same = got == sent
+        changed = int((~same).sum())
+        return None if not changed else f"{changed} of {sent.numel()} entries differ"
+    g, s = got.detach().to("cpu", torch.float64), sent.detach().to("cpu", torch.float64)
+    nan = g.isnan() & s.isnan()
+    allowed = 0.0 if tol is None else tol.on(sent).atol + tol.rtol * s.abs()
+    off = ~nan & ~((g - s).abs() <= allowed)
+    changed = int(off.sum())
+    if not changed:
+        return None
+    worst = float(torch.where(off, (g - s).abs().nan_to_num(nan=float("inf")), torch.zeros_like(g)).max())
+    return f"{changed} of {sent.numel()} entries differ, by up to {worst:.3g}"
+
+
+def _path(path: str, key: Any) -> str:
+    """``path`` and one step into it: ``grads[1]``, ``net.conv1.weight``, ``d['a b']``."""
+    if isinstance(key, str) and all(part.isidentifier() or part.isdigit() for part in key.split(".")):
+        return f"{path}.{key}"
+    return f"{path}[{key!r}]"
+
+
+def _moved_sentence(moved: dict[str, Any]) -> str:
+    keys = list(moved.get("path", [])) or ["?"]
+    path = str(keys[0])
+    for key in keys[1:]:
+        path = _path(path, key)
+    kind = str(moved.get("kind"))
+    if "unreadable" in moved:
+        return f"The {kind} {path} can no longer be read as the {kind} it was ({moved['unreadable']})."
+
+    def listed(keys: list[Any]) -> str:
+        noun = {"list": ("item", "items"), "dict": ("key", "keys")}.get(kind, ("tensor", "tensors"))[len(keys) > 1]
+        return f"{noun} " + ", ".join(str(k) for k in keys[:6]) + (", ..." if len(keys) > 6 else "")
+
+    parts = []
+    if moved.get("replaced"):
+        parts.append(f"{listed(moved['replaced'])} replaced by other objects")
+    if moved.get("removed"):
+        parts.append(f"{listed(moved['removed'])} removed")
+    if moved.get("added"):
+        parts.append(f"{listed(moved['added'])} added")
+    length = moved.get("length")
+    if kind == "list" and isinstance(length, list) and len(length) == 2 and length[0] != length[1]:
+        parts.append(f"its length went from {length[0]} to {length[1]}")
+    return f"The caller's {kind} {path} was changed: {'; '.join(parts)}. Leave the inputs as they are (make new ones)."
 
 
 def mentions(source: str | bytes, names: Collection[str], modules: Collection[str] = ()) -> list[str]:
@@ -207,44 +401,46 @@ def close(
     check_dtype: bool = True,
 ) -> None:
     """Check that the tensor ``got`` equals ``expected`` within ``tol``; explain any difference."""
+    lines = _mismatch(got, expected, tol, index_names, check_dtype)
+    if lines:
+        raise CheckFailed("\n".join([f"Compared: {what}", *lines]))
+
+
+def _mismatch(got: Any, expected: torch.Tensor, tol: Tolerance, index_names: Sequence[str] | None,
+              check_dtype: bool) -> list[str]:
+    """What is off between ``got`` and ``expected`` (``close``'s message after its first
+    line; its own first line says it in a sentence); [] when they agree."""
     import torch
 
     if not isinstance(got, torch.Tensor):
-        raise CheckFailed(f"Compared: {what}\nExpected a tensor, got {type(got).__name__}.")
+        return [f"Expected a tensor, got {type(got).__name__}."]
     if tuple(got.shape) != tuple(expected.shape):
-        raise CheckFailed(f"Compared: {what}\nExpected shape {tuple(expected.shape)}, got shape {tuple(got.shape)}.")
+        return [f"Expected shape {tuple(expected.shape)}, got shape {tuple(got.shape)}."]
     if check_dtype and got.dtype != expected.dtype:
-        raise CheckFailed(
-            f"Compared: {what}\nExpected dtype {expected.dtype}, got {got.dtype} "
-            "(keep the dtype of the inputs you were given)."
-        )
+        return [f"Expected dtype {expected.dtype}, got {got.dtype} (keep the dtype of the inputs you were given)."]
+    tol = tol.on(expected)
     if not (got.is_floating_point() or got.is_complex()):
         got = got.to(expected.dtype)
     g = got.detach().to("cpu", torch.float64)
     e = expected.detach().to("cpu", torch.float64)
-    lines = [f"Compared: {what}"]
     bad_g = ~torch.isfinite(g) & torch.isfinite(e)
     if bad_g.any():
         first = int(bad_g.flatten().nonzero()[0])
-        raise CheckFailed(
-            "\n".join(lines + [
-                f"{int(bad_g.sum())} of {g.numel()} entries are NaN or infinite; the first at "
+        return [f"{int(bad_g.sum())} of {g.numel()} entries are NaN or infinite; the first at "
                 f"{_index(first, g.shape, index_names)}: got {_fmt(float(g.flatten()[first]))}, "
-                f"expected {_fmt(float(e.flatten()[first]))}.",
-            ])
-        )
+                f"expected {_fmt(float(e.flatten()[first]))}."]
     diff = (g - e).abs()
     allowed = tol.atol + tol.rtol * e.abs()
     outside = diff > allowed
     if not outside.any():
-        return
+        return []
     rel = diff / e.abs().clamp_min(torch.finfo(torch.float64).tiny)
     ia = int(diff.flatten().argmax())
     ir = int(torch.where(outside, rel, torch.zeros_like(rel)).flatten().argmax())
     gf, ef = g.flatten(), e.flatten()
     n_out = int(outside.sum())
     # In the words of torch.testing.assert_close, which course staff know, plus the values.
-    lines += [
+    return [
         f"Mismatched elements: {n_out} / {g.numel()} ({100 * n_out / g.numel():.1f}%) are outside the tolerance.",
         f"Greatest absolute difference: {float(diff.flatten()[ia]):.3e} at {_index(ia, g.shape, index_names)} "
         f"(up to {tol.atol:.1e} allowed): got {_fmt(float(gf[ia]))}, expected {_fmt(float(ef[ia]))}",
@@ -252,7 +448,6 @@ def close(
         f"(up to {tol.rtol:.1e} allowed): got {_fmt(float(gf[ir]))}, expected {_fmt(float(ef[ir]))}",
         f"Tolerance: {tol.describe()}",
     ]
-    raise CheckFailed("\n".join(lines))
 
 
 def close_all(
@@ -263,18 +458,37 @@ def close_all(
     item: str,
     tol: Tolerance,
     check_dtype: bool = True,
+    names: Sequence[str] | None = None,
+    index_names: Sequence[str] | None = None,
 ) -> None:
-    """Check a list of tensors item by item; the message names the first item that is off.
+    """Check a list of tensors item by item, each with ``tol`` on its own (a ``Tolerance.of_each``
+    scales to each item's own entries). The message shows the first item that is off in full
+    and names every other one that is off, with how much of it is, so that no item's fault
+    hides another's.
 
     ``item`` is a format string for an item's name, e.g. ``"dA_list[{i}]"``, ``"iterate {i}"``
-    or ``"dA_list[{i}] (for A_{l})"`` (``l`` counts from 1, as homework texts number layers).
+    or ``"dA_list[{i}] (for A_{l})"`` (``l`` counts from 1, as homework texts number layers);
+    ``{name}`` is ``names[i]`` where ``names`` are given (a state_dict's keys).
     """
     if not isinstance(got, (list, tuple)):
         raise CheckFailed(f"Compared: {what}\nExpected a list of {len(expected)} tensors, got {type(got).__name__}.")
     if len(got) != len(expected):
         raise CheckFailed(f"Compared: {what}\nExpected a list of {len(expected)} tensors, got {len(got)}.")
+    off: list[tuple[str, list[str]]] = []
     for i, (g, e) in enumerate(zip(got, expected)):
-        close(g, e, what=f"{what}: {item.format(i=i, l=i + 1)}", tol=tol, check_dtype=check_dtype)
+        lines = _mismatch(g, e, tol, index_names, check_dtype)
+        if lines:
+            off.append((item.format(i=i, l=i + 1, name=names[i] if names else i), lines))
+    if not off:
+        return
+    (first, lines), rest = off[0], off[1:]
+    message = [f"Compared: {what}: {first}", *lines]
+    if rest:
+        message.append(f"Also off ({len(rest)} more of the {len(expected)}):")
+        message += [f"  {name}: {lines[0]}" for name, lines in rest[:8]]
+        if len(rest) > 8:
+            message.append(f"  ... and {len(rest) - 8} more")
+    raise CheckFailed("\n".join(message))
 
 
 def as_shaped(got: Any, expected: Sequence[torch.Tensor]) -> Any:

@@ -16,15 +16,23 @@ tuples and dicts of them), read from what the student's code gave with ``plain``
   posing as a list, a tensor without storage of its own...).
 - ``tensor_list(value, what, n)``: ``value`` as a list of ``n`` plain tensors, or
   ``WrongAnswer`` saying what it is instead.
+- ``keep(name=value, ...)``: before a call, the driver's own hold on its inputs (tensors,
+  lists, tuples and dicts of them, ``nn.Module``); after it, ``kept.after()`` is what the
+  call did to them, read from those references and never from anything the student's code
+  was given, for the trusted side to judge (``grader.checks.input_changes``), and
+  ``kept.returned(value, what)`` reads what the call returned and says which of its tensors
+  are inputs or share their memory. Every check of "the inputs are left unchanged" or "new
+  tensors" uses it: a check that reads the inputs back from the list it handed over is
+  fooled by a function that changes the tensors in place and puts copies in the list.
 - ``AutogradWatch()``: ``watch.run(fn)`` runs ``fn`` and reports every use of autograd it
   made (for "computed by hand" checks; see ``grader.checks.without``).
 
 Anything else the driver returns that cannot be sent is the driver's bug, reported as the
 grader's own failure, never the student's. In the worker this module is the worker's own
-copy of these four names, registered before the driver or the student's file is imported;
+copy of these five names, registered before the driver or the student's file is imported;
 on the trusted side (a check that loads its driver for shared code) it is this module.
 """
 
-from ._worker import AutogradWatch, WrongAnswer, plain, tensor_list
+from ._worker import AutogradWatch, WrongAnswer, keep, plain, tensor_list
 
-__all__ = ["AutogradWatch", "WrongAnswer", "plain", "tensor_list"]
+__all__ = ["AutogradWatch", "WrongAnswer", "keep", "plain", "tensor_list"]

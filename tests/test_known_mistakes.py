@@ -68,6 +68,8 @@ def test_mistake_fails_exactly_its_checks(course, tmp_path_factory, assignment, 
     for name in mistake.fails:
         test = next(t for t in results[mistake.id]["tests"] if t["test"] == name)
         assert test["score"] == 0 and test["output"].strip(), f"{name}: a failing test must score 0 and say why"
+        for phrase in mistake.says.get(name, []):  # each of its faults said, none hidden by another's
+            assert phrase in test["output"], f"{mistake.id}: {name} does not say {phrase!r}:\n{test['output'][:1500]}"
 
 
 @pytest.mark.parametrize("assignment, problem", problems())

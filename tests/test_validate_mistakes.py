@@ -146,6 +146,18 @@ def test_a_mistake_that_fails_other_checks_and_a_check_never_shown_to_fail_are_i
     assert quiet.returncode == 0 and "known mistakes" not in quiet.stdout, quiet.stdout + quiet.stderr
 
 
+def test_a_mistake_whose_failing_check_does_not_say_what_it_should_is_invalid(tmp_path: Path) -> None:
+    """``says``: what a failing check's output must hold (each of a test's faults said, none
+    hidden by another's, which the set of failing checks alone cannot show)."""
+    said = MISTAKES.replace('fails = ["test_small", "test_negative"]',
+                            'fails = ["test_small", "test_negative"]\nsays = { test_small = ["triple(1) returned 2; expected 3"] }')
+    said = said.replace('fails = ["test_negative"]', 'fails = ["test_negative"]\nsays = { test_negative = ["triple(-5) returned -15"] }')
+    proc = run_cli("validate", "toy-hw", cwd=toy(tmp_path, said), timeout=600)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "known mistakes: 3/4 fail exactly their checks INVALID" in proc.stdout
+    assert "test_negative does not say 'triple(-5) returned -15' (it says: triple(-5) returned 15; expected -15)" in proc.stdout
+
+
 @pytest.mark.parametrize("change, message", [
     (('problem = "triple"\nwhat = "triples', 'problem = "double"\nwhat = "triples'), "no problem 'double' in the rubric"),
     (('fails = ["test_negative"]', 'fails = ["test_negativ"]'), "fails names checks that triple does not have: test_negativ"),
@@ -154,6 +166,7 @@ def test_a_mistake_that_fails_other_checks_and_a_check_never_shown_to_fail_are_i
     (('source = "right_loop/triple.py"', 'source = "right_loop/tripple.py"'), "its source .*tripple.py is missing"),
     (('id = "float_result"', 'id = "abs_value"'), "mistake ids used more than once: abs_value"),
     (('fails = ["test_int"]', 'fails = []'), "an edit of the reference that fails nothing is not a mistake"),
+    (('fails = ["test_int"]', 'fails = ["test_int"]\nsays = { test_small = ["x"] }'), "says names checks it does not fail: test_small"),
 ])
 def test_a_broken_mistakes_file_names_the_file_and_the_mistake(tmp_path: Path, change: tuple[str, str], message: str) -> None:
     assert change[0] in MISTAKES

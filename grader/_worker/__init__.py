@@ -9,7 +9,8 @@ encoding they share, and knows it through one interface only (``grader._sandbox`
 runners). Its modules, each readable on its own:
 
 - ``framing``: frames on the channels; ``values``: what crosses them (``plain``,
-  ``encode``, ``decode``); ``faults``: whose fault a failure is;
+  ``encode``, ``decode``); ``kept``: a call's inputs held from before it (``keep``), to
+  report what the call did to them; ``faults``: whose fault a failure is;
 - ``driver_api``: what a problem's driver gets (``grader.driver`` in the worker, the
   autograd watch);
 - ``isolation`` (with ``kernel``'s constants and the ``seccomp`` filter): how a worker
@@ -43,12 +44,13 @@ import sys
 
 from .driver_api import AutogradWatch, load_driver
 from .faults import DriverBug, WrongAnswer
+from .kept import Kept, keep
 from .framing import _LEN, frame, read_frame, write_all, write_frame
 from .processes import signal_namespace, signal_uid
 from .values import decode, encode, plain, tensor_list
 
-__all__ = ["AutogradWatch", "DriverBug", "WrongAnswer", "_LEN", "decode", "encode", "entry", "frame", "load_driver",
-           "plain", "read_frame", "signal_namespace", "signal_uid", "tensor_list", "write_all", "write_frame"]
+__all__ = ["AutogradWatch", "DriverBug", "Kept", "WrongAnswer", "_LEN", "decode", "encode", "entry", "frame", "keep",
+           "load_driver", "plain", "read_frame", "signal_namespace", "signal_uid", "tensor_list", "write_all", "write_frame"]
 
 
 def entry(argv: list[str] | None = None) -> int:

@@ -1,5 +1,5 @@
 """What a problem's driver gets in the worker: ``grader.driver`` as this process's own
-(``WrongAnswer``, ``plain``, ``tensor_list``, ``AutogradWatch``), the driver's loading, and
+(``WrongAnswer``, ``plain``, ``tensor_list``, ``keep``, ``AutogradWatch``), the driver's loading, and
 the watch that reports any use of autograd to the trusted side as it happens."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from types import ModuleType
 from typing import Any, Callable
 
 from .faults import DriverBug, WrongAnswer
+from .kept import keep
 from .values import plain, tensor_list
 
 
@@ -137,7 +138,7 @@ def _check_driver_call(driver: Any, name: str, fn: Any, student: Any, kwargs: di
 
 def load_driver(path: str, name: str = "_grader_driver", register: bool = False) -> ModuleType:
     """Import a driver file by path. It imports what it uses from ``grader.driver``
-    (``WrongAnswer``, ``plain``, ``tensor_list``, ``AutogradWatch``): in the worker, the
+    (``WrongAnswer``, ``plain``, ``tensor_list``, ``keep``, ``AutogradWatch``): in the worker, the
     worker's own (see ``_register_driver_api``); on the trusted side, the real module."""
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
@@ -150,14 +151,15 @@ def load_driver(path: str, name: str = "_grader_driver", register: bool = False)
 
 def _register_driver_api() -> None:
     """In the worker, before any driver or student code is imported: ``grader.driver`` is
-    this process's own ``WrongAnswer``, ``plain``, ``tensor_list`` and ``AutogradWatch``
+    this process's own ``WrongAnswer``, ``plain``, ``tensor_list``, ``keep`` and ``AutogradWatch``
     (the classes the request loop recognises), whatever else is installed, and a student's
     file named grader.py cannot stand in for it."""
     import types
 
     api = types.ModuleType("grader.driver", "What a worker-side driver imports (the worker's own).")
     api.WrongAnswer, api.AutogradWatch, api.tensor_list, api.plain = WrongAnswer, AutogradWatch, tensor_list, plain  # type: ignore[attr-defined]
-    api.__all__ = ["AutogradWatch", "WrongAnswer", "plain", "tensor_list"]  # type: ignore[attr-defined]
+    api.keep = keep  # type: ignore[attr-defined]
+    api.__all__ = ["AutogradWatch", "WrongAnswer", "keep", "plain", "tensor_list"]  # type: ignore[attr-defined]
     package = types.ModuleType("grader", "The grader, as a worker sees it: only grader.driver.")
     package.__path__ = []  # type: ignore[attr-defined]  # nothing else of it is importable here
     package.driver = api  # type: ignore[attr-defined]

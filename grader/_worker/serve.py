@@ -13,6 +13,7 @@ from types import ModuleType
 from typing import Any, Callable
 
 from .driver_api import _check_driver_call, _register_driver_api, _witness, load_driver
+from .kept import keep
 from .faults import DriverBug, WrongAnswer, _fault, _import_student, _theirs
 from .framing import _bound_framing, write_frame
 from .isolation import isolate, user_namespace
@@ -122,7 +123,7 @@ def _request_loop(req: int, rep: int, args: Any, sub_dir: str, torch: Any) -> Ca
     relies on is only what it checks itself: it times each call from outside, and compares
     every output, timed ones included, with its own.)"""
     read, write, framed, send = _bound_framing()
-    encode_, decode_, plain_ = encode, decode, plain
+    encode_, decode_, plain_, keep_ = encode, decode, plain, keep
     fault_, load_driver_, import_student, theirs_ = _fault, load_driver, _import_student, _theirs
     to_device = _on_device(args.device, torch)
     driver_bug, wrong_answer, check_driver_call = DriverBug, WrongAnswer, _check_driver_call
@@ -205,11 +206,14 @@ def _request_loop(req: int, rep: int, args: Any, sub_dir: str, torch: Any) -> Ca
                     if not call_(fn):
                         raise wrong_answer(f"{args.module}.py defines no function {name}(), which the homework asks for")
                     given, named = to_device(values.get("args", [])), to_device(values.get("kwargs", {}))
+                    # the arguments held from before the call: what it did to them is read from these
+                    kept = keep_(args=given, kwargs=named) if request.get("inputs") else None
                     out = fn(*given, **named)
-                    reply = {"value": plain_(out, f"what {name}() returned")}
-                    if request.get("inputs"):  # the arguments as the call left them (in-place changes)
-                        reply["args"] = plain_(given, f"the arguments after {name}()")
-                        reply["kwargs"] = plain_(named, f"the arguments after {name}()")
+                    if kept is None:
+                        reply = {"value": plain_(out, f"what {name}() returned")}
+                    else:  # the value, which of its tensors are (or share memory with) arguments, and those
+                        value, _, shared = kept.returned(out, f"what {name}() returned")
+                        reply = {"value": value, "shared": shared, "inputs": kept.after()}
                     # Read once, above, with the function's name in any refusal: sent as it is.
                     values, data = encode_(reply, copied=True)
                     write(rep, {"ok": True, "values": values, "info": {"elapsed": clock() - started}}, data)

@@ -29,8 +29,9 @@ def tensor_list(value: Any, what: str, n: int) -> list[Any]:
 _MAX_DEPTH, _MAX_ITEMS = 32, 1 << 20
 
 
-def _make_plain() -> Callable[..., Any]:
-    """Build ``plain`` from what is bound now (before the student's module is imported)."""
+def _make_plain() -> tuple[Callable[..., Any], Callable[[Any, str], tuple[Any, list[int], list[Any]]]]:
+    """Build ``plain`` (and ``read``, the same read that also gives the tensor objects) from
+    what is bound now (before the student's module is imported)."""
     import torch
 
     Tensor = torch.Tensor
@@ -61,7 +62,8 @@ def _make_plain() -> Callable[..., Any]:
             return f"its dtype {dtype_of(t)} cannot be sent back (use a real or integer dtype)"
         return None
 
-    def one(v: Any, what: str, depth: int, count: list[int], ptrs: list[int] | None, scale: int) -> Any:
+    def one(v: Any, what: str, depth: int, count: list[int], ptrs: list[int] | None, scale: int,
+            objs: list[Any] | None = None) -> Any:
         count[0] += 1
         if count[0] > _MAX_ITEMS * scale or depth > _MAX_DEPTH * scale:
             raise WrongAnswer(f"{what} is nested too deeply or holds too many items")
@@ -75,6 +77,8 @@ def _make_plain() -> Callable[..., Any]:
                 try:
                     if ptrs is not None:
                         ptrs.append(data_ptr(storage(t)))
+                    if objs is not None:
+                        objs.append(v)
                     return contiguous(clone(detach(t)))
                 except Exception as exc:  # noqa: BLE001 - no storage of its own (sparse, meta, a wrapper)
                     raise WrongAnswer(f"{what} holds a tensor that cannot be read as a plain tensor: {exc}") from None
@@ -85,20 +89,20 @@ def _make_plain() -> Callable[..., Any]:
         if is_a(v, str):
             return to_str(v)
         if is_a(v, list):
-            return exact_list([one(x, what, depth + 1, count, ptrs, scale) for x in exact_list(list_iter(v))])
+            return exact_list([one(x, what, depth + 1, count, ptrs, scale, objs) for x in exact_list(list_iter(v))])
         if is_a(v, tuple):
-            return exact_tuple([one(x, what, depth + 1, count, ptrs, scale) for x in exact_list(tuple_iter(v))])
+            return exact_tuple([one(x, what, depth + 1, count, ptrs, scale, objs) for x in exact_list(tuple_iter(v))])
         if is_a(v, dict):
             out = {}
             for k, x in exact_list(dict_items(v)):
                 key = one(k, what, depth + 1, count, None, scale)
                 if kind(key) not in (str, int):
                     raise WrongAnswer(f"{what} is a dict with a key of type {kind(k).__name__}; use strings or numbers")
-                out[key] = one(x, what, depth + 1, count, ptrs, scale)
+                out[key] = one(x, what, depth + 1, count, ptrs, scale, objs)
             return out
         mod = kind(v).__module__
         if mod == "numpy" and hasattr(v, "item") and getattr(v, "ndim", None) == 0:
-            return one(v.item(), what, depth, count, ptrs, scale)
+            return one(v.item(), what, depth, count, ptrs, scale, objs)
         raise WrongAnswer(f"{what} holds a {kind(v).__name__}, not a tensor, number, string, list, tuple or dict "
                           "(only those can be checked)")
 
@@ -120,10 +124,18 @@ def _make_plain() -> Callable[..., Any]:
         copy = one(value, what, 0, [0], ptrs, scale)
         return (copy, ptrs) if storages else copy
 
-    return plain
+    def read(value: Any, what: str) -> tuple[Any, list[int], list[Any]]:
+        """``plain(value, what, storages=True)``, and the tensor objects themselves, in the
+        same order, from the same read (for ``Kept.returned``: is one of them an input?)."""
+        ptrs: list[int] = []
+        objs: list[Any] = []
+        return one(value, what, 0, [0], ptrs, 1, objs), ptrs, objs
+
+    return plain, read
 
 
 _plain: Callable[..., Any] | None = None
+_read: Callable[[Any, str], tuple[Any, list[int], list[Any]]] | None = None
 
 
 def plain(value: Any, what: str = "the value returned", storages: bool = False, scale: int = 1) -> Any:
@@ -132,6 +144,15 @@ def plain(value: Any, what: str = "the value returned", storages: bool = False, 
         pin()
     assert _plain is not None
     return _plain(value, what, storages, scale)
+
+
+def read(value: Any, what: str) -> tuple[Any, list[int], list[Any]]:
+    """``plain(value, what, storages=True)`` and, from the same read, each tensor object as the
+    student's code gave it (in the order of the storage addresses): for ``Kept.returned``."""
+    if _read is None:
+        pin()
+    assert _read is not None
+    return _read(value, what)
 
 
 
@@ -151,14 +172,17 @@ _PINNED: dict[str, Any] = {}
 def pin() -> None:
     """Bind what ``encode`` and ``plain`` use while only the harness has run: the student's
     module is imported later, and a `torch.Tensor.clone = ...` of theirs must not change a reply."""
-    global _plain
+    global _plain, _read
     import torch
     from safetensors.torch import save
 
     T = torch.Tensor
     _PINNED.update(Tensor=T, save=save, detach=T.detach, as_subclass=T.as_subclass, to=T.to,
                    clone=T.clone, contiguous=T.contiguous, isinstance=isinstance, all=all)
-    _plain = _make_plain()
+    _plain, _read = _make_plain()
+    from .kept import pin as pin_kept
+
+    pin_kept()
 
 
 def encode(values: dict[str, Any], copied: bool = False) -> tuple[dict[str, Any], bytes]:

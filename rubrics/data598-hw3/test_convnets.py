@@ -24,7 +24,7 @@ import torch
 from torch import Tensor, nn
 
 from grader import ConfigError, load_driver
-from grader.checks import CheckFailed, Tolerance, close, that
+from grader.checks import CheckFailed, Tolerance, all_faults, close, input_changes, that
 from grader.fixtures import Generator, Submission
 
 _driver = load_driver(Path(__file__).parent / "drivers" / "convnets.py")
@@ -143,11 +143,11 @@ def same_layers(got: dict[str, Any], net: str, images: Tensor) -> None:
             f"are not seen: build the network from nn modules):\n{table(expected, mine)}")
 
 
-def conv_blocks(calls: list[Call]) -> tuple[list[dict[str, Any]], list[int]]:
+def conv_blocks(calls: list[Call]) -> tuple[list[dict[str, Any]], list[tuple[int, str, int]]]:
     """Split a network's calls into its conv blocks: block j runs from its j-th Conv2d to the
     next Conv2d or Linear. For each block: its convolution's output channels and the BatchNorm
-    calls in it (their positions and num_features); and the positions of BatchNorm calls in
-    no block (before the first Conv2d, or after the Linear)."""
+    calls in it (their positions, kinds and num_features); and the BatchNorm calls in no block
+    (before the first Conv2d, or after the Linear), the same way."""
     blocks: list[dict[str, Any]] = []
     stray: list[Any] = []
     open_block = False
@@ -181,7 +181,7 @@ def batchnorm_placement(got: dict[str, Any], net: str, images: Tensor) -> None:
             if (k, features) != ("BatchNorm2d", m["channels"]):
                 problems.append(f"{what} calls a {k}({features}); expected BatchNorm2d({m['channels']})")
                 bad.add(i)
-    for i in stray:
+    for i, _, _ in stray:
         problems.append(f"call {i + 1} is a {mine_calls[i][0]} outside the conv blocks (before the first Conv2d or after the Linear)")
         bad.add(i)
     if problems:
@@ -220,14 +220,21 @@ def same_batchnorms(got: dict[str, Any], net: str) -> None:
 
 
 def _architecture(submission: Submission, generator: Generator, data_dir: Path | None, net: str) -> None:
+    """What the network holds, its output's shape, its layers, its BatchNorm layers' places and
+    its parameters: each said, whatever the others (one wrong layer does not hide another)."""
     images = data(data_dir, generator())[0][:5]
-    same_batchnorms(held(submission, net), net)  # before running it: a BatchNorm of the wrong size fails there
-    got = report(submission, net, images)
-    that(got["out_shape"] == [len(images), 10],
-         f"{TITLES[net]} on a batch of shape {tuple(images.shape)} returned shape {tuple(got['out_shape'])}; expected ({len(images)}, 10).")
-    same_layers(got, net, images)
-    batchnorm_placement(got, net, images)
-    same_parameters(got, net)
+    with all_faults() as faults:
+        with faults.part():
+            same_batchnorms(held(submission, net), net)  # before running it: a BatchNorm of the wrong size fails there
+        with faults.part():
+            got = report(submission, net, images)
+            faults.that(got["out_shape"] == [len(images), 10], f"{TITLES[net]} on a batch of shape {tuple(images.shape)} "
+                        f"returned shape {tuple(got['out_shape'])}; expected ({len(images)}, 10).")
+            for compare in (same_layers, batchnorm_placement):
+                with faults.part():
+                    compare(got, net, images)
+            with faults.part():
+                same_parameters(got, net)
 
 
 def test_convnet_architecture(submission: Submission, generator: Generator, data_dir: Path | None) -> None:
@@ -247,23 +254,26 @@ def input_shape(calls: list[Call], layer: str, n: int) -> Shape:
 def test_strided_convnet(submission: Submission, generator: Generator, data_dir: Path | None) -> None:
     images = data(data_dir, generator())[0][:5]
     got = report(submission, "strided", images)
-    that(got["out_shape"] == [len(images), 10],
-         f"StridedConvNet() on a batch of shape {tuple(images.shape)} returned shape {tuple(got['out_shape'])}; expected ({len(images)}, 10).")
-    mine = calls_of(got["calls"])
-    that(all(k != "MaxPool2d" for k, *_ in mine), "StridedConvNet() still calls a MaxPool2d: in the bonus exercise each "
-         "Conv2d -> ReLU -> MaxPool2d of ConvNet() becomes one convolution with a stride (and the ReLU), no max-pool.")
-    pooled = expected_calls("convnet", images)
-    wanted = {"the second Conv2d": (input_shape(pooled, "Conv2d", 2), input_shape(mine, "Conv2d", 2)),
-              "the Linear layer": (input_shape(pooled, "Linear", 1), input_shape(mine, "Linear", 1))}
-    if any(e != g for e, g in wanted.values()):
-        rows = "\n".join(f"  input of {what:<18} ConvNet(): {e}   yours: {'(none)' if g is None else g}{'' if e == g else '   <--'}"
-                         for what, (e, g) in wanted.items())
-        raise CheckFailed(
-            "The stride of StridedConvNet()'s convolutions should make the input to its second convolution and to its "
-            f"final linear layer identical in shape to those in ConvNet(); for a batch of {len(images)} images:\n{rows}")
-    same_batchnorms(got, "strided")
-    same_layers(got, "strided", images)
-    same_parameters(got, "strided")
+    with all_faults() as faults:  # every fault of the network said, whatever the others
+        faults.that(got["out_shape"] == [len(images), 10], f"StridedConvNet() on a batch of shape {tuple(images.shape)} "
+                    f"returned shape {tuple(got['out_shape'])}; expected ({len(images)}, 10).")
+        mine = calls_of(got["calls"])
+        faults.that(all(k != "MaxPool2d" for k, *_ in mine), "StridedConvNet() still calls a MaxPool2d: in the bonus "
+                    "exercise each Conv2d -> ReLU -> MaxPool2d of ConvNet() becomes one convolution with a stride (and the "
+                    "ReLU), no max-pool.")
+        pooled = expected_calls("convnet", images)
+        wanted = {"the second Conv2d": (input_shape(pooled, "Conv2d", 2), input_shape(mine, "Conv2d", 2)),
+                  "the Linear layer": (input_shape(pooled, "Linear", 1), input_shape(mine, "Linear", 1))}
+        if any(e != g for e, g in wanted.values()):
+            rows = "\n".join(f"  input of {what:<18} ConvNet(): {e}   yours: {'(none)' if g is None else g}{'' if e == g else '   <--'}"
+                             for what, (e, g) in wanted.items())
+            faults.that(False,
+                "The stride of StridedConvNet()'s convolutions should make the input to its second convolution and to its "
+                f"final linear layer identical in shape to those in ConvNet(); for a batch of {len(images)} images:\n{rows}")
+        for compare in (lambda: same_batchnorms(got, "strided"), lambda: same_layers(got, "strided", images),
+                        lambda: same_parameters(got, "strided")):
+            with faults.part():
+                compare()
 
 
 # ------------------------------------------------------------------ flat_norm --
@@ -377,21 +387,25 @@ def test_effective_smoothness(submission: Submission, generator: Generator, data
 
 
 def test_model_restored(submission: Submission, generator: Generator, data_dir: Path | None) -> None:
+    """The model comes out as it went in: its mode, and its parameters and buffers, judged from
+    the tensors the worker held from before the call (its own references: the memory they had,
+    and the tensors the model holds now); every fault of both calls said."""
     gen = generator()
     tol = Tolerance(rtol=1e-12, atol=1e-14, why="float64: adding u and subtracting it again may differ from the saved values by rounding")
-    for training in (True, False):
-        case = smoothness_case(gen, data_dir, "convnet_bn", training=training)
-        got = call_smoothness(submission, case)
-        state, mode = case["state"], "train" if training else "eval"
-        that(got["training_after"] == training,
-             f"The model was in {mode} mode when effective_smoothness was called and is in "
-             f"{'train' if got['training_after'] else 'eval'} mode after it; put it back as it was (model.train(was_training)).")
-        that(list(got["keys_after"]) == list(state), f"The model's state_dict has the keys {list(got['keys_after'])} "
-             f"after the call; before it, {list(state)}.")
-        for key, before in state.items():
-            buffer = key.endswith(("running_mean", "running_var", "num_batches_tracked"))
-            close(got["state_after"][key], before, tol=tol,
-                  what=f"model.state_dict()[{key!r}] after effective_smoothness (model in {mode} mode on entry) against "
-                       "before it" + (" (a BatchNorm buffer: the train-mode pass that computes u changes it; restore it "
-                                      "too, and use the entry values for both full gradients)" if buffer else
-                                      " (a parameter: theta + u must not stay in the model)"))  # fmt: skip
+    with all_faults() as faults:
+        for training in (True, False):
+            case = smoothness_case(gen, data_dir, "convnet_bn", training=training)
+            with faults.part():
+                got = call_smoothness(submission, case)
+                mode = "train" if training else "eval"
+                faults.that(got["training_after"] == training,
+                            f"The model was in {mode} mode when effective_smoothness was called and is in "
+                            f"{'train' if got['training_after'] else 'eval'} mode after it; put it back as it was "
+                            "(model.train(was_training)).")
+                changed = input_changes({"model": case["state"]}, got["inputs"], tol)
+                buffer = [any(name in line for name in ("running_mean", "running_var", "num_batches_tracked")) for line in changed]
+                faults.that(not changed, f"effective_smoothness (model in {mode} mode on entry) left the model changed "
+                            f"({tol.describe()}):\n  " + "\n  ".join(changed[:8]) + ("\n  ..." if len(changed) > 8 else "")
+                            + ("\nA parameter: theta + u must not stay in the model." if not all(buffer) else "")
+                            + ("\nA BatchNorm buffer: the train-mode pass that computes u changes it; restore it too, and use "
+                               "the entry values for both full gradients." if any(buffer) else ""))

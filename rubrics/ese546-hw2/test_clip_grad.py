@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from grader.checks import CheckFailed, Tolerance, close_all, that
+from grader.checks import CheckFailed, Tolerance, all_faults, close_all, input_changes
 from grader.fixtures import Generator, Submission
 
 FNS = ("clip_by_norm", "clip_by_value")
@@ -77,16 +77,20 @@ def test_clip_by_value(submission: Submission, generator: Generator) -> None:
 
 
 def test_inputs_unchanged_and_new_tensors(submission: Submission, generator: Generator) -> None:
+    """Both functions, on both paths, every fault said: one function's fault (or its error)
+    never hides the other's."""
     gen = generator()
     grads = gradients(gen, SHAPES, 2.0)
-    for fn in FNS:
-        for c, path in ((0.5, "they are clipped"), (1e9, "nothing needs clipping")):  # every path returns new tensors
-            got = run(submission, fn, grads, c)
-            that(got["count"] == len(grads), f"{fn} returned {got['count']} tensors for {len(grads)} gradients.")
-            for i, (after, before) in enumerate(zip(got["grads_after"], grads)):
-                if not torch.equal(after, before):  # decided here, from the gradients the worker holds after the call
-                    raise CheckFailed(f"{fn} changed its input gradient {i} in place ({int((after != before).sum())} of "
-                                      f"{before.numel()} entries); return new tensors and leave the inputs as they are.")
-            that(not got["shares_input"], f"With c = {c:g} ({path}), {fn} returned input gradient(s) "
-                 f"{got['shares_input']} themselves (or views of them: the same storage); return new tensors on every path, "
-                 "e.g. g.clone() or g * 1.0.")
+    with all_faults() as faults:
+        for fn in FNS:
+            for c, path in ((0.5, "they are clipped"), (1e9, "nothing needs clipping")):  # every path returns new tensors
+                with faults.part():
+                    got = run(submission, fn, grads, c)
+                    faults.that(got["count"] == len(grads), f"{fn} returned {got['count']} tensors for {len(grads)} gradients.")
+                    # decided here, from the inputs the worker held from before the call (its own references)
+                    changed = input_changes({"grads": grads}, got["inputs"])
+                    faults.that(not changed, f"With c = {c:g} ({path}), {fn} changed its input:\n  " + "\n  ".join(changed)
+                                + "\nReturn new tensors and leave grads (the list and its tensors) as they are.")
+                    faults.that(not got["shares_input"], f"With c = {c:g} ({path}), {fn} returned input gradient(s) "
+                                f"{got['shares_input']} themselves (or views of them: the same storage); return new tensors "
+                                "on every path, e.g. g.clone() or g * 1.0.")

@@ -10,7 +10,7 @@ from pathlib import Path
 from torch import nn
 
 from grader import load_driver
-from grader.checks import CheckFailed, that
+from grader.checks import CheckFailed, all_faults, that
 from grader.fixtures import Submission
 
 _driver = load_driver(Path(__file__).parent / "drivers" / "param_groups.py")
@@ -53,28 +53,33 @@ def groups_of(submission: Submission, model: str) -> dict[str, list[str]]:
 
 
 def once_each(got: dict[str, list[str]], model: nn.Module, label: str) -> None:
+    """Every parameter in exactly one group: names twice, unknown and missing, all said."""
     names = [n for n, _ in model.named_parameters()]
     placed = [n for g in GROUPS for n in got[g]]
     twice = sorted({n for n in placed if placed.count(n) > 1})
-    that(not twice, f"On {label}: {len(twice)} names are in more than one group (or twice in one), e.g. {twice[:3]}.")
     unknown = sorted(set(placed) - set(names))
-    that(not unknown, f"On {label}: {len(unknown)} names are not parameters of the model, e.g. {unknown[:3]}.")
     missing = [n for n in names if n not in set(placed)]
-    that(not missing, f"On {label}: {len(missing)} of its {len(names)} parameters are in no group, e.g. {missing[:3]}.")
+    with all_faults() as faults:
+        faults.that(not twice, f"On {label}: {len(twice)} names are in more than one group (or twice in one), e.g. {twice[:3]}.")
+        faults.that(not unknown, f"On {label}: {len(unknown)} names are not parameters of the model, e.g. {unknown[:3]}.")
+        faults.that(not missing, f"On {label}: {len(missing)} of its {len(names)} parameters are in no group, e.g. {missing[:3]}.")
 
 
 def same_split(got: dict[str, list[str]], want: dict[str, list[str]], label: str) -> None:
+    """Each group holds exactly the names it should: every group that is off is said."""
+    where = {n: h for h in GROUPS for n in want[h]}
+    wrong: list[str] = []
     for g in GROUPS:
         extra, lacking = sorted(set(got[g]) - set(want[g])), sorted(set(want[g]) - set(got[g]))
         if extra or lacking:
-            where = {n: h for h in GROUPS for n in want[h]}
             lines = [f"On {label}, the group {g!r} is not right:"]
             lines += [f"  {n} is there, but belongs in {where.get(n, 'no group (not a parameter)')!r}" for n in extra[:4]]
             lines += [f"  {n} is missing (it is in {next((h for h in GROUPS if n in got[h]), 'no group')!r})" for n in lacking[:4]]
             more = len(extra) + len(lacking) - min(len(extra), 4) - min(len(lacking), 4)
-            raise CheckFailed("\n".join(lines + ([f"  ... and {more} more"] if more > 0 else [])
-                                        + ["A parameter of a BatchNorm layer is 'batchnorm' whatever the layer is named; "
-                                           "another layer's bias is 'bias'; the rest is 'rest'."]))
+            wrong += lines + ([f"  ... and {more} more"] if more > 0 else [])
+    if wrong:
+        raise CheckFailed("\n".join(wrong + ["A parameter of a BatchNorm layer is 'batchnorm' whatever the layer is named; "
+                                             "another layer's bias is 'bias'; the rest is 'rest'."]))
 
 
 def test_resnet18_counts(submission: Submission) -> None:
@@ -91,5 +96,7 @@ def test_resnet18_split(submission: Submission) -> None:
 
 
 def test_every_parameter_once(submission: Submission) -> None:
-    for name in ("resnet18", "sequential"):
-        once_each(groups_of(submission, name), model_named(name), f"the model {name!r}")
+    with all_faults() as faults:  # both models' faults said
+        for name in ("resnet18", "sequential"):
+            with faults.part():
+                once_each(groups_of(submission, name), model_named(name), f"the model {name!r}")

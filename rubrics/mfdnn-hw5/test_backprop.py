@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import torch
 
-from grader.checks import Tolerance, as_shaped, close_all, that, without
+from grader.checks import Tolerance, all_faults, as_shaped, close_all, without
 from grader.fixtures import Generator, Submission
 
-F32 = "float32 arithmetic; compared relative to the largest gradient entry"
+F32 = "float32 arithmetic"
 F64 = "float64: hand-written backprop equals autograd up to rounding"
 
 
@@ -51,19 +51,24 @@ def homework_example() -> tuple[list, list, torch.Tensor, torch.Tensor]:
 def check_against_autograd(submission, A, b, X, Y, what: str, why: str, rtol: float, atol_scale: float,  # type: ignore[no-untyped-def]
                            which: tuple[str, ...] = ("dA", "db")) -> None:
     """The gradients ``which`` ("dA", "db") equal autograd's. dA_list and db_list are separate
-    tests on the public networks (rubrics/README.md: a wrong db costs only db's points)."""
+    tests on the public networks (rubrics/README.md: a wrong db costs only db's points); where
+    both are checked, each list's fault is said. Each gradient gets a tolerance of its own
+    scale: a first layer's gradients of 1e-5 are not compared within 1e-4 times the last
+    layer's largest entry (all zeros would pass)."""
     dA_ref, db_ref = autograd_gradients(A, b, X, Y)
     got = submission.call("gradients", A_list=A, b_list=b, X=X, Y=Y, context=what)
-    scale = max(float(g.abs().max()) for g in dA_ref + db_ref)
-    tol = Tolerance(rtol=rtol, atol=atol_scale * scale, why=why)
+    tol = Tolerance.of_each(rtol=rtol, of_largest=atol_scale, why=why)
     # values here, whatever their shape and dtype: the form is test_shapes' (rubrics/README.md);
     # items named as the README does: dA_list[0] is the gradient for A_1
-    if "dA" in which:
-        close_all(as_shaped(got["dA"], dA_ref), dA_ref, what=f"dA_list {what}", item="dA_list[{i}] (for A_{l})", tol=tol,
-                  check_dtype=False)
-    if "db" in which:
-        close_all(as_shaped(got["db"], db_ref), db_ref, what=f"db_list {what}", item="db_list[{i}] (for b_{l})", tol=tol,
-                  check_dtype=False)
+    with all_faults() as faults:
+        if "dA" in which:
+            with faults.part():
+                close_all(as_shaped(got["dA"], dA_ref), dA_ref, what=f"dA_list {what}", item="dA_list[{i}] (for A_{l})",
+                          tol=tol, check_dtype=False)
+        if "db" in which:
+            with faults.part():
+                close_all(as_shaped(got["db"], db_ref), db_ref, what=f"db_list {what}", item="db_list[{i}] (for b_{l})",
+                          tol=tol, check_dtype=False)
 
 
 def random_sizes(gen: torch.Generator, depth: tuple[int, int], width: tuple[int, int], last: tuple[int, int]) -> list[int]:
@@ -104,21 +109,26 @@ def test_random_networks_biases(submission: Submission, generator: Generator) ->
 
 
 def test_shapes(submission: Submission, generator: Generator) -> None:
+    """The form test: every gradient shaped like its parameter, in the inputs' dtype; every
+    fault said at once (both lists, both networks)."""
     gen = generator()
-    for sizes, dtype in (([3, 5, 4, 2], torch.float64), ([2, 3, 1], torch.float32)):
-        A, b, X, Y = network(sizes, gen, dtype)
-        where = f"On a network with layer sizes {sizes} ({str(dtype).removeprefix('torch.')})"
-        got = submission.call("gradients", A_list=A, b_list=b, X=X, Y=Y, context=where[3:])
-        for name, grads, params in (("dA_list", got["dA"], A), ("db_list", got["db"], b)):
-            that(len(grads) == len(params), f"{where}: {name} has {len(grads)} gradients; expected {len(params)}, one per layer.")
-            for i, (g, p) in enumerate(zip(grads, params)):
-                that(
-                    tuple(g.shape) == tuple(p.shape),
-                    f"{where}: {name}[{i}] has shape {tuple(g.shape)}, "
-                    f"but its parameter has shape {tuple(p.shape)}; each gradient must have its parameter's shape.",
-                )
-                that(g.dtype == p.dtype, f"{where}: {name}[{i}] is {str(g.dtype).removeprefix('torch.')}; return the "
-                     "gradients in the dtype of the inputs.")
+    with all_faults() as faults:
+        for sizes, dtype in (([3, 5, 4, 2], torch.float64), ([2, 3, 1], torch.float32)):
+            A, b, X, Y = network(sizes, gen, dtype)
+            where = f"On a network with layer sizes {sizes} ({str(dtype).removeprefix('torch.')})"
+            with faults.part():
+                got = submission.call("gradients", A_list=A, b_list=b, X=X, Y=Y, context=where[3:])
+                for name, grads, params in (("dA_list", got["dA"], A), ("db_list", got["db"], b)):
+                    faults.that(len(grads) == len(params), f"{where}: {name} has {len(grads)} gradients; expected "
+                                f"{len(params)}, one per layer.")
+                    for i, (g, p) in enumerate(zip(grads, params)):
+                        faults.that(
+                            tuple(g.shape) == tuple(p.shape),
+                            f"{where}: {name}[{i}] has shape {tuple(g.shape)}, "
+                            f"but its parameter has shape {tuple(p.shape)}; each gradient must have its parameter's shape.",
+                        )
+                        faults.that(g.dtype == p.dtype, f"{where}: {name}[{i}] is {str(g.dtype).removeprefix('torch.')}; "
+                                    "return the gradients in the dtype of the inputs.")
 
 
 def test_no_autograd(submission: Submission, generator: Generator) -> None:

@@ -15,7 +15,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from grader.checks import CheckFailed
+from grader.checks import Faults, all_faults
 from types import ModuleType
 from grader.fixtures import Generator, Submission
 
@@ -93,14 +93,22 @@ def _said(count: str) -> str:
     return f"{model}_ops(...)[{QUANTITIES.index(quantity)}] ({quantity})"
 
 
-def reported(submission: Submission, sizes: dict[str, int], h: int, w: int, which: tuple[str, ...]) -> dict[str, list[Any]]:
-    """[number, form] of each count of ``which``, calling only the functions they need."""
+def reported(submission: Submission, sizes: dict[str, int], h: int, w: int, which: tuple[str, ...],
+             faults: Faults) -> dict[str, list[Any]]:
+    """[number, form] of each count of ``which``, calling only the functions they need, each
+    on its own: a function that raises, or returns what cannot be read, is kept in ``faults``
+    and its counts are left out (it never hides another function's counts)."""
     fns = sorted({_fn_of(c) for c in which}, key=FNS.index)
-    got = submission.call("counts", fns=fns, naive=naive_of(sizes), bottleneck=sizes, h=h, w=w,
-                          context=f"with {describe(sizes, h, w)}")
+    got: dict[str, Any] = {}
+    for fn in fns:
+        with faults.part():
+            got.update(submission.call("counts", fns=[fn], naive=naive_of(sizes), bottleneck=sizes, h=h, w=w,
+                                       context=f"with {describe(sizes, h, w)}"))
     out = {}
     for count in which:
         model, quantity = count.split("_", 1)
+        if _fn_of(count) not in got:
+            continue
         value = got[_fn_of(count)]
         out[count] = value if quantity == "params" else value[QUANTITIES.index(quantity)]
     return out
@@ -136,19 +144,22 @@ def _convs(model: str, s: dict[str, int]) -> list[tuple[int, int, int]]:
 
 
 def matches(submission: Submission, given: ModuleType, sizes: dict[str, int], h: int, w: int, which: tuple[str, ...], why: str) -> None:
-    """The values of the counts ``which`` equal the oracle's (their form is test_exact_ints')."""
-    got = reported(submission, sizes, h, w, which)
+    """The values of the counts ``which`` equal the oracle's (their form is test_exact_ints'):
+    every wrong count and every function that failed, said together."""
     want = oracle(given, sizes, h, w)
     shown = naive_of(sizes) if all(c.startswith("naive") for c in which) else sizes  # the sizes the counts depend on
-    wrong = []
-    for count in which:
-        number = got[count][0]
-        if number != want[count]:
-            off = f" (off by {number - want[count]:+,})" if isinstance(number, int) else ""
-            wrong.append(f"  {_said(count)}: expected {want[count]:,}, got {number:,}{off}.{_hint(count, number, sizes, h, w)}")
-    if wrong:
-        raise CheckFailed(f"With {describe(shown, h, w)} ({why}):\n" + "\n".join(wrong)
-                          + "\n(counted on the template's NaiveInception and BottleneckInception)")
+    with all_faults() as faults:
+        got = reported(submission, sizes, h, w, which, faults)
+        wrong = []
+        for count in which:
+            if count not in got:
+                continue
+            number = got[count][0]
+            if number != want[count]:
+                off = f" (off by {number - want[count]:+,})" if isinstance(number, int) else ""
+                wrong.append(f"  {_said(count)}: expected {want[count]:,}, got {number:,}{off}.{_hint(count, number, sizes, h, w)}")
+        faults.that(not wrong, f"With {describe(shown, h, w)} ({why}):\n" + "\n".join(wrong)
+                    + "\n(counted on the template's NaiveInception and BottleneckInception)")
 
 
 def _homework(model: str, quantity: str) -> Callable[[Submission, ModuleType], None]:
@@ -185,9 +196,9 @@ def test_random_sizes(submission: Submission, given: ModuleType, generator: Gene
 
 
 def test_exact_ints(submission: Submission, given: ModuleType) -> None:
-    got = reported(submission, MODEL_II, *HOMEWORK_HW, EVERY)
-    odd = [f"  {_said(c)} is {form}" for c, (number, form) in got.items() if form is not None]
-    if odd:
-        raise CheckFailed("Every count should be an exact Python int (a float loses digits beyond 2**53; a tensor or "
-                          "a numpy number is not what the template asks for). With the homework's sizes:\n" + "\n".join(odd)
-                          + "\nThe values themselves are graded in the other tests: only this test's points depend on the form.")
+    with all_faults() as faults:
+        got = reported(submission, MODEL_II, *HOMEWORK_HW, EVERY, faults)
+        odd = [f"  {_said(c)} is {form}" for c, (number, form) in got.items() if form is not None]
+        faults.that(not odd, "Every count should be an exact Python int (a float loses digits beyond 2**53; a tensor or "
+                    "a numpy number is not what the template asks for). With the homework's sizes:\n" + "\n".join(odd)
+                    + "\nThe values themselves are graded in the other tests: only this test's points depend on the form.")

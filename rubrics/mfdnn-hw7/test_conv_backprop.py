@@ -9,12 +9,12 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from grader.checks import CheckFailed, Tolerance, as_shaped, close, that, without
+from grader.checks import CheckFailed, Tolerance, all_faults, as_shaped, close_all, input_changes, without
 from grader.fixtures import Generator, Submission
 
 ACTIVATIONS = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "softplus": F.softplus}
-F64 = "float64: backprop by hand equals autograd up to rounding; atol relative to the largest gradient entry"
-F32 = "float32 arithmetic; atol relative to the largest gradient entry"
+F64 = "float64: backprop by hand equals autograd up to rounding"
+F32 = "float32 arithmetic"
 
 
 def network(gen: torch.Generator, n: int, ks: list[int], dtype: torch.dtype = torch.float64) -> tuple[torch.Tensor, list, list]:
@@ -54,24 +54,27 @@ def run(submission, x, ws, bs, activation: str, context: str | None = None, **ex
 def check(submission, x, ws, bs, activation: str, context: str | None = None, atol: float | None = None,  # type: ignore[no-untyped-def]
           which: tuple[str, ...] = ("dws", "dbs")) -> None:
     """The gradients ``which`` equal autograd's; dws and dbs are separate tests where they can be
-    (rubrics/README.md: a wrong bias gradient costs only the bias tests' points)."""
+    (rubrics/README.md: a wrong bias gradient costs only the bias tests' points), and where both
+    are checked each list's fault is said. Each gradient is compared with a tolerance of its own
+    scale (a small layer's gradients never hide under a large one's)."""
     dw_ref, db_ref = autograd_gradients(x, ws, bs, activation)
     got = run(submission, x, ws, bs, activation, context)
-    scale = max(float(g.abs().max()) for g in dw_ref + db_ref)
     if x.dtype == torch.float64:
-        tol = Tolerance(rtol=1e-9, atol=(atol or 1e-12) * scale, why=F64)
+        tol = Tolerance.of_each(rtol=1e-9, of_largest=atol or 1e-12, why=F64)
     else:
-        tol = Tolerance(rtol=1e-4, atol=1e-5 * scale, why=F32)
+        tol = Tolerance.of_each(rtol=1e-4, of_largest=1e-5, why=F32)
     where = describe(x, ws, activation)
-    for name, got_list, ref, sym in (("dws", got["dws"], dw_ref, "w"), ("dbs", got["dbs"], db_ref, "b")):
-        if name not in which:
-            continue
-        for i, (g, e) in enumerate(zip(as_shaped(got_list, ref), ref)):
-            try:
-                close(g, e, what=f"{name}[{i}] (d y_L / d {sym}_{i + 1}) on {where}, against autograd", tol=tol, check_dtype=False,
-                      index_names=["tap"] if sym == "w" else None)
-            except CheckFailed as exc:
-                raise CheckFailed(f"{exc}{_reversed_hint(name, got_list, ref, tol)}") from None
+    with all_faults() as faults:
+        for name, got_list, ref, sym in (("dws", got["dws"], dw_ref, "w"), ("dbs", got["dbs"], db_ref, "b")):
+            if name not in which:
+                continue
+            with faults.part():
+                try:
+                    close_all(as_shaped(got_list, ref), ref, what=f"{name} on {where}, against autograd",
+                              item=f"{name}[{{i}}] (d y_L / d {sym}_{{l}})", tol=tol, check_dtype=False,
+                              index_names=["tap"] if sym == "w" else None)
+                except CheckFailed as exc:
+                    raise CheckFailed(f"{exc}{_reversed_hint(name, got_list, ref, tol)}") from None
 
 
 def _reversed_hint(name: str, got: list, ref: list, tol: Tolerance) -> str:
@@ -82,7 +85,8 @@ def _reversed_hint(name: str, got: list, ref: list, tol: Tolerance) -> str:
         if not isinstance(g, torch.Tensor) or g.numel() != e.numel():
             return ""
         g = g.reshape(e.shape).to(torch.float64)
-        if not bool(((g - e.to(torch.float64)).abs() <= tol.atol + tol.rtol * e.to(torch.float64).abs()).all()):
+        each = tol.on(e)
+        if not bool(((g - e.to(torch.float64)).abs() <= each.atol + each.rtol * e.to(torch.float64).abs()).all()):
             return ""
     return (f"\n{name} holds the right gradients in reverse order (the last layer's first): "
             f"{name}[0] must be layer 1's, {name}[{len(ref) - 1}] layer {len(ref)}'s.")
@@ -120,22 +124,24 @@ def test_deeper_nets_dbs(submission: Submission, generator: Generator) -> None:
 
 
 def test_shapes_dtype_and_inputs(submission: Submission, generator: Generator) -> None:
+    """The form test: shapes, dtypes and the inputs left as they were, every fault said at once."""
     gen = generator()
-    for dtype in (torch.float32, torch.float64):
-        x, ws, bs = network(gen, 15, [3, 2], dtype)
-        got = run(submission, x, ws, bs, "tanh")
-        for name, grads, params in (("dws", got["dws"], ws), ("dbs", got["dbs"], bs)):
-            for i, (g, p) in enumerate(zip(grads, params)):
-                that(tuple(g.shape) == tuple(p.shape), f"On {describe(x, ws, 'tanh')}: {name}[{i}] has shape {tuple(g.shape)}, "
-                     f"but its parameter has shape {tuple(p.shape)}; each gradient must have its parameter's shape "
-                     f"({'a 0-dim tensor for a bias' if name == 'dbs' else '(k_l,) for a filter'}).")
-                that(g.dtype == dtype, f"On {describe(x, ws, 'tanh')}: {name}[{i}] is {str(g.dtype)[6:]}; return x's dtype.")
-        for name, before, after in (("x", [x], [got["x_after"]]), ("ws", ws, got["ws_after"]), ("bs", bs, got["bs_after"])):
-            for i, (b, a) in enumerate(zip(before, after)):
-                if not torch.equal(a, b):  # decided here, from the inputs the worker holds after the call
-                    label = name if name == "x" else f"{name}[{i}]"
-                    raise CheckFailed(f"conv_net_grads modified {label} in place (by up to {float((a - b).abs().max()):.3g}); "
-                                      "leave the inputs unchanged.")
+    with all_faults() as faults:
+        for dtype in (torch.float32, torch.float64):
+            x, ws, bs = network(gen, 15, [3, 2], dtype)
+            with faults.part():
+                got = run(submission, x, ws, bs, "tanh")
+                for name, grads, params in (("dws", got["dws"], ws), ("dbs", got["dbs"], bs)):
+                    for i, (g, p) in enumerate(zip(grads, params)):
+                        faults.that(tuple(g.shape) == tuple(p.shape), f"On {describe(x, ws, 'tanh')}: {name}[{i}] has shape "
+                                    f"{tuple(g.shape)}, but its parameter has shape {tuple(p.shape)}; each gradient must have "
+                                    f"its parameter's shape ({'a 0-dim tensor for a bias' if name == 'dbs' else '(k_l,) for a filter'}).")
+                        faults.that(g.dtype == dtype, f"On {describe(x, ws, 'tanh')}: {name}[{i}] is {str(g.dtype)[6:]}; "
+                                    "return x's dtype.")
+                # decided here, from the inputs the worker held from before the call (its own references)
+                changed = input_changes({"x": x, "ws": ws, "bs": bs}, got["inputs"])
+                faults.that(not changed, f"On {describe(x, ws, 'tanh')}, conv_net_grads changed its inputs:\n  "
+                            + "\n  ".join(changed) + "\nLeave the inputs unchanged.")
 
 
 def test_no_autograd(submission: Submission, generator: Generator) -> None:

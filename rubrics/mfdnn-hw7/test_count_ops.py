@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from grader import load_driver
-from grader.checks import CheckFailed, that
+from grader.checks import CheckFailed, all_faults, input_changes, that
 from grader.fixtures import Submission
 
 _driver = load_driver(Path(__file__).parent / "drivers" / "count_ops.py")
@@ -77,8 +77,9 @@ def totals(layers: tuple[Layer, ...], **variant: Any) -> dict[str, int]:
     return {kind: sum(l.cost(**variant) for l in layers if l.kind == kind) for kind in KINDS}
 
 
-def counts_of(submission: Submission, model: str, input_shape: tuple[int, ...], check_model: bool = False) -> dict[str, Any]:
-    got = submission.call("count", model=model, input_shape=list(input_shape), check_model=check_model,
+def counts_of(submission: Submission, model: str, input_shape: tuple[int, ...], check_model: bool = False,
+              state: dict[str, torch.Tensor] | None = None) -> dict[str, Any]:
+    got = submission.call("count", model=model, input_shape=list(input_shape), check_model=check_model, state=state,
                           context=f"on the model {model!r} with input_shape {input_shape}")
     keys = set(got["counts"])
     that(keys == set(KINDS), f"On the model {model!r}: count_ops returned the keys {sorted(keys)}; expected exactly {list(KINDS)}.")
@@ -150,10 +151,21 @@ def test_small_networks_linear(submission: Submission) -> None:
 
 
 def test_ints_and_model_untouched(submission: Submission) -> None:
-    got = counts_of(submission, "lenet5", (1, 28, 28), check_model=True)
-    for kind in KINDS:
-        that(got["types"][kind] == "int", f"count_ops()[{kind!r}] is a {got['types'][kind]}; return Python ints "
-             "(an operation count is a whole number; a float or a tensor is not what the contract asks for).")
-    that(not got["hooks"], f"count_ops left hooks registered on {got['hooks'][:4]}: remove every hook it registers "
-         "(handle.remove()), or the model counts again on every later forward pass.")
-    that(not got["changed"], f"count_ops changed the model's {got['changed'][:4]}: leave its parameters and buffers as they were.")
+    """The form test: ints, no hooks left, the model as it was; every fault said at once."""
+    shape = (1, 28, 28)
+    state = _driver.build("lenet5", shape).state_dict()  # sent: what the model holds is what this side made
+    got = submission.call("count", model="lenet5", input_shape=list(shape), check_model=True, state=state,
+                          context=f"on the model 'lenet5' with input_shape {shape}")
+    with all_faults() as faults:
+        keys = set(got["counts"])
+        faults.that(keys == set(KINDS), f"On the model 'lenet5': count_ops returned the keys {sorted(keys)}; expected "
+                    f"exactly {list(KINDS)}.")
+        for kind in KINDS:
+            faults.that(got["types"].get(kind, "int") == "int", f"count_ops()[{kind!r}] is a {got['types'].get(kind)}; return Python ints "
+                        "(an operation count is a whole number; a float or a tensor is not what the contract asks for).")
+        faults.that(not got["hooks"], f"count_ops left hooks registered on {got['hooks'][:4]}: remove every hook it registers "
+                    "(handle.remove()), or the model counts again on every later forward pass.")
+        # decided here, from the model's tensors as the worker held them from before the call (its own references)
+        changed = input_changes({"model": state}, got["inputs"])
+        faults.that(not changed, "count_ops changed the model:\n  " + "\n  ".join(changed[:6])
+                    + "\nLeave its parameters and buffers as they were.")

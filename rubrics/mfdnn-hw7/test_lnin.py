@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from grader import load_driver
-from grader.checks import Tolerance, close, note, speed_ratio, that
+from grader.checks import Tolerance, all_faults, close, note, speed_ratio, that
 from grader.fixtures import Generator, Submission
 
 seeded_net1 = load_driver(Path(__file__).parent / "drivers" / "lnin.py").seeded_net1
@@ -62,15 +62,19 @@ def test_output_shape(submission: Submission, generator: Generator) -> None:
 
 
 def test_no_linear(submission: Submission) -> None:
+    """Net2's classifier is made of convolutions only: every fault said at once."""
     got = submission.call("structure")
-    that(not got["linear"], f"Net2 holds Linear layers ({', '.join(got['linear'])}); its classifier must use only Conv2d and ReLU.")
-    that(got["classifier"] is not None, "Net2 has no `classifier` module.")
-    allowed = {"torch.nn.modules.conv.Conv2d", "torch.nn.modules.activation.ReLU", "torch.nn.modules.container.Sequential"}
-    other = [f"{name} ({kind})" for name, kind in got["classifier"] if kind not in allowed]
-    that(not other, f"Net2's classifier holds modules other than Conv2d and ReLU: {', '.join(other)}.")
-    that(any(kind.endswith("Conv2d") for _, kind in got["classifier"]), "Net2's classifier has no Conv2d.")
-    flat = [f"{name} ({dim}-D)" for name, dim in got["classifier_param_dims"] if dim not in (1, 4)]
-    that(not flat, f"Net2's classifier has parameters that are not convolution weights or biases: {', '.join(flat)}.")
+    with all_faults() as faults:
+        faults.that(not got["linear"], f"Net2 holds Linear layers ({', '.join(got['linear'])}); its classifier must use only "
+                    "Conv2d and ReLU.")
+        faults.that(got["classifier"] is not None, "Net2 has no `classifier` module.")
+        allowed = {"torch.nn.modules.conv.Conv2d", "torch.nn.modules.activation.ReLU", "torch.nn.modules.container.Sequential"}
+        other = [f"{name} ({kind})" for name, kind in got["classifier"] or [] if kind not in allowed]
+        faults.that(not other, f"Net2's classifier holds modules other than Conv2d and ReLU: {', '.join(other)}.")
+        faults.that(got["classifier"] is None or any(kind.endswith("Conv2d") for _, kind in got["classifier"]),
+                    "Net2's classifier has no Conv2d.")
+        flat = [f"{name} ({dim}-D)" for name, dim in got["classifier_param_dims"] if dim not in (1, 4)]
+        faults.that(not flat, f"Net2's classifier has parameters that are not convolution weights or biases: {', '.join(flat)}.")
 
 
 def test_equal_32x32(submission, net1_seed, inputs_32x32, expected_32x32):  # type: ignore[no-untyped-def]

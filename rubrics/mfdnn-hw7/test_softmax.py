@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from grader.checks import CheckFailed, Tolerance, as_shaped, close, that
+from grader.checks import CheckFailed, Faults, Tolerance, all_faults, as_shaped, close, that
 from grader.fixtures import Generator, Submission
 
 
@@ -24,16 +24,19 @@ def describe(x: torch.Tensor, beta: float) -> str:
     return f"x of shape {tuple(x.shape)} ({str(x.dtype).removeprefix('torch.')}, |x| up to {float(x.abs().max()):.3g}), beta = {beta:g}"
 
 
-def run(submission: Submission, x: torch.Tensor, beta: float) -> dict[str, Any]:
-    """nu and grad_nu at (x, beta), called directly (no driver), each on its own copy of x; the
-    copies as the calls left them come back too (whether x changed is decided here)."""
+def run(submission: Submission, x: torch.Tensor, beta: float, faults: Faults) -> dict[str, Any]:
+    """nu and grad_nu at (x, beta), called directly (no driver), each on its own copy of x:
+    what each returned ("nu", "grad") and what it did to x ("x_changes_nu", ...: read in the
+    worker from its own hold on x from before the call, judged here). Each function is
+    called whatever the other does; a fault of one is kept in ``faults`` and its keys left out."""
     where = f"on {describe(x, beta)}"
     out: dict[str, Any] = {}
     for key, fn in (("nu", "nu"), ("grad", "grad_nu")):
-        called = submission.function(fn, context=where, inputs=True)(x, float(beta))
-        if not isinstance(called.value, torch.Tensor):
-            raise CheckFailed(f"On {where[3:]}: {fn}(x, beta) should return a tensor, got {type(called.value).__name__}")
-        out[key], out[f"x_after_{key}"] = called.value, called.args[0]
+        with faults.part():
+            called = submission.function(fn, context=where, inputs=True)(x, float(beta))
+            if not isinstance(called.value, torch.Tensor):
+                raise CheckFailed(f"On {where[3:]}: {fn}(x, beta) should return a tensor, got {type(called.value).__name__}")
+            out[key], out[f"x_changes_{key}"] = called.value, called.changes(["x", "beta"])
     return out
 
 
@@ -54,14 +57,20 @@ def shaped(got: Any, expected: torch.Tensor) -> Any:
 
 
 def matches(submission: Submission, x: torch.Tensor, beta: float) -> None:
-    got = run(submission, x, beta)
+    """nu and grad_nu against the oracle, each said whatever the other does."""
     nu, grad = oracle(x, beta)
     tol_nu, tol_grad = tolerances(x, beta)
     where = describe(x, beta)
-    close(shaped(got["nu"], nu), nu, what=f"nu(x, beta) on {where}, against log(sum(exp(beta x))) / beta",
-          tol=tol_nu, check_dtype=False)
-    close(shaped(got["grad"], grad), grad, what=f"grad_nu(x, beta) on {where}, against softmax(beta x)",
-          tol=tol_grad, check_dtype=False)
+    with all_faults() as faults:
+        got = run(submission, x, beta, faults)
+        if "nu" in got:
+            with faults.part():
+                close(shaped(got["nu"], nu), nu, what=f"nu(x, beta) on {where}, against log(sum(exp(beta x))) / beta",
+                      tol=tol_nu, check_dtype=False)
+        if "grad" in got:
+            with faults.part():
+                close(shaped(got["grad"], grad), grad, what=f"grad_nu(x, beta) on {where}, against softmax(beta x)",
+                      tol=tol_grad, check_dtype=False)
 
 
 def spread(gen: torch.Generator, shape: tuple[int, ...], dtype: torch.dtype, low: float, high: float, gap: float) -> torch.Tensor:
@@ -106,40 +115,49 @@ def test_limits(submission: Submission, generator: Generator) -> None:
         n = x.numel()
         eps = torch.finfo(dtype).eps
         for beta in (1.0, 10.0, 1e2, 1e4, 1e8, 1e12):
-            got = run(submission, x, beta)
-            nu, grad = got["nu"], got["grad"]
-            that(nu.numel() == 1 and grad.numel() == n, f"For a vector of {n} entries ({describe(x, beta)}), nu returned "
-                 f"{nu.numel()} numbers (expected 1) and grad_nu {grad.numel()} (expected {n}).")
-            value = float(nu.to(torch.float64).reshape(()))
-            slack = 8 * eps * (abs(m) + math.log(n) / beta)
-            that(math.isfinite(value) and -slack <= value - m <= math.log(n) / beta + slack,
-                 f"On {describe(x, beta)}: nu = {value!r}, max(x) = {m!r}; nu - max(x) = {value - m:.3e} must lie in "
-                 f"[0, log(n) / beta] = [0, {math.log(n) / beta:.3e}] (up to rounding, {slack:.1e}): nu -> max(x) as beta grows.")
-            g = grad.to(torch.float64).reshape(n)
-            one_hot = torch.zeros(n, dtype=torch.float64)
-            one_hot[top] = 1.0
-            l1 = float((g - one_hot).abs().sum())
-            bound = 2 * (n - 1) * math.exp(-beta * gap) + 8 * n * eps
-            that(math.isfinite(l1) and l1 <= bound,
-                 f"On {describe(x, beta)}, whose largest entry x[{top}] is {gap:.3g} above the next: "
-                 f"||grad_nu - e_{top}||_1 = {l1:.3e}, but it is at most 2 (n - 1) exp(-beta * {gap:.3g}) = {bound:.3e} "
-                 f"(grad_nu -> the one-hot vector of the maximum as beta grows). grad_nu gave {g.tolist()[:12]}.")
+            with all_faults() as faults:  # nu's and grad_nu's faults, each said whatever the other's
+                got = run(submission, x, beta, faults)
+                if "nu" in got:
+                    nu = got["nu"]
+                    with faults.part():
+                        that(nu.numel() == 1, f"For a vector of {n} entries ({describe(x, beta)}), nu returned "
+                             f"{nu.numel()} numbers (expected 1).")
+                        value = float(nu.to(torch.float64).reshape(()))
+                        slack = 8 * eps * (abs(m) + math.log(n) / beta)
+                        that(math.isfinite(value) and -slack <= value - m <= math.log(n) / beta + slack,
+                             f"On {describe(x, beta)}: nu = {value!r}, max(x) = {m!r}; nu - max(x) = {value - m:.3e} must lie in "
+                             f"[0, log(n) / beta] = [0, {math.log(n) / beta:.3e}] (up to rounding, {slack:.1e}): nu -> max(x) as beta grows.")
+                if "grad" in got:
+                    grad = got["grad"]
+                    with faults.part():
+                        that(grad.numel() == n, f"For a vector of {n} entries ({describe(x, beta)}), grad_nu returned "
+                             f"{grad.numel()} numbers (expected {n}).")
+                        g = grad.to(torch.float64).reshape(n)
+                        one_hot = torch.zeros(n, dtype=torch.float64)
+                        one_hot[top] = 1.0
+                        l1 = float((g - one_hot).abs().sum())
+                        bound = 2 * (n - 1) * math.exp(-beta * gap) + 8 * n * eps
+                        that(math.isfinite(l1) and l1 <= bound,
+                             f"On {describe(x, beta)}, whose largest entry x[{top}] is {gap:.3g} above the next: "
+                             f"||grad_nu - e_{top}||_1 = {l1:.3e}, but it is at most 2 (n - 1) exp(-beta * {gap:.3g}) = {bound:.3e} "
+                             f"(grad_nu -> the one-hot vector of the maximum as beta grows). grad_nu gave {g.tolist()[:12]}.")
 
 
 def test_shapes_dtype_and_input(submission: Submission, generator: Generator) -> None:
+    """The form test: shapes, dtypes and x left as it was, for both functions; every fault said at once."""
     gen = generator()
-    for shape, dtype in (((7,), torch.float64), ((4, 7), torch.float32), ((2, 3, 5), torch.float64), ((3, 1, 6), torch.float32)):
-        x = torch.randn(shape, generator=gen, dtype=dtype)
-        got = run(submission, x, 2.0)
-        for name, t, want in (("nu", got["nu"], shape[:-1]), ("grad_nu", got["grad"], shape)):
-            that(tuple(t.shape) == want, f"For x of shape {shape}, {name} should return shape {want} "
-                 f"({'x.shape[:-1]: one number per vector x[..., :]' if name == 'nu' else 'x.shape'}); got {tuple(t.shape)}.")
-            that(t.dtype == dtype, f"For a {str(dtype)[6:]} x, {name} returned {str(t.dtype)[6:]}: return x's dtype.")
-        for name in ("nu", "grad"):
-            after = got[f"x_after_{name}"]
-            if not torch.equal(after, x):  # decided here, from the x the worker holds after the call
-                moved = (after.to(torch.float64) - x.to(torch.float64)).abs().flatten()
-                fn = "nu" if name == "nu" else "grad_nu"
-                raise CheckFailed(f"{fn} modified x in place: after the call {int((moved > 0).sum())} of its {x.numel()} "
-                                  f"entries had changed (by up to {float(moved.max()):.3g}). Leave x unchanged "
-                                  "(x - m makes a new tensor; x -= m or x.sub_(m) overwrites the caller's).")
+    with all_faults() as faults:
+        for shape, dtype in (((7,), torch.float64), ((4, 7), torch.float32), ((2, 3, 5), torch.float64), ((3, 1, 6), torch.float32)):
+            x = torch.randn(shape, generator=gen, dtype=dtype)
+            got = run(submission, x, 2.0, faults)
+            for key, name, want in (("nu", "nu", shape[:-1]), ("grad", "grad_nu", shape)):
+                if key not in got:
+                    continue
+                t = got[key]
+                faults.that(tuple(t.shape) == want, f"For x of shape {shape}, {name} should return shape {want} "
+                            f"({'x.shape[:-1]: one number per vector x[..., :]' if name == 'nu' else 'x.shape'}); got {tuple(t.shape)}.")
+                faults.that(t.dtype == dtype, f"For a {str(dtype)[6:]} x, {name} returned {str(t.dtype)[6:]}: return x's dtype.")
+                # decided here, from x as the worker held it from before the call (its own references)
+                changed = got[f"x_changes_{key}"]
+                faults.that(not changed, f"{name} modified x:\n  " + "\n  ".join(changed) + "\nLeave x unchanged "
+                            "(x - m makes a new tensor; x -= m or x.sub_(m) overwrites the caller's).")

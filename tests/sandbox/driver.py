@@ -2,7 +2,7 @@
 
 from typing import Any, Callable
 
-from grader.driver import AutogradWatch, WrongAnswer, plain
+from grader.driver import AutogradWatch, WrongAnswer, keep, plain
 
 _watch = AutogradWatch()  # armed before the student's module is imported, as backprop's driver does
 
@@ -66,3 +66,26 @@ def timed(student: Any, name: str, device: str) -> Callable[[Any], Any]:
     if not callable(fn):
         raise WrongAnswer(f"{name} should be a function, got {type(fn).__name__}")
     return fn
+
+
+def kept(student: Any, name: str, device: str, **inputs: Any) -> dict[str, Any]:
+    """Call the function on ``inputs`` (by keyword), held with ``keep`` from before the call:
+    what it returned, which of its tensors are inputs, and what it did to them."""
+    hold = keep(**inputs)
+    out = getattr(student, name)(**inputs)
+    value, _, shared = hold.returned(out, f"what {name} returned")
+    return {"value": value, "shared": shared, "inputs": hold.after()}
+
+
+def kept_module(student: Any, name: str, device: str) -> dict[str, Any]:
+    """Call the function on a Linear(3, 2) whose weight is arange(6) / 10 (shaped 2 x 3) and
+    bias (1, 2), held with ``keep`` from before the call: what it did to the module."""
+    import torch
+
+    net = torch.nn.Linear(3, 2)
+    with torch.no_grad():
+        net.weight.copy_(torch.arange(6.0).reshape(2, 3) / 10)
+        net.bias.copy_(torch.tensor([1.0, 2.0]))
+    hold = keep(net=net)
+    getattr(student, name)(net)
+    return {"inputs": hold.after()}

@@ -14,7 +14,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from grader.driver import WrongAnswer, plain
+from grader.driver import WrongAnswer, keep, plain
 
 # The kinds of layer a trace names: the first torch.nn class in a module's MRO.
 _NN = "torch.nn"
@@ -134,8 +134,9 @@ def smoothness(student: Any, net: str, state: dict[str, torch.Tensor], images: t
                batch_size: int, batch_images: torch.Tensor, batch_labels: torch.Tensor, lr: float, training: bool,
                label_smoothing: float, device: str) -> dict[str, Any]:
     """Call effective_smoothness on the grader's network ``net`` holding ``state`` (in train
-    mode if ``training``), a DataLoader over (images, labels) and one batch; report the value
-    and the model's state_dict and mode after the call."""
+    mode if ``training``), a DataLoader over (images, labels) and one batch; report the value,
+    what the call did to the model (its parameters and buffers, held from before it) and its
+    mode after it."""
     dtype = images.dtype
     model = build(net).to(device=device, dtype=dtype)
     model.load_state_dict(state, strict=True)
@@ -143,10 +144,10 @@ def smoothness(student: Any, net: str, state: dict[str, torch.Tensor], images: t
     data = torch.utils.data.TensorDataset(images.to(device), labels.to(device))
     loader = torch.utils.data.DataLoader(data, batch_size=batch_size, shuffle=False)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
+    kept = keep(model=model)  # its parameters and buffers, held before the call: what it did to them is read from here
     out = student.effective_smoothness(model, loss_fn, loader, (batch_images.to(device), batch_labels.to(device)), lr)
     value = _number(out, "effective_smoothness")
-    after = plain({k: v.detach() for k, v in model.state_dict().items()}, "the model's state_dict after effective_smoothness")
-    return {"value": value, "state_after": after, "keys_after": list(after), "training_after": bool(model.training)}
+    return {"value": value, "inputs": kept.after(), "training_after": bool(model.training)}
 
 
 def _number(out: Any, fn: str) -> float:

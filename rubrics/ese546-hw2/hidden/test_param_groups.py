@@ -6,6 +6,7 @@ from __future__ import annotations
 from torch import nn
 
 from grader import public_checks
+from grader.checks import all_faults
 from grader.fixtures import Submission
 
 public = public_checks(__file__)
@@ -27,8 +28,12 @@ def expected(model: nn.Module) -> dict[str, list[str]]:
 
 
 def test_hidden_models(submission: Submission) -> None:
-    for name in ("sequential", "named", "nested"):
-        model = public.model_named(name)
-        got = public.groups_of(submission, name)
-        public.once_each(got, model, f"the model {name!r}")
-        public.same_split(got, expected(model), f"the model {name!r}")
+    with all_faults() as faults:  # every model's faults said, each of its checks whatever the other's
+        for name in ("sequential", "named", "nested"):
+            model = public.model_named(name)
+            with faults.part():
+                got = public.groups_of(submission, name)
+                for check in (lambda: public.once_each(got, model, f"the model {name!r}"),
+                              lambda: public.same_split(got, expected(model), f"the model {name!r}")):
+                    with faults.part():
+                        check()

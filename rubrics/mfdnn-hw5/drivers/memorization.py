@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 import torch
 
-from grader.driver import WrongAnswer, plain
+from grader.driver import WrongAnswer, keep, plain
 
 # Bound now (the driver is loaded before the student's module): what is read of the model's
 # parameters comes from torch's own getters, never from a subclass's or a patched method.
@@ -17,6 +17,7 @@ _no_tf = torch._C.DisableTorchFunctionSubclass
 
 
 def memorize(student: Any, images: torch.Tensor, labels: torch.Tensor, device: str) -> dict[str, Any]:
+    kept = keep(images=images, labels=labels)  # held before the call: what it did to them is read from here
     model = student.memorize(images, labels, device)
     if not isinstance(model, torch.nn.Module):
         raise WrongAnswer(f"memorize should return the trained torch.nn.Module, got {type(model).__name__}")
@@ -43,6 +44,5 @@ def memorize(student: Any, images: torch.Tensor, labels: torch.Tensor, device: s
         "predictions": torch.cat(predictions),
         "parameters": count,
         "devices": devices,
-        "images_after": plain(images, "the images after memorize"),  # whether they changed is judged on the trusted side
-        "labels_after": plain(labels, "the labels after memorize"),
+        "inputs": kept.after(),  # whether images and labels changed is judged on the trusted side
     }

@@ -7,12 +7,7 @@ from typing import Any, Callable
 
 import torch
 
-from grader.driver import WrongAnswer, plain
-
-# Bound now: the driver is loaded before the student's module, so a later `torch.equal = ...`
-# or a patched Tensor method does not change what is reported below.
-_storage = torch.Tensor.untyped_storage
-_data_ptr = torch.UntypedStorage.data_ptr
+from grader.driver import WrongAnswer, keep
 
 
 def objective_grad(name: str, params: dict[str, torch.Tensor]) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -52,21 +47,22 @@ def iterates(student: Any, form: str, theta0: torch.Tensor, objective: str, para
         calls[0] += 1
         return grad(theta)
 
+    kept = keep(theta0=theta0)  # held before the call: what it did to theta0 is read from here
     out = getattr(student, form)(theta0, grad_fn, alpha, beta, num_steps)
     if not isinstance(out, (list, tuple)):
         raise WrongAnswer(f"{form} should return a list of tensors, got {type(out).__name__}")
-    # One read: the copy, and where each entry's storage was, come from the same look at the
-    # list (a list subclass cannot show the aliasing check one thing and the encoder another).
-    out, ptrs = plain(out, f"what {form} returned", storages=True)
+    # One read: the copy, where each entry's storage was, and which entries are theta0 (or share
+    # its memory) come from the same look at the list (a list subclass cannot show the aliasing
+    # check one thing and the encoder another).
+    out, ptrs, shares = kept.returned(out, f"what {form} returned")
     for k, t in enumerate(out):
         if not isinstance(t, torch.Tensor):
             raise WrongAnswer(f"{form} returned a list whose entry {k} is a {type(t).__name__}, not a tensor")
-    base = _data_ptr(_storage(theta0))
     return {
         "iterates": list(out) if out else [],
         "count": len(out),
-        "theta0_after": plain(theta0, f"theta0 after {form}"),  # compared on the trusted side with the theta0 it sent
-        "shares_theta0": [k for k, p in enumerate(ptrs) if p == base],
+        "inputs": kept.after(),  # compared on the trusted side with the theta0 it sent
+        "shares_theta0": shares,
         "shared_pairs": len(ptrs) - len(set(ptrs)),
         "grad_calls": calls[0],
     }

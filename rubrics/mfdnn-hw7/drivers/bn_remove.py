@@ -6,7 +6,7 @@ from typing import Any, Callable
 
 import torch
 
-from grader.driver import WrongAnswer, plain
+from grader.driver import WrongAnswer, keep, plain
 
 _type_name = type.__dict__["__name__"].__get__  # a class's own name (a metaclass cannot pose another)
 
@@ -27,7 +27,7 @@ def _folded(student: Any, net: torch.nn.Module) -> torch.nn.Module:
 def fold(student: Any, state: dict[str, torch.Tensor], x: torch.Tensor, dtype: str, device: str) -> dict[str, Any]:
     """Fold a network; report the result's outputs on x, what it is made of, and what changed in the input."""
     net = _train_net(student, state, dtype, device)
-    before = {k: v.detach().clone() for k, v in net.state_dict().items()}
+    kept = keep(train_net=net)  # its parameters and buffers, held before the call (what changed is read from here)
     folded = _folded(student, net)
     folded.eval()
     with torch.no_grad():
@@ -35,11 +35,9 @@ def fold(student: Any, state: dict[str, torch.Tensor], x: torch.Tensor, dtype: s
     if not isinstance(out, torch.Tensor):
         raise WrongAnswer(f"the network returned by remove_bn returned a {type(out).__name__}, not a tensor")
     out = plain(out, "what the network returned by remove_bn returned")
-    after = net.state_dict()
     # Everything below comes from the student's classes (smallNetTrain, smallNetTest and what
     # remove_bn built): names made strings, the state read once (refused as theirs if it
     # cannot be checked), so that the reply is always plain data (see grader/_worker.py).
-    changed = [str(k) for k in before if k not in after or not torch.equal(before[k], after[k])]
     bn = [str(name) if name else "(the network itself)" for name, m in folded.named_modules()
           if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
     state = plain(folded.state_dict(), "the state_dict of the network returned by remove_bn")
@@ -51,7 +49,7 @@ def fold(student: Any, state: dict[str, torch.Tensor], x: torch.Tensor, dtype: s
         "type": _type_name(type(folded)),
         "batchnorm": bn,
         "state": state,
-        "changed": changed,
+        "inputs": kept.after(),  # train_net as the call left it: judged on the trusted side
     }
 
 

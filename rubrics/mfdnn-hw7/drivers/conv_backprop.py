@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 import torch
 
-from grader.driver import AutogradWatch, WrongAnswer, plain, tensor_list
+from grader.driver import AutogradWatch, WrongAnswer, keep, plain, tensor_list
 
 _watch = AutogradWatch()
 
@@ -43,6 +43,7 @@ def gradients(student: Any, x: torch.Tensor, ws: list[torch.Tensor], bs: list[to
     ws = [w.to(device) for w in ws]
     bs = [b.to(device) for b in bs]
     n_ws, n_bs = len(ws), len(bs)  # now: the student's code gets the lists
+    kept = keep(x=x, ws=ws, bs=bs)  # held before the call: what it did to its inputs is read from here
     used: list[str] = []
     if watch_autograd:
         out, used = _watch.run(lambda: student.conv_net_grads(x, ws, bs, sigma, sigma_prime))
@@ -56,7 +57,5 @@ def gradients(student: Any, x: torch.Tensor, ws: list[torch.Tensor], bs: list[to
         raise WrongAnswer(f"conv_net_grads should return (dws, dbs); got {type(out).__name__}")
     dws = tensor_list(out[0], "dws", n_ws)
     dbs = tensor_list(out[1], "dbs", n_bs)
-    return {"dws": dws, "dbs": dbs, "autograd": used,  # the inputs as the student's code left them: read once
-            "x_after": plain(x, "x after conv_net_grads"), "ws_after": tensor_list(ws, "ws after conv_net_grads", n_ws),
-            "bs_after": tensor_list(bs, "bs after conv_net_grads", n_bs)}
+    return {"dws": dws, "dbs": dbs, "autograd": used, "inputs": kept.after()}  # the inputs: judged on the trusted side
 

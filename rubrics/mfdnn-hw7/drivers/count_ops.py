@@ -12,7 +12,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from grader.driver import WrongAnswer
+from grader.driver import WrongAnswer, keep
 
 _type_name = type.__dict__["__name__"].__get__  # a class's own name (a metaclass cannot pose another)
 
@@ -111,13 +111,17 @@ def _hooks(model: nn.Module) -> list[str]:
     return [name or "(the model)" for name, m in model.named_modules() if m._forward_hooks or m._forward_pre_hooks]
 
 
-def count(student: Any, model: str, input_shape: list[int], device: str, check_model: bool = False) -> dict[str, Any]:
-    """The student's counts for the model ``model``, kept as they came when they are numbers
-    (whether they are ints is judged on the trusted side). With ``check_model``, also what
-    the call left on the model: hooks, and parameters or buffers that changed."""
+def count(student: Any, model: str, input_shape: list[int], device: str, check_model: bool = False,
+          state: dict[str, torch.Tensor] | None = None) -> dict[str, Any]:
+    """The student's counts for the model ``model`` (holding ``state`` where the check gives
+    one), kept as they came when they are numbers (whether they are ints is judged on the
+    trusted side). With ``check_model``, also what the call left on the model: hooks, and its
+    parameters and buffers as the call left them (``keep``: judged on the trusted side)."""
     shape = tuple(int(s) for s in input_shape)
     m = build(model, shape)  # on the CPU whatever the device: counting is the same everywhere
-    before = {k: v.detach().clone() for k, v in m.state_dict().items()} if check_model else {}
+    if state is not None:
+        m.load_state_dict(state, strict=True)
+    kept = keep(model=m) if check_model else None  # held before the call
     out = student.count_ops(m, shape)
     if not isinstance(out, dict):
         raise WrongAnswer(f"count_ops should return a dict {{'conv': int, 'linear': int}}, got {type(out).__name__}")
@@ -135,8 +139,7 @@ def count(student: Any, model: str, input_shape: list[int], device: str, check_m
             raise WrongAnswer(f"count_ops()[{key!r}] should be an int, got {types[key]}")
         counts[key] = int(value) if isinstance(value, int) else float(value)
     report: dict[str, Any] = {"counts": counts, "types": types}
-    if check_model:
-        after = m.state_dict()
+    if kept is not None:
         report["hooks"] = [str(name) for name in _hooks(m)]  # plain strings, whatever the student's code added
-        report["changed"] = [k for k in before if k not in after or not torch.equal(before[k], after[k])]
+        report["inputs"] = kept.after()
     return report
