@@ -111,7 +111,8 @@ def test_the_autograd_witness_reaches_the_trusted_side_even_when_the_process_wip
         import gc, torch
         def sneaky():
             x = torch.ones(3, requires_grad=True)
-            (g,) = torch.autograd.grad((x * x).sum(), [x])
+            with torch.enable_grad():  # the watch runs the call with grad mode off
+                (g,) = torch.autograd.grad((x * x).sum(), [x])
             for obj in gc.get_objects():  # wipe every record a watch could keep here
                 try:
                     for attr in ("used", "_seen"):
