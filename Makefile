@@ -1,12 +1,13 @@
 # make setup : create .venv/ with the pinned dependencies and the grader installed (editable)
-# make test  : the type check (make typecheck: mypy on grader/ and the rubrics), then the
+# make test  : the type check (make typecheck: mypy, strict, on grader/ and the rubrics), the lint
+#              (make lint: ruff and the import contracts of pyproject.toml), then the
 #              grader's own tests (what CI runs); make test-all adds the extended
 #              known mistakes (slow: more 359M-parameter LNiN submissions)
 # make demo  : grade the sample classes under examples/ and print where the feedback pages are
 # make image : the grading image dl-grader:local (Docker, no registry needed): docker/build-base.sh
 #              builds its base from Debian and the pinned wheels (cached by hash), then
 #              docker/Dockerfile; `make base-image` builds only the base
-.PHONY: setup test test-all typecheck demo validate clean image base-image
+.PHONY: setup test test-all typecheck lint demo validate clean image base-image
 
 VENV := .venv
 BIN  := $(VENV)/bin
@@ -25,14 +26,25 @@ setup: $(BIN)/grader
 
 # The type check: the grader, then the course's checks and drivers (public and hidden apart:
 # rubrics/<a>/test_<p>.py and rubrics/<a>/hidden/test_<p>.py are modules of the same name).
-MYPY := $(BIN)/python -m mypy --ignore-missing-imports --follow-imports=silent --no-error-summary
+# Settings in pyproject.toml ([tool.mypy]: strict). A course's checks and drivers handle what a
+# submission returned, typed Any by nature: for them returning Any, calling untyped helpers and
+# bare generics are allowed, everything else of strict holds.
+MYPY := $(BIN)/python -m mypy --no-error-summary
+MYPY_COURSE := $(MYPY) --no-warn-return-any --allow-untyped-calls --allow-any-generics
 typecheck: setup
 	$(MYPY) grader
-	$(MYPY) rubrics/*/test_*.py rubrics/*/drivers/*.py examples/*/rubrics/*/test_*.py examples/*/rubrics/*/drivers/*.py
-	$(MYPY) rubrics/*/hidden/test_*.py examples/*/rubrics/*/hidden/test_*.py
+	$(MYPY_COURSE) rubrics/*/test_*.py rubrics/*/drivers/*.py examples/*/rubrics/*/test_*.py examples/*/rubrics/*/drivers/*.py
+	$(MYPY_COURSE) rubrics/*/hidden/test_*.py examples/*/rubrics/*/hidden/test_*.py
 	@echo "typecheck: no issues in grader/ and the rubrics"
 
-test: setup typecheck
+# The lint: ruff (settings in pyproject.toml) and the import contracts (lint-imports: no import
+# cycles, the worker side importing nothing of the trusted side).
+lint: setup
+	$(BIN)/ruff check grader tests rubrics benchmarks examples/*/rubrics
+	$(BIN)/lint-imports --no-cache
+	@echo "lint: ruff and the import contracts hold"
+
+test: setup typecheck lint
 	$(BIN)/python -m pytest -q -ra --durations=15 -m "not slow" tests
 
 test-all: setup

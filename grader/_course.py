@@ -7,7 +7,9 @@ import tomllib
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
+from ._authoring import driver_call_problems
 from ._exceptions import ConfigError
 from ._models import ProblemSpec, Rubric
 
@@ -193,10 +195,16 @@ class Course:
             known = ", ".join(self.assignment_ids()) or "none"
             raise ConfigError(f"no assignment {assignment_id!r} in {self.root / 'rubrics'} (known: {known})")
         a = Assignment(assignment_id, self.root)
-        a.rubric  # validate now, with messages that name the file
-        from ._authoring import driver_call_problems
-
+        _ = a.rubric  # validate now, with messages that name the file
         if errors := driver_call_problems(a):  # a check that names what its driver lacks: never a student's error
             raise ConfigError(f"rubrics/{a.id}: authoring error{'s' if len(errors) > 1 else ''} in its checks "
                               "(found by reading them, before any student's code runs):\n  " + "\n  ".join(errors))
         return a
+
+
+def toml_value(v: Any) -> str:
+    """``v`` as a TOML value (a string, number, bool or list), written by tomli-w: any string,
+    control characters and quotes included, is valid TOML."""
+    import tomli_w
+
+    return tomli_w.dumps({"v": v}).removeprefix("v = ").rstrip("\n")

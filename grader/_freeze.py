@@ -40,7 +40,7 @@ import errno
 import os
 import signal
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 FREEZE_TIMEOUT = 30.0  # seconds to show a worker stopped before a timing check is refused
 _STOPPED = frozenset("TtZX")  # stopped (by a signal, or traced), or dead

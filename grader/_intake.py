@@ -489,7 +489,7 @@ def _unique(subs: list[Submission]) -> None:
     for sub in subs:
         groups.setdefault(_key(sub.student), []).append(sub)
     taken = {k for k, group in groups.items() if len(group) == 1}
-    for k, group in sorted(groups.items()):
+    for _, group in sorted(groups.items()):
         if len(group) == 1:
             continue
         by_id = all(s.uid for s in group)

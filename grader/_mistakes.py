@@ -25,7 +25,6 @@ fails. Neither file is ever shipped to students or to Gradescope.
 from __future__ import annotations
 
 import tomllib
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator

@@ -42,7 +42,7 @@ def _blank(line: str) -> bool:
 def _first_line(node: ast.stmt) -> int:
     """The 1-based first line of ``node``, its decorators included."""
     decorators = getattr(node, "decorator_list", [])
-    return min([node.lineno, *(d.lineno for d in decorators)])
+    return min([node.lineno, *(int(d.lineno) for d in decorators)])
 
 
 def _docstring_markdown(doc: str) -> str:
@@ -159,7 +159,7 @@ def template_notebook(py_source: str, *, file_name: str, assignment: str,
              f"this notebook (the hidden ones are graded after the deadline).")
     code(f"!grader check {assignment} {stem}.ipynb")
 
-    nb = v4.new_notebook(cells=cells, metadata={
+    nb: nbformat.NotebookNode = v4.new_notebook(cells=cells, metadata={
         "kernelspec": dict(_KERNELSPEC),
         "language_info": {"name": "python"},
     })

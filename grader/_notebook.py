@@ -46,7 +46,7 @@ from typing import Any, Literal
 
 from ._exceptions import SubmissionError
 from ._nbtemplate import is_main_guard
-from .checks import _dotted
+from ._worker.source import dotted as _dotted
 
 Mode = Literal["definitions", "cells"]
 MAX_NOTEBOOK_BYTES = 50 << 20

@@ -108,7 +108,7 @@ def _exception_only(excinfo: pytest.ExceptionInfo[BaseException], style: Any = N
 
 
 def _student_of(item: pytest.Item) -> str:
-    return item.callspec.params["submission"]  # type: ignore[attr-defined]
+    return str(item.callspec.params["submission"])  # type: ignore[attr-defined]
 
 
 class GraderPlugin:

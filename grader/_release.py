@@ -36,8 +36,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._course import MARKER, RELEASED_DIR, Assignment, Course
+from ._course import MARKER, RELEASED_DIR, Assignment, Course, toml_value
 from ._exceptions import ConfigError
+from ._scaffold import todos
 
 
 @dataclass(frozen=True)
@@ -49,14 +50,6 @@ class Release:
 
 
 # ------------------------------------------------------------------ TOML --
-
-
-def toml_value(v: Any) -> str:
-    """``v`` as a TOML value (a string, number, bool or list), written by tomli-w: any string,
-    control characters and quotes included, is valid TOML."""
-    import tomli_w
-
-    return tomli_w.dumps({"v": v}).removeprefix("v = ").rstrip("\n")
 
 
 def released_rubric(a: Assignment) -> str:
@@ -113,7 +106,7 @@ def _grader_wheel() -> tuple[str, list[tuple[str, bytes]]]:
     for path in sorted(package.rglob("*")):
         if path.is_file() and "__pycache__" not in path.parts and path.suffix not in (".pyc", ".pyo"):
             files.append((f"grader/{path.relative_to(package).as_posix()}", path.read_bytes()))
-    meta = [f"Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}",
+    meta = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}",
             "Summary: A grading harness for PyTorch homework (the grader only: a course is a folder of its own)."]
     if python:
         meta.append(f"Requires-Python: {python}")
@@ -337,8 +330,6 @@ def release(assignment: str, out: Path, *, course: Course | None = None, wheel: 
     if out.resolve() == course.root.resolve() or course.root.resolve() in out.resolve().parents and \
             any(part in ("rubrics", "reference", "student_template") for part in out.resolve().relative_to(course.root.resolve()).parts):
         raise ConfigError(f"{out}: a release goes outside the course's rubrics/, reference/ and student_template/")
-    from ._scaffold import todos
-
     if left := todos(a):
         raise ConfigError(f"{a.id} still has {len(left)} placeholder(s) of `grader new` (the first: {left[0]}); "
                           f"`grader validate {a.id}` lists them: write them before releasing")

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from ._exceptions import MissingFile, NotWritten, StudentFault, WorkerCrashed, WorkerTimeout, WrongAnswer
+from ._notebook import load_failures
 from ._sandbox import Runner, Worker, WorkerSpec
+from .checks import input_changes
 
 if TYPE_CHECKING:
     from ._models import ByHand
@@ -42,8 +44,6 @@ class Called:
         """What the call did to its arguments, one sentence each ([] when nothing), the
         positional ones called ``names`` (else "argument 1", ...), the keyword ones by their
         keyword (see ``grader.checks.input_changes``)."""
-        from .checks import input_changes
-
         label = [names[i] if i < len(names) else f"argument {i + 1}" for i in range(len(self.sent_args))]
         memory, held = self.report.get("memory", {}), self.report.get("held", {})
 
@@ -135,8 +135,6 @@ class ProblemRun:
             loaded = worker.request({"op": "load", "rename": self._renames(), "notebook": self.notebook is not None},
                                     None, self.import_timeout)
             if self.notebook is not None:
-                from ._notebook import load_failures
-
                 self.notebook.load_failures = load_failures(loaded.get("failures"))
         except WorkerTimeout:
             said = worker.output()

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Collection, Iterator, Sequence
 
 from ._exceptions import CheckFailed, ConfigError, NotWritten, StudentError, StudentFault, WorkerCrashed, WrongAnswer
+from ._worker.source import dotted as _dotted
 
 if TYPE_CHECKING:
     import torch
@@ -379,16 +380,6 @@ def without(submission: ProblemRun, *, run: Callable[[], Any] | Sequence[Callabl
         return
     if failed is not None:  # nothing ran to the end: there is no working code to judge
         raise failed
-
-
-def _dotted(node: Any) -> str:
-    import ast
-
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    return ".".join([node.id, *reversed(parts)]) if isinstance(node, ast.Name) else ""
 
 
 def close(

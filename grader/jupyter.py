@@ -31,7 +31,7 @@ def this_notebook() -> Path | None:
         if where and str(where).endswith(".ipynb") and Path(str(where)).is_file():
             return Path(str(where))
     try:  # Colab: the notebook lives in Drive; Colab hands its JSON to the kernel on request
-        from google.colab import _message  # type: ignore[import-not-found]
+        from google.colab import _message
     except ImportError:
         return None
     reply = _message.blocking_request("get_ipynb", timeout_sec=30)
@@ -62,7 +62,7 @@ def check(assignment: str, notebook: str | os.PathLike[str] | None = None, *, co
     page = path.with_name(f"{path.stem}-feedback.html")
     if page.is_file():
         try:
-            from IPython.display import HTML, display  # type: ignore[import-not-found]
+            from IPython.display import HTML, display
         except ImportError:
             print(f"Feedback page: {page}")
         else:

@@ -181,7 +181,7 @@ def test_a_worker_that_stops_reading_cannot_block_the_grader(tmp_path: Path) -> 
 def _cpu_ticks(worker: object) -> int:
     """User + system clock ticks of every process (all its threads) of the worker: of its uid
     as root, of its PID namespace rootless (where the grader has the same uid)."""
-    uid, ns = getattr(worker, "uid"), getattr(worker, "pidns")
+    uid, ns = worker.uid, worker.pidns
     total = 0
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():

@@ -46,7 +46,6 @@ def test_a_spare_container_serves_the_next_worker_and_nothing_of_the_last(tmp_pa
     """With prestart, a worker takes the container started for it ahead of time: the next
     worker's is already running (torch imported) while this one works; it is a new
     container, holding only the next submission's files; closing the runner removes all."""
-    from grader._docker import LABEL
 
     runner = docker_runner_or_skip(IMAGE)
     mine = f"dl-grader.owner={runner.owner}"

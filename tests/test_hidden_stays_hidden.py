@@ -163,7 +163,7 @@ STUDENTS = {
 def _secrets(shown: AbstractSet[str] = frozenset({"visible"})) -> list[str]:
     """What marks a hidden test a student is not shown (``shown``: the visibilities shown now)."""
     out: list[str] = list(TOTALS_WITH_HIDDEN) + ["HIDDEN-PRINT"]
-    for name, (problem, vis, points, title) in HIDDEN.items():
+    for name, (_, vis, points, title) in HIDDEN.items():
         if vis not in shown:
             key = name.removeprefix("test_hidden_")
             out += [name, title, f"HIDDEN-TITLE-{key}", f"HIDDEN-MSG-{key}", f"HIDDEN-NOTE-{key}", f"{points:g}"]

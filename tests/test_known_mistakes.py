@@ -8,11 +8,10 @@ class, marked slow: `make test-all` grades it, `make test` does not.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, build_class, grade_class, load_mistakes
+from conftest import build_class, grade_class, load_mistakes
 
 ASSIGNMENTS = ["mfdnn-hw5", "mfdnn-hw7", "ese546-hw2", "data598-hw3"]
 

@@ -233,7 +233,7 @@ def test_the_in_notebook_helper_runs_the_same_check_and_prints_its_table(tmp_pat
 # ------------------------------------------------- settings calls: what of them runs --
 
 def _kept_settings(m: object) -> list[str]:
-    return [line.strip() for line in getattr(m, "kept").splitlines() if ".seed(" in line or ".set_" in line
+    return [line.strip() for line in m.kept.splitlines() if ".seed(" in line or ".set_" in line
             or "manual_seed" in line or "filterwarnings" in line]
 
 
@@ -331,7 +331,7 @@ def test_a_load_note_made_in_the_hidden_tests_worker_never_reaches_the_page(tmp_
 
         def start(self, spec: WorkerSpec) -> Any:
             worker = super().start(spec)
-            self.folders.append((spec.label, Path(getattr(worker, "dir")).name))
+            self.folders.append((spec.label, Path(worker.dir).name))
             return worker
 
     probe = "class _Probe:\n    import os\n    raise RuntimeError('made in ' + os.path.basename(os.environ['HOME']))\n"

@@ -161,7 +161,7 @@ def _register_driver_api() -> None:
     api.keep = keep  # type: ignore[attr-defined]
     api.__all__ = ["AutogradWatch", "WrongAnswer", "keep", "plain", "tensor_list"]  # type: ignore[attr-defined]
     package = types.ModuleType("grader", "The grader, as a worker sees it: only grader.driver.")
-    package.__path__ = []  # type: ignore[attr-defined]  # nothing else of it is importable here
+    package.__path__ = []  # nothing else of it is importable here
     package.driver = api  # type: ignore[attr-defined]
     # Specs of their own (no file behind them), as any imported module has: importlib's
     # find_spec() on a module without one raises ValueError.

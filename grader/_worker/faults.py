@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import os
-import sys
 import traceback
 from types import ModuleType
 from typing import Any

@@ -22,13 +22,14 @@ from __future__ import annotations
 from typing import Any
 
 from .faults import WrongAnswer
+from .values import plain, read
 
 _B: dict[str, Any] = {}
 _LEAVES = (bool, int, float, str, type(None))
 
 
 def pin() -> None:
-    """Bind what ``keep`` and ``Kept`` use (called by ``values.pin``, before student code runs)."""
+    """Bind what ``keep`` and ``Kept`` use (called by the worker beside ``values.pin``, before student code runs)."""
     import torch
 
     T = torch.Tensor
@@ -134,8 +135,6 @@ class Kept:
         return v if B["kind"](v) in _LEAVES else None
 
     def _read(self, t: Any, what: str) -> Any:
-        from .values import plain
-
         try:
             return plain(t, what)
         except WrongAnswer as exc:
@@ -204,8 +203,6 @@ class Kept:
         ``storages`` is each tensor's storage address (as ``plain(..., storages=True)``) and
         ``inputs`` the positions, in that order, of the tensors that are an input object or
         share an input's memory (the memory it had before the call, or the one it has now)."""
-        from .values import read
-
         copy, ptrs, objs = read(value, what)
         ids = {_B["ident"](o) for o in self._objects}
         mine = {view[0] for view in self._views}

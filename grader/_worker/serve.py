@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 from .driver_api import _check_driver_call, _register_driver_api, _witness, load_driver
 from .kept import keep
+from .kept import pin as pin_kept
 from .faults import DriverBug, WrongAnswer, _fault, _import_student, _theirs
 from .framing import _bound_framing, write_frame
 from .isolation import isolate, user_namespace
@@ -94,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     import safetensors.torch  # noqa: F401  (imported before any student code can shadow it)
 
     pin()
+    pin_kept()
     _register_driver_api()
     # Limits apply from here on: the student's code runs only after this line.
     _limit(resource.RLIMIT_DATA, args.memory_mb << 20)

@@ -141,3 +141,13 @@ def import_student(path: str, module_name: str, names: dict[str, str] | None = N
     exec(compile_student(path, None if loader else names), module.__dict__)  # noqa: S102 - the student's own file
     module.__dict__.pop("__grader_prepare__", None)
     return module
+
+
+def dotted(node: ast.AST) -> str:
+    """The dotted name an expression spells (``torch.nn.functional.relu``), "" when it is
+    not a chain of attributes on a name."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    return ".".join([node.id, *reversed(parts)]) if isinstance(node, ast.Name) else ""

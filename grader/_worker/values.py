@@ -180,9 +180,6 @@ def pin() -> None:
     _PINNED.update(Tensor=T, save=save, detach=T.detach, as_subclass=T.as_subclass, to=T.to,
                    clone=T.clone, contiguous=T.contiguous, isinstance=isinstance, all=all)
     _plain, _read = _make_plain()
-    from .kept import pin as pin_kept
-
-    pin_kept()
 
 
 def encode(values: dict[str, Any], copied: bool = False) -> tuple[dict[str, Any], bytes]:

@@ -35,7 +35,7 @@ def _warm_up() -> None:
     torch.autograd.grad(torch.zeros(1, requires_grad=True).sum(), [torch.zeros(1, requires_grad=True)], allow_unused=True)
 
 
-def _json_message(sock: Any, obj: dict) -> None:
+def _json_message(sock: Any, obj: dict[str, Any]) -> None:
     sock.send(json.dumps(obj).encode())
 
 
@@ -91,7 +91,7 @@ def zygote(ctl: int) -> int:
                 os.close(fd)
             _json_message(sock, {"error": "malformed request"})
             continue
-        pid = _fork(lambda: _zygote_child(sock, request, req, rep, out, err))
+        pid = _fork(lambda: _zygote_child(sock, request, req, rep, out, err))  # noqa: B023 (called before the loop goes on)
         for fd in fds:
             os.close(fd)
         argv = request.get("argv", [])
@@ -112,7 +112,7 @@ def _kill_all(workers: dict[int, int | None]) -> None:
             time.sleep(0.02)
 
 
-def _zygote_child(sock: Any, request: dict, req: int, rep: int, out: int, err: int) -> int:
+def _zygote_child(sock: Any, request: dict[str, Any], req: int, rep: int, out: int, err: int) -> int:
     os.setsid()
     sock.close()
     devnull = os.open(os.devnull, os.O_RDONLY)

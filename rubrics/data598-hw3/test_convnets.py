@@ -24,7 +24,7 @@ import torch
 from torch import Tensor, nn
 
 from grader import ConfigError, load_driver
-from grader.checks import CheckFailed, Tolerance, all_faults, close, input_changes, that
+from grader.checks import CheckFailed, Tolerance, all_faults, close, input_changes
 from grader.fixtures import Generator, Submission
 
 _driver = load_driver(Path(__file__).parent / "drivers" / "convnets.py")
@@ -123,7 +123,7 @@ def show(entry: tuple[str, Shape] | None) -> str:
     return "(none)" if entry is None else f"{entry[0]} -> {entry[1]}"
 
 
-def table(expected: list, got: list) -> str:  # type: ignore[type-arg]
+def table(expected: list[Any], got: list[Any]) -> str:
     rows = [f"  {'':>3}  {'expected':<40} yours"]
     for i in range(max(len(expected), len(got))):
         e = expected[i] if i < len(expected) else None
@@ -193,7 +193,7 @@ def batchnorm_placement(got: dict[str, Any], net: str, images: Tensor) -> None:
                 for i, (k, _, o, f) in enumerate(mine_calls)]
         raise CheckFailed(
             f"{TITLES[net]} should have {rule}.\n  " + ";\n  ".join(problems) + ".\n"
-            f"Your forward pass calls these layers, in this order (ReLU and Flatten not listed):\n" + "\n".join(rows))
+            "Your forward pass calls these layers, in this order (ReLU and Flatten not listed):\n" + "\n".join(rows))
 
 
 def same_parameters(got: dict[str, Any], net: str) -> None:

@@ -55,14 +55,14 @@ def _counted(given: Any, items: tuple[tuple[str, int], ...], h: int, w: int) -> 
     for name, block in (("naive", given.NaiveInception(**naive_of(sizes))), ("bottleneck", given.BottleneckInception(**sizes))):
         seen = dict.fromkeys(QUANTITIES, 0)
 
-        def conv(m: nn.Module, args: Any, y: torch.Tensor) -> None:
+        def conv(m: nn.Module, args: Any, y: torch.Tensor, seen: dict[str, int] = seen) -> None:
             assert isinstance(m, nn.Conv2d) and m.bias is not None
             kh, kw = m.kernel_size
             products = y.numel() * (m.in_channels // m.groups) * kh * kw
             seen["multiplications"] += products
             seen["additions"] += products  # C*k*k - 1 to sum the products, 1 for the bias
 
-        def relu(m: nn.Module, args: Any, y: torch.Tensor) -> None:
+        def relu(m: nn.Module, args: Any, y: torch.Tensor, seen: dict[str, int] = seen) -> None:
             seen["activations"] += y.numel()
 
         handles = [m.register_forward_hook(conv) for m in block.modules() if isinstance(m, nn.Conv2d)]

@@ -3,7 +3,7 @@ the same models to work out the expected split (the models' code is the same on 
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import nn

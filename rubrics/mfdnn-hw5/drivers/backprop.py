@@ -6,7 +6,7 @@ The driver is loaded before the student's module is imported, so the autograd wa
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 import torch
 

@@ -3,7 +3,7 @@ labels and reports its predictions on the training images (the trusted side coun
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 import torch
 

@@ -7,7 +7,7 @@ from the first line of their code.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
@@ -15,7 +15,7 @@ from grader.driver import AutogradWatch, WrongAnswer, keep, plain, tensor_list
 
 _watch = AutogradWatch()
 
-import torch.nn.functional as F
+import torch.nn.functional as F  # noqa: E402
 
 
 def _softplus_prime(z: torch.Tensor) -> torch.Tensor:
