@@ -9,7 +9,7 @@ import shutil
 import signal
 from typing import Any
 
-from .kernel import _CLONE_NEWIPC, _CLONE_NEWNET, _CLONE_NEWNS, _CLONE_NEWPID, _CLONE_NEWUSER, _MNT_DETACH, _MS_BIND, _MS_NODEV, _MS_NOEXEC, _MS_NOSUID, _MS_PRIVATE, _MS_RDONLY, _MS_REC, _MS_REMOUNT, _PR_SET_NO_NEW_PRIVS, _mount
+from .kernel import SYSCALLS, _CLONE_NEWIPC, _CLONE_NEWNET, _CLONE_NEWNS, _CLONE_NEWPID, _CLONE_NEWUSER, _MNT_DETACH, _MS_BIND, _MS_NODEV, _MS_NOEXEC, _MS_NOSUID, _MS_PRIVATE, _MS_RDONLY, _MS_REC, _MS_REMOUNT, _PR_SET_NO_NEW_PRIVS, _mount
 from .seccomp import seccomp
 
 
@@ -195,7 +195,6 @@ def _pid_namespace(libc: Any) -> bool:
             signal.signal(sig, signal.SIG_DFL)
         os.kill(os.getpid(), sig)
     os._exit(code if code >= 0 else 128 - code)
-_SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "ppc64le": 203}
 _SYSTEM_DIRS = ("usr", "etc", "bin", "sbin", "lib", "lib32", "lib64", "libx32")
 
 
@@ -267,7 +266,7 @@ def _private_root(libc: Any, uid: int, hide: list[str], home: str, keep: list[st
     import platform
     import tempfile
 
-    number = _SYS_PIVOT_ROOT.get(platform.machine())
+    number = SYSCALLS.get(platform.machine(), {}).get("pivot_root")
     if number is None:
         raise OSError(0, f"pivot_root unknown on {platform.machine()}")
     saved = os.open(home, os.O_RDONLY | os.O_DIRECTORY)
