@@ -640,11 +640,12 @@ class DockerWorker(FramedWorker):
         except Exception:  # noqa: BLE001 - not running any more: nothing to freeze
             pass
 
-    def thaw(self) -> None:
+    def thaw(self) -> str | None:
         try:
             self.container.unpause()
         except Exception:  # noqa: BLE001
             pass
+        return None  # the container's cgroup froze it whole
 
     def output(self) -> str:
         return self._demux.text()

@@ -4,7 +4,9 @@
     ├── ConfigError                  the course material is wrong: rubric, test module, reference missing
     ├── SubmissionError              a submission cannot be read (unsafe archive, not a folder)
     └── SandboxError                 the sandbox itself failed (cannot start a worker at all)
-        └── FreezeError              a worker could not be shown frozen: a timing check gives no verdict
+        ├── FreezeError              a worker could not be shown frozen: a timing check gives no verdict
+        │   └── FreezeEscaped        ... because its own processes ran under SIGSTOP (on purpose: a check fails)
+        └── FreezeBroken             another job's worker ran while this one was timed: timed again
 
     StudentFault                     base of what a student's code did; becomes a test outcome, never a crash
     ├── MissingFile                  the file a problem needs was not submitted      -> outcome "missing"
@@ -39,6 +41,27 @@ class SandboxError(GraderError):
 class FreezeError(SandboxError):
     """A worker could not be shown frozen while the other side of a timing check ran: the
     check gives no verdict (the message says what the instructor can do)."""
+
+
+class FreezeEscaped(FreezeError):
+    """A worker's own processes kept running under SIGSTOP, or ran while it was frozen
+    (kernel timers sending SIGCONT, a process continuing another): never by accident. A
+    student's worker that does so fails the timing check it was frozen for."""
+
+
+def freeze_escaped(label: str, why: str) -> str:
+    """What a timing check says when the student's own worker ran while it was frozen."""
+    return (
+        f"No timing can be taken: the code of {label} kept running while the grader had stopped it to time the other "
+        f"side of this check ({why}). Processes that run on under SIGSTOP (a timer that sends SIGCONT, a process "
+        "continuing another) are never there by accident: this check fails. Leave no process or timer running "
+        "when your functions return."
+    )
+
+
+class FreezeBroken(SandboxError):
+    """A worker of another job of the batch ran while this job's timing check ran (it has been
+    stopped for good): what was timed meanwhile is not a timing, and is measured again."""
 
 
 class DriverError(GraderError):

@@ -28,10 +28,18 @@ What shows it (``stop``):
    its second, E included.
 
 At E, then, every thread of the worker was stopped: none of them can continue another
-or start one, so none runs again until the grader continues them. What this does not
-cover: a process of the same user outside the worker sending SIGCONT (the instructor's
-own processes), and a thread that never reaches the stopped state within the bound (a
-sleep the kernel does not interrupt): the freeze is then refused, not assumed.
+or start one. The kernel itself can, though: a POSIX timer of the worker's (``timer_create``
+with SIGCONT as its signal) fires while every thread is stopped, and continues its process
+(a tester's attack: 16 such burners slowed a baseline from 71 to 678 ms). So a freeze is
+checked again when it ends (``held``), before anything is continued: every process it
+stopped is there still, each thread stopped with the same CPU time to the nanosecond, and
+no other process is the worker's. A thread that ran meanwhile shows in its CPU time (it
+cannot run without using some), a process that started or ended in the listing. What ran
+under a freeze that did not hold is never a timing: the caller says so (``Escaped``).
+
+What this does not cover: a process of the same user outside the worker sending SIGCONT
+(the instructor's own processes), and a thread that never reaches the stopped state within
+the bound (a sleep the kernel does not interrupt): the freeze is then refused, not assumed.
 """
 
 from __future__ import annotations
@@ -40,7 +48,7 @@ import errno
 import os
 import signal
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 FREEZE_TIMEOUT = 30.0  # seconds to show a worker stopped before a timing check is refused
 _STOPPED = frozenset("TtZX")  # stopped (by a signal, or traced), or dead
@@ -48,7 +56,14 @@ _LOOKUP_ROUNDS = 200  # rounds of looking up newly handed-out pids before a list
 
 
 class Incomplete(Exception):
-    """The worker could not be shown stopped: the message says what was still running."""
+    """The worker could not be shown stopped: the message says what was still running.
+    ``running``: its own processes kept running (or ran again) under SIGSTOP, which code
+    only does on purpose (a timer or another process sending SIGCONT); False where the
+    machine's ``/proc`` could not show it (pids handed out without pause, by anyone)."""
+
+    def __init__(self, message: str, running: bool = False) -> None:
+        super().__init__(message)
+        self.running = running
 
 
 @dataclass
@@ -89,11 +104,14 @@ class Owner:
 
 @dataclass(frozen=True)
 class Frozen:
-    """What a freeze stopped: each process by pid and start time (to continue them, and only them)."""
+    """What a freeze stopped: each process by pid and start time (to continue them, and only
+    them), each of its threads' state and CPU time as read then, and whose they are (for ``held``)."""
 
     processes: dict[int, int]
     passes: int
     seconds: float
+    owner: Owner | None = None
+    threads: dict[int, dict[int, tuple[str, int]]] = field(default_factory=dict)
 
 
 def _stat(path: str) -> tuple[str, int, int, int] | None:
@@ -205,7 +223,7 @@ def _handed_out(before: int, after: int, pid_max: int) -> range | list[int]:
     return [*range(before + 1, pid_max), *range(1, after + 1)]
 
 
-def _pid_max() -> int:
+def pid_max() -> int:
     try:
         with open("/proc/sys/kernel/pid_max", "rb") as f:
             return int(f.read())
@@ -325,27 +343,53 @@ def stop(owner: Owner, timeout: float | None = None) -> Frozen:
     why = usable()
     if why:
         raise Incomplete(why)
-    pid_max = _pid_max()
+    top = pid_max()
     started = time.monotonic()
     delay, passes = 0.0002, 0
     last: str = "no complete listing of /proc (pids kept being handed out)"
     while True:
         passes += 1
-        procs = listing(owner, pid_max)
+        procs = listing(owner, top)
         if procs is not None:
             running = {pid: p for pid, p in procs.items() if p.running()}
             if not running:
                 if _same(procs, owner):
-                    return Frozen({pid: p.start for pid, p in procs.items()}, passes, time.monotonic() - started)
-                last = "a thread ran again after it was seen stopped"
+                    return Frozen({pid: p.start for pid, p in procs.items()}, passes, time.monotonic() - started,
+                                  owner, {pid: dict(p.threads or {}) for pid, p in procs.items()})
+                last, running_itself = "a thread ran again after it was seen stopped", True
             else:
                 for pid, p in running.items():
                     send(pid, p.start, signal.SIGSTOP)
                 last = f"{len(running)} of its processes still running (pids {', '.join(map(str, sorted(running)[:8]))})"
+                running_itself = True
+        else:
+            running_itself = False
         if time.monotonic() - started > timeout:
-            raise Incomplete(f"{last} after {timeout:.0f} s and {passes} passes")
+            raise Incomplete(f"{last} after {timeout:.0f} s and {passes} passes", running=running_itself)
         time.sleep(delay)
         delay = min(delay * 2, 0.01)
+
+
+def held(frozen: Frozen) -> str | None:
+    """None where the freeze held from ``stop`` until now: every process it stopped is the
+    same process still, every thread of it is there, stopped, with the CPU time it had, and
+    the worker has no other process. Else what ran (see the module's docstring). Read
+    before anything is continued."""
+    if frozen.owner is None:
+        return None
+    for pid, start in frozen.processes.items():
+        stat = _stat(f"/proc/{pid}")
+        if stat is None or stat[2] != start:
+            return f"its process {pid} ended while it was stopped"
+        threads = _threads(pid)
+        if threads != frozen.threads.get(pid):
+            return f"its process {pid} ran while it was stopped (a thread's CPU time, state or number changed)"
+    now = listing(frozen.owner, pid_max())
+    if now is None:
+        return "its processes could not be listed again (pids kept being handed out)"
+    if new := sorted(set(now) - set(frozen.processes)):
+        return f"processes of it started while it was stopped (pids {', '.join(map(str, new[:8]))})"
+    return None
 
 
 def cont(frozen: Frozen) -> None:

@@ -310,9 +310,9 @@ class ProblemRun:
         if self._worker is not None:
             self._worker.freeze()
 
-    def thaw(self) -> None:
-        if self._worker is not None:
-            self._worker.thaw()
+    def thaw(self) -> str | None:
+        """Continue the worker; None, or what of it ran while it was frozen."""
+        return self._worker.thaw() if self._worker is not None else None
 
     def output(self) -> str:
         return self._worker.output() if self._worker is not None else ""

@@ -31,7 +31,7 @@ from typing import Any, Iterator, NoReturn, Protocol
 
 from . import _freeze, _worker
 from ._cgroup import Cgroups, delegation_hint
-from ._exceptions import DriverError, FreezeError, NotWritten, SandboxError, StudentError, WorkerCrashed, WorkerTimeout, WrongAnswer
+from ._exceptions import DriverError, FreezeBroken, FreezeError, FreezeEscaped, NotWritten, freeze_escaped, SandboxError, StudentError, WorkerCrashed, WorkerTimeout, WrongAnswer
 from ._limits import Limits as Limits  # re-exported: where every default of a worker's limits is
 from ._models import WorkerFault, WorkerReply
 
@@ -78,7 +78,8 @@ class Worker(Protocol):
 
     def freeze(self) -> None: ...
 
-    def thaw(self) -> None: ...
+    def thaw(self) -> str | None:
+        """Continue what ``freeze`` stopped; None, or what of the worker ran meanwhile."""
 
     def output(self) -> str: ...
 
@@ -369,6 +370,18 @@ class FramedWorker:
     def _crashed(self, ended: tuple[int, int] | None, killed: str = "was killed") -> NoReturn:
         """Say how the worker ended, in the student's terms: ``ended`` is (signal or 0, exit
         status), None when it is not known; ``killed`` is what a SIGKILL means here."""
+        listed: Path | None = getattr(self, "_listed", None)  # a local worker frozen by signals (Quiet.register)
+        escaped = listed.with_name(listed.name + ".escaped") if listed is not None else None
+        if escaped is not None and escaped.is_file():
+            said = "what ran is not known"
+            with contextlib.suppress(OSError):
+                said = escaped.read_text()[:500]
+                escaped.unlink()
+            raise WorkerCrashed(
+                "The process running your code was stopped for good: it kept running while the grader had it stopped "
+                f"to time another student's code ({said}). Processes that run on under SIGSTOP (a timer that sends "
+                "SIGCONT, a process continuing another) are never there by accident. Leave no process or timer "
+                "running when your functions return.")
         if ended is None:
             why = "closed its connection to the grader"
         elif ended[0]:
@@ -799,6 +812,8 @@ class LocalWorker(FramedWorker):
             self._frozen = _freeze.stop(owner)
         except _freeze.Incomplete as exc:
             self.thaw()
+            if exc.running:
+                raise FreezeEscaped(freeze_escaped(self.label, str(exc))) from None
             raise FreezeError(freeze_refused(self.label, str(exc))) from None
 
     def _owner(self) -> _freeze.Owner | None:
@@ -810,15 +825,21 @@ class LocalWorker(FramedWorker):
             return _freeze.Owner(pidns=self.pidns, init=self._init)
         return None
 
-    def thaw(self) -> None:
+    def thaw(self) -> str | None:
+        """Continue the worker; None, or what of it ran while it was frozen by signals (read
+        before anything is continued: ``_freeze.held``). A cgroup's freeze holds by itself."""
+        ran = None
         if self.cgroup is not None:
             self.cgroup.thaw()
         if self._stopped:
             self._stopped = False
+            if self._frozen is not None:
+                ran = _freeze.held(self._frozen)
             self._signal(signal.SIGCONT)
             if self._frozen is not None:  # those whose namespace link is hidden too
                 _freeze.cont(self._frozen)
                 self._frozen = None
+        return ran
 
     def _signal(self, sig: int) -> None:
         try:
@@ -932,8 +953,10 @@ class Quiet:
         except OSError:
             return []
         for entry in entries:
+            if entry.suffix == ".escaped":
+                continue
             try:
-                found.append(SiblingWorker(json.loads(entry.read_text())))
+                found.append(SiblingWorker(json.loads(entry.read_text()), entry))
             except (OSError, ValueError, KeyError, TypeError):
                 continue  # gone meanwhile
         return found
@@ -972,6 +995,7 @@ class Quiet:
             fcntl.flock(fd, fcntl.LOCK_EX)
         self._exclusive += 1
         frozen: list[Any] = []
+        ran: list[str] = []
         try:
             for other in others:
                 if other.freeze():
@@ -979,10 +1003,14 @@ class Quiet:
             yield
         finally:
             for other in frozen:
-                other.thaw()
+                if (what := other.thaw()) is not None:
+                    ran.append(f"{getattr(other, 'label', 'a worker')}: {what}")
             self._exclusive -= 1
             if fd is not None and not self._exclusive:
                 fcntl.flock(fd, fcntl.LOCK_UN)
+        if ran:  # (only where the timing itself ended without an error)
+            raise FreezeBroken("another job's worker ran while this check was timed, and was stopped for good: "
+                               + "; ".join(ran))
 
     def close(self) -> None:
         if os.getpid() == self._owner:
@@ -996,9 +1024,10 @@ class SiblingWorker:
     check runs: found by its outer process (pid and start time), then its PID namespace
     (held open meanwhile) or, as root, its uid."""
 
-    def __init__(self, entry: dict[str, Any]) -> None:
+    def __init__(self, entry: dict[str, Any], path: Path | None = None) -> None:
         self.label, self.outer, self.start = str(entry["label"]), int(entry["outer"]), int(entry["start"])
         self.uid = None if entry["uid"] is None else int(entry["uid"])
+        self.path = path  # its entry in the batch's folder (``Quiet.register``)
         self._frozen: _freeze.Frozen | None = None
         self._fd: int | None = None
 
@@ -1018,17 +1047,44 @@ class SiblingWorker:
         try:
             self._frozen = _freeze.stop(owner)
         except _freeze.Incomplete as exc:
+            if exc.running:  # its own processes run on under SIGSTOP: on purpose, and at another student's cost
+                self._stop_for_good(owner, str(exc))
+                self.thaw()
+                return False
             self.thaw()
             raise FreezeError(freeze_refused(f"{self.label} (in another job of the batch)", str(exc))) from None
         return True
 
-    def thaw(self) -> None:
+    def thaw(self) -> str | None:
+        """Continue it; None, or what of it ran while it was frozen (it is then killed, and
+        its job told why: see ``_stop_for_good``)."""
+        ran = None
         if self._frozen is not None:
+            ran = _freeze.held(self._frozen)
+            if ran is not None and self._frozen.owner is not None:
+                self._stop_for_good(self._frozen.owner, ran)
             _freeze.cont(self._frozen)
             self._frozen = None
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+        return ran
+
+    def _stop_for_good(self, owner: _freeze.Owner, why: str) -> None:
+        """Kill every process of this worker (its job's next request finds it dead) and leave
+        its job a note of why, beside its entry (``Worker._crashed`` reads it)."""
+        if self.path is not None:
+            with contextlib.suppress(OSError):
+                self.path.with_name(self.path.name + ".escaped").write_text(why)
+        if owner.init is not None:  # rootless: the namespace dies with its PID 1
+            _freeze.send(*owner.init, signal.SIGKILL)
+        for _ in range(50):
+            procs = _freeze.listing(owner, _freeze.pid_max()) or {}
+            if not procs:
+                break
+            for pid, p in procs.items():
+                _freeze.send(pid, p.start, signal.SIGKILL)
+            time.sleep(0.02)
 
 
 class LocalRunner:

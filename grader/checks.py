@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Collection, Iterator, Sequence
 
-from ._exceptions import CheckFailed, ConfigError, NotWritten, StudentError, StudentFault, WorkerCrashed, WrongAnswer
+from ._exceptions import CheckFailed, ConfigError, FreezeBroken, FreezeEscaped, NotWritten, freeze_escaped, StudentError, StudentFault, WorkerCrashed, WrongAnswer
 from ._worker.source import dotted as _dotted
 
 if TYPE_CHECKING:
@@ -552,9 +552,15 @@ def speed_ratio(
     verdict. ``threads``: both sides' timed calls run with this many torch threads (1: a
     core is left for everything else on the machine, which steadies the times).
     """
-    with candidate.alone():  # no other job of the batch runs anything while this is timed
-        return _timed(candidate, baseline, fn, inputs, check, baseline_fn, values, baseline_values, units,
-                      baseline_units, rounds, repeat, give_up, limit, threads)
+    for attempt in range(3):
+        try:
+            with candidate.alone():  # no other job of the batch runs anything while this is timed
+                return _timed(candidate, baseline, fn, inputs, check, baseline_fn, values, baseline_values, units,
+                              baseline_units, rounds, repeat, give_up, limit, threads)
+        except FreezeBroken:  # another job's worker ran meanwhile (it is stopped for good now): time again
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _timed(candidate: ProblemRun, baseline: ProblemRun, fn: str, inputs: Callable[[], torch.Tensor],
@@ -569,7 +575,7 @@ def _timed(candidate: ProblemRun, baseline: ProblemRun, fn: str, inputs: Callabl
     x = inputs()
     _checked(check, _alone(candidate, baseline, fn, [x], threads=threads)[1], [x], "the warm-up call")
     if fresh:
-        _alone(baseline, candidate, base_fn, [inputs()], timeout=600, threads=threads)
+        _alone(baseline, candidate, base_fn, [inputs()], timeout=600, threads=threads, student_frozen=True)
     cand: list[float] = []
     base: list[float] = []
 
@@ -582,7 +588,8 @@ def _timed(candidate: ProblemRun, baseline: ProblemRun, fn: str, inputs: Callabl
         outs: list[Any] = []
         for side in sorted(("base", "cand"), key=lambda _: order.random()):
             if side == "base":
-                base.append(_alone(baseline, candidate, base_fn, xs, timeout=600, threads=threads)[0] / (repeat * baseline_units))
+                base.append(_alone(baseline, candidate, base_fn, xs, timeout=600, threads=threads,
+                                   student_frozen=True)[0] / (repeat * baseline_units))
             else:
                 seconds, outs = _alone(candidate, baseline, fn, xs, threads=threads)
                 cand.append(seconds / (repeat * units))
@@ -610,10 +617,22 @@ def _checked(check: Callable[[Any, torch.Tensor], None], outs: list[Any], xs: li
 
 
 def _alone(run: ProblemRun, other: ProblemRun, fn: str, xs: list[Any], timeout: float | None = None,
-           threads: int | None = None) -> tuple[float, list[Any]]:
-    """``run.run(fn, xs)`` with ``other`` (and everything it started) frozen meanwhile."""
-    other.freeze()
+           threads: int | None = None, student_frozen: bool = False) -> tuple[float, list[Any]]:
+    """``run.run(fn, xs)`` with ``other`` (and everything it started) frozen meanwhile.
+    ``student_frozen``: ``other`` is the student's side, whose processes running under the
+    freeze (or refusing it) fail the check: nothing timed beside them is a timing."""
     try:
-        return run.run(fn, xs, timeout=timeout, threads=threads)
+        other.freeze()
+    except FreezeEscaped as exc:
+        if student_frozen:
+            raise CheckFailed(str(exc)) from None
+        raise
+    try:
+        out = run.run(fn, xs, timeout=timeout, threads=threads)
     finally:
-        other.thaw()
+        ran = other.thaw()
+    if ran is not None:
+        if student_frozen:
+            raise CheckFailed(freeze_escaped("your submission", ran))
+        raise FreezeEscaped(f"the worker of the other side of this timing check ran while it was frozen ({ran})")
+    return out

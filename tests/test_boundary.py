@@ -441,6 +441,84 @@ def test_a_timing_check_gives_no_verdict_where_the_freeze_cannot_be_shown_comple
         runner.close()
 
 
+SIGCONT_BURNER = """
+import ctypes, os, signal, time
+
+class _Spec(ctypes.Structure):
+    _fields_ = [("sec", ctypes.c_long), ("nsec", ctypes.c_long)]
+
+class _Timer(ctypes.Structure):
+    _fields_ = [("interval", _Spec), ("value", _Spec)]
+
+class _Event(ctypes.Structure):
+    _fields_ = [("value", ctypes.c_void_p), ("signo", ctypes.c_int), ("notify", ctypes.c_int), ("pad", ctypes.c_int * 12)]
+
+def _burn(watched):
+    os.setsid()
+    signal.signal(signal.SIGCONT, lambda *_: None)  # handled: the kernel delivers the timer's SIGCONT
+    libc, event, tid = ctypes.CDLL(None), _Event(), ctypes.c_void_p()
+    event.signo, event.notify = signal.SIGCONT, 0
+    libc.timer_create(1, ctypes.byref(event), ctypes.byref(tid))
+    while True:
+        spec = _Timer()
+        spec.interval.nsec = spec.value.nsec = 20_000_000  # SIGCONT every 20 ms, rearmed every loop
+        libc.timer_settime(tid, 0, ctypes.byref(spec), None)
+        try:
+            with open(f"/proc/{watched}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            os._exit(0)
+        t0 = time.monotonic()
+        while state == "T" and time.monotonic() - t0 < 0.002:  # burn only while the worker is frozen
+            pass
+        time.sleep(0.002)
+
+_watched = os.getpid()
+for _ in range(4):
+    if os.fork() == 0:
+        try:
+            _burn(_watched)
+        finally:
+            os._exit(0)
+
+def f(x):
+    return x
+"""
+
+
+@ISOLATED
+def test_a_student_whose_processes_run_under_the_freeze_fails_the_timing_check(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Found by a tester (issue 27): the kernel's POSIX timers send SIGCONT to stopped
+    # processes, so a freeze by signals shown complete when it was made did not hold while
+    # the baseline was timed (16 burners took it from 71 to 678 ms). A freeze is checked
+    # again before it ends: the student's side ran, so its check fails, saying why.
+    from grader._sandbox import LocalRunner
+    from grader.checks import CheckFailed, speed_ratio
+
+    monkeypatch.setenv("GRADER_NO_CGROUP", "1")
+    runner = LocalRunner()
+    (tmp_path / "c").mkdir()
+    (tmp_path / "b").mkdir()
+    candidate = make_run(tmp_path / "c", SIGCONT_BURNER, runner=runner)
+    # The baseline takes 60 ms a call: each of its timed calls spans several of the timers' periods.
+    baseline = make_run(tmp_path / "b", "import time\ndef f(x):\n    time.sleep(0.06)\n    return x\n", runner=runner)
+    (tmp_path / "h").mkdir()
+    honest = make_run(tmp_path / "h", "def f(x):\n    return x\n", runner=runner)
+    slow = lambda: torch.zeros(3)  # noqa: E731
+    try:
+        with pytest.raises(CheckFailed, match="kept running while the grader had stopped it") as said:
+            speed_ratio(candidate, baseline, "timed", values={"name": "f"}, inputs=slow, check=lambda out, x: None, rounds=3)
+        assert "ran while it was stopped" in str(said.value) or "still running" in str(said.value), said.value
+        # the same check of an honest student beside the same baseline gives a verdict
+        timing = speed_ratio(honest, baseline, "timed", values={"name": "f"}, inputs=slow, check=lambda out, x: None, rounds=3)
+        assert timing.ratio > 0
+    finally:
+        for run in (candidate, baseline, honest):
+            run.close()
+        runner.close()
+
+
 def test_unsandboxed_workers_are_not_judged_on_speed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Without a PID namespace or a uid of its own, nothing tells which processes are a
     # worker's (a double fork leaves its session and its tree): no freeze by signals can be

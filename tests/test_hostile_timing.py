@@ -92,7 +92,16 @@ def _detail(result: dict) -> str:
 def test_a_timing_attack_wins_nothing(graded: dict[str, dict], case: dict) -> None:
     result = graded[case["id"]]
     outcomes = {t["test"]: t["outcome"] for t in result["tests"]}
-    assert {p["id"]: p["score"] for p in result["problems"]} == case["scores"], f"{case['id']}: {case['what']}\n{_detail(result)}"
+    scores = {p["id"]: p["score"] for p in result["problems"]}
+    if case.get("at_most"):  # a worker stopped for good fails the test it was in, whichever that was
+        assert scores.keys() == case["scores"].keys(), scores
+        assert all(scores[k] <= v for k, v in case["scores"].items()), f"{case['id']}: {case['what']}\n{_detail(result)}"
+        timed = [t for t, want in case["outcomes"].items() if want != "passed"]
+        assert all(outcomes[t] != "passed" for t in timed), f"{case['id']}\n{_detail(result)}"
+        grader_failed = [t["test"] for t in result["tests"] if "grader itself failed" in t.get("output", "")]
+        assert not grader_failed, f"{case['id']}: no verdict on {grader_failed}\n{_detail(result)}"
+        return
+    assert scores == case["scores"], f"{case['id']}: {case['what']}\n{_detail(result)}"
     assert outcomes == case["outcomes"], f"{case['id']}\n{_detail(result)}"
 
 
