@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from conftest import build_class, load_mistakes  # noqa: E402  (the known mistakes the suite grades)
 
-from grader._course import Course  # noqa: E402
+from grader._course.layout import Course  # noqa: E402
 
 SEED = 20261201
 
@@ -77,8 +77,8 @@ def ours(assignment: str, folder: Path, out: Path, runner: str, jobs: int | None
 _NAIVE = """
 import sys
 from pathlib import Path
-from grader._grade import grade
-from grader._sandbox import LocalRunner
+from grader._grading.api import grade
+from grader._sandbox.runner import LocalRunner
 grade(sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), seed=int(sys.argv[4]), runner=LocalRunner(zygote=False), jobs=1)
 """
 

@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from grade_class import make_class  # noqa: E402
 
-from grader._course import Course  # noqa: E402
+from grader._course.layout import Course  # noqa: E402
 
 SEED = 20261203
 

@@ -24,8 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from grader._runs import ProblemRun  # noqa: E402
-from grader._sandbox import Limits, LocalRunner, WorkerSpec  # noqa: E402
+from grader._grading.runs import ProblemRun  # noqa: E402
+from grader._sandbox.runner import Limits, LocalRunner, WorkerSpec  # noqa: E402
 
 DRIVER = ROOT / "tests" / "sandbox" / "driver.py"
 

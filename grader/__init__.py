@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 __all__ = ["ConfigError", "Course", "Result", "Rubric", "check", "grade", "load_driver", "public_checks", "validate"]
 
 if TYPE_CHECKING:
-    from ._course import Course
+    from ._course.layout import Course
     from ._exceptions import ConfigError
-    from ._grade import check, grade, validate
-    from ._models import Result, Rubric
+    from ._grading.api import check, grade, validate
+    from ._course.models import Result, Rubric
 
 
 def public_checks(hidden_module_file: str) -> Any:
@@ -51,7 +51,7 @@ def public_checks(hidden_module_file: str) -> Any:
 def __getattr__(name: str) -> Any:
     # Lazy: `import grader` must stay cheap (the CLI's --help, the worker's copy of the _worker package).
     if name in ("grade", "check", "validate"):
-        from . import _grade
+        from ._grading import api as _grade
 
         return getattr(_grade, name)
     if name == "load_driver":
@@ -65,11 +65,11 @@ def __getattr__(name: str) -> Any:
 
         return ConfigError
     if name == "Course":
-        from ._course import Course
+        from ._course.layout import Course
 
         return Course
     if name in ("Result", "Rubric"):
-        from . import _models
+        from ._course import models as _models
 
         return getattr(_models, name)
     raise AttributeError(name)

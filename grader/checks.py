@@ -10,7 +10,7 @@ import random
 import secrets
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Collection, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Collection, Iterator, Sequence, cast
 
 from ._exceptions import CheckFailed, ConfigError, FreezeBroken, FreezeEscaped, NotWritten, freeze_escaped, StudentError, StudentFault, WorkerCrashed, WrongAnswer
 from ._worker.source import dotted as _dotted
@@ -18,7 +18,8 @@ from ._worker.source import dotted as _dotted
 if TYPE_CHECKING:
     import torch
 
-    from ._runs import ProblemRun
+    from ._grading.runs import ProblemRun
+    from .fixtures import Submission
 
 __all__ = ["CheckFailed", "Faults", "Tolerance", "WrongAnswer", "all_faults", "as_shaped", "close", "close_all",
            "input_changes", "note", "that", "mentions", "without", "Timing", "speed_ratio"]
@@ -331,12 +332,12 @@ def mentions(source: str | bytes, names: Collection[str], modules: Collection[st
     return [f"line {line}: {what}" for line, what in sorted(set(found))]
 
 
-def without(submission: ProblemRun, *, run: Callable[[], Any] | Sequence[Callable[[], Any]] | None = None) -> None:
+def without(submission: Submission, *, run: Callable[[], Any] | Sequence[Callable[[], Any]] | None = None) -> None:
     """The problem's by-hand rule (``[problems.by_hand]`` in its rubric: what it forbids, and
     the allow-list of what a solution may use) holds for the student's file.
 
     Decided here, on the trusted side, from the whole file as the worker runs it: every name it
-    uses must be in the allow-list (``grader._byhand``: a module, attribute or builtin outside it
+    uses must be in the allow-list (``grader._byhand.reading``: a module, attribute or builtin outside it
     is refused, whatever it is; every function body and nested block is read; only the bodies
     of top-level ``if __name__ == "__main__":`` blocks are not, because the grader never runs
     them). Nothing the student's code does can change what is read here.
@@ -350,15 +351,16 @@ def without(submission: ProblemRun, *, run: Callable[[], Any] | Sequence[Callabl
     driver's ``AutogradWatch``, which runs the call with autograd's recording off) is a second
     witness: any use it saw fails the check.
     """
-    from ._byhand import UNREADABLE, Allowed, refusals
+    from ._byhand.reading import UNREADABLE, Allowed, refusals
 
-    policy = submission.by_hand
+    problem_run = _run(submission)
+    policy = problem_run.by_hand
     if policy is None:
-        raise ConfigError(f"a check of {submission.spec.module}.py calls without(), but its problem declares no "
+        raise ConfigError(f"a check of {problem_run.spec.module}.py calls without(), but its problem declares no "
                           "[problems.by_hand] in rubric.toml (what it forbids, and what a solution may use)")
-    file = f"{submission.spec.module}.py"
+    file = f"{problem_run.spec.module}.py"
     calls = [] if run is None else [run] if callable(run) else list(run)
-    said = refusals(submission.source_run(), Allowed.of(policy))
+    said = refusals(problem_run.source_run(), Allowed.of(policy))
     if said == [UNREADABLE] and calls:
         calls[0]()  # a file that does not import: its own error, as every test of the file reports it
     that(not said, f"{file} uses what this problem does not allow ({'; '.join(said[:6])}"
@@ -512,8 +514,8 @@ class Timing:
 
 
 def speed_ratio(
-    candidate: ProblemRun,
-    baseline: ProblemRun,
+    candidate: Submission,
+    baseline: Submission,
     fn: str,
     *,
     inputs: Callable[[], torch.Tensor],
@@ -554,13 +556,18 @@ def speed_ratio(
     """
     for attempt in range(3):
         try:
-            with candidate.alone():  # no other job of the batch runs anything while this is timed
-                return _timed(candidate, baseline, fn, inputs, check, baseline_fn, values, baseline_values, units,
+            with _run(candidate).alone():  # no other job of the batch runs anything while this is timed
+                return _timed(_run(candidate), _run(baseline), fn, inputs, check, baseline_fn, values, baseline_values, units,
                               baseline_units, rounds, repeat, give_up, limit, threads)
         except FreezeBroken:  # another job's worker ran meanwhile (it is stopped for good now): time again
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")
+
+
+def _run(submission: Submission) -> ProblemRun:
+    """The run behind a ``submission`` or ``baseline`` fixture (the grader's own: a check gets no other)."""
+    return cast("ProblemRun", submission)
 
 
 def _timed(candidate: ProblemRun, baseline: ProblemRun, fn: str, inputs: Callable[[], torch.Tensor],

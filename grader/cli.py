@@ -1,4 +1,4 @@
-"""The command line: thin wrappers over ``grader._grade``; every default lives there."""
+"""The command line: thin wrappers over ``grader._grading.api``; every default lives there."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ._display import visible
+from ._course.display import visible
 
 from ._exceptions import GraderError
-from ._sandbox import Limits, Runner
+from ._sandbox.runner import Limits, Runner
 
 if TYPE_CHECKING:
-    from ._models import Result
+    from ._course.models import Result
 
 _LIMITS = Limits()
 
@@ -25,7 +25,7 @@ _COLOR = {"passed": "green", "failed": "red", "error": "red", "timeout": "yellow
 
 
 def _course(course: str | None):  # type: ignore[no-untyped-def]
-    from ._course import Course
+    from ._course.layout import Course
 
     return Course.locate(course)
 
@@ -42,7 +42,7 @@ def _progress(verbose: bool, tests: bool = True, who: bool = True, students_read
     self-check), so only visible tests are told (a self-check runs no other)."""
     import time
 
-    from ._grade import Progress
+    from ._grading.api import Progress
 
     state = {"todo": 0, "done": 0, "start": time.monotonic()}
     told: dict[tuple[str, str], dict[str, str]] = {}  # (student, problem) -> message -> the test it was told under
@@ -107,7 +107,7 @@ _unsandboxed_option = click.option(
 
 def _say_isolation(isolation: str) -> None:
     """The line every grade and check starts with: what contains the student's code."""
-    from ._sandbox import ISOLATIONS
+    from ._sandbox.runner import ISOLATIONS
 
     text = f"Isolation: {ISOLATIONS[isolation]}."
     click.echo(click.style(text, fg="red", bold=True) if isolation == "none" else text, err=True)
@@ -123,12 +123,12 @@ def _runner(kind: str, image: str | None, gpus: str | None, device: str | None, 
 
             if not torch.cuda.is_available():
                 raise click.UsageError("--device cuda: no CUDA device is visible here (torch.cuda.is_available() is False)")
-        from ._sandbox import LocalRunner
+        from ._sandbox.runner import LocalRunner
 
         return LocalRunner(unsandboxed=unsandboxed), f"in local worker processes, on the {(device or 'cpu').upper()}"
     if device:
         raise click.UsageError("with --runner docker, ask for GPUs with --gpus, not --device")
-    from ._docker import DEFAULT_IMAGE, DockerRunner, host_has_gpu, parse_gpus
+    from ._sandbox.docker import DEFAULT_IMAGE, DockerRunner, host_has_gpu, parse_gpus
 
     count = parse_gpus(gpus)
     note = ""
@@ -212,7 +212,7 @@ def grade(
     cpus_per_task: int, students_per_task: int, sbatch_options: tuple[str, ...], slurm_retries: int,
 ) -> None:  # fmt: skip
     """Grade every student folder or .zip in SUBMISSIONS_DIR."""
-    from ._grade import grade as run
+    from ._grading.api import grade as run
 
     given = {"threads": threads, "cpu_seconds": cpu_seconds, "disk_mb": disk_mb, "file_mb": file_mb, "submission_seconds": submission_seconds}
     limits = Limits(**{k: v for k, v in given.items() if v is not None})  # type: ignore[arg-type]
@@ -245,8 +245,8 @@ def _grade_on_slurm(assignment, submissions_dir, out_dir, problems, seed, course
                     gpus_per_task, cpus_per_task, students_per_task, sbatch_options, slurm_retries) -> None:
     import time
 
-    from ._sandbox import ISOLATIONS
-    from ._slurm import SlurmOptions, SlurmStatus, grade_on_slurm
+    from ._sandbox.runner import ISOLATIONS
+    from ._platforms.slurm import SlurmOptions, SlurmStatus, grade_on_slurm
 
     options = SlurmOptions(partition=partition, account=account, time=time_limit, gpus_per_task=gpus_per_task,
                            cpus_per_task=cpus_per_task, students_per_task=students_per_task, sbatch=tuple(sbatch_options),
@@ -311,7 +311,7 @@ def _summary_lines(assignment: str, out_dir: Path, results) -> None:  # type: ig
 @click.argument("index", type=int)
 def slurm_task(run: Path, chunks: Path, index: int) -> None:
     """One array task of `grade --slurm` (what its task.sh runs on a node)."""
-    from ._slurm import run_task
+    from ._platforms.slurm import run_task
 
     sys.exit(run_task(run, chunks, index))
 
@@ -320,8 +320,8 @@ def slurm_task(run: Path, chunks: Path, index: int) -> None:
 @click.argument("out_dir", type=click.Path(path_type=Path))
 def report(out_dir: Path) -> None:
     """Re-make the pages of OUT_DIR (feedback, gradebook.csv, summary.html) from its results, without grading."""
-    from ._grade import report as run
-    from ._summary import pass_rate_lines, pass_rates
+    from ._grading.api import report as run
+    from ._reports.summary import pass_rate_lines, pass_rates
 
     results = run(out_dir)
     click.echo(f"Re-made the pages of {len(results)} students of {results[0].assignment}.")
@@ -347,9 +347,9 @@ def check(assignment: str, folder: Path, seed: int | None, course: str | None, p
     """Self-check the files in FOLDER (or one notebook, FOLDER being an .ipynb file) against the
     public tests (exit 1 if one fails; a test that cannot run on this machine is SKIP, with the
     reason, and does not fail the check)."""
-    from ._grade import check as run
-    from ._sandbox import local_isolation, refuse_unsandboxed
-    from ._shown import shown_tests
+    from ._grading.api import check as run
+    from ._sandbox.runner import local_isolation, refuse_unsandboxed
+    from ._reports.shown import shown_tests
 
     isolation, why = local_isolation()
     if isolation == "none" and not unsandboxed:
@@ -371,8 +371,8 @@ def check(assignment: str, folder: Path, seed: int | None, course: str | None, p
 def check_table(result: Result) -> list[str]:
     """The table ``grader check`` ends with: each visible test, the reasons of skips, and
     the total of the visible tests. A self-check runs no other test; were one in ``result``,
-    nothing of it would be printed (``grader._shown``)."""
-    from ._shown import shown_tests
+    nothing of it would be printed (``grader._reports.shown``)."""
+    from ._reports.shown import shown_tests
 
     tests = shown_tests(result)
     lines = []
@@ -399,7 +399,7 @@ def validate(assignment: str | None, all_: bool, course: str | None, mistakes: b
              gpu_problems_on_cpu: bool) -> None:
     """Check the course material: each reference scores full marks, each template zero, each
     known mistake fails exactly the checks it names, and every check is failed by one."""
-    from ._grade import validate as run
+    from ._grading.api import validate as run
 
     c = _course(course)
     if all_ == bool(assignment):
@@ -437,7 +437,7 @@ def validate(assignment: str | None, all_: bool, course: str | None, mistakes: b
 @click.option("--course", default=None, help="Course folder (default: $GRADER_COURSE, else the nearest course.toml from here up).")
 def gradescope(assignment: str, out: Path | None, course: str | None) -> None:
     """Write the autograder.zip that runs ASSIGNMENT's checks on Gradescope."""
-    from ._gradescope import build
+    from ._platforms.gradescope import build
 
     path = build(assignment, out or Path(f"autograder-{assignment}.zip"), course=_course(course))
     click.echo(f"Gradescope bundle: {path}")
@@ -460,7 +460,7 @@ def release(assignment: str, out: Path, course: str | None, wheel: bool, force: 
     install the grader and self-check), and the public checks only. Hidden checks, reference
     solutions and known mistakes are never copied, and the release is searched for them
     before it is written."""
-    from ._release import release as run
+    from ._authoring.release import release as run
 
     r = run(assignment, out, course=_course(course), wheel=wheel, force=force, notebooks=notebooks)
     click.echo(f"Release of {assignment}: {r.out} ({len(r.files)} files; no hidden check, reference or known mistake in it)")
@@ -478,7 +478,7 @@ def new() -> None:
 @click.option("--title", default=None, help="The course's title (default: the folder's name).")
 def new_course(folder: Path, title: str | None) -> None:
     """A new course in FOLDER: course.toml, rubrics/, reference/, student_template/."""
-    from ._scaffold import new_course as run
+    from ._authoring.scaffold import new_course as run
 
     s = run(folder, title)
     _written(s.root, s.written)
@@ -497,7 +497,7 @@ _KIND = click.option("--kind", type=click.Choice(["function", "module"]), defaul
 @click.option("--course", default=None, help="Course folder (default: $GRADER_COURSE, else the nearest course.toml from here up).")
 def new_assignment(assignment: str, problem: str, title: str | None, kind: str, course: str | None) -> None:
     """A new ASSIGNMENT with its first problem: rubric, checks, template, reference, known mistakes."""
-    from ._scaffold import new_assignment as run
+    from ._authoring.scaffold import new_assignment as run
 
     s = run(_course(course), assignment, problem, title=title, kind=kind)  # type: ignore[arg-type]
     _written(s.root, s.written)
@@ -512,7 +512,7 @@ def new_assignment(assignment: str, problem: str, title: str | None, kind: str, 
 @click.option("--course", default=None, help="Course folder (default: $GRADER_COURSE, else the nearest course.toml from here up).")
 def new_problem(assignment: str, problem: str, title: str | None, kind: str, course: str | None) -> None:
     """A new PROBLEM in ASSIGNMENT: its rubric entry, checks, template, reference, a known mistake."""
-    from ._scaffold import new_problem as run
+    from ._authoring.scaffold import new_problem as run
 
     s = run(_course(course), assignment, problem, kind=kind, title=title)  # type: ignore[arg-type]
     _written(s.root, s.written)

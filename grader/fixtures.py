@@ -44,13 +44,39 @@ the helpers of ``grader.checks``); what it raises is the student's feedback.
 from __future__ import annotations
 
 from types import ModuleType
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
-from ._course import Assignment, Course
-from ._runs import ProblemRun as Submission
+from ._course.layout import Assignment, Course
+from ._grading.runs import Called
 
 if TYPE_CHECKING:
     import torch
+
+
+class Submission(Protocol):
+    """One student's file for one problem, behind its worker (the ``submission`` fixture), or
+    the reference's (``baseline``). A check reaches the student's code only through these
+    three methods; every value crossing is plain data (tensors, numbers, strings, None, and
+    lists, tuples and dicts of them), copied on the way."""
+
+    def function(self, name: str, /, context: str | None = None, inputs: bool = False) -> Callable[..., Any]:
+        """The student's own function ``name``, to call with plain arguments; it returns plain
+        values (tensors come back on the CPU). A file without that function, or a value that is
+        not plain data, is the student's wrong answer, said in those words. ``context`` says
+        which inputs the calls use (it prefixes an error, a timeout or a crash of the call).
+        With ``inputs=True`` a call returns a :class:`Called`: the value, and what the call did
+        to its arguments (``called.changes(["X", "r"])``)."""
+        ...
+
+    def call(self, fn: str, /, context: str | None = None, **values: Any) -> dict[str, Any]:
+        """Run the driver's ``fn`` (rubrics/<assignment>/drivers/<problem>.py) on the student's
+        module with ``values``; return what it reported (a dict of plain values)."""
+        ...
+
+    def source(self) -> str:
+        """The student's file as written (a notebook: the code the grader kept of it), read on
+        the trusted side: for checks of what the code says (``grader.checks.without``)."""
+        ...
 
 Generator = Callable[..., "torch.Generator"]
 """The ``generator`` fixture: ``generator(tag: str = "") -> torch.Generator``."""
@@ -58,4 +84,4 @@ Generator = Callable[..., "torch.Generator"]
 Template = Callable[[str], ModuleType]
 """The ``template`` fixture: ``template(problem_id) -> module``."""
 
-__all__ = ["Assignment", "Course", "Generator", "Submission", "Template"]
+__all__ = ["Assignment", "Called", "Course", "Generator", "Submission", "Template"]

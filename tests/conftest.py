@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from grader import _mistakes
-from grader._course import Course
-from grader._mistakes import Mistake
+from grader._authoring import mistakes as _mistakes
+from grader._course.layout import Course
+from grader._authoring.mistakes import Mistake
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,7 +25,7 @@ def pytest_configure(config: pytest.Config) -> None:
     nothing runs; the tests that need isolated workers are then never skipped for the want of it."""
     wanted = os.environ.get("GRADER_REQUIRE_ISOLATION")
     if wanted:
-        from grader._sandbox import local_isolation
+        from grader._sandbox.runner import local_isolation
 
         got, why = local_isolation()
         if got != wanted:
@@ -46,7 +46,7 @@ def docker_runner_or_skip(image: str, **options: object):  # type: ignore[no-unt
     """
     import time
 
-    from grader._docker import DockerRunner
+    from grader._sandbox.docker import DockerRunner
     from grader._exceptions import ConfigError
 
     status = os.environ.get("GRADER_IMAGE_BUILD_STATUS")

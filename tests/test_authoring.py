@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, fresh_venv, run_cli
-from grader._course import Course
+from grader._course.layout import Course
 from grader._exceptions import ConfigError
 
 GRADER = [sys.executable, "-m", "grader"]
@@ -185,7 +185,7 @@ def test_this_course_s_releases_hold_nothing_hidden(assignment: str, tmp_path: P
     import zipfile
 
     import grader
-    from grader._release import release
+    from grader._authoring.release import release
 
     course = Course.locate(ROOT)
     a = course.assignment(assignment)
@@ -243,10 +243,10 @@ def test_the_generic_path_reports_the_student_s_mistakes_in_their_words(tmp_path
 
 
 def test_the_published_rubric_reference_is_what_the_models_say() -> None:
-    from grader import _docs
+    from grader._authoring import docs as _docs
 
-    assert (ROOT / "docs" / "rubric.schema.json").read_text() == _docs.schema(), "run: python -m grader._docs"
-    assert (ROOT / "docs" / "rubric.md").read_text() == _docs.markdown(), "run: python -m grader._docs"
+    assert (ROOT / "docs" / "rubric.schema.json").read_text() == _docs.schema(), "run: python -m grader._authoring.docs"
+    assert (ROOT / "docs" / "rubric.md").read_text() == _docs.markdown(), "run: python -m grader._authoring.docs"
 
 
 def test_close_speaks_assert_close_s_words_golden() -> None:

@@ -1,4 +1,4 @@
-"""A problem that forbids a tool is judged from what it allows (issue 27): ``grader._byhand``
+"""A problem that forbids a tool is judged from what it allows (issue 27): ``grader._byhand.reading``
 reads every name of the file the worker runs against the problem's allow-list.
 
 Each way of reaching autograd (or a ready-made log-sum-exp) that a list of forbidden names
@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from grader import _mistakes
-from grader._byhand import Allowed, refusals, renames
-from grader._course import Course
-from grader._models import ByHand
+from grader._authoring import mistakes as _mistakes
+from grader._byhand.reading import Allowed, refusals, renames
+from grader._course.layout import Course
+from grader._course.models import ByHand
 from grader._worker.source import import_student
 
 AUTOGRAD = Allowed.of(ByHand(without="autograd", rule="By hand."))

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, build_class, run_cli
-from grader._course import Course
-from grader._models import Result
+from grader._course.layout import Course
+from grader._course.models import Result
 
 
 def test_help_lists_the_commands() -> None:
@@ -242,7 +242,7 @@ def test_check_says_what_to_do_for_misnamed_missing_and_unimportable_files(tmp_p
 
 
 def _line(name: str, problem: str, outcome: str, output: str = "", visibility: str = "visible"):  # type: ignore[no-untyped-def]
-    from grader._models import TestResult
+    from grader._course.models import TestResult
 
     return TestResult(name=f"{problem}: {name}", problem=problem, status="passed" if outcome == "passed" else "failed",
                       outcome=outcome, score=5.0 if outcome == "passed" else 0.0, max_score=5.0,  # type: ignore[arg-type]
@@ -280,7 +280,7 @@ def test_report_prints_the_pass_rate_of_every_test(tmp_path: Path) -> None:
     order, hidden tests included, a missing file counted apart."""
     from click.testing import CliRunner
 
-    from grader._models import ProblemResult
+    from grader._course.models import ProblemResult
     from grader.cli import cli
 
     def result(student: str, a: str, b: str, c: str) -> Result:

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import ROOT
 from grader import ConfigError
-from grader._course import Course
+from grader._course.layout import Course
 
 
 def course(tmp_path: Path, name: str = "course", marker: str | None = 'title = "A course"\n') -> Path:
@@ -65,7 +65,7 @@ def test_what_is_not_a_course_is_said(tmp_path: Path, monkeypatch: pytest.Monkey
 
 def test_outside_any_course_the_message_says_what_to_do(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("GRADER_COURSE", raising=False)
-    import grader._course as where
+    import grader._course.layout as where
 
     monkeypatch.setattr(where, "__file__", str(tmp_path / "site-packages" / "grader" / "_course.py"))  # an installed grader
     with pytest.raises(ConfigError, match="no course found: no course.toml in .* or any folder above it.*--course DIR"):

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from conftest import ROOT, grade_class
-from grader._course import Course
+from grader._course.layout import Course
 
 HW7 = ROOT / "student_template" / "mfdnn-hw7"
 

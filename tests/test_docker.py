@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from grader._exceptions import StudentError, WorkerCrashed, WorkerTimeout
-from grader._sandbox import Limits
+from grader._sandbox.runner import Limits
 
 from conftest import ROOT as REPO, docker_runner_or_skip, processes, run_cli
 from test_sandbox import FORK_BOMB, make_run
@@ -37,7 +37,7 @@ def runner():  # type: ignore[no-untyped-def]
 def ours(runner, label: str | None = None) -> list[str]:  # type: ignore[no-untyped-def]
     """Names of the grader's containers (one listing call: containers being removed meanwhile
     cannot make it fail, as inspecting each one would)."""
-    from grader._docker import LABEL
+    from grader._sandbox.docker import LABEL
 
     return [c["Names"][0].lstrip("/") for c in runner.client.api.containers(all=True, filters={"label": label or LABEL})]
 
@@ -344,7 +344,7 @@ def test_the_same_verdicts_as_the_local_runner(runner, tmp_path: Path) -> None: 
 
 
 def test_gpus_asked_for_on_a_machine_without_them_grade_on_the_cpu(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from grader._docker import host_has_gpu
+    from grader._sandbox.docker import host_has_gpu
 
     if host_has_gpu():
         pytest.skip("this machine has a GPU")
@@ -383,7 +383,7 @@ def test_an_interrupted_batch_leaves_no_container(runner, tmp_path: Path, how: s
         if proc.poll() is None:
             proc.kill()
     if how == "kill":
-        from grader._docker import DockerRunner
+        from grader._sandbox.docker import DockerRunner
 
         assert ours(runner), "SIGKILL leaves the container (nothing ran on the way out)"
         # The batch's jobs die with it (parent-death signal); once they are gone, the next

@@ -13,7 +13,7 @@ import textwrap
 from pathlib import Path
 
 from conftest import run_cli
-from grader._course import Assignment, Course
+from grader._course.layout import Assignment, Course
 
 RUBRIC = """
 assignment = "toy-hw"
@@ -105,7 +105,7 @@ def test_validate_reports_a_driver_bug_found_at_run_time_as_the_graders(tmp_path
 
 def test_validate_reads_the_checks_for_driver_functions_that_do_not_exist(tmp_path: Path) -> None:
     """Found by reading the test module and the driver (ast), before any student's code runs."""
-    from grader._authoring import driver_call_problems
+    from grader._course.driver_calls import driver_call_problems
 
     tests = TESTS.replace('"as_a_set", n=4', '"as_a_sett", n=4') + '''
 def helper(run, fn):
@@ -146,7 +146,7 @@ def more(submission):  # (a helper, not a test: every use is read, wherever it i
 
 def test_the_course_s_own_checks_call_only_functions_their_drivers_define() -> None:
     from conftest import ROOT
-    from grader._authoring import driver_call_problems
+    from grader._course.driver_calls import driver_call_problems
 
     course = Course.locate(ROOT)
     for a in course.assignment_ids():

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from grader import _models
-from grader._feedback import render_feedback, write_feedback
-from grader._models import ProblemResult, Result
+from grader._course import models as _models
+from grader._reports.feedback import render_feedback, write_feedback
+from grader._course.models import ProblemResult, Result
 
 # imported under another name so that pytest does not try to collect it as a test class
 ResultLine = _models.TestResult

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli
-from grader._models import GradescopeResults
+from grader._course.models import GradescopeResults
 
 A = "mfdnn-hw5"
 

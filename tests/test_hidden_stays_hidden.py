@@ -30,9 +30,9 @@ import click
 import pytest
 
 from conftest import run_cli
-from grader._feedback import render_feedback
-from grader._gradescope import to_gradescope
-from grader._models import Result
+from grader._reports.feedback import render_feedback
+from grader._platforms.gradescope import to_gradescope
+from grader._course.models import Result
 
 A = "hh"
 # Points no visible number equals: a hidden test's points, a total counting one.
@@ -314,7 +314,7 @@ def test_gradescope_shows_students_visible_totals_only(course: Path, tmp_path: P
         (root / "submission" / name).parent.mkdir(parents=True, exist_ok=True)
         (root / "submission" / name).write_text(text)
     env = {**os.environ, "GRADER_COURSE": str(course)}
-    proc = subprocess.run([sys.executable, "-m", "grader._gradescope", A, "--root", str(root), "--seed", "5"],
+    proc = subprocess.run([sys.executable, "-m", "grader._platforms.gradescope", A, "--root", str(root), "--seed", "5"],
                           env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     raw = json.loads((root / "results" / "results.json").read_text())
@@ -386,7 +386,7 @@ def test_the_student_page_time_is_that_of_the_tests_it_shows(graded: Path) -> No
 def test_gradescope_numbers_the_visible_tests_without_gaps(graded: Path) -> None:
     """The numbers a student sees run 1, 2, ... (a gap showed where a hidden test sat: found by
     a tester who had not read this module); the hidden ones come after, in rubric order."""
-    from grader._gradescope import to_gradescope
+    from grader._platforms.gradescope import to_gradescope
 
     r = _result(graded, "vis_pass")
     hidden = [t for t in r.tests if t.visibility != "visible"]

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, progress_students, run_cli
-from grader._intake import Submission, take_in
+from grader._course.intake import Submission, take_in
 
 ALLOWED = ["backprop.py", "momentum.py"]
 EXAMPLES = ROOT / "examples" / "mfdnn-hw5"
@@ -54,9 +54,9 @@ def _meta(*entries: tuple[str, list[str]]) -> str:
 
 def _canvas_rows(subs: list[Submission]) -> list[list[str]]:
     """gradebook-canvas.csv's rows for these students (each as a result saying they were not graded)."""
-    from grader._course import Course
-    from grader._grade import canvas_gradebook
-    from grader._slurm import not_graded_result
+    from grader._course.layout import Course
+    from grader._grading.api import canvas_gradebook
+    from grader._platforms.slurm import not_graded_result
 
     a = Course.locate(ROOT).assignment("mfdnn-hw5")
     results = [not_graded_result(a, s.student, "a test", None, 1, s) for s in subs]
@@ -290,8 +290,8 @@ def test_names_too_long_for_a_folder_are_shortened_with_a_note(tmp_path: Path) -
 
 
 def _stored(out: Path, sub: Submission, score: float, when: str = "2026-11-01T10:00:00+00:00") -> None:
-    from grader._intake import identity
-    from grader._models import ProblemResult, Result
+    from grader._course.intake import identity
+    from grader._course.models import ProblemResult, Result
 
     r = Result(assignment="mfdnn-hw5", student=sub.student, score=score, max_score=25.0, execution_time=0.1,
                problems=[ProblemResult(id="backprop", title="B", score=score, max_score=25.0)], tests=[],
@@ -301,7 +301,7 @@ def _stored(out: Path, sub: Submission, score: float, when: str = "2026-11-01T10
 
 
 def test_a_stored_result_is_reused_only_for_the_same_person_and_upload(tmp_path: Path) -> None:
-    from grader._grade import _finished
+    from grader._grading.api import _finished
 
     out = tmp_path / "out"
 
@@ -339,7 +339,7 @@ def test_a_stored_result_is_reused_only_for_the_same_person_and_upload(tmp_path:
 
 def test_report_writes_one_row_per_lms_identity(tmp_path: Path) -> None:
     # r11: the same submission 101 under two names ("Alex Kim", renamed "Alexander Kim" in Gradescope).
-    from grader._grade import report
+    from grader._grading.api import report
 
     out = tmp_path / "out"
     old = take_in(_export(tmp_path / "a", _meta(("submission_101", [_submitter("Alex Kim")])), {"submission_101": b"# 1\n"}),

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import PROGRESS, ROOT, run_cli
 from grader._exceptions import ConfigError
-from grader._intake import take_in
+from grader._course.intake import take_in
 
 ALLOWED = ["backprop.py", "momentum.py"]
 EXAMPLES = ROOT / "examples" / "mfdnn-hw5"
@@ -220,9 +220,9 @@ def test_gradescope_submitters_whose_emails_make_one_name_keep_their_own_logins(
 
 
 def test_a_student_slurm_could_not_grade_keeps_their_canvas_id(tmp_path: Path) -> None:
-    from grader._course import Course
-    from grader._grade import canvas_gradebook
-    from grader._slurm import not_graded_result
+    from grader._course.layout import Course
+    from grader._grading.api import canvas_gradebook
+    from grader._platforms.slurm import not_graded_result
 
     flat = tmp_path / "submissions"
     flat.mkdir()
@@ -238,8 +238,8 @@ def test_a_student_slurm_could_not_grade_keeps_their_canvas_id(tmp_path: Path) -
 
 
 def test_report_writes_a_person_once_when_an_earlier_batch_left_them_under_another_name(tmp_path: Path) -> None:
-    from grader._grade import report
-    from grader._models import ProblemResult, Result
+    from grader._grading.api import report
+    from grader._course.models import ProblemResult, Result
 
     def stored(student: str, score: float, when: str, **who: str) -> None:
         r = Result(assignment="mfdnn-hw5", student=student, score=score, max_score=25.0, execution_time=0.1,

@@ -18,9 +18,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from grader._display import cell, visible
+from grader._course.display import cell, visible
 from grader._exceptions import ConfigError
-from grader._intake import take_in
+from grader._course.intake import take_in
 
 ALLOWED = ["backprop.py", "momentum.py"]
 GOOD = b"def backprop(A, b, X, Y):\n    return [], []\n"

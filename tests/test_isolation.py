@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import grader._sandbox as sandbox
+import grader._sandbox.runner as sandbox
 from conftest import ROOT, run_cli
 from grader._exceptions import SandboxError
 from grader.cli import cli

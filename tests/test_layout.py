@@ -1,6 +1,7 @@
 """The package's shape as pyproject.toml's import contracts state it (`make lint` runs
-lint-imports on them): the worker side's contract must name every trusted-side module, or a
-module added later would be outside the boundary's check."""
+lint-imports on them: no cycles, the layers, the worker side apart). The worker side's
+contract must name every trusted-side module and subpackage, or one added later would be
+outside the boundary's check; each contract is shown to break on a copy that breaks it."""
 
 from __future__ import annotations
 
@@ -32,8 +33,9 @@ def test_the_worker_contract_names_every_trusted_module() -> None:
 def test_the_contracts_fail_on_a_cycle_and_on_a_worker_import(tmp_path: Path) -> None:
     # The contracts are shown to fail before they are trusted: a copy of the package with a
     # lazy import that closes a cycle, and one with the worker importing a trusted module.
-    for name, edit in (("cycle", ("_course.py", "\n\ndef _later() -> None:\n    from ._release import released_rubric  # noqa: F401\n")),
-                       ("worker", ("_worker/faults.py", "\nfrom grader import _models  # noqa: F401,E402\n"))):
+    for name, edit in (("cycle", ("_course/models.py", "\n\ndef _later() -> None:\n    from .layout import Course  # noqa: F401\n")),
+                       ("layer", ("_course/layout.py", "\n\ndef _later() -> None:\n    from .._authoring.release import released_rubric  # noqa: F401\n")),
+                       ("worker", ("_worker/faults.py", "\nfrom grader._course import models  # noqa: F401,E402\n"))):
         copy = tmp_path / name
         shutil.copytree(ROOT / "grader", copy / "grader", ignore=shutil.ignore_patterns("__pycache__"))
         shutil.copy(ROOT / "pyproject.toml", copy / "pyproject.toml")
@@ -43,4 +45,4 @@ def test_the_contracts_fail_on_a_cycle_and_on_a_worker_import(tmp_path: Path) ->
         assert proc.returncode == 1, proc.stdout + proc.stderr
         assert "BROKEN" in proc.stdout and "0 broken" not in proc.stdout, proc.stdout
     proc = subprocess.run(LINT, cwd=ROOT, capture_output=True, text=True)
-    assert proc.returncode == 0 and "2 kept, 0 broken" in proc.stdout, proc.stdout + proc.stderr
+    assert proc.returncode == 0 and "3 kept, 0 broken" in proc.stdout, proc.stdout + proc.stderr

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from grader._exceptions import WorkerTimeout
-from grader._sandbox import LocalRunner
+from grader._sandbox.runner import LocalRunner
 from test_sandbox import ROOT_ONLY, make_run
 
 SLOW = """

@@ -13,11 +13,11 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from grader._course import Course
+from grader._course.layout import Course
 from grader._exceptions import SubmissionError
-from grader._grade import check
-from grader._intake import single, take_in
-from grader._notebook import convert, read, template_names
+from grader._grading.api import check
+from grader._course.intake import single, take_in
+from grader._notebooks.module import convert, read, template_names
 
 ROOT = Path(__file__).resolve().parent.parent
 COURSE = Course.locate(ROOT)
@@ -195,7 +195,7 @@ def test_code_in_metadata_or_outputs_never_runs_and_get_ipython_is_explained(tmp
 def test_hostile_notebooks_in_a_class_fail_only_their_student(tmp_path: Path) -> None:
     """One batch: broken notebooks, a notebook that exits and hangs at load (cells mode is not
     needed: definitions mode never runs top-level work), beside a right one."""
-    from grader._grade import grade
+    from grader._grading.api import grade
 
     subs = tmp_path / "subs"
     whole(subs / "good" / "hw5.ipynb")
@@ -319,8 +319,8 @@ def test_a_load_note_made_in_the_hidden_tests_worker_never_reaches_the_page(tmp_
     """Locally a problem's visible and hidden tests' workers load the same notebook: what the
     hidden one reports at load (here: a class body that raises, naming the worker's own folder)
     never becomes the notes the student's page shows; the visible one's does."""
-    from grader._grade import grade
-    from grader._sandbox import LocalRunner, WorkerSpec
+    from grader._grading.api import grade
+    from grader._sandbox.runner import LocalRunner, WorkerSpec
 
     class Recording(LocalRunner):
         """Notes each worker's folder (its HOME, which the student's code reads) by its label."""

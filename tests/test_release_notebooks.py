@@ -17,9 +17,9 @@ import nbformat
 import pytest
 
 from conftest import ROOT
-from grader._course import Course
-from grader._nbtemplate import readme_section, template_notebook
-from grader._release import leaks, release
+from grader._course.layout import Course
+from grader._notebooks.template import readme_section, template_notebook
+from grader._authoring.release import leaks, release
 
 INTRO = ROOT / "examples" / "intro-course"
 ASSIGNMENTS = [(ROOT, a) for a in Course.locate(ROOT).assignment_ids()] + \

@@ -41,11 +41,11 @@ import pytest
 
 import grader
 from conftest import ROOT, fresh_venv, run_cli
-from grader._course import Assignment, Course
+from grader._course.layout import Assignment, Course
 from grader._exceptions import ConfigError
-from grader._models import ProblemSpec
-from grader._nbtemplate import template_notebook
-from grader._release import build_wheel, leaks, release
+from grader._course.models import ProblemSpec
+from grader._notebooks.template import template_notebook
+from grader._authoring.release import build_wheel, leaks, release
 
 
 def repository_courses() -> list[Path]:
@@ -394,7 +394,7 @@ def _spoiled_wheel(real: object, extra: dict[str, bytes]):  # type: ignore[no-un
 
 
 def test_a_course_file_in_the_grader_s_wheel_is_refused(intro: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import grader._release as release_module
+    import grader._authoring.release as release_module
 
     real = release_module.build_wheel
     hidden_module = (intro / "rubrics" / "hw1" / "hidden" / "test_logsumexp.py").read_bytes()

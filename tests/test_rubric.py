@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from grader._course import Course
+from grader._course.layout import Course
 from grader._exceptions import ConfigError
-from grader._models import Rubric
+from grader._course.models import Rubric
 
 SPEC = ROOT.parent / "shared" / "SPEC.md"
 

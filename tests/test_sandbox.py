@@ -13,8 +13,8 @@ import pytest
 import torch
 
 from grader._exceptions import MissingFile, StudentError, WorkerCrashed, WorkerTimeout, WrongAnswer
-from grader._runs import ProblemRun
-from grader._sandbox import Limits, LocalRunner, Runner, WorkerSpec, local_isolation
+from grader._grading.runs import ProblemRun
+from grader._sandbox.runner import Limits, LocalRunner, Runner, WorkerSpec, local_isolation
 
 DRIVER = Path(__file__).parent / "sandbox" / "driver.py"
 # Workers are contained in namespaces of their own as root, and rootless where the kernel

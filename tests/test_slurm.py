@@ -272,7 +272,7 @@ def test_gpus_are_asked_for_through_gres_and_each_task_uses_the_ones_slurm_gave_
 
 
 def test_more_tasks_than_an_array_may_hold_go_as_several_arrays(tmp_path: Path, course, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    import grader._slurm as slurm
+    import grader._platforms.slurm as slurm
 
     monkeypatch.setattr(slurm, "ARRAY_MAX", 2)  # Slurm's MaxArraySize is 1001: a class of 3,000 in tasks of 1 needs 3 arrays
     src = classroom(tmp_path, {"a": "erin", "b": "frank", "c": "heidi"})

@@ -6,9 +6,9 @@ from __future__ import annotations
 import html
 import re
 
-from grader import _models
-from grader._models import ProblemResult, Result
-from grader._summary import build_summary, pass_rate_lines, pass_rates, render_summary
+from grader._course import models as _models
+from grader._course.models import ProblemResult, Result
+from grader._reports.summary import build_summary, pass_rate_lines, pass_rates, render_summary
 
 ResultLine = _models.TestResult  # another name, so that pytest does not collect it
 

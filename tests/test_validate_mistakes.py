@@ -11,8 +11,8 @@ import pytest
 
 from conftest import run_cli
 from grader import ConfigError
-from grader import _mistakes
-from grader._course import Course
+from grader._authoring import mistakes as _mistakes
+from grader._course.layout import Course
 
 RUBRIC = """
 assignment = "toy-hw"

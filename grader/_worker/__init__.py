@@ -5,7 +5,7 @@ with ``python -I _grader_worker/__main__.py`` (isolated: no PYTHON* variables, n
 site, no script folder on sys.path). It depends on the standard library, torch and
 safetensors only, and must stay that way: it is not run as part of the ``grader``
 package. The trusted side imports it as ``grader._worker`` for the framing and the value
-encoding they share, and knows it through one interface only (``grader._sandbox``'s
+encoding they share, and knows it through one interface only (``grader._sandbox.runner``'s
 runners). Its modules, each readable on its own:
 
 - ``framing``: frames on the channels; ``values``: what crosses them (``plain``,

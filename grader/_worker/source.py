@@ -3,7 +3,7 @@
 runs, and which the grader removes before it compiles the file, so that nothing can make it
 run either: not a ``__name__`` set to ``"__main__"``, not a function that enters it).
 
-The trusted side reads a file with the same rule (``grader._byhand``): what a check reads is
+The trusted side reads a file with the same rule (``grader._byhand.reading``): what a check reads is
 exactly what the worker runs, every function body and every nested block included.
 
 For a by-hand problem, the trusted side may also send names to rename: attribute names the

@@ -44,9 +44,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from ._exceptions import SubmissionError
-from ._nbtemplate import is_main_guard
-from ._worker.source import dotted as _dotted
+from .._exceptions import SubmissionError
+from .template import is_main_guard
+from .._worker.source import dotted as _dotted
 
 Mode = Literal["definitions", "cells"]
 MAX_NOTEBOOK_BYTES = 50 << 20

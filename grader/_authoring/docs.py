@@ -1,5 +1,5 @@
 """The published reference of ``rubric.toml`` (docs/rubric.md, docs/rubric.schema.json),
-made from the models themselves: ``python -m grader._docs`` rewrites both, and a test of
+made from the models themselves: ``python -m grader._authoring.docs`` rewrites both, and a test of
 the grader fails when they differ from what the models say."""
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ._mistakes import Edit, Mistake
-from ._models import ByHand, ProblemSpec, Rubric, TestSpec
+from .mistakes import Edit, Mistake
+from .._course.models import ByHand, ProblemSpec, Rubric, TestSpec
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
 def schema() -> str:
@@ -22,7 +22,7 @@ def _table(model: Any) -> list[str]:
     rows = ["| field | type | default | what it is |", "|---|---|---|---|"]
     for name, f in model.model_fields.items():
         ann = f.annotation
-        kind = ann.__name__ if isinstance(ann, type) else str(ann).replace("typing.", "").replace("grader._models.", "").replace("grader._mistakes.", "").replace(" | ", " or ")
+        kind = ann.__name__ if isinstance(ann, type) else str(ann).replace("typing.", "").replace("grader._course.models.", "").replace("grader._authoring.mistakes.", "").replace(" | ", " or ")
         default = "required" if f.is_required() else ("[]" if f.default_factory is not None else repr(f.default))
         rows.append(f"| `{name}` | `{kind}` | {default} | {(f.description or '').replace('|', '/')} |")
     return rows
@@ -30,7 +30,7 @@ def _table(model: Any) -> list[str]:
 
 def markdown() -> str:
     lines = ["# rubric.toml, field by field", "",
-             "Made from the grader's models by `python -m grader._docs` (a test keeps it true); the same as a JSON schema:",
+             "Made from the grader's models by `python -m grader._authoring.docs` (a test keeps it true); the same as a JSON schema:",
              "[rubric.schema.json](rubric.schema.json). Unknown fields are refused, with the file and the field named.", "",
              "## The assignment (top level)", "", *_table(Rubric), "",
              "## `[[problems]]`", "", *_table(ProblemSpec), "",

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ._models import Result, TestResult
+from .._course.models import Result, TestResult
 
 __all__ = ["ShownProblem", "later_sentence", "shown_problems", "shown_tests", "shown_time"]
 

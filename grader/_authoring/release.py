@@ -36,9 +36,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._course import MARKER, RELEASED_DIR, Assignment, Course, toml_value
-from ._exceptions import ConfigError
-from ._scaffold import todos
+from .._course.layout import MARKER, RELEASED_DIR, Assignment, Course, toml_value
+from .._exceptions import ConfigError
+from .scaffold import todos
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ def _metadata() -> tuple[str, str, list[str], str]:
     pyproject.toml when it runs from a checkout, else from its installed distribution."""
     import tomllib
 
-    pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
     if pyproject.is_file():
         project = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {})
         if project.get("name") == "dl-grader":
@@ -100,7 +100,7 @@ def _grader_wheel() -> tuple[str, list[tuple[str, bytes]]]:
     can be made offline and from an installed grader; the same bytes for every course."""
     name, version, requires, python = _metadata()
     dist = name.replace("-", "_")
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]  # grader/
     info = f"{dist}-{version}.dist-info"
     files: list[tuple[str, bytes]] = []
     for path in sorted(package.rglob("*")):
@@ -292,7 +292,7 @@ def _write_notebooks(a: Assignment, staging: Path) -> list[str]:
     template's README section on the file as its problem text); the notebooks' names."""
     import nbformat
 
-    from ._nbtemplate import readme_section, template_notebook
+    from .._notebooks.template import readme_section, template_notebook
 
     readme = a.template_dir / "README.md"
     text = readme.read_text(encoding="utf-8") if readme.is_file() else ""

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # _course runs this module's check when it loads an assignment
-    from ._course import Assignment
-    from ._models import Rubric
+    from .layout import Assignment
+    from .models import Rubric
 
 _GIVEN = {"student", "device"}  # what the worker passes every driver function itself
 _OURS = {"context"}  # what ProblemRun.call keeps for itself

@@ -23,9 +23,9 @@ from typing import Literal
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, Template, select_autoescape
 
-from ._display import finalize
-from ._models import Outcome, Result, TestResult
-from ._shown import later_sentence, shown_time
+from .._course.display import finalize
+from .._course.models import Outcome, Result, TestResult
+from .shown import later_sentence, shown_time
 
 __all__ = ["Audience", "render_feedback", "write_feedback"]
 
@@ -459,7 +459,7 @@ def render_feedback(
 ) -> str:
     """The feedback page for one student's result, as one self-contained HTML document.
 
-    audience="student": only visible tests are listed and totalled (``grader._shown``); the
+    audience="student": only visible tests are listed and totalled (``grader._reports.shown``); the
     others appear as a count per problem, never their names, messages, points or times. audience="instructor": everything, hidden tests marked.
     problem_titles (problem id -> title, e.g. from the rubric) wins over the result's titles.
     """

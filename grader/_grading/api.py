@@ -20,15 +20,15 @@ from typing import Any, Callable, Literal, cast
 
 import pytest
 
-from ._course import Assignment, Course
-from ._exceptions import ConfigError
-from ._feedback import write_feedback
-from ._display import _FORMULA, cell
-from ._intake import Submission, single, take_in
-from ._summary import load_results, render_summary
-from ._models import Result, TestResult
-from ._plugin import GraderPlugin, Plan
-from ._sandbox import Limits, LocalRunner, Runner
+from .._course.layout import Assignment, Course
+from .._exceptions import ConfigError
+from .._reports.feedback import write_feedback
+from .._course.display import _FORMULA, cell
+from .._course.intake import Submission, single, take_in
+from .._reports.summary import load_results, render_summary
+from .._course.models import Result, TestResult
+from .plugin import GraderPlugin, Plan
+from .._sandbox.runner import Limits, LocalRunner, Runner
 
 log = logging.getLogger(__name__)
 
@@ -601,8 +601,8 @@ def validate(assignment: str, *, course: Course | None = None, seed: int | None 
     ``extended`` ones too when asked) is graded in the same batch, on its own problem: each
     must fail exactly the checks it names, and every check must be failed by one of them
     (a check never shown to fail is not trusted to pass a right answer)."""
-    from . import _mistakes
-    from . import _scaffold
+    from .._authoring import mistakes as _mistakes
+    from .._authoring import scaffold as _scaffold
 
     course = course or Course.locate()
     if course.released:
@@ -667,7 +667,7 @@ def validate(assignment: str, *, course: Course | None = None, seed: int | None 
 def _mistake_validation(a: Any, known: list[Any], unmade: list[str], results: dict[str, Result],
                         not_here: set[str]) -> Validation:
     """The "mistakes" entry of validate: ``unmade`` says which mistakes could not be made."""
-    from . import _mistakes
+    from .._authoring import mistakes as _mistakes
 
     checks: list[MistakeCheck] = []
     problems: list[str] = list(unmade)

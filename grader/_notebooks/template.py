@@ -25,7 +25,7 @@ import re
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
-from ._worker.source import is_main_guard
+from .._worker.source import is_main_guard
 
 if TYPE_CHECKING:
     import nbformat

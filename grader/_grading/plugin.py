@@ -40,15 +40,15 @@ from typing import Any, Callable, Iterator, Literal
 
 import pytest
 
-from ._course import Assignment
-from ._display import capped
-from ._exceptions import CheckFailed, ConfigError, StudentFault, SubmissionError
-from .checks import take_notes
-from ._intake import Submission, identity
-from ._models import NotebookCell, ProblemResult, ProblemSpec, Result, TestResult, TestSpec
-from ._notebook import NotebookModule
-from ._runs import ProblemRun
-from ._sandbox import Limits, Runner, WorkerSpec
+from .._course.layout import Assignment
+from .._course.display import capped
+from .._exceptions import CheckFailed, ConfigError, StudentFault, SubmissionError
+from ..checks import take_notes
+from .._course.intake import Submission, identity
+from .._course.models import NotebookCell, ProblemResult, ProblemSpec, Result, TestResult, TestSpec
+from .._notebooks.module import NotebookModule
+from .runs import ProblemRun
+from .._sandbox.runner import Limits, Runner, WorkerSpec
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ BASELINE = "\x00template"  # no upload can be named so (a file name holds no NUL
 
 @dataclass
 class Plan:
-    """Everything one grading session needs; built by ``grader._grade``."""
+    """Everything one grading session needs; built by ``grader._grading.api``."""
 
     assignment: Assignment
     submissions: list[Submission]
@@ -268,7 +268,7 @@ class GraderPlugin:
         gets, and, where the notebook cannot be read, the message that says why."""
         key = (student, problem.id)
         if key not in self.notebooks:
-            from ._notebook import convert, template_names
+            from .._notebooks.module import convert, template_names
 
             if not self.scratch:
                 self.scratch.append(Path(tempfile.mkdtemp(prefix="grader-notebooks-")))

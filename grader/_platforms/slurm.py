@@ -42,11 +42,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, cast
 
-from ._course import Course
-from ._exceptions import ConfigError, GraderError
-from ._intake import Submission, identity, take_in
-from ._limits import Limits
-from ._models import ProblemResult, Result, TestResult
+from .._course.layout import Course
+from .._exceptions import ConfigError, GraderError
+from .._course.intake import Submission, identity, take_in
+from .._course.limits import Limits
+from .._course.models import ProblemResult, Result, TestResult
 
 log = logging.getLogger(__name__)
 
@@ -213,7 +213,7 @@ def grade_on_slurm(
 ) -> list[Result]:
     """Grade the class through Slurm (see the module's docstring); return every student's
     result, the ones graded before included, after writing the gradebooks and summary."""
-    from ._grade import _finished, write_class_files, atomic_write
+    from .._grading.api import _finished, write_class_files, atomic_write
 
     why = slurm_tools()
     if why:
@@ -419,8 +419,8 @@ def grade_on_slurm(
 
 
 def _write_result(out_dir: Path, a: Any, r: Result) -> None:
-    from ._feedback import write_feedback
-    from ._grade import atomic_write
+    from .._reports.feedback import write_feedback
+    from .._grading.api import atomic_write
 
     folder = out_dir / r.student
     write_feedback(r, folder / "feedback.html", problem_titles={p.id: p.title for p in a.rubric.problems})
@@ -430,7 +430,7 @@ def _write_result(out_dir: Path, a: Any, r: Result) -> None:
 def _write_class(out_dir: Path, a: Any, wanted: set[str], names: list[str]) -> None:
     """The gradebooks and summary of every student of the class with a result, also when the
     run was interrupted (they then show who is graded so far)."""
-    from ._grade import write_class_files
+    from .._grading.api import write_class_files
 
     write_class_files(out_dir, a, _class_results(out_dir, a, names))
 
@@ -507,7 +507,7 @@ def run_task(run: Path, chunk_file: Path, index: int) -> int:
     if config["gpus"]:
         print(f"grader slurm-task {task_id}: GPUs from Slurm: CUDA_VISIBLE_DEVICES={gpus}", flush=True)
     code = _run_chunk(run, config, plan, chunk, task_id)
-    from ._grade import atomic_write
+    from .._grading.api import atomic_write
 
     # When it ran, for the benchmark and for whoever reads why a class took its time
     atomic_write(run / f"task-{task_id}.json", json.dumps({"node": node, "gpus": gpus, "students": chunk, "submitted": plan.get("submitted"),
@@ -516,7 +516,7 @@ def run_task(run: Path, chunk_file: Path, index: int) -> int:
 
 
 def _run_chunk(run: Path, config: dict[str, Any], plan: dict[str, Any], chunk: list[str], task_id: str) -> int:
-    from ._grade import grade
+    from .._grading.api import grade
 
     stopped: list[int] = []
 
@@ -526,11 +526,11 @@ def _run_chunk(run: Path, config: dict[str, Any], plan: dict[str, Any], chunk: l
 
     signal.signal(signal.SIGTERM, terminated)
     try:
-        from ._sandbox import LocalRunner, visible_gpus
+        from .._sandbox.runner import LocalRunner, visible_gpus
 
         cpus = max(1, int(os.environ.get("SLURM_CPUS_PER_TASK") or config.get("cpus") or 1))
         if config["runner"] == "docker":
-            from ._docker import DEFAULT_IMAGE, DockerRunner
+            from .._sandbox.docker import DEFAULT_IMAGE, DockerRunner
 
             gpu_ids = visible_gpus() if config["gpus"] and os.environ.get("CUDA_VISIBLE_DEVICES") is not None else None
             runner: Any = DockerRunner(config["image"] or DEFAULT_IMAGE, gpus=config["gpus"] or None, gpu_ids=gpu_ids)
@@ -562,7 +562,7 @@ def _run_chunk(run: Path, config: dict[str, Any], plan: dict[str, Any], chunk: l
         print(f"grader slurm-task {task_id}: stopped by a signal", flush=True)
         return 130
     except GraderError as exc:
-        from ._grade import atomic_write
+        from .._grading.api import atomic_write
 
         if stopped:  # pytest turned the signal into "grading stopped": it is the stop, not a fault
             print(f"grader slurm-task {task_id}: stopped by a signal", flush=True)

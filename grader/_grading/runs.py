@@ -12,14 +12,14 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from ._exceptions import MissingFile, NotWritten, StudentFault, WorkerCrashed, WorkerTimeout, WrongAnswer
-from ._notebook import load_failures
-from ._sandbox import Runner, Worker, WorkerSpec
-from .checks import input_changes
+from .._exceptions import MissingFile, NotWritten, StudentFault, WorkerCrashed, WorkerTimeout, WrongAnswer
+from .._notebooks.module import load_failures
+from .._sandbox.runner import Runner, Worker, WorkerSpec
+from ..checks import input_changes
 
 if TYPE_CHECKING:
-    from ._models import ByHand
-    from ._notebook import NotebookModule
+    from .._course.models import ByHand
+    from .._notebooks.module import NotebookModule
 
 
 @dataclass(frozen=True)
@@ -159,10 +159,10 @@ class ProblemRun:
     def _renames(self) -> dict[str, str]:
         """For a by-hand problem: the file's own attribute names that torch or Python also use,
         which the worker renames so that they reach only the student's own objects
-        (``grader._byhand.renames``)."""
+        (``grader._byhand.reading.renames``)."""
         if self.by_hand is None:
             return {}
-        from ._byhand import Allowed, renames
+        from .._byhand.reading import Allowed, renames
 
         return renames(self.source_run(), Allowed.of(self.by_hand))
 

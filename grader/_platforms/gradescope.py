@@ -5,7 +5,7 @@ image, and for each submission runs ``run_autograder`` with the student's files 
 ``/autograder/submission``; it reads ``/autograder/results/results.json``. The bundle holds
 the grader's source, the assignment's rubric (its checks and drivers) and its template
 (the given code the checks import); never the reference solutions or the grader's own
-tests. ``run_autograder`` calls ``python -m grader._gradescope``, which grades the one
+tests. ``run_autograder`` calls ``python -m grader._platforms.gradescope``, which grades the one
 submission with local workers (as root there, so each worker is isolated as on any
 grading machine) and writes Gradescope's format: only the fields its specification
 documents, hidden tests carrying the rubric's visibility, the explanation in each
@@ -16,7 +16,7 @@ always; each test's name, output, score, max_score and status when its visibilit
 them (``hidden`` never, ``after_due_date`` and ``after_published`` from then on); the
 top-level ``score`` only while no test is hidden from them; stdout never
 (``stdout_visibility`` hidden). So the top-level output is made from the visible tests
-alone (``grader._shown``: each problem's visible totals and how many more tests count,
+alone (``grader._reports.shown``: each problem's visible totals and how many more tests count,
 never their points or results), the score stays the grade (every test), and where tests
 are not visible the run's ``execution_time`` (which their time is part of) is left out;
 stdout, the staff's, has the full totals and the time.
@@ -33,12 +33,12 @@ import sys
 import zipfile
 from pathlib import Path
 
-from . import _mistakes
-from ._course import Course
-from ._exceptions import ConfigError
-from ._intake import single
-from ._models import GradescopeResults, GradescopeTest, Result
-from ._shown import ShownProblem, later_sentence, shown_problems
+from .._authoring import mistakes as _mistakes
+from .._course.layout import Course
+from .._exceptions import ConfigError
+from .._course.intake import single
+from .._course.models import GradescopeResults, GradescopeTest, Result
+from .._reports.shown import ShownProblem, later_sentence, shown_problems
 
 log = logging.getLogger(__name__)
 
@@ -74,14 +74,14 @@ PY=${GRADER_PYTHON:-$ROOT/venv/bin/python}
 export GRADER_COURSE="$ROOT/source/course"
 mkdir -p "$ROOT/results"
 cd "$ROOT"
-exec "$PY" -m grader._gradescope __ASSIGNMENT__ --root "$ROOT"
+exec "$PY" -m grader._platforms.gradescope __ASSIGNMENT__ --root "$ROOT"
 """
 
 
 def _course_files(course: Course, assignment: str) -> list[tuple[Path, str]]:
     """(file, name in the bundle) for what the bundle's course needs to grade ``assignment``."""
     a = course.assignment(assignment)
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]  # grader/
     out: list[tuple[Path, str]] = []
 
     def tree(folder: Path, name: str, leave_out: tuple[str, ...] = ()) -> None:
@@ -195,7 +195,7 @@ def _student(root: Path) -> str:
 def run(assignment: str, root: Path, *, course: Course | None = None, seed: int | None = None) -> tuple[Result, GradescopeResults]:
     """Grade ``root/submission`` and write ``root/results/results.json`` (Gradescope's layout);
     return the result and what was written."""
-    from ._grade import atomic_write, grade_one
+    from .._grading.api import atomic_write, grade_one
 
     course = course or Course.locate()
     a = course.assignment(assignment)
@@ -211,7 +211,7 @@ def run(assignment: str, root: Path, *, course: Course | None = None, seed: int 
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m grader._gradescope", description="Grade one Gradescope submission.")
+    ap = argparse.ArgumentParser(prog="python -m grader._platforms.gradescope", description="Grade one Gradescope submission.")
     ap.add_argument("assignment")
     ap.add_argument("--root", type=Path, default=Path("/autograder"))
     ap.add_argument("--seed", type=int, default=None)

@@ -32,8 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ._display import visible
-from ._exceptions import ConfigError, SubmissionError
+from .display import visible
+from .._exceptions import ConfigError, SubmissionError
 
 MAX_FILE_BYTES = 50 << 20
 MAX_ARCHIVE_BYTES = 200 << 20

@@ -29,10 +29,10 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ._exceptions import ConfigError
+from .._exceptions import ConfigError
 
 if TYPE_CHECKING:
-    from ._course import Assignment
+    from .._course.layout import Assignment
 
 FILE = "mistakes.toml"
 FOLDER = "mistakes"

@@ -9,11 +9,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from ._authoring import driver_call_problems
-from ._exceptions import ConfigError
-from ._models import ProblemSpec, Rubric
+from .driver_calls import driver_call_problems
+from .._exceptions import ConfigError
+from .models import ProblemSpec, Rubric
 
-NO_DRIVER = Path(__file__).resolve().parent / "_no_driver.py"
+NO_DRIVER = Path(__file__).resolve().parents[1] / "_grading" / "no_driver.py"
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,7 @@ class Course:
                 return cls._checked(folder)
             if (folder / RELEASED_DIR / MARKER).is_file():  # a student's release folder
                 return cls._checked(folder / RELEASED_DIR)
-        checkout = Path(__file__).resolve().parent.parent
+        checkout = Path(__file__).resolve().parents[2]
         if (checkout / MARKER).is_file():
             return cls._checked(checkout)
         raise ConfigError(

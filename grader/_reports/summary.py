@@ -9,10 +9,10 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ._exceptions import ConfigError
-from ._display import visible
-from ._feedback import _VISIBILITY_LABELS, _clean_output, _points, _seconds, _template_env
-from ._models import Result
+from .._exceptions import ConfigError
+from .._course.display import visible
+from .feedback import _VISIBILITY_LABELS, _clean_output, _points, _seconds, _template_env
+from .._course.models import Result
 
 STOP_OUTCOMES = ("failed", "error", "timeout")  # "missing" is counted per problem instead
 

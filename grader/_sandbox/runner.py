@@ -29,11 +29,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, NoReturn, Protocol
 
-from . import _freeze, _worker
-from ._cgroup import Cgroups, delegation_hint
-from ._exceptions import DriverError, FreezeBroken, FreezeError, FreezeEscaped, NotWritten, freeze_escaped, SandboxError, StudentError, WorkerCrashed, WorkerTimeout, WrongAnswer
-from ._limits import Limits as Limits  # re-exported: where every default of a worker's limits is
-from ._models import WorkerFault, WorkerReply
+from . import freeze as _freeze
+from .. import _worker
+from .cgroup import Cgroups, delegation_hint
+from .._exceptions import DriverError, FreezeBroken, FreezeError, FreezeEscaped, NotWritten, freeze_escaped, SandboxError, StudentError, WorkerCrashed, WorkerTimeout, WrongAnswer
+from .._course.limits import Limits as Limits  # re-exported: where every default of a worker's limits is
+from .._course.models import WorkerFault, WorkerReply
 
 log = logging.getLogger(__name__)
 

@@ -39,11 +39,11 @@ import time
 from pathlib import Path
 from typing import Any, Iterator, NoReturn
 
-from . import _worker
-from ._exceptions import ConfigError, SandboxError
-from ._models import WorkerReply
-from ._sandbox import START_TIMEOUT, WORKER_NAME, FramedWorker, Limits, Quiet, WorkerSpec, _worker_uid, install_worker, job_gpu
-from ._sandbox import visible_gpus as visible_gpus  # re-exported: it was defined here
+from .. import _worker
+from .._exceptions import ConfigError, SandboxError
+from .._course.models import WorkerReply
+from .runner import START_TIMEOUT, WORKER_NAME, FramedWorker, Limits, Quiet, WorkerSpec, _worker_uid, install_worker, job_gpu
+from .runner import visible_gpus as visible_gpus  # re-exported: it was defined here
 
 log = logging.getLogger(__name__)
 

@@ -32,11 +32,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Iterator
 
-from ._vocabulary import BASES, DUNDER_DEFINITIONS, VOCABULARIES
-from ._worker.source import parse, runnable
+from .vocabulary import BASES, DUNDER_DEFINITIONS, VOCABULARIES
+from .._worker.source import parse, runnable
 
 if TYPE_CHECKING:
-    from ._models import ByHand
+    from .._course.models import ByHand
 
 UNREADABLE = "line 1: a file the grader cannot read as Python source"
 _BUILTIN_NAMES = frozenset(dir(builtins))

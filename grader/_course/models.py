@@ -8,8 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ._exceptions import ConfigError
-from ._limits import Limits  # a module of its own: _sandbox imports these models
+from .._exceptions import ConfigError
+from .limits import Limits  # a module of its own: _sandbox imports these models
 
 Visibility = Literal["visible", "hidden", "after_due_date", "after_published"]
 Outcome = Literal["passed", "failed", "error", "timeout", "missing", "skipped"]

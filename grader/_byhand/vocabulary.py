@@ -1,9 +1,9 @@
 """The names a by-hand solution may use: the allow-list of a problem's ``by_hand`` policy.
 
 A problem that forbids a tool (autograd, a ready-made log-sum-exp) says in its rubric what a
-solution *may* use, never what it may not: ``grader._byhand`` refuses every name outside it.
+solution *may* use, never what it may not: ``grader._byhand.reading`` refuses every name outside it.
 This module holds the grader's named vocabularies; a rubric picks one and may add or remove
-names (``[problems.by_hand]`` in rubric.toml, ``ByHand`` in ``grader._models``).
+names (``[problems.by_hand]`` in rubric.toml, ``ByHand`` in ``grader._course.models``).
 
 ``tensor-math``: numerical work on tensors and arrays, and the Python a solution is written
 in. What it holds is chosen so that nothing in it can build, read or run an autograd graph,

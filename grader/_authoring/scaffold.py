@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from ._course import MARKER, Assignment, Course, toml_value
-from ._exceptions import ConfigError
+from .._course.layout import MARKER, Assignment, Course, toml_value
+from .._exceptions import ConfigError
 
 TODO = "TODO(grader new)"
 Kind = Literal["function", "module"]
