@@ -371,6 +371,7 @@ def test_an_interrupted_batch_leaves_no_container(runner, tmp_path: Path, how: s
         [sys.executable, "-m", "grader", "grade", "mfdnn-hw5", str(REPO / "examples" / "mfdnn-hw5"),
          "--out", str(tmp_path / "o"), "--runner", "docker", "--image", IMAGE],
         env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # Ctrl-C as at a terminal, however CI was started
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 120

@@ -77,10 +77,17 @@ def wait_for(what, seconds: float = 240.0, step: float = 0.2):  # type: ignore[n
     raise AssertionError(f"waited {seconds:g} s in vain for {what.__doc__ or what}")
 
 
+def _interruptible() -> None:
+    # A run started from a shell's background job (`nohup ... &`: how a CI may start) inherits
+    # SIGINT ignored, and Python then installs no KeyboardInterrupt handler: Ctrl-C is what a
+    # person at a terminal sends, with SIGINT at its default.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def slurm_grade(src: Path, out: Path, *extra: str) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "grader", "grade", "mfdnn-hw5", str(src), "--out", str(out), *BASE, "--slurm", *extra],
                             cwd=ROOT, env={**os.environ, **ENV}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)  # fmt: skip
+                            start_new_session=True, preexec_fn=_interruptible)  # fmt: skip
 
 
 def task_logs(out: Path) -> dict[str, str]:
