@@ -285,7 +285,7 @@ def _reported_seconds(value: Any, wall: float) -> float:
     return seconds
 
 
-def _write_by(fd: int, data: bytes, deadline: float) -> None:
+def write_by(fd: int, data: bytes, deadline: float) -> None:
     """Write all of ``data`` to the pipe ``fd`` by ``deadline`` (TimeoutError past it)."""
     view = memoryview(data)
     while view:
@@ -777,7 +777,7 @@ class LocalWorker(FramedWorker):
             self._listed = quiet.register(job, spec.label, self.proc.pid, self.uid)
 
     def _send(self, data: bytes, deadline: float) -> None:
-        _write_by(self._req_w, data, deadline)
+        write_by(self._req_w, data, deadline)
 
     def _died(self) -> NoReturn:
         """The worker is gone: say how, in the student's terms."""

@@ -48,9 +48,10 @@ from .kept import Kept, keep
 from .framing import _LEN, frame, read_frame, write_all, write_frame
 from .processes import signal_namespace, signal_uid
 from .values import decode, encode, plain, tensor_list
+from .serve import in_this_process, witness_to
 
-__all__ = ["AutogradWatch", "DriverBug", "Kept", "WrongAnswer", "_LEN", "decode", "encode", "entry", "frame", "keep",
-           "load_driver", "plain", "read_frame", "signal_namespace", "signal_uid", "tensor_list", "write_all", "write_frame"]
+__all__ = ["AutogradWatch", "DriverBug", "Kept", "WrongAnswer", "_LEN", "decode", "encode", "entry", "frame", "in_this_process", "keep",
+           "load_driver", "plain", "read_frame", "signal_namespace", "signal_uid", "tensor_list", "witness_to", "write_all", "write_frame"]
 
 
 def entry(argv: list[str] | None = None) -> int:

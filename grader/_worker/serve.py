@@ -116,6 +116,27 @@ def main(argv: list[str] | None = None) -> int:
     return serve()
 
 
+def in_this_process(req: int, rep: int, sub_dir: str, module: str, driver: str, device: str, threads: int) -> Callable[[], int]:
+    """The request loop of a worker that runs inside the calling process (the in-process runner
+    of tests and of a course's checks run on its own code): what ``main`` does once isolated
+    and limited, without either. Says it is ready on ``rep``; returns the loop to run (in a
+    thread of its own). No student code may run this way: nothing here contains it."""
+    import torch
+
+    pin()
+    pin_kept()
+    args = argparse.Namespace(device=device, threads=threads, module=module, driver=driver)
+    serve = _request_loop(req, rep, args, sub_dir, torch)
+    write_frame(rep, {"ok": True, "info": {"torch": torch.__version__, "device": device, "not_isolated": []}})
+    return serve
+
+
+def witness_to(rep: int) -> None:
+    """Send what an autograd watch sees to the reply channel ``rep`` (one per process: the
+    in-process runner points it at the worker whose request runs)."""
+    _witness.bind(lambda what: write_frame(rep, {"witness": str(what)}))
+
+
 def _request_loop(req: int, rep: int, args: Any, sub_dir: str, torch: Any) -> Callable[[], int]:
     """The worker's request loop, with every function it uses (framing, encoding, the
     driver's loading, the fault reports) bound as locals now, before the student's module
