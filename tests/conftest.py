@@ -111,6 +111,17 @@ def run_cli(*args: str | Path, cwd: Path | None = None, env: dict[str, str] | No
     )  # fmt: skip
 
 
+# The known mistakes by tier: the problems whose mistakes grade in seconds in this process
+# (tests/unit/test_mistakes.py, on the in-process runner) and the others, whose checks train
+# or time networks for minutes (tests/system/test_known_mistakes.py, through the command line).
+ASSIGNMENTS = ["mfdnn-hw5", "mfdnn-hw7", "ese546-hw2", "data598-hw3"]
+QUICK_PROBLEMS = [
+    ("mfdnn-hw5", "backprop"), ("mfdnn-hw5", "momentum"), ("mfdnn-hw5", "bottleneck"),
+    ("ese546-hw2", "lowrank"), ("ese546-hw2", "param_groups"), ("ese546-hw2", "clip_grad"),
+    ("mfdnn-hw7", "softmax"), ("mfdnn-hw7", "conv_backprop"),
+]
+
+
 def load_mistakes(assignment: str) -> list[Mistake]:
     """The course's known mistakes of ``assignment`` (rubrics/<assignment>/mistakes.toml)."""
     return _mistakes.load(Course.locate(ROOT).assignment(assignment))

@@ -589,7 +589,8 @@ class Validation:
 
 
 def validate(assignment: str, *, course: Course | None = None, seed: int | None = None, progress: Progress = Progress(),
-             gpu_problems_on_cpu: bool = False, mistakes: bool = True, extended: bool = False) -> list[Validation]:
+             gpu_problems_on_cpu: bool = False, mistakes: bool = True, extended: bool = False,
+             problems: set[str] | None = None, runner: Runner | None = None) -> list[Validation]:
     """The reference must score full marks on every test; the untouched template must score
     zero on every test, each with an outcome other than an internal grader error. Problems
     that need CUDA are skipped here (said in ``notes``) unless ``gpu_problems_on_cpu``.
@@ -600,7 +601,10 @@ def validate(assignment: str, *, course: Course | None = None, seed: int | None 
     With ``mistakes``, every known mistake (rubrics/<assignment>/mistakes.toml; the
     ``extended`` ones too when asked) is graded in the same batch, on its own problem: each
     must fail exactly the checks it names, and every check must be failed by one of them
-    (a check never shown to fail is not trusted to pass a right answer)."""
+    (a check never shown to fail is not trusted to pass a right answer). ``problems``: only
+    these problems and their mistakes. ``runner``: where the code runs (default: local
+    workers without a sandbox, the course's own code being all that runs; the grader's tests
+    give the in-process runner)."""
     from .._authoring import mistakes as _mistakes
     from .._authoring import scaffold as _scaffold
 
@@ -611,7 +615,8 @@ def validate(assignment: str, *, course: Course | None = None, seed: int | None 
     a = course.assignment(assignment)
     # (a check calling what its driver lacks stopped course.assignment() already, as a ConfigError)
     authoring = [f"still to write: {t}" for t in _scaffold.todos(a)]
-    known = [m for m in _mistakes.load(a) if extended or not m.extended] if mistakes else []
+    known = [m for m in _mistakes.load(a) if (extended or not m.extended) and (problems is None or m.problem in problems)
+             ] if mistakes else []
     subs = [
         Submission("reference", {f: a.reference_dir / f for f in a.student_files if (a.reference_dir / f).is_file()}),
         Submission("template", {f: a.template_dir / f for f in a.student_files}),
@@ -631,12 +636,15 @@ def validate(assignment: str, *, course: Course | None = None, seed: int | None 
         (folder / m.file).write_text(text, encoding="utf-8")
         # only the mistake's own file: the other problems are "missing" and cost nothing
         subs.append(Submission(f"mistake-{m.id}", {m.file: folder / m.file}))
-    runner = LocalRunner(unsandboxed=True)  # the course's own code only (reference, template, known mistakes)
+    # the course's own code only (reference, template, known mistakes): unsandboxed workers,
+    # or the in-process runner a test gives
+    runner = runner or LocalRunner(unsandboxed=True)
     plan = Plan(
         assignment=a,
         submissions=subs,
         runner=runner,
         mode="grade",
+        problems=problems,
         seed=secrets.randbits(31) if seed is None else seed,
         on_test=progress.on_test,
         gpu_problems_on_cpu=gpu_problems_on_cpu,
@@ -660,13 +668,15 @@ def validate(assignment: str, *, course: Course | None = None, seed: int | None 
         f"{t.name}: {t.outcome} (the untouched template must not score)" for t in tpl.tests if t.score > 0
     ] + [f"{t.name}: the grader failed internally:\n{t.output}" for t in tpl.tests if "grader itself failed" in t.output]))
     if mistakes:
-        out.append(_mistake_validation(a, known, unmade, results, not_here))
+        left_out = {p.id for p in a.rubric.problems if problems is not None and p.id not in problems}
+        out.append(_mistake_validation(a, known, unmade, results, not_here, left_out))
     return out
 
 
 def _mistake_validation(a: Any, known: list[Any], unmade: list[str], results: dict[str, Result],
-                        not_here: set[str]) -> Validation:
-    """The "mistakes" entry of validate: ``unmade`` says which mistakes could not be made."""
+                        not_here: set[str], left_out: set[str] = set()) -> Validation:  # noqa: B006 - never changed
+    """The "mistakes" entry of validate: ``unmade`` says which mistakes could not be made;
+    ``left_out``: the problems not asked for (nothing is said of them)."""
     from .._authoring import mistakes as _mistakes
 
     checks: list[MistakeCheck] = []
@@ -699,7 +709,7 @@ def _mistake_validation(a: Any, known: list[Any], unmade: list[str], results: di
     failed_somewhere = {(c.problem, name) for c in checks for name in c.failed}  # as graded, not as claimed
     for p in a.rubric.problems:
         names = [t.name for t in p.tests if (p.id, t.name) not in failed_somewhere]
-        if p.id in not_here or not names:
+        if p.id in not_here or p.id in left_out or not names:
             continue
         problems.append(f"{p.id}: no known mistake fails {', '.join(names)}: add one to {a.rubric_dir / _mistakes.FILE} "
                         "(a check never shown to fail is not trusted to pass a right answer)")

@@ -57,6 +57,8 @@ class InProcessWorker(FramedWorker):
         def loop() -> None:
             try:
                 serve()
+            except OSError:
+                pass  # the trusted side stopped listening (a call past its time was abandoned)
             finally:
                 for fd in (req_r, self._rep_w):
                     with contextlib.suppress(OSError):
@@ -118,13 +120,14 @@ class InProcessWorker(FramedWorker):
         for fd in (self._req_w, self._rep_r):
             with contextlib.suppress(OSError):
                 os.close(fd)
-        self._thread.join(timeout=5)
+        self._modules.clear()  # what the student's modules hold (a network's weights) goes with them
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def close(self) -> None:
         if not self._dead:
             with contextlib.suppress(OSError, TimeoutError):
                 self._send(_worker.frame({"op": "exit"}), time.monotonic() + 2)
+                self._thread.join(timeout=5)
         self.kill()
 
 
@@ -140,6 +143,7 @@ class InProcessRunner:
     def start(self, spec: WorkerSpec) -> Worker:
         if spec.device != "cpu":
             raise SandboxError(f"the in-process runner runs on the CPU only (asked for {spec.device})")
+        self._workers = [w for w in self._workers if not w._dead]
         worker = InProcessWorker(spec)
         self._workers.append(worker)
         return worker
