@@ -6,13 +6,14 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ._course.display import visible
 
 from ._exceptions import GraderError
+from ._platforms.options import DEFAULTS as SLURM, SlurmOptions
 from ._sandbox.runner import Limits, Runner
 
 if TYPE_CHECKING:
@@ -193,15 +194,15 @@ def cli(verbose: bool) -> None:
 @click.option("--partition", default=None, help="With --slurm: the partition (sbatch --partition).")
 @click.option("--account", default=None, help="With --slurm: the account charged (sbatch --account).")
 @click.option("--time", "time_limit", default=None, help="With --slurm: each task's time limit, e.g. 1:00:00 (sbatch --time).")
-@click.option("--gpus-per-task", type=click.IntRange(min=0), default=0, show_default=True,
+@click.option("--gpus-per-task", type=click.IntRange(min=0), default=SLURM.gpus_per_task, show_default=True,
               help="With --slurm: GPUs per task through GRES (--gres=gpu:N); student code runs on them, one student per GPU at once.")
-@click.option("--cpus-per-task", type=click.IntRange(min=1), default=1, show_default=True,
+@click.option("--cpus-per-task", type=click.IntRange(min=1), default=SLURM.cpus_per_task, show_default=True,
               help="With --slurm: cores per task; on the CPU, a task grades that many students at once.")
-@click.option("--students-per-task", type=click.IntRange(min=1), default=10, show_default=True,
+@click.option("--students-per-task", type=click.IntRange(min=1), default=SLURM.students_per_task, show_default=True,
               help="With --slurm: students in each array task (see the README on choosing it).")
 @click.option("--sbatch-option", "sbatch_options", multiple=True,
               help="With --slurm: another sbatch option, as sbatch takes it, e.g. --sbatch-option=--qos=short (repeatable).")
-@click.option("--slurm-retries", type=click.IntRange(min=0), default=2, show_default=True,
+@click.option("--slurm-retries", type=click.IntRange(min=0), default=SLURM.retries, show_default=True,
               help="With --slurm: times a student whose task failed (node lost, time limit, out of memory, preempted) is submitted again.")
 def grade(
     assignment: str, submissions_dir: Path, out_dir: Path, problems: tuple[str, ...], seed: int | None, course: str | None,
@@ -216,17 +217,21 @@ def grade(
 
     given = {"threads": threads, "cpu_seconds": cpu_seconds, "disk_mb": disk_mb, "file_mb": file_mb, "submission_seconds": submission_seconds}
     limits = Limits(**{k: v for k, v in given.items() if v is not None})  # type: ignore[arg-type]
-    slurm_given = [o for o, v in (("--partition", partition), ("--account", account), ("--time", time_limit),
-                                  ("--gpus-per-task", gpus_per_task), ("--cpus-per-task", cpus_per_task != 1),
-                                  ("--students-per-task", students_per_task != 10), ("--sbatch-option", sbatch_options),
-                                  ("--slurm-retries", slurm_retries != 2)) if v]
+    options = SlurmOptions(partition=partition, account=account, time=time_limit, gpus_per_task=gpus_per_task,
+                           cpus_per_task=cpus_per_task, students_per_task=students_per_task, sbatch=tuple(sbatch_options),
+                           retries=slurm_retries, poll_seconds=float(os.environ.get("GRADER_SLURM_POLL", SLURM.poll_seconds)))
+    slurm_given = [o for o, field in (("--partition", "partition"), ("--account", "account"), ("--time", "time"),
+                                      ("--gpus-per-task", "gpus_per_task"), ("--cpus-per-task", "cpus_per_task"),
+                                      ("--students-per-task", "students_per_task"), ("--sbatch-option", "sbatch"),
+                                      ("--slurm-retries", "retries")) if getattr(options, field) != getattr(SLURM, field)]
     if slurm:
         if jobs or gpus or device:
             raise click.UsageError("with --slurm, Slurm decides the cores and GPUs: use --cpus-per-task and --gpus-per-task, "
                                    "not --jobs, --gpus or --device")
-        _grade_on_slurm(assignment, submissions_dir, out_dir, problems, seed, course, limits, memory_mb, data_dir, runner, image,
-                        regrade, regrade_all, layout, gpu_problems_on_cpu, unsandboxed, partition, account, time_limit,
-                        gpus_per_task, cpus_per_task, students_per_task, sbatch_options, slurm_retries)
+        _grade_on_slurm(assignment, submissions_dir, out_dir, options, problems=set(problems) or None, seed=seed,
+                        course=course, limits=limits, memory_mb=memory_mb, data_dir=data_dir, runner=runner, image=image,
+                        regrade=set(regrade), regrade_all=regrade_all, layout=layout, gpu_problems_on_cpu=gpu_problems_on_cpu,
+                        unsandboxed=unsandboxed)
         return
     if slurm_given:
         raise click.UsageError(f"{', '.join(slurm_given)} go with --slurm")
@@ -240,17 +245,15 @@ def grade(
     _summary_lines(assignment, out_dir, results)
 
 
-def _grade_on_slurm(assignment, submissions_dir, out_dir, problems, seed, course, limits, memory_mb, data_dir, runner, image,  # type: ignore[no-untyped-def]
-                    regrade, regrade_all, layout, gpu_problems_on_cpu, unsandboxed, partition, account, time_limit,
-                    gpus_per_task, cpus_per_task, students_per_task, sbatch_options, slurm_retries) -> None:
+def _grade_on_slurm(assignment: str, submissions_dir: Path, out_dir: Path, options: SlurmOptions, *, course: str | None,
+                    runner: str, image: str | None, unsandboxed: bool, **grading: Any) -> None:
+    """``grade --slurm``: the Python API's ``grade_on_slurm`` with the options as given, and its progress said."""
     import time
 
     from ._sandbox.runner import ISOLATIONS
-    from ._platforms.slurm import SlurmOptions, SlurmStatus, grade_on_slurm
+    from ._platforms.slurm import SlurmStatus, grade_on_slurm
 
-    options = SlurmOptions(partition=partition, account=account, time=time_limit, gpus_per_task=gpus_per_task,
-                           cpus_per_task=cpus_per_task, students_per_task=students_per_task, sbatch=tuple(sbatch_options),
-                           retries=slurm_retries, poll_seconds=float(os.environ.get("GRADER_SLURM_POLL", "5")))
+    gpus_per_task, cpus_per_task, students_per_task = options.gpus_per_task, options.cpus_per_task, options.students_per_task
     on = f"{gpus_per_task} GPU(s)" if gpus_per_task else f"{cpus_per_task} core(s)"
     how = "in local worker processes" if runner == "local" else f"in Docker containers of {image or 'dl-grader:local'}"
     click.echo(f"Student code runs in Slurm tasks of {students_per_task} students each, {how} on each task's {on}.", err=True)
@@ -273,11 +276,9 @@ def _grade_on_slurm(assignment, submissions_dir, out_dir, problems, seed, course
         click.echo(f"Submitted Slurm job {job}: {tasks} task(s) for {students} student(s).", err=True)
 
     try:
-        results = grade_on_slurm(assignment, submissions_dir, out_dir, options=options, course=_course(course),
-                                 problems=set(problems) or None, seed=seed, runner=runner, image=image, limits=limits, memory_mb=memory_mb,
-                                 data_dir=data_dir, regrade=set(regrade), regrade_all=regrade_all, gpu_problems_on_cpu=gpu_problems_on_cpu,
-                                 layout=layout, unsandboxed=unsandboxed, on_intake=progress.on_intake, on_resume=progress.on_resume,
-                                 on_result=progress.on_result, on_status=on_status, on_submit=on_submit)  # fmt: skip
+        results = grade_on_slurm(assignment, submissions_dir, out_dir, options=options, course=_course(course), runner=runner,
+                                 image=image, unsandboxed=unsandboxed, on_intake=progress.on_intake, on_resume=progress.on_resume,
+                                 on_result=progress.on_result, on_status=on_status, on_submit=on_submit, **grading)  # fmt: skip
     except KeyboardInterrupt:
         click.echo(click.style("Interrupted: the run's Slurm tasks are cancelled and out of the queue; who was graded is in "
                                f"{out_dir} (gradebooks included). Rerun the same command to grade the rest.", bold=True), err=True)

@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any, Callable, cast
 
 from .._course.layout import Course
+from .options import SlurmOptions as SlurmOptions  # re-exported: what a Slurm run asks for, each default once
 from .._exceptions import ConfigError, GraderError
 from .._course.intake import Submission, identity, take_in
 from .._course.limits import Limits
@@ -53,27 +54,6 @@ log = logging.getLogger(__name__)
 RUNS = ".slurm"  # under the output folder: one folder per run, and the marker of a run in progress
 ACTIVE = "active.json"
 ARRAY_MAX = 1000  # tasks per sbatch --array (Slurm's MaxArraySize is 1001 by default): more go as several arrays
-
-
-@dataclass(frozen=True)
-class SlurmOptions:
-    """What each task asks Slurm for, and how the submitter treats failures."""
-
-    partition: str | None = None
-    account: str | None = None
-    time: str | None = None  # sbatch --time: a task's limit, e.g. "1:00:00"
-    gpus_per_task: int = 0  # through GRES: --gres=gpu:N
-    cpus_per_task: int = 1
-    students_per_task: int = 10
-    sbatch: tuple[str, ...] = ()  # other sbatch options, passed as given (after ours: they win)
-    retries: int = 2  # times a student whose task failed is submitted again
-    poll_seconds: float = 5.0
-
-    def __post_init__(self) -> None:
-        if self.students_per_task < 1:
-            raise ConfigError("--students-per-task must be at least 1")
-        if self.gpus_per_task < 0 or self.cpus_per_task < 1 or self.retries < 0:
-            raise ConfigError("--gpus-per-task and --slurm-retries cannot be negative, --cpus-per-task is at least 1")
 
 
 @dataclass
