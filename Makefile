@@ -1,13 +1,14 @@
 # make setup : create .venv/ with the pinned dependencies and the grader installed (editable)
 # make test  : the type check (make typecheck: mypy, strict, on grader/ and the rubrics), the lint
 #              (make lint: ruff and the import contracts of pyproject.toml), then the
-#              grader's own tests (what CI runs); make test-all adds the extended
+#              grader's own tests, every tier (what CI runs); make test-all adds the extended
 #              known mistakes (slow: more 359M-parameter LNiN submissions)
+# make test-fast: the unit tier alone (tests/unit: no worker process; about half a minute)
 # make demo  : grade the sample classes under examples/ and print where the feedback pages are
 # make image : the grading image dl-grader:local (Docker, no registry needed): docker/build-base.sh
 #              builds its base from Debian and the pinned wheels (cached by hash), then
 #              docker/Dockerfile; `make base-image` builds only the base
-.PHONY: setup test test-all typecheck lint demo validate clean image base-image
+.PHONY: setup test test-fast test-all typecheck lint demo validate clean image base-image
 
 VENV := .venv
 BIN  := $(VENV)/bin
@@ -44,11 +45,20 @@ lint: setup
 	$(BIN)/lint-imports --no-cache
 	@echo "lint: ruff and the import contracts hold"
 
+# The tests, by tier (folders, and the markers set from them): tests/unit (no worker process:
+# the in-process runner stands in; seconds), tests/security (what student code can and cannot
+# do, real workers), tests/system (the commands end to end: Docker, Slurm, releases). make test
+# runs every tier in TEST_JOBS processes (pytest-xdist; a module, or a class a module grades
+# once, stays in one process).
+TEST_JOBS ?= 2
+test-fast: setup
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit
+
 test: setup typecheck lint
-	$(BIN)/python -m pytest -q -ra --durations=15 -m "not slow" tests
+	$(BIN)/python -m pytest -q -ra --durations=15 -p no:cacheprovider -n $(TEST_JOBS) --dist loadgroup -m "not slow" tests
 
 test-all: setup
-	$(BIN)/python -m pytest -q -ra tests
+	$(BIN)/python -m pytest -q -ra -p no:cacheprovider -n $(TEST_JOBS) --dist loadgroup tests
 
 validate: setup
 	$(BIN)/grader validate --all

@@ -32,9 +32,52 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(f"GRADER_REQUIRE_ISOLATION={wanted}, but workers here get {got!r}: {why}")
 
 
+TIERS = ("unit", "security", "system")
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests that need the Docker engine run last: CI builds the grading image while the rest run."""
+    """Each test is marked with its tier, the folder it is in (``-m unit``, ``-m "not system"``).
+    Tests that need the Docker engine run last: CI builds the grading image while the rest run.
+
+    Under pytest-xdist (``-n 2 --dist loadgroup``, as ``make test`` runs) each test module is
+    one group, run by one process in order (module-scoped classes are graded once), unless the
+    module says otherwise: a module that grades one class per parameter (known mistakes per
+    problem, hostile classes per runner) defines ``xdist_group(item)``, its group for a test.""" 
+    for item in items:
+        parts = Path(str(item.fspath)).relative_to(ROOT / "tests").parts
+        tier = parts[0] if len(parts) > 1 and parts[0] in TIERS else None
+        if tier is None:
+            raise pytest.UsageError(f"{item.nodeid}: every test lives in tests/unit, tests/security or tests/system")
+        item.add_marker(getattr(pytest.mark, tier))
+        if item.get_closest_marker("xdist_group") is None:
+            grouping = getattr(item.module, "xdist_group", None) if isinstance(item, pytest.Function) else None
+            group = grouping(item) if grouping is not None else None
+            item.add_marker(pytest.mark.xdist_group(group or Path(str(item.fspath)).stem))
     items.sort(key=lambda item: item.get_closest_marker("docker") is not None)
+
+
+@pytest.fixture(autouse=True)
+def _unit_tests_start_no_worker_process(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The unit tier starts no worker process: where code must run, the in-process runner
+    (grader._sandbox.inprocess) stands in for real workers; tests/system/test_inprocess_agrees.py
+    shows the two give the same verdicts. (tests/security and tests/system start real ones.)"""
+    if request.node.get_closest_marker("unit") is None:
+        return
+    from grader._sandbox import runner
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a unit test started a worker process: give it grader._sandbox.inprocess.InProcessRunner "
+                             "(or move it to tests/system)")
+
+    monkeypatch.setattr(runner.LocalWorker, "__init__", refuse)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The worker runner the direct-worker tests share (tests/workers.py), closed once."""
+    shared = sys.modules.get("workers")
+    if shared is not None:
+        shared.SHARED.close()
 
 
 def docker_runner_or_skip(image: str, **options: object):  # type: ignore[no-untyped-def]

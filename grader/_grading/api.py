@@ -497,11 +497,14 @@ def grade_one(
     gpu_problems_on_cpu: bool = False,
     problems: set[str] | None = None,
     unsandboxed: bool = False,
+    runner: Runner | None = None,
 ) -> Result:
-    """One submission in local workers, in a session of its own (a self-check, a Gradescope run)."""
-    runner = LocalRunner(unsandboxed=unsandboxed)
+    """One submission in local workers (or ``runner``'s), in a session of its own (a self-check, a Gradescope run)."""
+    if runner is None:
+        local = LocalRunner(unsandboxed=unsandboxed)
+        local.warm(device)
+        runner = local
     isolation = runner.isolation  # SandboxError here, before anything runs, where none can be had
-    runner.warm(device)
     plan = Plan(
         assignment=a,
         submissions=[sub],
@@ -535,8 +538,10 @@ def check(
     data_dir: Path | None = None,
     problems: set[str] | None = None,
     unsandboxed: bool = False,
+    runner: Runner | None = None,
 ) -> Result:
-    """A student's self-check: the public tests on their folder; feedback.html written beside it."""
+    """A student's self-check: the public tests on their folder; feedback.html written beside it.
+    ``runner``: where the code runs (default: local workers, sandboxed unless ``unsandboxed``)."""
     course = course or Course.locate()
     a = course.assignment(assignment)
     unknown = sorted((problems or set()) - {p.id for p in a.rubric.problems})
@@ -551,7 +556,7 @@ def check(
         named = [p.id for p in a.rubric.problems if Path(p.file).stem == folder.stem]
         problems = set(named) or None
     result = grade_one(a, sub, mode="check", seed=seed, device=device, data_dir=data_dir, on_test=progress.on_test,
-                       gpu_problems_on_cpu=gpu_problems_on_cpu, problems=problems, unsandboxed=unsandboxed)
+                       gpu_problems_on_cpu=gpu_problems_on_cpu, problems=problems, unsandboxed=unsandboxed, runner=runner)
     default = folder.with_name(f"{folder.stem}-feedback.html") if notebook else folder / "feedback.html"
     write_feedback(result, feedback or default, problem_titles={p.id: p.title for p in a.rubric.problems})
     return result

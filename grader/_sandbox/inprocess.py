@@ -165,5 +165,6 @@ class InProcessRunner:
 
     def close(self) -> None:
         for worker in self._workers:
-            worker.close()
+            if not worker._dead:  # (what the batch closed itself is not closed again)
+                worker.close()
         self._workers.clear()

@@ -2,7 +2,7 @@
 same models to count their operations itself (the models' code is the same on both sides).
 
 The models are built here, never taken from the student's file: `alexnet` is this file's
-copy of the template's given `AlexNet` (tests/test_course_material.py checks they agree).
+copy of the template's given `AlexNet` (tests/system/test_course_material.py checks they agree).
 """
 
 from __future__ import annotations

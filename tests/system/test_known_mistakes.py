@@ -55,6 +55,13 @@ def graded(course, tmp_path_factory, assignment: str, problem: str, extended: bo
     return _graded[key]
 
 
+def xdist_group(item: pytest.Function) -> str:
+    """Under pytest-xdist, the tests of one problem's class in one process (it is graded once)."""
+    params = item.callspec.params
+    problem = params["mistake"].problem if "mistake" in params else params["problem"]
+    return f"known-{params['assignment']}-{problem}-{getattr(params.get('mistake'), 'extended', False)}"
+
+
 def not_passed(result: dict) -> dict[str, str]:
     return {t["test"]: f"{t['outcome']}: {t['output']}" for t in result["tests"] if t["outcome"] != "passed"}
 

@@ -1,6 +1,6 @@
 """Hostile and broken submissions, graded in one batch beside honest ones (issue 3, point 5).
 
-Every case of tests/hostile/cases.toml is one student of a single mfdnn-hw5 class, with
+Every case of tests/security/hostile/cases.toml is one student of a single mfdnn-hw5 class, with
 three honest students (copies of the reference) sorted between them. The class is graded
 once, through the CLI, with a secret planted in the grader's environment and a decoy
 result file beside the output folder. Then:
@@ -71,6 +71,12 @@ MAX_RESULT_BYTES = 1 << 20
 PLANT_DIRS = [Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"), Path("/root"), Path("/home"), Path("/work/main"), ROOT,
               Path.home(), Path(pwd.getpwuid(os.getuid()).pw_dir), *(Path(p) for p in sys.path if p and os.path.isabs(p))]
 RUN_LOCK = Path("/run/lock")
+
+
+def xdist_group(item: pytest.Function) -> str:
+    """Under pytest-xdist, the tests of one runner's batch in one process (it is graded once)."""
+    kind = getattr(item, "callspec", None) and item.callspec.params.get("batch")
+    return f"hostile-{kind or 'static'}"
 
 
 def case_params(marks_key: str | None = None, only: str | None = None) -> list:

@@ -1,6 +1,6 @@
 """Timing attacks on mfdnn-hw7's bn_remove, graded in one batch beside honest students (issue 13).
 
-Each case of tests/hostile_timing/cases.toml is one student whose bn_remove.py is right
+Each case of tests/security/hostile_timing/cases.toml is one student whose bn_remove.py is right
 where it is checked but about 8x slower than train_net.eval(), and tries to win
 test_not_slower anyway: by handing the timer something else than what was checked, by
 remembering answers, by slowing the baseline from processes the freeze used to skip, or
@@ -33,6 +33,12 @@ ISOLATION, WHY_NOT = local_isolation()
 pytestmark = [pytest.mark.skipif(ISOLATION == "none", reason=f"hostile workers must run isolated: {WHY_NOT}")]
 
 HERE = Path(__file__).parent / "hostile_timing"
+
+
+def xdist_group(item: pytest.Function) -> str:
+    """Under pytest-xdist, the tests of one runner's class in one process (it is graded once)."""
+    kind = getattr(item, "callspec", None) and item.callspec.params.get("graded")
+    return f"hostile-timing-{kind or 'static'}"
 CASES: list[dict] = tomllib.loads((HERE / "cases.toml").read_text())["case"]
 HONEST = ["honest_a", "m_honest"]
 SEED = 29705

@@ -180,7 +180,7 @@ def test_a_release_self_checks_with_the_grader_installed_from_its_wheel_in_a_fre
 
 @pytest.mark.parametrize("assignment", Course.locate(ROOT).assignment_ids())
 def test_this_course_s_releases_hold_nothing_hidden(assignment: str, tmp_path: Path) -> None:
-    """With the grader's wheel, as `grader release` makes them (tests/test_releases.py
+    """With the grader's wheel, as `grader release` makes them (tests/system/test_releases.py
     self-checks them, and every other course's)."""
     import zipfile
 

@@ -21,7 +21,7 @@ from grader._exceptions import StudentError, WorkerCrashed, WorkerTimeout
 from grader._sandbox.runner import Limits
 
 from conftest import ROOT as REPO, docker_runner_or_skip, processes, run_cli
-from test_sandbox import FORK_BOMB, make_run
+from workers import FORK_BOMB, make_run
 
 IMAGE = os.environ.get("GRADER_TEST_IMAGE", "dl-grader:local")
 pytestmark = pytest.mark.docker

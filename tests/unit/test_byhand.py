@@ -423,15 +423,17 @@ def _corpus_class(problem: str, file: str, folder: Path) -> list[str]:
 ])  # fmt: skip
 def test_the_corpus_scores_full_marks_when_graded(problem: str, assignment: str, file: str, course: Path | None,
                                                   tmp_path: Path) -> None:
-    """Graded for real, every right solution of the corpus (its notebooks too) scores full marks
-    on its problem, the by-hand test included: what the reading allows, the worker runs."""
-    from conftest import grade_class
+    """Graded (on the in-process runner: the worker's own reading and renaming, no process),
+    every right solution of the corpus (its notebooks too) scores full marks on its problem,
+    the by-hand test included: what the reading allows, the worker runs."""
+    from grader._grading.api import grade
+    from grader._sandbox.inprocess import InProcessRunner
 
     names = _corpus_class(problem, file, tmp_path / "class")
     assert len(names) >= 12
-    extra = ["--problem", problem, *(["--course", str(course)] if course else [])]
-    results = grade_class(tmp_path / "class", tmp_path / "out", assignment, *extra)
+    results = {r.student: r for r in grade(assignment, tmp_path / "class", tmp_path / "out", course=Course.locate(course or ROOT),
+                                           problems={problem}, seed=12345, runner=InProcessRunner(), jobs=1)}
     assert sorted(results) == sorted(names)
-    wrong = {s: [(t["test"], t["output"][:300]) for t in r["tests"] if t["outcome"] != "passed"]
-             for s, r in results.items() if r["score"] != r["max_score"]}
+    wrong = {s: [(t.test, t.output[:300]) for t in r.tests if t.outcome != "passed"]
+             for s, r in results.items() if r.score != r.max_score}
     assert not wrong, wrong

@@ -14,6 +14,7 @@ from grader._course.layout import Course
 from grader._grading.api import run_plan
 from grader._course.intake import Submission
 from grader._grading.plugin import Plan
+from grader._sandbox.inprocess import InProcessRunner
 from grader._sandbox.runner import LocalRunner, WorkerSpec
 
 STUDENTS = ["ann", "ben", "cal"]
@@ -21,15 +22,15 @@ STUDENTS = ["ann", "ben", "cal"]
 COUNTING_FIXTURE = '''
 
 @pytest.fixture(scope="session", autouse=True)
-def _made_once_per_session():  # (added by tests/test_plugin.py)
+def _made_once_per_session():  # (added by tests/unit/test_plugin.py)
     with open({path!r}, "a") as f:
         f.write("made\\n")
 '''
 
 
-class Recording(LocalRunner):
-    """A local runner that notes when workers start and close and when a submission is released
-    (the rest of the ``Runner`` seam is the local runner's own)."""
+class Recording(InProcessRunner):
+    """An in-process runner that notes when workers start and close and when a submission is
+    released (the rest of the ``Runner`` seam is the in-process runner's own)."""
 
     def __init__(self, events: list[str]) -> None:
         super().__init__()
@@ -109,10 +110,11 @@ def test_a_second_course_in_the_same_process_is_graded_with_its_own_checks(tmp_p
     folder = tmp_path / "mine"
     folder.mkdir()
     shutil.copyfile(ROOT / "reference" / "mfdnn-hw5" / "momentum.py", folder / "momentum.py")
-    first = check("mfdnn-hw5", folder, course=Course.locate(ROOT), seed=1, problems={"momentum"})
+    first = check("mfdnn-hw5", folder, course=Course.locate(ROOT), seed=1, problems={"momentum"}, runner=InProcessRunner())
     assert first.score == first.max_score > 0
     count = tmp_path / "made.txt"
-    second = check("mfdnn-hw5", folder, course=_course(tmp_path, count), seed=1, problems={"momentum"})
+    second = check("mfdnn-hw5", folder, course=_course(tmp_path, count), seed=1, problems={"momentum"},
+                   runner=InProcessRunner())
     assert second.score == second.max_score
     assert count.read_text() == "made\n", "the second course was graded with the first course's check module"
 

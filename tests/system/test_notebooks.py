@@ -19,7 +19,7 @@ from grader._grading.api import check
 from grader._course.intake import single, take_in
 from grader._notebooks.module import convert, read, template_names
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 COURSE = Course.locate(ROOT)
 HW5 = COURSE.assignment("mfdnn-hw5")
 REF = ROOT / "reference" / "mfdnn-hw5"

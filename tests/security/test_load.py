@@ -19,7 +19,7 @@ import pytest
 
 from grader._exceptions import WorkerTimeout
 from grader._sandbox.runner import LocalRunner
-from test_sandbox import ROOT_ONLY, make_run
+from workers import ROOT_ONLY, make_run
 
 SLOW = """
     import time

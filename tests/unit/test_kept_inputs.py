@@ -16,8 +16,12 @@ from pathlib import Path
 import pytest
 import torch
 
+from grader._sandbox.inprocess import InProcessRunner
 from grader.checks import input_changes
-from test_sandbox import make_run
+from workers import make_run
+
+# The worker's own code (keep, plain) judged on the in-process runner: the same request loop, no process.
+RUNNER = InProcessRunner()
 
 FUNCTIONS = """
     import torch
@@ -81,7 +85,7 @@ FUNCTIONS = """
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    r = make_run(tmp_path_factory.mktemp("kept"), FUNCTIONS, budget=120.0)
+    r = make_run(tmp_path_factory.mktemp("kept"), FUNCTIONS, budget=120.0, runner=RUNNER)
     yield r
     r.close()
 
@@ -154,7 +158,7 @@ MODULES = """
     ("copies_back_in_place", []),  # put back as it was, in its own memory: nothing is changed
 ])  # fmt: skip
 def test_a_module_s_parameters_are_held_by_the_driver(tmp_path: Path, name: str, said: list[str]) -> None:
-    run = make_run(tmp_path, MODULES)
+    run = make_run(tmp_path, MODULES, runner=RUNNER)
     try:
         got = run.call("kept_module", name=name)
     finally:
@@ -168,7 +172,7 @@ def test_the_generic_path_judges_the_arguments_from_its_own_hold(tmp_path: Path)
     """``submission.function(name, inputs=True)``: the same hold on the arguments; ``args`` is
     what the caller holds now, ``changes`` every way the call changed them, ``shared`` which
     returned tensors are arguments."""
-    run = make_run(tmp_path, """
+    run = make_run(tmp_path, runner=RUNNER, source="""
         import torch
 
         def shift(x, m):

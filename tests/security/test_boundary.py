@@ -19,7 +19,7 @@ import torch
 
 from grader._exceptions import WorkerTimeout
 from grader._sandbox.runner import _reported_seconds
-from test_sandbox import ISOLATED, ROOT_ONLY, make_run
+from workers import ISOLATED, ROOT_ONLY, make_run
 
 
 def test_a_returned_list_subclass_is_read_once_through_lists_own_methods(tmp_path: Path) -> None:
