@@ -1,7 +1,8 @@
 """A grading harness for PyTorch homework.
 
-The public API: ``grade`` (a class), ``check`` (a student's self-check), ``validate``
-(an assignment's references and templates), and the models of what they return.
+The public API: ``grade`` (a class), ``grade_on_slurm`` (a class across a Slurm cluster, asked
+for with ``SlurmOptions``), ``check`` (a student's self-check), ``validate`` (an assignment's
+references and templates), and the models of what they return.
 Rubric tests use ``grader.checks``.
 """
 
@@ -9,12 +10,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__all__ = ["ConfigError", "Course", "Result", "Rubric", "check", "grade", "load_driver", "public_checks", "validate"]
+__all__ = ["ConfigError", "Course", "Result", "Rubric", "SlurmOptions", "check", "grade", "grade_on_slurm", "load_driver",
+           "public_checks", "validate"]
 
 if TYPE_CHECKING:
     from ._course.layout import Course
     from ._exceptions import ConfigError
     from ._grading.api import check, grade, validate
+    from ._platforms.options import SlurmOptions
+    from ._platforms.slurm import grade_on_slurm
     from ._course.models import Result, Rubric
 
 
@@ -54,6 +58,14 @@ def __getattr__(name: str) -> Any:
         from ._grading import api as _grade
 
         return getattr(_grade, name)
+    if name == "grade_on_slurm":
+        from ._platforms.slurm import grade_on_slurm
+
+        return grade_on_slurm
+    if name == "SlurmOptions":
+        from ._platforms.options import SlurmOptions
+
+        return SlurmOptions
     if name == "load_driver":
         from ._worker import load_driver
 
