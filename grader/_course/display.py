@@ -20,7 +20,7 @@ from typing import Any
 # the marks, zero-width characters and the BOM.
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 _UNSAFE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
-_FORMULA = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+FORMULA = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
 def _escape(m: re.Match[str]) -> str:
@@ -37,7 +37,7 @@ def visible(text: str, newlines: bool = False) -> str:
 def cell(value: Any) -> Any:
     """A CSV cell that no spreadsheet runs: text that would start a formula is quoted."""
     if isinstance(value, str):
-        return ("'" if value.startswith(_FORMULA) else "") + visible(value)
+        return ("'" if value.startswith(FORMULA) else "") + visible(value)
     return value
 
 

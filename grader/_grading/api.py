@@ -23,7 +23,7 @@ import pytest
 from .._course.layout import Assignment, Course
 from .._exceptions import ConfigError
 from .._reports.feedback import write_feedback
-from .._course.display import _FORMULA, cell
+from .._course.display import FORMULA, cell
 from .._course.intake import Submission, single, take_in
 from .._reports.summary import load_results, render_summary
 from .._course.models import Result, TestResult
@@ -172,7 +172,7 @@ def grade(
             raise ConfigError(f"--regrade {' '.join(unknown)}: no such student in {submissions_dir}")
         again = {u.student for u in units if {m.student for m in (u, *u.group)} & (regrade or set())}
         wanted = {p.id for p in a.rubric.problems if problems is None or p.id in problems}
-        done = {} if regrade_all else _finished(out_dir, a.id, wanted, [u for u in units if u.student not in again])
+        done = {} if regrade_all else finished_results(out_dir, a.id, wanted, [u for u in units if u.student not in again])
         progress.on_resume(len(done), len(subs))
         todo = [u for u in units if u.student not in done]
 
@@ -351,7 +351,7 @@ def _job(plan: Plan, job: int, jobs: int, counter: Any, names: list[str], write:
     os._exit(code)
 
 
-def _finished(out_dir: Path, assignment: str, wanted: set[str], units: list[Submission]) -> dict[str, Result]:
+def finished_results(out_dir: Path, assignment: str, wanted: set[str], units: list[Submission]) -> dict[str, Result]:
     """The students of this batch already graded in ``out_dir`` (by student): a result.json
     that reads, of this assignment, covering the problems asked for now (not one saying they
     could not be graded), and graded for this very student and upload: the same Canvas user,
@@ -434,7 +434,7 @@ _ID_CELL = re.compile(r"[\w.+'=-]+(@[\w.-]+)?", re.ASCII)
 
 
 def _id_cell(value: str) -> str:
-    return value if _ID_CELL.fullmatch(value) and ("@" in value or value.isdigit() or not value.startswith(_FORMULA)) \
+    return value if _ID_CELL.fullmatch(value) and ("@" in value or value.isdigit() or not value.startswith(FORMULA)) \
         else cell(value)
 
 

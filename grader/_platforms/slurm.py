@@ -193,7 +193,7 @@ def grade_on_slurm(
 ) -> list[Result]:
     """Grade the class through Slurm (see the module's docstring); return every student's
     result, the ones graded before included, after writing the gradebooks and summary."""
-    from .._grading.api import _finished, write_class_files, atomic_write
+    from .._grading.api import finished_results, write_class_files, atomic_write
 
     why = slurm_tools()
     if why:
@@ -224,7 +224,7 @@ def grade_on_slurm(
         raise ConfigError(f"--regrade {' '.join(unknown)}: no such student in {submissions_dir}")
     again = {u for u in names if set(members[u]) & (regrade or set())}
     wanted = {p.id for p in a.rubric.problems if problems is None or p.id in problems}
-    done = {} if regrade_all else _finished(out_dir, a.id, wanted, [subs[s] for s in names if s not in again])
+    done = {} if regrade_all else finished_results(out_dir, a.id, wanted, [subs[s] for s in names if s not in again])
     on_resume(len(done), len(everyone))
     todo = [s for s in names if s not in done]
     seed = secrets.randbits(31) if seed is None else seed

@@ -55,7 +55,7 @@ OUTCOME_MEANINGS: list[tuple[Outcome, str]] = [
     ("skipped", "the test was not run here, for example a GPU-only check on a machine without a GPU."),
 ]
 
-_VISIBILITY_LABELS = {
+VISIBILITY_LABELS = {
     "hidden": "hidden",
     "after_due_date": "hidden until due date",
     "after_published": "hidden until published",
@@ -173,7 +173,7 @@ class PageView:
 # ------------------------------------------------------------ formatting ----
 
 
-def _points(x: float) -> str:
+def points_text(x: float) -> str:
     """37.5 -> "37.5", 20.0 -> "20", 2.3333 -> "2.33"."""
     if not math.isfinite(x):
         return str(x)
@@ -201,7 +201,7 @@ _ISOLATION = {
 }
 
 
-def _seconds(t: float) -> str:
+def seconds_text(t: float) -> str:
     if not math.isfinite(t) or t < 0:
         return str(t)
     if t < 10:
@@ -230,7 +230,7 @@ def _device(device: str) -> str:
     return "CPU" if device.lower() == "cpu" else device
 
 
-def _clean_output(text: str) -> tuple[str, int]:
+def clean_output(text: str) -> tuple[str, int]:
     """Printable text with newlines kept: no terminal colour codes or stray control characters."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _ANSI.sub("", text)
@@ -255,19 +255,19 @@ def _anchor(problem_id: str, used: set[str]) -> str:
 def _test_view(t: TestResult) -> TestView:
     prefix = f"{t.problem}: "
     name = t.name[len(prefix) :] if t.name.startswith(prefix) and len(t.name) > len(prefix) else t.name
-    output, cut = _clean_output(t.output)
+    output, cut = clean_output(t.output)
     return TestView(
         name=name,
         full_name=t.name,
         outcome=t.outcome,
         label=OUTCOME_LABELS[t.outcome],
-        score=_points(t.score),
-        max_score=_points(t.max_score),
+        score=points_text(t.score),
+        max_score=points_text(t.max_score),
         output=output,
         cut_chars=cut,
-        hidden_label=_VISIBILITY_LABELS.get(t.visibility, ""),
+        hidden_label=VISIBILITY_LABELS.get(t.visibility, ""),
         function=t.test,
-        duration=_seconds(t.duration) if t.duration > 0 else "",
+        duration=seconds_text(t.duration) if t.duration > 0 else "",
     )
 
 
@@ -350,8 +350,8 @@ def _build_page(result: Result, problem_titles: dict[str, str], audience: Audien
                 id=pid,
                 anchor=_anchor(pid, used_anchors),
                 title=title,
-                score=_points(score),
-                max_score=_points(max_score),
+                score=points_text(score),
+                max_score=points_text(max_score),
                 percent=_percent(score, max_score),
                 full=max_score > 0 and score >= max_score,
                 tests=tests_shown,
@@ -375,9 +375,9 @@ def _build_page(result: Result, problem_titles: dict[str, str], audience: Audien
         scope_note = "These totals count only the tests you can see on this page. " + later_sentence(hidden_total_count)
     elif not student_view and hidden_total_count:
         instructor_note = (
-            f"The student's page shows {_points(visible_score)} / {_points(visible_max)}: "
+            f"The student's page shows {points_text(visible_score)} / {points_text(visible_max)}: "
             f"the visible tests only ({hidden_total_count} hidden "
-            f"{_plural(hidden_total_count, 'test', 'tests')} worth {_points(hidden_total_points)} "
+            f"{_plural(hidden_total_count, 'test', 'tests')} worth {points_text(hidden_total_points)} "
             f"{_plural(hidden_total_points, 'point', 'points')} not listed there)."
         )
     if result.mode == "check":
@@ -391,8 +391,8 @@ def _build_page(result: Result, problem_titles: dict[str, str], audience: Audien
         MetaItem("Seed", str(result.seed), mono=True),
         # A student's page with tests not shown says the time of the tests it lists: the run's
         # whole time would count the others (a hidden test that ran out of time shows in it).
-        MetaItem("Time of the tests shown", _seconds(shown_time(result))) if student_view and hidden_total_count
-        else MetaItem("Time", _seconds(result.execution_time)),
+        MetaItem("Time of the tests shown", seconds_text(shown_time(result))) if student_view and hidden_total_count
+        else MetaItem("Time", seconds_text(result.execution_time)),
         # The same inputs again (every test's inputs come from the seed), for the problems graded
         # here when they are fewer than the assignment's (``grader check --problem``).
         MetaItem("Run these tests again", f"grader check {result.assignment} {_checked(result)} --seed {result.seed}"
@@ -409,8 +409,8 @@ def _build_page(result: Result, problem_titles: dict[str, str], audience: Audien
         audience=audience,
         assignment=result.assignment,
         student=result.student,
-        score=_points(total_score),
-        max_score=_points(total_max),
+        score=points_text(total_score),
+        max_score=points_text(total_max),
         percent=_percent(total_score, total_max),
         percent_text=f"{_percent(total_score, total_max):.0f}%" if total_max > 0 else "",
         full=total_max > 0 and total_score >= total_max,
@@ -428,7 +428,7 @@ def _build_page(result: Result, problem_titles: dict[str, str], audience: Audien
 
 
 @lru_cache(maxsize=1)
-def _template_env() -> Environment:
+def template_env() -> Environment:
     return Environment(
         loader=PackageLoader("grader", "templates"),
         autoescape=select_autoescape(["html"]),
@@ -448,7 +448,7 @@ def _only_problems(result: Result, problem_titles: dict[str, str]) -> str:
 
 
 def _template() -> Template:
-    return _template_env().get_template("feedback.html")
+    return template_env().get_template("feedback.html")
 
 
 def render_feedback(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .._exceptions import ConfigError
 from .._course.display import visible
-from .feedback import _VISIBILITY_LABELS, _clean_output, _points, _seconds, _template_env
+from .feedback import VISIBILITY_LABELS, clean_output, points_text, seconds_text, template_env
 from .._course.models import Result
 
 STOP_OUTCOMES = ("failed", "error", "timeout")  # "missing" is counted per problem instead
@@ -130,7 +130,7 @@ def _bins(scores: list[float], max_score: float, n: int = 10) -> list[Bin]:
         counts[min(n - 1, int(n * max(s, 0) / max_score))] += 1
     top = max(counts) or 1
     width = max_score / n
-    return [Bin(f"{_points(i * width)}–{_points((i + 1) * width)}", c, 100 * c / top) for i, c in enumerate(counts)]
+    return [Bin(f"{points_text(i * width)}–{points_text((i + 1) * width)}", c, 100 * c / top) for i, c in enumerate(counts)]
 
 
 # A number that is a value: not part of a word or a name (x2, conv5x5, float32, A_1, s_5), an
@@ -181,9 +181,9 @@ def build_summary(results: list[Result]) -> SummaryView:
     view = SummaryView(
         assignment=first.assignment,
         count=len(results),
-        mean=_points(statistics.fmean(totals)),
-        median=_points(statistics.median(totals)),
-        max_score=_points(first.max_score),
+        mean=points_text(statistics.fmean(totals)),
+        median=points_text(statistics.median(totals)),
+        max_score=points_text(first.max_score),
         total_bins=_bins(totals, first.max_score),
     )
     by_problem: dict[str, list[float]] = defaultdict(list)
@@ -196,7 +196,7 @@ def build_summary(results: list[Result]) -> SummaryView:
     for pid, scores in by_problem.items():
         title, max_score = titles[pid]
         view.problems.append(ProblemStats(
-            pid, title, _points(max_score), _points(statistics.fmean(scores)), _points(statistics.median(scores)),
+            pid, title, points_text(max_score), points_text(statistics.fmean(scores)), points_text(statistics.median(scores)),
             sum(s >= max_score for s in scores), sum(s <= 0 for s in scores), missing[pid], _bins(scores, max_score),
         ))  # fmt: skip
     groups: Counter[tuple[str, str, str]] = Counter()
@@ -212,13 +212,13 @@ def build_summary(results: list[Result]) -> SummaryView:
             if t.outcome in ("error", "timeout"):
                 view.incidents.append(Incident(r.student, t.name, t.outcome, _cut(_line(t.output), INCIDENT_CHARS)))
     for (n, o, m), c in groups.most_common(15):
-        text, _ = _clean_output(example[(n, o, m)])
+        text, _ = clean_output(example[(n, o, m)])
         view.failures.append(Failure(
             n, o, _cut(_line(text), SHOWN_CHARS) or "(no message)", c, who[(n, o, m)][:8],
             example=_cut(text, EXAMPLE_CHARS), example_student=who[(n, o, m)][0], key=m,
         ))  # fmt: skip
     view.tests = pass_rates(results)
-    view.slowest = [Slow(r.student, _seconds(r.execution_time), _points(r.score))
+    view.slowest = [Slow(r.student, seconds_text(r.execution_time), points_text(r.score))
                     for r in sorted(results, key=lambda r: -r.execution_time)[:10]]  # fmt: skip
     return view
 
@@ -246,7 +246,7 @@ def pass_rates(results: list[Result]) -> list[TestRate]:
         for t in r.tests:
             row = rows[t.name]
             row.problem = row.problem or t.problem
-            row.hidden_label = row.hidden_label or _VISIBILITY_LABELS.get(t.visibility, "")
+            row.hidden_label = row.hidden_label or VISIBILITY_LABELS.get(t.visibility, "")
             if t.outcome == "missing":
                 row.missing += 1
             elif t.outcome == "skipped":
@@ -272,4 +272,4 @@ def pass_rate_lines(rates: list[TestRate]) -> list[str]:
 
 
 def render_summary(results: list[Result]) -> str:
-    return _template_env().get_template("summary.html").render(page=build_summary(results))
+    return template_env().get_template("summary.html").render(page=build_summary(results))

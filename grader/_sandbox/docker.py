@@ -42,7 +42,7 @@ from typing import Any, Iterator, NoReturn
 from .. import _worker
 from .._exceptions import ConfigError, SandboxError
 from .._course.models import WorkerReply
-from .runner import START_TIMEOUT, WORKER_NAME, FramedWorker, Limits, Quiet, WorkerSpec, _worker_uid, install_worker, job_gpu
+from .runner import START_TIMEOUT, WORKER_NAME, FramedWorker, Limits, Quiet, WorkerSpec, worker_uid, install_worker, job_gpu
 from .runner import visible_gpus as visible_gpus  # re-exported: it was defined here
 
 log = logging.getLogger(__name__)
@@ -453,7 +453,7 @@ class _Container:
         self.served = False  # a worker ran in it already
         self.dead = False
         lim = limits
-        self.uid = _worker_uid() or (1 << 20) + (os.getpid() % (1 << 20))
+        self.uid = worker_uid() or (1 << 20) + (os.getpid() % (1 << 20))
         cmd = [
             "python", "-I", "-u", f"/grader/{WORKER_NAME}/__main__.py", "--box", "--sub", "/tmp/sub", "--driver", "/tmp/driver.py",
             "--scratch", "/tmp", "--scratch", "/dev/shm",

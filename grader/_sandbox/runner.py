@@ -164,7 +164,7 @@ class _Drain(threading.Thread):
         return s
 
 
-def _worker_uid() -> int | None:
+def worker_uid() -> int | None:
     """A uid no other process has, for one worker, when the grader is root; None otherwise.
 
     A uid of its own means the worker cannot read other workers' folders, cannot signal
@@ -692,7 +692,7 @@ class LocalWorker(FramedWorker):
         script = install_worker(self.dir)
         shutil.copyfile(spec.driver, self.dir / "driver.py")
         self.isolation = isolation
-        self.uid = _worker_uid() if isolation == "root" else None
+        self.uid = worker_uid() if isolation == "root" else None
         self.pidns: str | None = None  # rootless: the worker's PID namespace, how it is frozen and killed
         self._pidns_fd: int | None = None  # held open while the worker may be signalled: see _namespace_of
         if self.uid is not None:

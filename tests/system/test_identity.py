@@ -301,7 +301,7 @@ def _stored(out: Path, sub: Submission, score: float, when: str = "2026-11-01T10
 
 
 def test_a_stored_result_is_reused_only_for_the_same_person_and_upload(tmp_path: Path) -> None:
-    from grader._grading.api import _finished
+    from grader._grading.api import finished_results
 
     out = tmp_path / "out"
 
@@ -309,7 +309,7 @@ def test_a_stored_result_is_reused_only_for_the_same_person_and_upload(tmp_path:
         return take_in(_export(tmp_path / name, metadata, uploads), ALLOWED, tmp_path / f"s-{name}").submissions
 
     def done(subs: list[Submission]) -> list[str]:
-        return sorted(_finished(out, "mfdnn-hw5", {"backprop"}, subs))
+        return sorted(finished_results(out, "mfdnn-hw5", {"backprop"}, subs))
 
     # r4: batch 1 has submission 101 "Alex Kim", batch 2 another person's submission 102, also "Alex Kim".
     first = batch("r4a", _meta(("submission_101", [_submitter("Alex Kim")])), {"submission_101": b"# alex 1\n"})
