@@ -42,7 +42,7 @@ from typing import Any, Iterator, NoReturn
 from .. import _worker
 from .._exceptions import ConfigError, SandboxError
 from .._course.models import WorkerReply
-from .runner import START_TIMEOUT, WORKER_NAME, FramedWorker, Limits, Quiet, WorkerSpec, worker_uid, install_worker, job_gpu
+from .runner import START_TIMEOUT, WORKER_NAME, FramedWorker, Limits, Quiet, WorkerSpec, worker_uid, install_worker, job_gpu, worker_policy
 from .runner import visible_gpus as visible_gpus  # re-exported: it was defined here
 
 log = logging.getLogger(__name__)
@@ -458,7 +458,8 @@ class _Container:
             "python", "-I", "-u", f"/grader/{WORKER_NAME}/__main__.py", "--box", "--sub", "/tmp/sub", "--driver", "/tmp/driver.py",
             "--scratch", "/tmp", "--scratch", "/dev/shm",
             "--threads", str(lim.threads), "--file-mb", str(lim.file_mb),
-            "--cpu-seconds", str(lim.cpu_seconds), "--device", device, "--isolate", "none",  # the container is the sandbox
+            "--cpu-seconds", str(lim.cpu_seconds), "--device", device,
+            "--policy", worker_policy("none", lim).to_json(),  # the container is the sandbox
         ]  # fmt: skip
         env = {
             "HOME": "/tmp", "TMPDIR": "/tmp", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",

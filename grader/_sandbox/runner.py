@@ -176,6 +176,21 @@ def worker_uid() -> int | None:
     return (1 << 20) + secrets.randbelow(1 << 29)
 
 
+def worker_policy(isolation: str, limits: Limits, uid: int | None = None, hide: tuple[Path, ...] = ()) -> _worker.Policy:
+    """The isolation policy one worker is started with (the only place one is built): the
+    runner's mode ("root", "rootless" or "none"), as root the worker's own ``uid``, the
+    folders it must not see, and its ``limits``' sizes. The worker reads it and isolates
+    itself by it (``_worker.isolation``); "none" (a container's worker, --unsandboxed) makes
+    no namespaces and sets no size. SandboxError for what the worker would refuse (a size of 0)."""
+    try:
+        if isolation == "none":
+            return _worker.Policy(mode="none")
+        return _worker.Policy(mode=isolation, uid=uid, hide=tuple(str(p) for p in hide), nproc=limits.nproc,
+                              disk_mb=limits.disk_mb, shm_mb=limits.shm_mb)
+    except ValueError as exc:
+        raise SandboxError(f"cannot start a worker: {exc}") from None
+
+
 _signal_uid = _worker.signal_uid  # the zygote needs it too, and the worker package stands alone
 _signal_namespace = _worker.signal_namespace
 
@@ -683,6 +698,9 @@ class LocalWorker(FramedWorker):
                  isolation: str = "none", listed: tuple[Quiet, int | None] | None = None) -> None:
         self.label = spec.label
         self.spec = spec
+        self.isolation = isolation
+        self.uid = worker_uid() if isolation == "root" else None
+        policy = worker_policy(isolation, spec.limits, self.uid, spec.hide)
         self.dir = Path(tempfile.mkdtemp(prefix="grader-worker-"))
         sub = self.dir / "sub"
         (self.dir / "tmp").mkdir()
@@ -691,8 +709,6 @@ class LocalWorker(FramedWorker):
             shutil.copyfile(src, sub / name)  # copy bytes only: no symlinks, no modes, no owners
         script = install_worker(self.dir)
         shutil.copyfile(spec.driver, self.dir / "driver.py")
-        self.isolation = isolation
-        self.uid = worker_uid() if isolation == "root" else None
         self.pidns: str | None = None  # rootless: the worker's PID namespace, how it is frozen and killed
         self._pidns_fd: int | None = None  # held open while the worker may be signalled: see _namespace_of
         if self.uid is not None:
@@ -709,11 +725,8 @@ class LocalWorker(FramedWorker):
             "--threads", str(lim.threads), "--memory-mb", str(lim.memory_mb),
             "--file-mb", str(lim.file_mb), "--cpu-seconds", str(lim.cpu_seconds), "--device", spec.device,
         ]  # fmt: skip
-        args += ["--isolate", isolation]
-        if isolation != "none":  # the worker isolates itself (as root: then drops to this uid) before any student code
-            args += ["--nproc", str(lim.nproc), "--disk-mb", str(lim.disk_mb), "--shm-mb", str(lim.shm_mb)] + [a for p in spec.hide for a in ("--hide", str(p))]
-        if self.uid is not None:
-            args += ["--uid", str(self.uid)]
+        # The worker isolates itself by it (as root: then drops to this uid) before any student code.
+        args += ["--policy", policy.to_json()]
         self.cgroup = cgroups.make(f"w-{secrets.token_hex(6)}") if cgroups is not None else None
         if self.cgroup is not None:  # the worker joins it first: everything it starts is in it
             # Memory counted by the kernel, shared mappings included (RLIMIT_DATA counts none of

@@ -14,7 +14,8 @@ runners). Its modules, each readable on its own:
 - ``driver_api``: what a problem's driver gets (``grader.driver`` in the worker, the
   autograd watch);
 - ``isolation`` (with ``kernel``'s constants and the ``seccomp`` filter): how a worker
-  leaves the grader's namespaces, as root or rootless, before any student code runs;
+  leaves the grader's namespaces, as root or rootless, before any student code runs, by
+  the ``Policy`` the trusted side sends;
 - ``serve``: a worker's life and its request loop; ``processes``: forking, reaping,
   signalling every process of a uid or a PID namespace;
 - ``zygote``: the template process workers are forked from; ``box``: a container's PID 1.
@@ -46,12 +47,13 @@ from .driver_api import AutogradWatch, load_driver
 from .faults import DriverBug, WrongAnswer
 from .kept import Kept, keep
 from .framing import _LEN, frame, read_frame, write_all, write_frame
+from .isolation import Policy
 from .processes import signal_namespace, signal_uid
 from .values import decode, encode, plain, tensor_list
 from .serve import in_this_process, witness_to
 
 __all__ = ["AutogradWatch", "DriverBug", "Kept", "WrongAnswer", "_LEN", "decode", "encode", "entry", "frame", "in_this_process", "keep",
-           "load_driver", "plain", "read_frame", "signal_namespace", "signal_uid", "tensor_list", "witness_to", "write_all", "write_frame"]
+           "load_driver", "plain", "Policy", "read_frame", "signal_namespace", "signal_uid", "tensor_list", "witness_to", "write_all", "write_frame"]
 
 
 def entry(argv: list[str] | None = None) -> int:

@@ -1,47 +1,138 @@
 """How a worker leaves the grader's namespaces before any student code runs: as root, or
-rootless (a user namespace first); the policy is ``POLICY`` and ``isolate``'s docstring."""
+rootless (a user namespace first), by one object, ``Policy``, that the trusted side builds and
+the worker reads (``isolate``'s docstring says what each step keeps out)."""
 
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 import shutil
 import signal
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from .kernel import SYSCALLS, _CLONE_NEWIPC, _CLONE_NEWNET, _CLONE_NEWNS, _CLONE_NEWPID, _CLONE_NEWUSER, _MNT_DETACH, _MS_BIND, _MS_NODEV, _MS_NOEXEC, _MS_NOSUID, _MS_PRIVATE, _MS_RDONLY, _MS_REC, _MS_REMOUNT, _PR_SET_NO_NEW_PRIVS, _mount
 from .seccomp import seccomp
 
-
-# The isolation policy, in one place (as bubblewrap's flags are). "root": the grader runs as
-# root and each worker gets namespaces and a uid of its own. "rootless": an ordinary user's
-# grader; each worker makes a user namespace first (as bubblewrap and rootless containers
-# do), and inside it the same namespaces and root as under "root"; all workers share the
-# user's uid outside, which the PID namespace, the dropped capabilities and the seccomp
-# filter make harmless. "none": no namespaces (the grader was told --unsandboxed).
-POLICY = {
-    "namespaces": ("user (rootless only)", "mount: a root of allow-listed folders", "PID", "network (no interface)", "IPC"),
-    "root": ("/usr", "/etc", "/bin", "/sbin", "/lib*", "the interpreter's folders (read-only)",
-             "a minimal /dev", "a fresh /proc", "/sys (read-only)", "tmpfs /tmp, /var/tmp, /dev/shm, own folder"),
-    "after": ("no_new_privs", "no capabilities (bounding set emptied)", "seccomp filter", "rlimits"),
-}
+MODES = ("root", "rootless", "none")
+NAMESPACES = {"pid": _CLONE_NEWPID, "mount": _CLONE_NEWNS, "network": _CLONE_NEWNET, "ipc": _CLONE_NEWIPC}
+AFTER = ("no_new_privs", "capabilities", "seccomp")
 
 
-def isolate(uid: int, hide: list[str], home: str, keep: list[str], disk_mb: int, shm_mb: int, rootless: bool = False) -> list[str]:
-    """Before anything of the student's runs: leave the grader's namespaces, and for good.
-    Returns what could not be done (empty when fully isolated). As root (``rootless`` False)
-    the worker ends as ``uid``; rootless, ``uid`` is the user's own, and the user namespace
-    the worker has entered (``user_namespace``) is what gives it the right to do the rest.
+@dataclass(frozen=True)
+class Policy:
+    """A worker's isolation, in one place (as bubblewrap's flags are): the trusted side builds
+    it (``grader._sandbox.runner.worker_policy``, from the runner's mode and the worker's
+    ``Limits``) and sends it as JSON (``--policy``); the worker reads it (``from_json``,
+    which refuses a malformed one before anything else is done) and isolates itself by it
+    (``isolate``) before any student code runs. What a policy leaves out (a namespace, a step
+    of ``after``) is not made, and is said in the worker's notes as what is missing.
+
+    ``mode`` "root": the grader runs as root and each worker gets namespaces and a uid of its
+    own. "rootless": an ordinary user's grader; each worker makes a user namespace first (as
+    bubblewrap and rootless containers do), and inside it the same namespaces and root as
+    under "root"; all workers share the user's uid outside, which the PID namespace, the
+    dropped capabilities and the seccomp filter make harmless. "none": no namespaces (a
+    container's own worker, whose container is the sandbox, or --unsandboxed): of ``after``,
+    only no_new_privs and the seccomp filter.
+
+    The root of its own (root and rootless) holds the folders of ``system`` (read-only), the
+    interpreter's folders (read-only), a minimal /dev (``devices``, the nodes whose names
+    start with one of ``device_prefixes``, a tmpfs /dev/shm of ``shm_mb``), a fresh /proc,
+    /sys (read-only), and tmpfs ``scratch`` folders and own folder of ``disk_mb`` each.
+    """
+
+    mode: str  # "root", "rootless" or "none" (above)
+    uid: int | None = None  # root only, and then required: the uid and gid the worker ends as (no other process has it)
+    hide: tuple[str, ...] = ()  # folders covered where they still show (under a kept folder): course secrets, other students, output
+    disk_mb: int | None = None  # MiB of each of its tmpfs scratch folders and own folder (required unless "none")
+    shm_mb: int | None = None  # MiB of its tmpfs /dev/shm (required unless "none")
+    nproc: int | None = None  # processes and threads at most (RLIMIT_NPROC; required unless "none")
+    # Which are made after the user namespace (rootless), always in this order: a PID
+    # namespace (its own /proc), a mount namespace (a root of its own), a network namespace
+    # (no interface up), an IPC namespace (no SysV object of another worker).
+    namespaces: tuple[str, ...] = ("pid", "mount", "network", "ipc")
+    system: tuple[str, ...] = ("usr", "etc", "bin", "sbin", "lib", "lib32", "lib64", "libx32")  # /NAME, read-only (a link stays a link)
+    devices: tuple[str, ...] = ("null", "zero", "full", "random", "urandom")  # /dev/NAME bound in: no terminal of anyone's
+    device_prefixes: tuple[str, ...] = ("nvidia",)  # every /dev node whose name starts so: the GPUs'
+    scratch: tuple[str, ...] = ("/tmp", "/var/tmp")  # tmpfs of disk_mb each (the worker's folder is re-created in one)
+    # Then, before the student's code: no_new_privs; no capabilities (the bounding set
+    # emptied: nothing can give them back); the seccomp filter (``seccomp``). Rlimits come after.
+    after: tuple[str, ...] = AFTER
+
+    def __post_init__(self) -> None:
+        why = self._malformed()
+        if why:
+            raise ValueError(f"the worker's isolation policy is malformed: {why}")
+
+    def _malformed(self) -> str | None:
+        if self.mode not in MODES:
+            return f"mode {self.mode!r} is none of {', '.join(MODES)}"
+        for name in ("uid", "disk_mb", "shm_mb", "nproc"):
+            value = getattr(self, name)
+            low = 0 if name == "uid" else 1
+            if value is not None and (type(value) is not int or not low <= value < (1 << 32) - 1):
+                return f"{name} {value!r} is not an integer from {low} to {(1 << 32) - 2}"
+        if self.mode != "none" and None in (self.nproc, self.disk_mb, self.shm_mb):
+            return f"mode {self.mode} needs nproc, disk_mb and shm_mb"
+        if (self.mode == "root") != (self.uid is not None):
+            return "a uid goes with mode root, and only with it"
+        vocabulary = {"namespaces": tuple(NAMESPACES), "after": AFTER}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "mode" or not isinstance(f.default, tuple):
+                continue
+            if type(value) is not tuple or not all(type(v) is str and v and "\0" not in v for v in value):
+                return f"{f.name} {value!r} is not a list of non-empty strings"
+            known = vocabulary.get(f.name)
+            if known is not None and not set(value) <= set(known):
+                return f"{f.name} {list(value)!r} names what is none of {', '.join(known)}"
+            if f.name in ("system", "devices", "device_prefixes") and any("/" in v or v in (".", "..") for v in value):
+                return f"{f.name} {list(value)!r} holds a path: names in / and /dev only"
+            if f.name == "scratch" and any(not os.path.isabs(v) or os.path.normpath(v) != v for v in value):
+                return f"scratch {list(value)!r} holds a path that is not absolute and plain"
+        return None
+
+    def to_json(self) -> str:
+        """The policy as one line of JSON (ASCII), every field written."""
+        return json.dumps(asdict(self), separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> Policy:
+        """The policy ``to_json`` wrote; ValueError (saying what is wrong) for anything else."""
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise ValueError(f"the worker's isolation policy is malformed: not JSON ({exc})") from None
+        if type(data) is not dict:
+            raise ValueError(f"the worker's isolation policy is malformed: a {type(data).__name__}, not an object")
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown or "mode" not in data:
+            why = f"unknown field(s) {', '.join(unknown)}" if unknown else "no mode"
+            raise ValueError(f"the worker's isolation policy is malformed: {why}")
+        values: dict[str, Any] = {k: tuple(v) if type(v) is list else v for k, v in data.items()}
+        return cls(**values)
+
+
+def isolate(policy: Policy, home: str, keep: list[str]) -> list[str]:
+    """Before anything of the student's runs: leave the grader's namespaces, and for good, as
+    ``policy`` says (its mode root or rootless). Returns what could not be done (empty when
+    fully isolated). As root the worker ends as ``policy.uid``; rootless, as the user's own
+    uid, and the user namespace the worker has entered (``user_namespace``) is what gives it
+    the right to do the rest.
 
     - a mount namespace of its own with a root of its own (an allow-list, not a deny-list):
-      only the system's read-only folders (/usr, /etc, /lib...), a minimal /dev (null, zero,
-      full, random, urandom, the GPUs' nodes: no terminal of anyone's), a /proc of its own,
+      only the system's read-only folders (``policy.system``: /usr, /etc, /lib...), a minimal
+      /dev (``policy.devices``: null, zero, full, random, urandom; the GPUs' nodes: no
+      terminal of anyone's), a /proc of its own,
       /sys read-only, the interpreter's folders (``keep``, read-only) and the worker's own
       folder ``home`` exist there. Any other copy of a reference on the machine (another
       checkout, an instructor's home, the submissions and output folders) is simply absent.
-      /tmp, /var/tmp and /dev/shm are small tmpfs of its own, ``home`` is re-created inside
-      its /tmp (the disk, and the user's quota, cannot be filled), and every path of
-      ``hide`` that still shows (under a kept folder) is covered;
+      /tmp, /var/tmp (``policy.scratch``) and /dev/shm are small tmpfs of its own, ``home``
+      is re-created inside its /tmp (the disk, and the user's quota, cannot be filled), and
+      every path of ``policy.hide`` that still shows (under a kept folder) is covered;
     - a PID namespace of its own, with a /proc that shows only it: the grader's processes
       (their command lines, environments, folders) and other workers' do not exist there,
       and no pid outside can be named (``kill(-1)`` reaches only its own). The worker is
@@ -55,38 +146,43 @@ def isolate(uid: int, hide: list[str], home: str, keep: list[str], disk_mb: int,
       no supplementary groups, as root the uid/gid ``uid`` (no other process has it), and a
       seccomp filter (``seccomp``) on the calls that reach beyond the worker.
 
-    Where a root of its own cannot be made, it falls back on covering ``hide`` in place.
+    Where a root of its own cannot be made, it falls back on covering ``policy.hide`` in place.
     """
+    if policy.mode not in ("root", "rootless"):
+        raise ValueError(f"isolate() is for modes root and rootless, not {policy.mode}")
+    rootless = policy.mode == "rootless"
+    uid = os.getuid() if rootless else policy.uid
+    assert uid is not None  # (a root policy has one: Policy refuses it without)
     libc = ctypes.CDLL(None, use_errno=True)
     missing: list[str] = []
-    pid_ns = _pid_namespace(libc)  # from here on this is PID 1 of a new namespace (or the same process)
+    # from here on this is PID 1 of a new namespace (or the same process)
+    pid_ns = "pid" in policy.namespaces and _pid_namespace(libc)
     if not pid_ns:
-        missing.append(f"PID namespace ({os.strerror(ctypes.get_errno())}): the grader's processes are visible")
-    if libc.unshare(_CLONE_NEWNS) == 0:
+        missing.append(f"PID namespace ({_why_not(policy, 'pid')}): the grader's processes are visible")
+    if _unshare(libc, policy, "mount"):
         _mount(libc, "none", "/", None, _MS_REC | _MS_PRIVATE)
         try:
-            _private_root(libc, uid, hide, home, keep, disk_mb, shm_mb, fresh_proc=pid_ns, rootless=rootless, missing=missing)
+            _private_root(libc, policy, uid, home, keep, fresh_proc=pid_ns, missing=missing)
         except OSError as exc:
             missing.append(f"root of its own ({exc}): only the course's own folders are hidden")
-            _cover_in_place(libc, uid, hide, home, keep, disk_mb, shm_mb, missing)
+            _cover_in_place(libc, policy, uid, home, keep, missing)
     else:
-        missing.append(f"mount namespace ({os.strerror(ctypes.get_errno())}): course files not hidden, disk not capped")
-    if libc.unshare(_CLONE_NEWNET) != 0:
-        missing.append(f"network namespace ({os.strerror(ctypes.get_errno())}): network not cut")
-    if libc.unshare(_CLONE_NEWIPC) != 0:  # SysV shared memory, semaphores and queues of its own: gone with it
-        missing.append(f"IPC namespace ({os.strerror(ctypes.get_errno())}): SysV IPC objects are shared")
-    _drop_bounding_set(libc)
-    libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+        missing.append(f"mount namespace ({_why_not(policy, 'mount')}): course files not hidden, disk not capped")
+    if not _unshare(libc, policy, "network"):
+        missing.append(f"network namespace ({_why_not(policy, 'network')}): network not cut")
+    if not _unshare(libc, policy, "ipc"):  # SysV shared memory, semaphores and queues of its own: gone with it
+        missing.append(f"IPC namespace ({_why_not(policy, 'ipc')}): SysV IPC objects are shared")
+    if "capabilities" in policy.after:
+        _drop_bounding_set(libc)
+    missing += _no_new_privs(libc, policy)
     if not rootless:  # (a user namespace whose setgroups is denied has no groups to drop)
         os.setgroups([])
     os.setresgid(os.getgid() if rootless else uid, os.getgid() if rootless else uid, os.getgid() if rootless else uid)
     os.setresuid(uid, uid, uid)
-    gap = _drop_capabilities(libc)
+    gap = _drop_capabilities(libc) if "capabilities" in policy.after else "capabilities not dropped (not in the policy)"
     if gap:
         missing.append(gap)
-    gap = seccomp(libc)
-    if gap:
-        missing.append(gap)
+    missing += _seccomp(libc, policy)
     if pid_ns:
         # Sessions of their own, seen from inside: PID 1's group has no other member (a
         # killpg of the parent's group reaches nothing), and the worker's is its own.
@@ -95,6 +191,35 @@ def isolate(uid: int, hide: list[str], home: str, keep: list[str], disk_mb: int,
         _stay_init()  # PID 1 stays a bare reaper; the worker goes on as PID 2
         os.setsid()
     return missing
+
+
+def filter_only(policy: Policy) -> list[str]:
+    """Mode "none" (a container's own worker, or --unsandboxed): no namespaces; no_new_privs
+    and the seccomp filter where ``policy.after`` has them. Returns what could not be done."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    return _no_new_privs(libc, policy) + _seccomp(libc, policy)
+
+
+def _no_new_privs(libc: Any, policy: Policy) -> list[str]:
+    if "no_new_privs" not in policy.after:
+        return ["no_new_privs (not in the policy): a setuid program it runs gains its privileges"]
+    libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    return []
+
+
+def _seccomp(libc: Any, policy: Policy) -> list[str]:
+    gap = seccomp(libc) if "seccomp" in policy.after else "seccomp filter (not in the policy)"
+    return [gap] if gap else []
+
+
+def _unshare(libc: Any, policy: Policy, name: str) -> bool:
+    """Make the namespace ``name`` where ``policy`` has it: True if it was made."""
+    return name in policy.namespaces and libc.unshare(NAMESPACES[name]) == 0
+
+
+def _why_not(policy: Policy, name: str) -> str:
+    """Why the namespace ``name`` was not made (right after the call that failed, if any)."""
+    return os.strerror(ctypes.get_errno()) if name in policy.namespaces else "not in the policy"
 
 
 def user_namespace(libc: Any | None = None) -> str | None:
@@ -121,7 +246,7 @@ def probe() -> int:
     else 1, with the reason on stdout. (A process of its own: the grader's stays as it is.)"""
     libc = ctypes.CDLL(None, use_errno=True)
     why = user_namespace(libc)
-    if why is None and libc.unshare(_CLONE_NEWNS | _CLONE_NEWPID | _CLONE_NEWNET | _CLONE_NEWIPC) != 0:
+    if why is None and libc.unshare(_CLONE_NEWNS | _CLONE_NEWPID | _CLONE_NEWNET | _CLONE_NEWIPC) != 0:  # every one a policy may name
         why = f"namespaces in a user namespace ({os.strerror(ctypes.get_errno())})"
     if why is None:
         child = os.fork()
@@ -195,7 +320,6 @@ def _pid_namespace(libc: Any) -> bool:
             signal.signal(sig, signal.SIG_DFL)
         os.kill(os.getpid(), sig)
     os._exit(code if code >= 0 else 128 - code)
-_SYSTEM_DIRS = ("usr", "etc", "bin", "sbin", "lib", "lib32", "lib64", "libx32")
 
 
 def _under(path: str, root: str) -> bool:
@@ -230,20 +354,18 @@ def _locked_flags(path: str) -> int:
     return flags & (_MS_RDONLY | _MS_NOSUID | _MS_NODEV | _MS_NOEXEC)  # ST_* and MS_* agree on these bits
 
 
-_DEVICES = ("null", "zero", "full", "random", "urandom")
-
-
-def _minimal_dev(libc: Any, new: str, shm_mb: int) -> None:
-    """A /dev of its own: a tmpfs with the few device nodes a program needs (bound from the
-    host's), the GPUs' nodes, /dev/shm (a small tmpfs) and the usual links. No terminal, no
+def _minimal_dev(libc: Any, new: str, policy: Policy) -> None:
+    """A /dev of its own: a tmpfs with the few device nodes a program needs (``policy.devices``,
+    bound from the host's), the GPUs' nodes (``policy.device_prefixes``), /dev/shm (a small
+    tmpfs, ``policy.shm_mb``) and the usual links. No terminal, no
     disk, nothing of the user's session: a worker that shares the user's uid cannot open the
     instructor's terminal."""
     dev = new + "/dev"
     os.makedirs(dev, exist_ok=True)
     _mount(libc, "tmpfs", dev, "tmpfs", _MS_NOSUID | _MS_NOEXEC, "size=64k,mode=755")
-    names = [n for n in _DEVICES if os.path.exists("/dev/" + n)]
+    names = [n for n in policy.devices if os.path.exists("/dev/" + n)]
     try:
-        names += sorted(n for n in os.listdir("/dev") if n.startswith("nvidia"))
+        names += sorted(n for n in os.listdir("/dev") if n.startswith(policy.device_prefixes))
     except OSError:
         pass
     for name in names:
@@ -257,12 +379,17 @@ def _minimal_dev(libc: Any, new: str, shm_mb: int) -> None:
                      ("stderr", "/proc/self/fd/2")):
         os.symlink(to, dev + "/" + link)
     os.makedirs(dev + "/shm")
-    _scratch(libc, dev + "/shm", shm_mb)
+    _scratch(libc, dev + "/shm", _mb(policy.shm_mb))
     _mount(libc, "none", dev, None, _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NOEXEC)
 
 
-def _private_root(libc: Any, uid: int, hide: list[str], home: str, keep: list[str], disk_mb: int, shm_mb: int,
-                  fresh_proc: bool = False, rootless: bool = False, missing: list[str] | None = None) -> None:
+def _mb(size: int | None) -> int:
+    assert size is not None  # (an isolating policy has every size: Policy refuses it without)
+    return size
+
+
+def _private_root(libc: Any, policy: Policy, uid: int, home: str, keep: list[str], fresh_proc: bool = False,
+                  missing: list[str] | None = None) -> None:
     import platform
     import tempfile
 
@@ -280,13 +407,13 @@ def _private_root(libc: Any, uid: int, hide: list[str], home: str, keep: list[st
             if read_only:
                 _mount(libc, "none", target, None, _MS_BIND | _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _locked_flags(path))
 
-        for name in _SYSTEM_DIRS:
+        for name in policy.system:
             path = "/" + name
             if os.path.islink(path):
                 os.symlink(os.readlink(path), new + path)
             elif os.path.isdir(path):
                 bind(path)
-        _minimal_dev(libc, new, shm_mb)
+        _minimal_dev(libc, new, policy)
         os.makedirs(new + "/proc")
         try:
             if not fresh_proc:
@@ -294,16 +421,16 @@ def _private_root(libc: Any, uid: int, hide: list[str], home: str, keep: list[st
             # The PID namespace's own /proc: only the worker's processes.
             _mount(libc, "proc", new + "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC)
         except OSError as exc:
-            if rootless:  # the host's /proc would show the grader's environment to its own uid: none at all
+            if policy.mode == "rootless":  # the host's /proc would show the grader's environment to its own uid: none at all
                 if missing is not None:
                     missing.append(f"a /proc of its own ({exc.strerror}): the worker has no /proc")
             else:  # as root the worker is another uid: the grader's /proc entries are not its to read
                 bind("/proc", read_only=False)
         bind("/sys")
-        for d in ("/tmp", "/var/tmp"):
+        for d in policy.scratch:
             os.makedirs(new + d)
-            _scratch(libc, new + d, disk_mb)
-        shown = ["/" + n for n in _SYSTEM_DIRS]
+            _scratch(libc, new + d, _mb(policy.disk_mb))
+        shown = ["/" + n for n in policy.system]
         for path in sorted({os.path.abspath(k) for k in keep if k and os.path.isdir(k)}, key=len):
             if not any(_under(path, s) for s in shown) and not _under(path, home) and not _under(home, path):
                 real = os.path.realpath(path)
@@ -311,11 +438,11 @@ def _private_root(libc: Any, uid: int, hide: list[str], home: str, keep: list[st
                 if real != path:  # the interpreter knows it by this name too
                     bind(real, at=path)
                 shown.append(path)
-        if not any(_under(home, d) for d in ("/tmp", "/var/tmp")):  # the root is read-only: home gets a tmpfs too
+        if not any(_under(home, d) for d in policy.scratch):  # the root is read-only: home gets a tmpfs too
             os.makedirs(new + home)
-            _scratch(libc, new + home, disk_mb)
+            _scratch(libc, new + home, _mb(policy.disk_mb))
         _copy_home(saved, new + home, uid, skip=os.path.basename(new))
-        for path in hide:  # what a kept folder may still hold (course files under /usr, say)
+        for path in policy.hide:  # what a kept folder may still hold (course files under /usr, say)
             target = new + os.path.realpath(path)
             if os.path.isdir(target) and not any(_under(k, path) for k in [*keep, home]):
                 _mount(libc, "tmpfs", target, "tmpfs", _MS_RDONLY | _MS_NOSUID | _MS_NODEV, "size=4k,mode=000")
@@ -334,24 +461,24 @@ def _private_root(libc: Any, uid: int, hide: list[str], home: str, keep: list[st
     _mount(libc, "none", "/", None, _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NODEV)
 
 
-def _cover_in_place(libc: Any, uid: int, hide: list[str], home: str, keep: list[str], disk_mb: int, shm_mb: int,
-                    missing: list[str]) -> None:
-    """The fallback: cover each folder of ``hide`` with an empty read-only tmpfs, give the
-    worker its own /tmp, /var/tmp and /dev/shm, and re-create ``home`` inside its /tmp."""
-    for path in hide:  # never one that holds the interpreter or the worker's own folder
+def _cover_in_place(libc: Any, policy: Policy, uid: int, home: str, keep: list[str], missing: list[str]) -> None:
+    """The fallback: cover each folder of ``policy.hide`` with an empty read-only tmpfs, give
+    the worker its own scratch folders (/tmp, /var/tmp), /run/lock and /dev/shm, and re-create
+    ``home`` inside its /tmp."""
+    for path in policy.hide:  # never one that holds the interpreter or the worker's own folder
         if os.path.isdir(path) and not any(_under(k, path) for k in [*keep, home]):
             _mount(libc, "tmpfs", path, "tmpfs", _MS_RDONLY | _MS_NOSUID | _MS_NODEV, "size=4k,mode=000")
     saved = os.open(home, os.O_RDONLY | os.O_DIRECTORY)
-    covered = [d for d in ("/tmp", "/var/tmp", "/run/lock") if os.path.isdir(d) and not any(_under(k, d) for k in keep)]
+    covered = [d for d in (*policy.scratch, "/run/lock") if os.path.isdir(d) and not any(_under(k, d) for k in keep)]
     for d in covered:
-        _scratch(libc, d, disk_mb)
+        _scratch(libc, d, _mb(policy.disk_mb))
     if not any(_under(home, d) for d in covered):
-        _scratch(libc, home, disk_mb)  # the interpreter lives under /tmp: cap the worker's own folder at least
+        _scratch(libc, home, _mb(policy.disk_mb))  # the interpreter lives under /tmp: cap the worker's own folder at least
         missing.append("private /tmp (the interpreter lives under /tmp): /tmp is shared")
     _copy_home(saved, home, uid)
     os.close(saved)
     if os.path.isdir("/dev/shm"):
-        _scratch(libc, "/dev/shm", shm_mb)
+        _scratch(libc, "/dev/shm", _mb(policy.shm_mb))
 
 
 def _stay_init() -> None:

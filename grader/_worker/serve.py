@@ -4,7 +4,6 @@ say it is ready, then serve the trusted side's requests (load, call, prepare, ru
 from __future__ import annotations
 
 import argparse
-import ctypes
 import os
 import resource
 import sys
@@ -17,9 +16,7 @@ from .kept import keep
 from .kept import pin as pin_kept
 from .faults import DriverBug, WrongAnswer, _fault, _import_student, _theirs
 from .framing import _bound_framing, write_frame
-from .isolation import isolate, user_namespace
-from .kernel import _PR_SET_NO_NEW_PRIVS
-from .seccomp import seccomp
+from .isolation import Policy, filter_only, isolate, user_namespace
 from .values import decode, encode, pin, plain
 
 
@@ -47,17 +44,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--file-mb", type=int, required=True)
     ap.add_argument("--cpu-seconds", type=int, required=True)
     ap.add_argument("--device", required=True)
-    ap.add_argument("--isolate", choices=("root", "rootless", "none"), required=True,
-                    help="root: namespaces and --uid; rootless: a user namespace first, then the same; none: as it is")
-    ap.add_argument("--uid", type=int, default=None, help="with --isolate root: run as this uid")
-    ap.add_argument("--hide", action="append", default=[], help="a folder to cover, where it still shows")
-    ap.add_argument("--nproc", type=int, default=None, help="processes and threads at most (RLIMIT_NPROC)")
-    ap.add_argument("--disk-mb", type=int, default=None, help="MiB of its /tmp and own folder")
-    ap.add_argument("--shm-mb", type=int, default=None, help="MiB of its /dev/shm")
+    ap.add_argument("--policy", required=True, help="the isolation policy, as JSON (isolation.Policy.to_json)")
     ap.add_argument("--cgroup", action="append", default=[], help="a cgroup folder to join first (repeatable)")
     args = ap.parse_args(argv)
-    if args.isolate != "none" and (None in (args.nproc, args.disk_mb, args.shm_mb) or (args.isolate == "root") != (args.uid is not None)):
-        ap.error("--isolate root|rootless needs --nproc, --disk-mb and --shm-mb, and --uid exactly with root")
+    try:  # refused before anything else is done: no student code has run
+        policy = Policy.from_json(args.policy)
+    except ValueError as exc:
+        ap.error(str(exc))
     req, rep = args.req_fd, args.rep_fd
     sub_dir = os.path.abspath(args.sub)
     not_isolated: list[str] = []
@@ -68,22 +61,17 @@ def main(argv: list[str] | None = None) -> int:
         except OSError as exc:
             not_isolated.append(f"cgroup of its own ({exc.strerror}): killed by signals, frozen by signals until "
                                 "every process is seen stopped, memory by RLIMIT_DATA")
-    if args.isolate != "none":
+    if policy.mode != "none":
         home = os.path.dirname(sub_dir)
         keep = [sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable)),
                 *(p for p in sys.path if os.path.isabs(p)), *os.environ.get("LD_LIBRARY_PATH", "").split(":")]
-        rootless = args.isolate == "rootless"
-        refused = user_namespace() if rootless else None
+        refused = user_namespace() if policy.mode == "rootless" else None
         if refused:  # the grader probed this before choosing rootless: a refusal now is the machine's change
             raise SystemExit(f"cannot isolate the worker: {refused}")
-        not_isolated += isolate(os.getuid() if rootless else args.uid, args.hide, home, keep, args.disk_mb, args.shm_mb, rootless=rootless)
+        not_isolated += isolate(policy, home, keep)
         os.chdir(sub_dir)  # the folder was re-created: leave the covered one
     else:  # no namespaces (a container's own worker, or --unsandboxed): the filter at least
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
-        gap = seccomp(libc)
-        if gap:
-            not_isolated.append(gap)
+        not_isolated += filter_only(policy)
 
     import torch  # the harness's cost, paid before the student's code runs (a fork of a zygote has it)
 
@@ -103,11 +91,11 @@ def main(argv: list[str] | None = None) -> int:
     spent = resource.getrusage(resource.RUSAGE_SELF)  # RLIMIT_CPU counts from the start: importing torch is not theirs
     _limit(resource.RLIMIT_CPU, int(spent.ru_utime + spent.ru_stime) + 1 + args.cpu_seconds, slack=2)
     _limit(resource.RLIMIT_CORE, 0)
-    if args.nproc is not None:
+    if policy.nproc is not None:
         # As root: every process and thread of the worker's own uid. Rootless: of the user's
         # uid in the worker's own user namespace (the kernel counts each user namespace
         # apart, and also charges the user's own count): a fork bomb stops here.
-        _limit(resource.RLIMIT_NPROC, args.nproc)
+        _limit(resource.RLIMIT_NPROC, policy.nproc)
     sys.path.insert(0, sub_dir)
     sys.argv = [args.module + ".py"]
 

@@ -11,6 +11,7 @@ import sys
 import time
 from typing import Any
 
+from .isolation import Policy
 from .processes import _fork, signal_uid
 from .serve import main
 
@@ -95,8 +96,17 @@ def zygote(ctl: int) -> int:
         for fd in fds:
             os.close(fd)
         argv = request.get("argv", [])
-        workers[pid] = int(argv[argv.index("--uid") + 1]) if "--uid" in argv else None
+        workers[pid] = _uid_of(argv)
         _json_message(sock, {"pid": pid})
+
+
+def _uid_of(argv: list[str]) -> int | None:
+    """The uid a worker of these arguments runs as (its policy's, as root); None if none (or
+    its policy is malformed: the worker refuses it before it runs anything)."""
+    try:
+        return Policy.from_json(argv[argv.index("--policy") + 1]).uid
+    except (ValueError, IndexError, TypeError):
+        return None
 
 
 def _kill_all(workers: dict[int, int | None]) -> None:
