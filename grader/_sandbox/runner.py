@@ -491,11 +491,11 @@ class FramedWorker:
 
     def _frame(self, timeout: float, starting: bool) -> tuple[WorkerReply, bytes]:
         try:
-            (hlen,) = _worker._LEN.unpack(self._recv(_worker._LEN.size))
+            (hlen,) = _worker.LENGTH.unpack(self._recv(_worker.LENGTH.size))
             if hlen > 16 << 20:
                 self._broken("an oversized reply header")
             head = self._recv(hlen)
-            (plen,) = _worker._LEN.unpack(self._recv(_worker._LEN.size))
+            (plen,) = _worker.LENGTH.unpack(self._recv(_worker.LENGTH.size))
             if plen > MAX_REPLY_BYTES:
                 self._broken(f"a reply of {plen} bytes (at most {MAX_REPLY_BYTES} are accepted)")
             data = self._recv(plen) if plen else b""

@@ -46,13 +46,13 @@ import sys
 from .driver_api import AutogradWatch, load_driver
 from .faults import DriverBug, WrongAnswer
 from .kept import Kept, keep
-from .framing import _LEN, frame, read_frame, write_all, write_frame
+from .framing import LENGTH, frame, read_frame, write_all, write_frame
 from .isolation import Policy
 from .processes import signal_namespace, signal_uid
 from .values import decode, encode, plain, tensor_list
 from .serve import in_this_process, witness_to
 
-__all__ = ["AutogradWatch", "DriverBug", "Kept", "WrongAnswer", "_LEN", "decode", "encode", "entry", "frame", "in_this_process", "keep",
+__all__ = ["AutogradWatch", "DriverBug", "Kept", "WrongAnswer", "LENGTH", "decode", "encode", "entry", "frame", "in_this_process", "keep",
            "load_driver", "plain", "Policy", "read_frame", "signal_namespace", "signal_uid", "tensor_list", "witness_to", "write_all", "write_frame"]
 
 

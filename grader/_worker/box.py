@@ -13,7 +13,7 @@ import threading
 from typing import Any
 
 from .framing import read_frame, write_all, write_frame
-from .processes import _fork, _reap
+from .processes import fork_running, reap
 from .serve import main
 
 
@@ -86,17 +86,17 @@ def box(argv: list[str]) -> int:
                          "--module", str(request["module"]), "--memory-mb", str(int(request["memory_mb"])),
                          *worker_args])
 
-        pid = _fork(worker)
+        pid = fork_running(worker)
         os.close(out_w)
         drain = threading.Thread(target=_forward, args=(out_r, 2, BOX_OUTPUT_BYTES), daemon=True)
         drain.start()
-        status = _reap(pid)
+        status = reap(pid)
         while True:  # the student's other processes, wherever they went: none outlives its worker
             try:
                 os.kill(-1, signal.SIGKILL)
             except ProcessLookupError:
                 break
-            _reap(None)
+            reap(None)
         drain.join(timeout=10)  # everything that held the pipe is dead: it has ended
         code = os.waitstatus_to_exitcode(status)
         if code != 0:

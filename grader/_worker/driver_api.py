@@ -45,7 +45,7 @@ class AutogradWatch:
         self._armed = False
         self._saved_tensors_hooks = torch.autograd.graph.saved_tensors_hooks
         self._grad_enabled, self._set_grad_enabled = torch._C.is_grad_enabled, torch._C._set_grad_enabled
-        self._report = _witness  # bound now: the reply channel's writer
+        self._report = WITNESS  # bound now: the reply channel's writer
         targets = [
             (torch.Tensor, "backward", "Tensor.backward"), (torch.autograd, "backward", "torch.autograd.backward"),
             (torch.autograd, "grad", "torch.autograd.grad"), (torch.autograd.functional, "jacobian", "torch.autograd.functional.jacobian"),
@@ -76,7 +76,7 @@ class AutogradWatch:
         """``(fn(), [])``, every use of autograd having been reported to the trusted side as it
         happened; ``(None, ["..."])`` when fn raised after a use (torch.func refuses to run
         under the graph watch: what it was asked to do is the answer)."""
-        used = _witness.count()
+        used = WITNESS.count()
         self._armed = True
         was = self._grad_enabled()
         self._set_grad_enabled(False)  # nothing the call computes is recorded: no graph to use
@@ -84,7 +84,7 @@ class AutogradWatch:
             with self._saved_tensors_hooks(self._pack, lambda t: t):
                 return fn(), []  # (a function that returns None returned None: the driver says what that is)
         except Exception:
-            if _witness.count() == used:
+            if WITNESS.count() == used:
                 raise
             return None, ["autograd (reported as it was used)"]
         finally:
@@ -118,10 +118,10 @@ class _Witness:
         self._seen.clear()
 
 
-_witness = _Witness()
+WITNESS = _Witness()
 
 
-def _check_driver_call(driver: Any, name: str, fn: Any, student: Any, kwargs: dict[str, Any]) -> None:
+def driver_call_check(driver: Any, name: str, fn: Any, student: Any, kwargs: dict[str, Any]) -> None:
     import inspect
 
     if not callable(fn):  # (the trusted side names the driver's file: here it is a copy, driver.py)
@@ -139,7 +139,7 @@ def _check_driver_call(driver: Any, name: str, fn: Any, student: Any, kwargs: di
 def load_driver(path: str, name: str = "_grader_driver", register: bool = False) -> ModuleType:
     """Import a driver file by path. It imports what it uses from ``grader.driver``
     (``WrongAnswer``, ``plain``, ``tensor_list``, ``keep``, ``AutogradWatch``): in the worker, the
-    worker's own (see ``_register_driver_api``); on the trusted side, the real module."""
+    worker's own (see ``register_driver_api``); on the trusted side, the real module."""
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -149,7 +149,7 @@ def load_driver(path: str, name: str = "_grader_driver", register: bool = False)
     return module
 
 
-def _register_driver_api() -> None:
+def register_driver_api() -> None:
     """In the worker, before any driver or student code is imported: ``grader.driver`` is
     this process's own ``WrongAnswer``, ``plain``, ``tensor_list``, ``keep`` and ``AutogradWatch``
     (the classes the request loop recognises), whatever else is installed, and a student's

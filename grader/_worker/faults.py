@@ -25,7 +25,7 @@ class DriverBug(Exception):
     authoring error of the course, reported as the grader's, never the student's."""
 
 
-def _import_student(sub_dir: str, module_name: str, names: dict[str, str] | None = None,
+def import_in_folder(sub_dir: str, module_name: str, names: dict[str, str] | None = None,
                     loader: bool = False) -> ModuleType:
     """The student's module, its top-level ``if __name__ == "__main__":`` bodies left out and
     ``names`` renamed (``source``: what runs is what the trusted side reads)."""
@@ -37,12 +37,12 @@ def _their_frames(exc: BaseException, sub_dir: str) -> list[traceback.FrameSumma
     return [f for f in frames if not f.filename.startswith("<") and os.path.abspath(f.filename).startswith(sub_dir + os.sep)]
 
 
-def _theirs(exc: BaseException, sub_dir: str) -> bool:
+def raised_by_student(exc: BaseException, sub_dir: str) -> bool:
     """Whether the student's code is on ``exc``'s traceback (it ran, and raised or let it through)."""
     return bool(_their_frames(exc, sub_dir))
 
 
-def _fault(exc: BaseException, sub_dir: str) -> dict[str, Any]:
+def fault_report(exc: BaseException, sub_dir: str) -> dict[str, Any]:
     """Describe an exception for the student: their own frames only."""
     theirs = _their_frames(exc, sub_dir)
     for f in theirs:

@@ -9,14 +9,14 @@ import struct
 from typing import Any, Callable
 
 
-_LEN = struct.Struct(">Q")
+LENGTH = struct.Struct(">Q")
 
 
 
 
 def frame(header: dict[str, Any], payload: bytes = b"") -> bytes:
     head = json.dumps(header, allow_nan=True).encode()
-    return _LEN.pack(len(head)) + head + _LEN.pack(len(payload)) + payload
+    return LENGTH.pack(len(head)) + head + LENGTH.pack(len(payload)) + payload
 
 
 def write_frame(fd: int, header: dict[str, Any], payload: bytes = b"") -> None:
@@ -42,19 +42,19 @@ def _read_exact(fd: int, n: int) -> bytes:
 
 
 def read_frame(fd: int) -> tuple[dict[str, Any], bytes]:
-    (hlen,) = _LEN.unpack(_read_exact(fd, _LEN.size))
+    (hlen,) = LENGTH.unpack(_read_exact(fd, LENGTH.size))
     header = json.loads(_read_exact(fd, hlen))
-    (plen,) = _LEN.unpack(_read_exact(fd, _LEN.size))
+    (plen,) = LENGTH.unpack(_read_exact(fd, LENGTH.size))
     return header, _read_exact(fd, plen) if plen else b""
 
 
-def _bound_framing() -> tuple[Callable[[int], tuple[dict[str, Any], bytes]], Callable[..., None],
+def bound_framing() -> tuple[Callable[[int], tuple[dict[str, Any], bytes]], Callable[..., None],
                              Callable[..., bytes], Callable[[int, bytes], None]]:
     """``read_frame`` and ``write_frame`` made of what is bound now (``os.read``, ``os.write``,
     ``json``, ``struct``), for a request loop that must not look anything up later; and
     ``write_frame``'s two halves, ``framed`` (header and payload to bytes) and ``send``."""
     os_read, os_write, dumps, loads = os.read, os.write, json.dumps, json.loads
-    pack, unpack, size, join, view_of = _LEN.pack, _LEN.unpack, _LEN.size, b"".join, memoryview
+    pack, unpack, size, join, view_of = LENGTH.pack, LENGTH.unpack, LENGTH.size, b"".join, memoryview
 
     def exact(fd: int, n: int) -> bytes:
         chunks = []

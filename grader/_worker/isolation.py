@@ -12,11 +12,11 @@ import signal
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from .kernel import SYSCALLS, _CLONE_NEWIPC, _CLONE_NEWNET, _CLONE_NEWNS, _CLONE_NEWPID, _CLONE_NEWUSER, _MNT_DETACH, _MS_BIND, _MS_NODEV, _MS_NOEXEC, _MS_NOSUID, _MS_PRIVATE, _MS_RDONLY, _MS_REC, _MS_REMOUNT, _PR_SET_NO_NEW_PRIVS, _mount
+from .kernel import SYSCALLS, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER, MNT_DETACH, MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT, PR_SET_NO_NEW_PRIVS, mount
 from .seccomp import seccomp
 
 MODES = ("root", "rootless", "none")
-NAMESPACES = {"pid": _CLONE_NEWPID, "mount": _CLONE_NEWNS, "network": _CLONE_NEWNET, "ipc": _CLONE_NEWIPC}
+NAMESPACES = {"pid": CLONE_NEWPID, "mount": CLONE_NEWNS, "network": CLONE_NEWNET, "ipc": CLONE_NEWIPC}
 AFTER = ("no_new_privs", "capabilities", "seccomp")
 
 
@@ -160,7 +160,7 @@ def isolate(policy: Policy, home: str, keep: list[str]) -> list[str]:
     if not pid_ns:
         missing.append(f"PID namespace ({_why_not(policy, 'pid')}): the grader's processes are visible")
     if _unshare(libc, policy, "mount"):
-        _mount(libc, "none", "/", None, _MS_REC | _MS_PRIVATE)
+        mount(libc, "none", "/", None, MS_REC | MS_PRIVATE)
         try:
             _private_root(libc, policy, uid, home, keep, fresh_proc=pid_ns, missing=missing)
         except OSError as exc:
@@ -203,7 +203,7 @@ def filter_only(policy: Policy) -> list[str]:
 def _no_new_privs(libc: Any, policy: Policy) -> list[str]:
     if "no_new_privs" not in policy.after:
         return ["no_new_privs (not in the policy): a setuid program it runs gains its privileges"]
-    libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     return []
 
 
@@ -230,7 +230,7 @@ def user_namespace(libc: Any | None = None) -> str | None:
     Returns None, or why it could not be done."""
     libc = libc or ctypes.CDLL(None, use_errno=True)
     uid, gid = os.getuid(), os.getgid()
-    if libc.unshare(_CLONE_NEWUSER) != 0:
+    if libc.unshare(CLONE_NEWUSER) != 0:
         return f"user namespace ({os.strerror(ctypes.get_errno())})"
     try:
         for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
@@ -246,7 +246,7 @@ def probe() -> int:
     else 1, with the reason on stdout. (A process of its own: the grader's stays as it is.)"""
     libc = ctypes.CDLL(None, use_errno=True)
     why = user_namespace(libc)
-    if why is None and libc.unshare(_CLONE_NEWNS | _CLONE_NEWPID | _CLONE_NEWNET | _CLONE_NEWIPC) != 0:  # every one a policy may name
+    if why is None and libc.unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC) != 0:  # every one a policy may name
         why = f"namespaces in a user namespace ({os.strerror(ctypes.get_errno())})"
     if why is None:
         child = os.fork()
@@ -254,11 +254,11 @@ def probe() -> int:
             try:
                 import tempfile
 
-                _mount(libc, "none", "/", None, _MS_REC | _MS_PRIVATE)
+                mount(libc, "none", "/", None, MS_REC | MS_PRIVATE)
                 place = tempfile.mkdtemp(prefix="grader-probe-")
-                _mount(libc, "tmpfs", place, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=1m")
+                mount(libc, "tmpfs", place, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m")
                 os.mkdir(place + "/proc")
-                _mount(libc, "proc", place + "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC)
+                mount(libc, "proc", place + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
                 os._exit(0)
             except OSError as exc:
                 os.write(1, str(exc).encode())
@@ -300,7 +300,7 @@ def _pid_namespace(libc: Any) -> bool:
     The parent stays outside (the grader's handle on the worker: its pid, its session),
     waits, and ends as the child did: a signal death (exit status 128 + signal from PID 1)
     as that signal, so the grader reads it as from any worker. False: no namespace."""
-    if libc.unshare(_CLONE_NEWPID) != 0:
+    if libc.unshare(CLONE_NEWPID) != 0:
         return False
     child = os.fork()
     if child == 0:
@@ -328,7 +328,7 @@ def _under(path: str, root: str) -> bool:
 
 
 def _scratch(libc: Any, path: str, mb: int) -> None:
-    _mount(libc, "tmpfs", path, "tmpfs", _MS_NOSUID | _MS_NODEV, f"size={mb}m,mode=1777")
+    mount(libc, "tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, f"size={mb}m,mode=1777")
 
 
 def _copy_home(src_fd: int, home: str, uid: int, skip: str | None = None) -> None:
@@ -351,7 +351,7 @@ def _locked_flags(path: str) -> int:
         flags = os.statvfs(path).f_flag
     except OSError:
         return 0
-    return flags & (_MS_RDONLY | _MS_NOSUID | _MS_NODEV | _MS_NOEXEC)  # ST_* and MS_* agree on these bits
+    return flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)  # ST_* and MS_* agree on these bits
 
 
 def _minimal_dev(libc: Any, new: str, policy: Policy) -> None:
@@ -362,7 +362,7 @@ def _minimal_dev(libc: Any, new: str, policy: Policy) -> None:
     instructor's terminal."""
     dev = new + "/dev"
     os.makedirs(dev, exist_ok=True)
-    _mount(libc, "tmpfs", dev, "tmpfs", _MS_NOSUID | _MS_NOEXEC, "size=64k,mode=755")
+    mount(libc, "tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "size=64k,mode=755")
     names = [n for n in policy.devices if os.path.exists("/dev/" + n)]
     try:
         names += sorted(n for n in os.listdir("/dev") if n.startswith(policy.device_prefixes))
@@ -374,13 +374,13 @@ def _minimal_dev(libc: Any, new: str, policy: Policy) -> None:
             os.makedirs(target, exist_ok=True)
         else:
             open(target, "w").close()
-        _mount(libc, src, target, None, _MS_BIND | _MS_REC)
+        mount(libc, src, target, None, MS_BIND | MS_REC)
     for link, to in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
                      ("stderr", "/proc/self/fd/2")):
         os.symlink(to, dev + "/" + link)
     os.makedirs(dev + "/shm")
     _scratch(libc, dev + "/shm", _mb(policy.shm_mb))
-    _mount(libc, "none", dev, None, _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NOEXEC)
+    mount(libc, "none", dev, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC)
 
 
 def _mb(size: int | None) -> int:
@@ -398,14 +398,14 @@ def _private_root(libc: Any, policy: Policy, uid: int, home: str, keep: list[str
         raise OSError(0, f"pivot_root unknown on {platform.machine()}")
     saved = os.open(home, os.O_RDONLY | os.O_DIRECTORY)
     new = tempfile.mkdtemp(prefix="root-", dir=home)  # an empty folder on the host, removed with ``home``
-    _mount(libc, "tmpfs", new, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=1m,mode=755")
+    mount(libc, "tmpfs", new, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=755")
     try:
         def bind(path: str, read_only: bool = True, at: str | None = None) -> None:
             target = new + (at or path)
             os.makedirs(target, exist_ok=True)
-            _mount(libc, path, target, None, _MS_BIND | _MS_REC)
+            mount(libc, path, target, None, MS_BIND | MS_REC)
             if read_only:
-                _mount(libc, "none", target, None, _MS_BIND | _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _locked_flags(path))
+                mount(libc, "none", target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | _locked_flags(path))
 
         for name in policy.system:
             path = "/" + name
@@ -419,7 +419,7 @@ def _private_root(libc: Any, policy: Policy, uid: int, home: str, keep: list[str
             if not fresh_proc:
                 raise OSError(0, "no PID namespace")
             # The PID namespace's own /proc: only the worker's processes.
-            _mount(libc, "proc", new + "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC)
+            mount(libc, "proc", new + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
         except OSError as exc:
             if policy.mode == "rootless":  # the host's /proc would show the grader's environment to its own uid: none at all
                 if missing is not None:
@@ -445,20 +445,20 @@ def _private_root(libc: Any, policy: Policy, uid: int, home: str, keep: list[str
         for path in policy.hide:  # what a kept folder may still hold (course files under /usr, say)
             target = new + os.path.realpath(path)
             if os.path.isdir(target) and not any(_under(k, path) for k in [*keep, home]):
-                _mount(libc, "tmpfs", target, "tmpfs", _MS_RDONLY | _MS_NOSUID | _MS_NODEV, "size=4k,mode=000")
+                mount(libc, "tmpfs", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4k,mode=000")
         os.chdir(new)
         if libc.syscall(number, b".", b".") != 0:
             err = ctypes.get_errno()
             raise OSError(err, f"pivot_root: {os.strerror(err)}")
     except BaseException:
         os.chdir("/")
-        libc.umount2(new.encode(), _MNT_DETACH)
+        libc.umount2(new.encode(), MNT_DETACH)
         os.close(saved)
         raise
     os.close(saved)
-    libc.umount2(b".", _MNT_DETACH)  # the old root: gone from this namespace, with every path to it
+    libc.umount2(b".", MNT_DETACH)  # the old root: gone from this namespace, with every path to it
     os.chdir("/")
-    _mount(libc, "none", "/", None, _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NODEV)
+    mount(libc, "none", "/", None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
 
 
 def _cover_in_place(libc: Any, policy: Policy, uid: int, home: str, keep: list[str], missing: list[str]) -> None:
@@ -467,7 +467,7 @@ def _cover_in_place(libc: Any, policy: Policy, uid: int, home: str, keep: list[s
     ``home`` inside its /tmp."""
     for path in policy.hide:  # never one that holds the interpreter or the worker's own folder
         if os.path.isdir(path) and not any(_under(k, path) for k in [*keep, home]):
-            _mount(libc, "tmpfs", path, "tmpfs", _MS_RDONLY | _MS_NOSUID | _MS_NODEV, "size=4k,mode=000")
+            mount(libc, "tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4k,mode=000")
     saved = os.open(home, os.O_RDONLY | os.O_DIRECTORY)
     covered = [d for d in (*policy.scratch, "/run/lock") if os.path.isdir(d) and not any(_under(k, d) for k in keep)]
     for d in covered:

@@ -9,7 +9,7 @@ import traceback
 from typing import Callable
 
 
-def _fork(run: Callable[[], int]) -> int:
+def fork_running(run: Callable[[], int]) -> int:
     """Fork; return the child's pid. The child runs ``run`` and exits with what it returns
     (70 when it raised): nothing of the parent (a zygote, a box) runs on in it."""
     pid = os.fork()
@@ -28,7 +28,7 @@ def _fork(run: Callable[[], int]) -> int:
             os._exit(code)
 
 
-def _reap(pid: int | None) -> int:
+def reap(pid: int | None) -> int:
     """Reap children until ``pid`` has ended (its wait status), or, for None, until none is left."""
     while True:
         try:

@@ -6,7 +6,7 @@ import ctypes
 import os
 from typing import Any
 
-from .kernel import SYSCALLS, _CLONE_NEWCGROUP, _CLONE_NEWIPC, _CLONE_NEWNET, _CLONE_NEWNS, _CLONE_NEWPID, _CLONE_NEWTIME, _CLONE_NEWUSER, _CLONE_NEWUTS
+from .kernel import SYSCALLS, CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWTIME, CLONE_NEWUSER, CLONE_NEWUTS
 
 
 # What the seccomp filter refuses (EPERM), and why: each reaches beyond the worker, or is a
@@ -26,7 +26,7 @@ _REFUSED = (
     "acct", "quotactl", "swapon", "swapoff",
 )
 _AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}  # what seccomp_data.arch says of each
-_CLONE_NAMESPACES = _CLONE_NEWNS | _CLONE_NEWUTS | _CLONE_NEWIPC | _CLONE_NEWUSER | _CLONE_NEWPID | _CLONE_NEWNET | _CLONE_NEWCGROUP | _CLONE_NEWTIME
+_CLONE_NAMESPACES = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWCGROUP | CLONE_NEWTIME
 _TIOCSTI, _TIOCLINUX = 0x5412, 0x541C  # typing into a terminal
 
 

@@ -11,11 +11,11 @@ import time
 from types import ModuleType
 from typing import Any, Callable
 
-from .driver_api import _check_driver_call, _register_driver_api, _witness, load_driver
+from .driver_api import driver_call_check, register_driver_api, WITNESS, load_driver
 from .kept import keep
 from .kept import pin as pin_kept
-from .faults import DriverBug, WrongAnswer, _fault, _import_student, _theirs
-from .framing import _bound_framing, write_frame
+from .faults import DriverBug, WrongAnswer, fault_report, import_in_folder, raised_by_student
+from .framing import bound_framing, write_frame
 from .isolation import Policy, filter_only, isolate, user_namespace
 from .values import decode, encode, pin, plain
 
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
 
     pin()
     pin_kept()
-    _register_driver_api()
+    register_driver_api()
     # Limits apply from here on: the student's code runs only after this line.
     _limit(resource.RLIMIT_DATA, args.memory_mb << 20)
     _limit(resource.RLIMIT_FSIZE, args.file_mb << 20)
@@ -122,7 +122,7 @@ def in_this_process(req: int, rep: int, sub_dir: str, module: str, driver: str, 
 def witness_to(rep: int) -> None:
     """Send what an autograd watch sees to the reply channel ``rep`` (one per process: the
     in-process runner points it at the worker whose request runs)."""
-    _witness.bind(lambda what: write_frame(rep, {"witness": str(what)}))
+    WITNESS.bind(lambda what: write_frame(rep, {"witness": str(what)}))
 
 
 def _request_loop(req: int, rep: int, args: Any, sub_dir: str, torch: Any) -> Callable[[], int]:
@@ -133,16 +133,16 @@ def _request_loop(req: int, rep: int, args: Any, sub_dir: str, torch: Any) -> Ca
     process can still change anything in it, its memory included; what the trusted side
     relies on is only what it checks itself: it times each call from outside, and compares
     every output, timed ones included, with its own.)"""
-    read, write, framed, send = _bound_framing()
+    read, write, framed, send = bound_framing()
     encode_, decode_, plain_, keep_ = encode, decode, plain, keep
-    fault_, load_driver_, import_student, theirs_ = _fault, load_driver, _import_student, _theirs
+    fault_, load_driver_, import_student, theirs_ = fault_report, load_driver, import_in_folder, raised_by_student
     to_device = _on_device(args.device, torch)
-    driver_bug, wrong_answer, check_driver_call = DriverBug, WrongAnswer, _check_driver_call
+    driver_bug, wrong_answer, check_driver_call = DriverBug, WrongAnswer, driver_call_check
     clock, is_a, call_, exc_types = time.perf_counter, isinstance, callable, (SystemExit,)
     cuda = args.device.startswith("cuda")
     set_threads = torch.set_num_threads
     sync = torch.cuda.synchronize if cuda else None
-    witness = _witness
+    witness = WITNESS
     witness.bind(lambda what: write(rep, {"witness": str(what)}))
 
     def driver_reply(fn: str, reply: dict[str, Any], elapsed: float) -> bytes:

@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from .isolation import Policy
-from .processes import _fork, signal_uid
+from .processes import fork_running, signal_uid
 from .serve import main
 
 
@@ -92,7 +92,7 @@ def zygote(ctl: int) -> int:
                 os.close(fd)
             _json_message(sock, {"error": "malformed request"})
             continue
-        pid = _fork(lambda: _zygote_child(sock, request, req, rep, out, err))  # noqa: B023 (called before the loop goes on)
+        pid = fork_running(lambda: _zygote_child(sock, request, req, rep, out, err))  # noqa: B023 (called before the loop goes on)
         for fd in fds:
             os.close(fd)
         argv = request.get("argv", [])

@@ -46,3 +46,29 @@ def test_the_contracts_fail_on_a_cycle_and_on_a_worker_import(tmp_path: Path) ->
         assert "BROKEN" in proc.stdout and "0 broken" not in proc.stdout, proc.stdout
     proc = subprocess.run(LINT, cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0 and "3 kept, 0 broken" in proc.stdout, proc.stdout + proc.stderr
+
+
+def private_imports(package: Path) -> list[str]:
+    """Every ``from <a grader module> import _name`` in ``package``: a private name used across
+    modules (a subpackage such as ``_worker`` is a folder, not a name)."""
+    import ast
+
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").split(".")[0] == "grader"):
+                for alias in node.names:
+                    name = alias.name
+                    if name.startswith("_") and not name.startswith("__") and not (path.parent / name).is_dir() \
+                            and not (package / name).is_dir():
+                        found.append(f"{path.relative_to(package.parent)}: {'.' * node.level}{node.module or ''} import {name}")
+    return found
+
+
+def test_no_private_name_is_imported_across_modules(tmp_path: Path) -> None:
+    assert private_imports(ROOT / "grader") == []
+    copy = tmp_path / "grader"
+    shutil.copytree(ROOT / "grader", copy, ignore=shutil.ignore_patterns("__pycache__"))
+    with (copy / "_reports" / "summary.py").open("a") as f:
+        f.write("\nfrom .feedback import _helper_of_its_own  # noqa\n")
+    assert private_imports(copy) == ["grader/_reports/summary.py: .feedback import _helper_of_its_own"]
