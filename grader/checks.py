@@ -1,6 +1,10 @@
 """Checks for rubric tests: each one either passes or raises ``CheckFailed`` with a message
 written for the student: what was compared, by how much it was off, where, and the
 tolerance with the reason for it.
+
+Why one module of about 650 lines: it is the public surface a course's checks import
+(``from grader.checks import ...``, one import for an author, documented in
+docs/authoring.md); its checks share the message style and ``Tolerance``.
 """
 
 from __future__ import annotations

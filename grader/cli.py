@@ -1,4 +1,7 @@
-"""The command line: thin wrappers over ``grader._grading.api``; every default lives there."""
+"""The command line: thin wrappers over ``grader._grading.api``; every default lives there.
+
+Why one module of about 550 lines: one click command per verb, each a thin wrapper; the
+verbs share their options, their progress lines and how an error is said."""
 
 from __future__ import annotations
 

@@ -17,6 +17,10 @@ upload (``Submission.leader``/``group``).
 Only the files an assignment names are taken (allow-list); everything else, and any
 symlink, is ignored with a note. Archives are unpacked safely: absolute paths, ``..``,
 links and oversized members are refused for that student alone.
+
+Why one module of about 1,000 lines: the three layouts share what must not differ between
+them: the safe unpacking, the allow-list, and the identity rules (ids, never names, decide
+who a student is; a note to both students whose names collide).
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""The Python API behind the CLI: grade a class, self-check one folder, validate an assignment."""
+"""The Python API behind the CLI: grade a class, self-check one folder, validate an assignment.
+
+Why one module of about 750 lines: grade, check, validate and report all run one ``Plan``
+through one pytest session (``run_plan``) and share its resume, stamping and class files;
+split by verb, each would reach into the others for them."""
 
 from __future__ import annotations
 

@@ -1,5 +1,9 @@
 """The pytest plugin that turns rubric test modules into grades.
 
+Why one module of about 500 lines: its hooks share one session's state (the plan, the
+order students are claimed in, each student's result as it grows, the workers alive);
+split, that state would be passed between files that only make sense together.
+
 One pytest session grades a whole batch: every rubric test is parametrised over the
 students, items run student by student, and when a student's last test is done their
 ``Result`` is handed to ``Plan.on_result`` (which writes it). Session-scoped fixtures in

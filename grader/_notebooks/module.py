@@ -1,5 +1,9 @@
 """Notebooks handed in: the module a worker imports, made from a notebook's code cells.
 
+Why one module of about 900 lines: the rule of what runs from a notebook is one reading of
+its cells' syntax trees (what is a constant, which settings calls run with which cell,
+which names a problem needs); split, the rule would be in pieces that must agree to be safe.
+
 Everything here runs on the trusted side and never runs the student's code: the notebook is
 read as JSON (``nbformat``: validated, v4; v3 converted), outputs and metadata are never
 read, and each code cell is parsed with ``ast``.

@@ -1,5 +1,9 @@
 """A class graded across a Slurm cluster: the students in chunks, one array task per chunk.
 
+Why one module of about 550 lines: the submitter and the task are the two halves of one
+protocol (the run folder, the chunk files, the task script, who writes which result) and
+change together; its options, which the command line reads too, are apart (``options.py``).
+
 The submitting side (``grade_on_slurm``) takes the class in as a local run does, leaves out
 who is graded already, and submits the rest with ``sbatch --array``: task ``i`` runs
 ``python -m grader slurm-task RUN SUBMISSION i`` on its node, which is the local ``grade``

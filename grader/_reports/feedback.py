@@ -1,5 +1,9 @@
 """The per-student HTML feedback page: one self-contained file rendered from a `Result`.
 
+Why one module of about 500 lines: the page's every decision (what a student may see of
+each test, the hidden totals, how numbers are written) is made in one view built in one
+place; split, the rule of what a student sees would live in two files that must agree.
+
 The page is built in two steps: `_build_page` turns a `Result` into plain view objects (what
 is shown to whom, numbers already formatted), and `templates/feedback.html` lays them out.
 All the deciding (what a student may see, which totals to show) happens here, so the

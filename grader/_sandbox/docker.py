@@ -1,5 +1,9 @@
 """Workers in Docker containers: the same worker, the same protocol, a container around it.
 
+Why one module of about 700 lines: it is one lifecycle (create, start, pause, reuse for a
+submission's next worker, remove, reap what a killed grader left) around one Docker SDK
+client; the channel and protocol it shares with local workers are not here.
+
 Each submission's workers run in a container of the grading image (see docker/), one
 after another: the container's PID 1 is the worker's *box* (``_worker.box``), which imports
 torch once and forks one worker per problem, killing everything the last one left before
