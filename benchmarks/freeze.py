@@ -44,7 +44,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 
 from grader._grading.runs import ProblemRun  # noqa: E402
-from grader._sandbox.runner import Limits, LocalRunner, WorkerSpec  # noqa: E402
+from grader._sandbox.local import LocalRunner  # noqa: E402
+from grader._sandbox.runner import Limits, WorkerSpec  # noqa: E402
 
 
 DRIVER = '''

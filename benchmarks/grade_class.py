@@ -78,7 +78,7 @@ _NAIVE = """
 import sys
 from pathlib import Path
 from grader._grading.api import grade
-from grader._sandbox.runner import LocalRunner
+from grader._sandbox.local import LocalRunner
 grade(sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), seed=int(sys.argv[4]), runner=LocalRunner(zygote=False), jobs=1)
 """
 

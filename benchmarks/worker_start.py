@@ -25,7 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from grader._grading.runs import ProblemRun  # noqa: E402
-from grader._sandbox.runner import Limits, LocalRunner, WorkerSpec  # noqa: E402
+from grader._sandbox.local import LocalRunner  # noqa: E402
+from grader._sandbox.runner import Limits, WorkerSpec  # noqa: E402
 
 DRIVER = ROOT / "tests" / "sandbox" / "driver.py"
 

@@ -127,7 +127,7 @@ def _runner(kind: str, image: str | None, gpus: str | None, device: str | None, 
 
             if not torch.cuda.is_available():
                 raise click.UsageError("--device cuda: no CUDA device is visible here (torch.cuda.is_available() is False)")
-        from ._sandbox.runner import LocalRunner
+        from ._sandbox.local import LocalRunner
 
         return LocalRunner(unsandboxed=unsandboxed), f"in local worker processes, on the {(device or 'cpu').upper()}"
     if device:
@@ -352,7 +352,7 @@ def check(assignment: str, folder: Path, seed: int | None, course: str | None, p
     public tests (exit 1 if one fails; a test that cannot run on this machine is SKIP, with the
     reason, and does not fail the check)."""
     from ._grading.api import check as run
-    from ._sandbox.runner import local_isolation, refuse_unsandboxed
+    from ._sandbox.isolation import local_isolation, refuse_unsandboxed
     from ._reports.shown import shown_tests
 
     isolation, why = local_isolation()

@@ -25,7 +25,7 @@ def pytest_configure(config: pytest.Config) -> None:
     nothing runs; the tests that need isolated workers are then never skipped for the want of it."""
     wanted = os.environ.get("GRADER_REQUIRE_ISOLATION")
     if wanted:
-        from grader._sandbox.runner import local_isolation
+        from grader._sandbox.isolation import local_isolation
 
         got, why = local_isolation()
         if got != wanted:
@@ -64,13 +64,13 @@ def _unit_tests_start_no_worker_process(request: pytest.FixtureRequest, monkeypa
     shows the two give the same verdicts. (tests/security and tests/system start real ones.)"""
     if request.node.get_closest_marker("unit") is None:
         return
-    from grader._sandbox import runner
+    from grader._sandbox import local
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("a unit test started a worker process: give it grader._sandbox.inprocess.InProcessRunner "
                              "(or move it to tests/system)")
 
-    monkeypatch.setattr(runner.LocalWorker, "__init__", refuse)
+    monkeypatch.setattr(local.LocalWorker, "__init__", refuse)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

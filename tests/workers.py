@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 from grader._grading.runs import ProblemRun
-from grader._sandbox.runner import Limits, LocalRunner, Runner, WorkerSpec, local_isolation
+from grader._sandbox.isolation import local_isolation
+from grader._sandbox.local import LocalRunner
+from grader._sandbox.runner import Limits, Runner, WorkerSpec
 
 DRIVER = Path(__file__).parent / "sandbox" / "driver.py"  # calls whatever the student module offers
 # Workers are contained in namespaces of their own as root, and rootless where the kernel

@@ -32,7 +32,8 @@ from .._course.intake import Submission, single, take_in
 from .._reports.summary import load_results, render_summary
 from .._course.models import Result, TestResult
 from .plugin import GraderPlugin, Plan
-from .._sandbox.runner import Limits, LocalRunner, Runner
+from .._sandbox.local import LocalRunner
+from .._sandbox.runner import Limits, Runner
 
 log = logging.getLogger(__name__)
 

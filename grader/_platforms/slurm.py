@@ -510,7 +510,8 @@ def _run_chunk(run: Path, config: dict[str, Any], plan: dict[str, Any], chunk: l
 
     signal.signal(signal.SIGTERM, terminated)
     try:
-        from .._sandbox.runner import LocalRunner, visible_gpus
+        from .._sandbox.local import LocalRunner
+        from .._sandbox.runner import visible_gpus
 
         cpus = max(1, int(os.environ.get("SLURM_CPUS_PER_TASK") or config.get("cpus") or 1))
         if config["runner"] == "docker":

@@ -46,7 +46,10 @@ from typing import Any, Iterator, NoReturn
 from .. import _worker
 from .._exceptions import ConfigError, SandboxError
 from .._course.models import WorkerReply
-from .runner import START_TIMEOUT, WORKER_NAME, FramedWorker, Limits, Quiet, WorkerSpec, worker_uid, install_worker, job_gpu, worker_policy
+from .channel import START_TIMEOUT, WORKER_NAME, FramedWorker, install_worker
+from .isolation import worker_policy, worker_uid
+from .quiet import Quiet
+from .runner import Limits, WorkerSpec, job_gpu
 from .runner import visible_gpus as visible_gpus  # re-exported: it was defined here
 
 log = logging.getLogger(__name__)

@@ -30,7 +30,8 @@ from typing import Any, NoReturn
 
 from .. import _worker
 from .._exceptions import SandboxError
-from .runner import FramedWorker, Worker, WorkerSpec, write_by
+from .channel import FramedWorker, write_by
+from .runner import Worker, WorkerSpec
 
 _ONE_AT_A_TIME = threading.RLock()  # sys.modules and sys.path are the process's: one request swaps them at a time
 

@@ -23,7 +23,7 @@ AFTER = ("no_new_privs", "capabilities", "seccomp")
 @dataclass(frozen=True)
 class Policy:
     """A worker's isolation, in one place (as bubblewrap's flags are): the trusted side builds
-    it (``grader._sandbox.runner.worker_policy``, from the runner's mode and the worker's
+    it (``grader._sandbox.isolation.worker_policy``, from the runner's mode and the worker's
     ``Limits``) and sends it as JSON (``--policy``); the worker reads it (``from_json``,
     which refuses a malformed one before anything else is done) and isolates itself by it
     (``isolate``) before any student code runs. What a policy leaves out (a namespace, a step

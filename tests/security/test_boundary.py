@@ -18,7 +18,7 @@ import pytest
 import torch
 
 from grader._exceptions import WorkerTimeout
-from grader._sandbox.runner import _reported_seconds
+from grader._sandbox.channel import _reported_seconds
 from workers import ISOLATED, ROOT_ONLY, make_run
 
 
@@ -237,7 +237,7 @@ def test_a_frozen_worker_burns_no_cpu_whatever_its_processes_look_like(tmp_path:
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     # The freeze read each process's state and skipped "zombies": a thread group whose leader
     # had exited kept burning the CPU while the baseline was timed.
-    from grader._sandbox.runner import LocalRunner
+    from grader._sandbox.local import LocalRunner
 
     if not cgroups:
         monkeypatch.setenv("GRADER_NO_CGROUP", "1")
@@ -367,7 +367,7 @@ def test_a_freeze_is_complete_while_processes_keep_changing_pid(tmp_path: Path, 
     # A single sweep of SIGSTOP over the pids read a moment before missed chains of processes
     # that fork and exit in a loop (a baseline timed next to such a "frozen" student went from
     # 51-65 ms to 87.5 ms); rootless, it never saw a process whose namespace link was hidden.
-    from grader._sandbox.runner import LocalRunner
+    from grader._sandbox.local import LocalRunner
 
     if not cgroups:
         monkeypatch.setenv("GRADER_NO_CGROUP", "1")
@@ -414,7 +414,7 @@ def test_a_timing_check_gives_no_verdict_where_the_freeze_cannot_be_shown_comple
     # the student's processes may have slowed: it says so, and what the instructor can do.
     from grader._sandbox import freeze as _freeze
     from grader._exceptions import FreezeError, GraderError
-    from grader._sandbox.runner import LocalRunner
+    from grader._sandbox.local import LocalRunner
     from grader.checks import speed_ratio
 
     monkeypatch.setenv("GRADER_NO_CGROUP", "1")
@@ -493,7 +493,7 @@ def test_a_student_whose_processes_run_under_the_freeze_fails_the_timing_check(
     # processes, so a freeze by signals shown complete when it was made did not hold while
     # the baseline was timed (16 burners took it from 71 to 678 ms). A freeze is checked
     # again before it ends: the student's side ran, so its check fails, saying why.
-    from grader._sandbox.runner import LocalRunner
+    from grader._sandbox.local import LocalRunner
     from grader.checks import CheckFailed, speed_ratio
 
     monkeypatch.setenv("GRADER_NO_CGROUP", "1")
@@ -523,7 +523,7 @@ def test_unsandboxed_workers_are_not_judged_on_speed(tmp_path: Path, monkeypatch
     # Without a PID namespace or a uid of its own, nothing tells which processes are a
     # worker's (a double fork leaves its session and its tree): no freeze by signals can be
     # shown complete, so a timing check refuses rather than judge.
-    import grader._sandbox.runner as sandbox
+    import grader._sandbox.local as sandbox
     from grader._exceptions import FreezeError
 
     monkeypatch.setattr(sandbox, "local_isolation", lambda: ("none", "user namespace (Operation not permitted)"))
@@ -547,7 +547,7 @@ def test_a_timing_check_has_the_batch_to_itself(tmp_path: Path, cgroups: bool, m
     # With two jobs, a student in one job kept burning the CPU while the other job timed an
     # honest student against its baseline (measured: an honest ratio of 0.3 became 1.46);
     # without cgroups (rootless) no job froze another's workers at all.
-    from grader._sandbox.runner import LocalRunner
+    from grader._sandbox.local import LocalRunner
 
     if not cgroups:
         monkeypatch.setenv("GRADER_NO_CGROUP", "1")
@@ -601,7 +601,7 @@ def test_shared_memory_counts_against_the_limit_and_outlives_no_worker(tmp_path:
     # RLIMIT_DATA counts no shared mapping: a worker held 1.5 GiB past a 1 GiB limit. SysV
     # segments had no IPC namespace: they outlived the worker and a later student's could read them.
     from grader._exceptions import WorkerCrashed
-    from grader._sandbox.runner import LocalRunner
+    from grader._sandbox.local import LocalRunner
 
     runner = LocalRunner()
     try:

@@ -45,7 +45,7 @@ import pytest
 from conftest import ROOT, docker_runner_or_skip, processes, run_cli, slurm_or_skip
 from grader._course.layout import Course
 from grader._course.models import Result
-from grader._sandbox.runner import local_isolation
+from grader._sandbox.isolation import local_isolation
 
 # Workers are isolated as root (a uid of their own) and rootless (a user namespace of their
 # own, the user's uid shared); CI runs this module both ways, with the same expectations.
@@ -65,7 +65,7 @@ PROBLEMS = ("backprop", "momentum")
 SEED = 29705
 MARK = "hostile-marker-297"  # on every file a hostile case tries to plant, and on its daemons' command lines
 PROCESS_MARKERS = (MARK, "sleep 297.")
-WORKER_UID_BASE = 1 << 20  # workers get a uid of their own at or above this (grader/_sandbox/runner.py)
+WORKER_UID_BASE = 1 << 20  # workers get a uid of their own at or above this (grader/_sandbox/isolation.py)
 MAX_RESULT_BYTES = 1 << 20
 # Where hostile cases try to plant files; none may be there after the batch.
 PLANT_DIRS = [Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"), Path("/root"), Path("/home"), Path("/work/main"), ROOT,

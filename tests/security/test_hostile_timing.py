@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, docker_runner_or_skip, processes, run_cli
-from grader._sandbox.runner import local_isolation
+from grader._sandbox.isolation import local_isolation
 
 ISOLATION, WHY_NOT = local_isolation()
 pytestmark = [pytest.mark.skipif(ISOLATION == "none", reason=f"hostile workers must run isolated: {WHY_NOT}")]

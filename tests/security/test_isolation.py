@@ -11,13 +11,15 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import grader._sandbox.runner as sandbox
+import grader._sandbox.isolation as isolation
+import grader._sandbox.local as local
+from grader._sandbox.runner import ISOLATIONS
 from conftest import ROOT, run_cli
 from grader._exceptions import SandboxError
 from grader.cli import cli
 
 REFERENCE = ROOT / "reference" / "mfdnn-hw5"
-ISOLATION, WHY_NOT = sandbox.local_isolation()
+ISOLATION, WHY_NOT = isolation.local_isolation()
 
 
 def student(folder: Path) -> Path:
@@ -32,7 +34,7 @@ def test_a_check_says_what_contains_the_workers_and_its_result_records_it(tmp_pa
     me = student(tmp_path / "me")
     proc = run_cli("check", "mfdnn-hw5", me, "--problem", "momentum", "--seed", "7")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert f"Isolation: {sandbox.ISOLATIONS[ISOLATION]}." in proc.stderr.splitlines()
+    assert f"Isolation: {ISOLATIONS[ISOLATION]}." in proc.stderr.splitlines()
     page = (me / "feedback.html").read_text()
     assert "Sandbox" in page and {"root": "as root", "rootless": "rootless"}[ISOLATION] in page
 
@@ -45,7 +47,7 @@ def test_a_batch_says_it_and_every_result_records_it(tmp_path: Path) -> None:
         student(classroom / name)
     proc = run_cli("grade", "mfdnn-hw5", classroom, "--out", tmp_path / "out", "--problem", "momentum", "--seed", "7")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert proc.stderr.splitlines()[1] == f"Isolation: {sandbox.ISOLATIONS[ISOLATION]}."  # after "Student code runs ..."
+    assert proc.stderr.splitlines()[1] == f"Isolation: {ISOLATIONS[ISOLATION]}."  # after "Student code runs ..."
     for name in ("ada", "ben"):
         assert json.loads((tmp_path / "out" / name / "result.json").read_text())["isolation"] == ISOLATION
 
@@ -53,7 +55,8 @@ def test_a_batch_says_it_and_every_result_records_it(tmp_path: Path) -> None:
 @pytest.fixture
 def refused(monkeypatch: pytest.MonkeyPatch) -> None:
     """This machine as one whose kernel refuses user namespaces (the probe's answer)."""
-    monkeypatch.setattr(sandbox, "local_isolation", lambda: ("none", "user namespace (Operation not permitted)"))
+    for module in (isolation, local):  # where `check` asks, and where LocalRunner (for `grade`) does
+        monkeypatch.setattr(module, "local_isolation", lambda: ("none", "user namespace (Operation not permitted)"))
     monkeypatch.delenv("GRADER_UNSANDBOXED", raising=False)
 
 
@@ -74,7 +77,7 @@ def test_without_namespaces_nothing_is_graded_unless_told_unsandboxed(tmp_path: 
 
     said = runner.invoke(cli, [*args, "--unsandboxed"])
     assert said.exit_code == 0, said.output + repr(said.exception)
-    assert f"Isolation: {sandbox.ISOLATIONS['none']}." in said.output
+    assert f"Isolation: {ISOLATIONS['none']}." in said.output
     result = json.loads((out / "ada" / "result.json").read_text())
     assert result["isolation"] == "none" and result["score"] == result["max_score"]
     assert "uncontained" in (out / "ada" / "feedback.html").read_text()
@@ -95,7 +98,7 @@ def test_the_probe_is_the_workers_own_code() -> None:
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, "-I", "-S", str(sandbox._WORKER_MAIN), "--probe"], capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-I", "-S", str(isolation._WORKER_MAIN), "--probe"], capture_output=True, text=True)
     if os.geteuid() == 0:
         assert ISOLATION == "root"
     else:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from grader._exceptions import WorkerTimeout
-from grader._sandbox.runner import LocalRunner
+from grader._sandbox.local import LocalRunner
 from workers import ROOT_ONLY, make_run
 
 SLOW = """

@@ -13,10 +13,13 @@ from pathlib import Path
 
 import pytest
 
-import grader._sandbox.runner as sandbox
+import grader._sandbox.channel as channel
+import grader._sandbox.isolation as isolation
+import grader._sandbox.local as local
 from grader._exceptions import StudentError
 from grader._grading.runs import ProblemRun
-from grader._sandbox.runner import Limits, WorkerSpec, worker_policy
+from grader._sandbox.isolation import worker_policy
+from grader._sandbox.runner import Limits, WorkerSpec
 from workers import DRIVER, ISOLATED, SHARED
 
 MALFORMED = [
@@ -34,13 +37,13 @@ def test_the_worker_refuses_a_malformed_policy_before_it_does_anything(tmp_path:
     args = ["--req-fd", "0", "--rep-fd", "1", "--sub", str(sub), "--driver", str(DRIVER), "--module", "student",
             "--threads", "1", "--memory-mb", "512", "--file-mb", "8", "--cpu-seconds", "60", "--device", "cpu"]
     for text, why in MALFORMED:
-        done = subprocess.run([sys.executable, "-I", str(sandbox._WORKER_MAIN), *args, "--policy", text],
+        done = subprocess.run([sys.executable, "-I", str(isolation._WORKER_MAIN), *args, "--policy", text],
                               capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
         assert done.returncode == 2, done.stderr
         assert "the worker's isolation policy is malformed" in done.stderr and why in done.stderr, done.stderr
         assert '"ok"' not in done.stdout  # never ready
     good = worker_policy("none", Limits()).to_json()
-    done = subprocess.run([sys.executable, "-I", str(sandbox._WORKER_MAIN), *args, "--policy", good],
+    done = subprocess.run([sys.executable, "-I", str(isolation._WORKER_MAIN), *args, "--policy", good],
                           capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
     assert done.returncode == 0 and '"ok"' in done.stdout, done.stderr
 
@@ -91,11 +94,11 @@ def test_what_a_policy_leaves_out_is_not_made_and_is_said(tmp_path: Path, caplog
         run.call("call", name="connect")
     run.close()
 
-    built = sandbox.worker_policy
-    monkeypatch.setattr(sandbox, "worker_policy", lambda *a: dataclasses.replace(built(*a), namespaces=("pid", "mount", "ipc")))
-    monkeypatch.setattr(sandbox, "_warned", set())
+    built = local.worker_policy
+    monkeypatch.setattr(local, "worker_policy", lambda *a: dataclasses.replace(built(*a), namespaces=("pid", "mount", "ipc")))
+    monkeypatch.setattr(channel, "_warned", set())
     (tmp_path / "less").mkdir()
-    with caplog.at_level(logging.WARNING, logger=sandbox.log.name):
+    with caplog.at_level(logging.WARNING, logger=channel.log.name):
         run = _isolated(tmp_path / "less", source, Limits(threads=1))
         with pytest.raises(StudentError, match="Connection refused"):
             run.call("call", name="connect")

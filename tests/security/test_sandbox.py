@@ -14,7 +14,8 @@ import torch
 
 from grader._exceptions import MissingFile, StudentError, WorkerCrashed, WorkerTimeout, WrongAnswer
 from grader._grading.runs import ProblemRun
-from grader._sandbox.runner import Limits, LocalRunner, WorkerSpec
+from grader._sandbox.local import LocalRunner
+from grader._sandbox.runner import Limits, WorkerSpec
 
 from workers import DRIVER, FORK_BOMB, ISOLATED, ISOLATION, SHARED, make_run
 

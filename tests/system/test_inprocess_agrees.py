@@ -12,7 +12,8 @@ import torch
 from grader._course.layout import Course
 from grader._grading.api import validate
 from grader._sandbox.inprocess import InProcessRunner
-from grader._sandbox.runner import LocalRunner, Runner
+from grader._sandbox.local import LocalRunner
+from grader._sandbox.runner import Runner
 
 CLASSES = [("mfdnn-hw5", {"backprop", "momentum"}), ("ese546-hw2", {"clip_grad"}), ("mfdnn-hw7", {"softmax"})]
 

@@ -320,7 +320,8 @@ def test_a_load_note_made_in_the_hidden_tests_worker_never_reaches_the_page(tmp_
     hidden one reports at load (here: a class body that raises, naming the worker's own folder)
     never becomes the notes the student's page shows; the visible one's does."""
     from grader._grading.api import grade
-    from grader._sandbox.runner import LocalRunner, WorkerSpec
+    from grader._sandbox.local import LocalRunner
+    from grader._sandbox.runner import WorkerSpec
 
     class Recording(LocalRunner):
         """Notes each worker's folder (its HOME, which the student's code reads) by its label."""

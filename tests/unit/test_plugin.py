@@ -15,7 +15,8 @@ from grader._grading.api import run_plan
 from grader._course.intake import Submission
 from grader._grading.plugin import Plan
 from grader._sandbox.inprocess import InProcessRunner
-from grader._sandbox.runner import LocalRunner, WorkerSpec
+from grader._sandbox.local import LocalRunner
+from grader._sandbox.runner import WorkerSpec
 
 STUDENTS = ["ann", "ben", "cal"]
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from grader._exceptions import SandboxError
-from grader._sandbox.runner import Limits, worker_policy
+from grader._sandbox.isolation import worker_policy
+from grader._sandbox.runner import Limits
 from grader._worker.isolation import Policy
 
 
