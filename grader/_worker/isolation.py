@@ -1,6 +1,11 @@
 """How a worker leaves the grader's namespaces before any student code runs: as root, or
 rootless (a user namespace first), by one object, ``Policy``, that the trusted side builds and
-the worker reads (``isolate``'s docstring says what each step keeps out)."""
+the worker reads (``isolate``'s docstring says what each step keeps out).
+
+Why one module of about 500 lines: the policy and the steps that carry it out (the
+namespaces, the private root, covering in place, the probe) must agree field by field; they
+are read together when either changes.
+"""
 
 from __future__ import annotations
 

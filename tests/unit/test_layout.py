@@ -72,3 +72,22 @@ def test_no_private_name_is_imported_across_modules(tmp_path: Path) -> None:
     with (copy / "_reports" / "summary.py").open("a") as f:
         f.write("\nfrom .feedback import _helper_of_its_own  # noqa\n")
     assert private_imports(copy) == ["grader/_reports/summary.py: .feedback import _helper_of_its_own"]
+
+
+def long_modules_without_a_reason(package: Path, most: int = 400) -> list[str]:
+    """Modules over ``most`` lines whose docstring does not say why they are one module."""
+    import ast
+
+    out = []
+    for path in sorted(package.rglob("*.py")):
+        text = path.read_text()
+        if text.count("\n") > most and "Why one module" not in (ast.get_docstring(ast.parse(text)) or ""):
+            out.append(str(path.relative_to(package.parent)))
+    return out
+
+
+def test_a_long_module_says_why_it_is_one(tmp_path: Path) -> None:
+    assert long_modules_without_a_reason(ROOT / "grader") == []
+    (tmp_path / "grader").mkdir()
+    (tmp_path / "grader" / "long.py").write_text('"""A module."""\n' + "x = 1\n" * 401)
+    assert long_modules_without_a_reason(tmp_path / "grader") == ["grader/long.py"]
