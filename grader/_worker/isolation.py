@@ -12,6 +12,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import re
 import shutil
 import signal
 from dataclasses import asdict, dataclass, fields
@@ -359,6 +360,15 @@ def _locked_flags(path: str) -> int:
     return flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)  # ST_* and MS_* agree on these bits
 
 
+def _mounts_below(path: str) -> list[str]:
+    """The mount points strictly below ``path`` (from /proc/self/mountinfo, its octal escapes read)."""
+    prefix = path.rstrip("/") + "/"
+    with open("/proc/self/mountinfo") as f:
+        points = [line.split()[4] for line in f if len(line.split()) > 4]
+    decoded = [re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), p) for p in points]
+    return sorted({p for p in decoded if p.startswith(prefix)}, key=len)
+
+
 def _minimal_dev(libc: Any, new: str, policy: Policy) -> None:
     """A /dev of its own: a tmpfs with the few device nodes a program needs (``policy.devices``,
     bound from the host's), the GPUs' nodes (``policy.device_prefixes``), /dev/shm (a small
@@ -406,11 +416,15 @@ def _private_root(libc: Any, policy: Policy, uid: int, home: str, keep: list[str
     mount(libc, "tmpfs", new, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=755")
     try:
         def bind(path: str, read_only: bool = True, at: str | None = None) -> None:
+            """Bind ``path`` into the new root with the mounts below it; read-only, each of
+            them (a remount changes one mount only: a submount left out would stay writable,
+            /sys/fs/cgroup for one, through which a rootless worker could leave its cgroup)."""
             target = new + (at or path)
             os.makedirs(target, exist_ok=True)
             mount(libc, path, target, None, MS_BIND | MS_REC)
             if read_only:
-                mount(libc, "none", target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | _locked_flags(path))
+                for point in [target, *_mounts_below(target)]:
+                    mount(libc, "none", point, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | _locked_flags(point))
 
         for name in policy.system:
             path = "/" + name
@@ -431,7 +445,7 @@ def _private_root(libc: Any, policy: Policy, uid: int, home: str, keep: list[str
                     missing.append(f"a /proc of its own ({exc.strerror}): the worker has no /proc")
             else:  # as root the worker is another uid: the grader's /proc entries are not its to read
                 bind("/proc", read_only=False)
-        bind("/sys")
+        bind("/sys")  # with what is mounted on it (a user namespace cannot bind less), each read-only
         for d in policy.scratch:
             os.makedirs(new + d)
             _scratch(libc, new + d, _mb(policy.disk_mb))

@@ -652,3 +652,42 @@ def test_a_dead_workers_namespace_number_taken_by_a_new_worker_is_not_signalled_
         print(f"old namespace {number}, new {new.pidns} ({'the same number' if new.pidns == number else 'another number'})")  # type: ignore[attr-defined]
     finally:
         new.close()
+
+
+MOUNTS = """
+    def mounts():
+        out = []
+        for line in open("/proc/self/mountinfo"):
+            fields = line.split()
+            out.append([fields[4], fields[fields.index("-") + 1], fields[5].split(",")[0]])
+        return out
+
+    def cgroup_escape():
+        import os
+        said = []
+        for root, dirs, files in os.walk("/sys/fs"):
+            for name in files:
+                if name in ("cgroup.procs", "cgroup.freeze", "cgroup.kill"):
+                    try:
+                        with open(os.path.join(root, name), "w") as f:
+                            f.write("0")
+                        said.append("wrote " + os.path.join(root, name))
+                    except OSError as exc:
+                        pass
+        return said
+"""
+
+
+@ISOLATED
+def test_nothing_outside_the_worker_s_own_scratch_is_writable(tmp_path: Path) -> None:
+    """Every mount a worker sees is read-only but its own tmpfs folders, its /proc and its
+    device nodes: a read-only bind is read-only below too (a remount changes one mount, and
+    /sys/fs/cgroup left writable under /sys was how a rootless worker left its cgroup for
+    the batch's, and could freeze or kill its neighbours'); no cgroup file is written."""
+    run = make_run(tmp_path, MOUNTS)
+    seen = run.function("mounts")()
+    writable = [(point, kind) for point, kind, mode in seen if mode == "rw"]
+    others = [(point, kind) for point, kind in writable if kind not in ("tmpfs", "proc", "devtmpfs")]
+    assert others == [], f"writable mounts in the worker: {others}"
+    assert all(point.startswith("/dev/") for point, kind in writable if kind == "devtmpfs"), writable
+    assert run.function("cgroup_escape")() == []
