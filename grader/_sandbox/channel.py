@@ -15,6 +15,7 @@ import os
 import select
 import shutil
 import signal
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -29,6 +30,17 @@ log = logging.getLogger(__name__)
 
 _WORKER_PACKAGE = Path(_worker.__file__).parent  # grader/_worker/: copied whole into each worker's folder
 WORKER_NAME = "_grader_worker"  # the package's name in a worker (no student file is named so)
+
+
+def stage(spec: WorkerSpec, prefix: str) -> Path:
+    """A private folder for one worker: ``sub/`` holding a copy of the student's allow-listed
+    files, ``driver.py`` the problem's driver (bytes only: no symlinks, no modes, no owners)."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    (folder / "sub").mkdir()
+    for name, src in spec.files.items():
+        shutil.copyfile(src, folder / "sub" / name)
+    shutil.copyfile(spec.driver, folder / "driver.py")
+    return folder
 
 
 def install_worker(folder: Path) -> Path:

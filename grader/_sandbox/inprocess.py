@@ -21,16 +21,14 @@ import contextlib
 import os
 import shutil
 import sys
-import tempfile
 import threading
 import time
-from pathlib import Path
 from types import ModuleType
 from typing import Any, NoReturn
 
 from .. import _worker
 from .._exceptions import SandboxError
-from .channel import FramedWorker, write_by
+from .channel import FramedWorker, stage, write_by
 from .runner import Worker, WorkerSpec
 
 _ONE_AT_A_TIME = threading.RLock()  # sys.modules and sys.path are the process's: one request swaps them at a time
@@ -41,12 +39,8 @@ class InProcessWorker(FramedWorker):
 
     def __init__(self, spec: WorkerSpec) -> None:
         self.label, self.spec = spec.label, spec
-        self.dir = Path(tempfile.mkdtemp(prefix="grader-inprocess-"))
+        self.dir = stage(spec, "grader-inprocess-")
         self.sub = self.dir / "sub"
-        self.sub.mkdir()
-        for name, src in spec.files.items():
-            shutil.copyfile(src, self.sub / name)
-        shutil.copyfile(spec.driver, self.dir / "driver.py")
         self._modules: dict[str, ModuleType] = {}  # the student's modules, out of sys.modules between requests
         req_r, self._req_w = os.pipe()
         self._rep_r, self._rep_w = os.pipe()

@@ -15,7 +15,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -24,7 +23,7 @@ from typing import Any, NoReturn
 from . import freeze as _freeze
 from .. import _worker
 from .cgroup import Cgroups
-from .channel import Drain, FramedWorker, install_worker, scrubbed_env, write_by
+from .channel import Drain, FramedWorker, install_worker, scrubbed_env, stage, write_by
 from .isolation import init_of, local_isolation, namespace_of, refuse_unsandboxed, start_of, worker_policy, worker_uid
 from .quiet import Quiet, freeze_refused
 from .runner import Worker, WorkerSpec, job_gpu, visible_gpus
@@ -49,14 +48,10 @@ class LocalWorker(FramedWorker):
         self.isolation = isolation
         self.uid = worker_uid() if isolation == "root" else None
         policy = worker_policy(isolation, spec.limits, self.uid, spec.hide)
-        self.dir = Path(tempfile.mkdtemp(prefix="grader-worker-"))
+        self.dir = stage(spec, "grader-worker-")
         sub = self.dir / "sub"
         (self.dir / "tmp").mkdir()
-        sub.mkdir()
-        for name, src in spec.files.items():
-            shutil.copyfile(src, sub / name)  # copy bytes only: no symlinks, no modes, no owners
         script = install_worker(self.dir)
-        shutil.copyfile(spec.driver, self.dir / "driver.py")
         self.pidns: str | None = None  # rootless: the worker's PID namespace, how it is frozen and killed
         self._pidns_fd: int | None = None  # held open while the worker may be signalled: see namespace_of
         if self.uid is not None:
