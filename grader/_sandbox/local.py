@@ -25,7 +25,7 @@ from . import freeze as _freeze
 from .. import _worker
 from .cgroup import Cgroups
 from .channel import Drain, FramedWorker, install_worker, scrubbed_env, write_by
-from .isolation import init_of, local_isolation, namespace_of, refuse_unsandboxed, worker_policy, worker_uid
+from .isolation import init_of, local_isolation, namespace_of, refuse_unsandboxed, start_of, worker_policy, worker_uid
 from .quiet import Quiet, freeze_refused
 from .runner import Worker, WorkerSpec, job_gpu, visible_gpus
 from .zygote import Zygote
@@ -127,6 +127,7 @@ class LocalWorker(FramedWorker):
         self._out.start()
         self._err.start()
         self._dead = False
+        self._start = start_of(self.proc.pid)  # which process its pid names (see ``_signal``)
         self._started()
         if isolation == "rootless":
             pinned = namespace_of(self.proc.pid)
@@ -204,10 +205,20 @@ class LocalWorker(FramedWorker):
         return ran
 
     def _signal(self, sig: int) -> None:
-        try:
-            os.killpg(self.proc.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
+        """Signal the worker's session (its outer process leads it) and everything of it
+        (``_every``). Its group is signalled only while its pid names it still: once the
+        outer process has ended and been reaped (a zygote reaps its children at once), the
+        number is handed out again, to whatever comes next, which may lead a group of its
+        own: another worker of this grader or of another grader run of this user (rootless,
+        the same uid), or, as root, anyone's process. pid_max can be 32768, which forking
+        students wrap within seconds. (The kernel gives out no number that still names a
+        group: a group that outlived its leader is signalled still.)"""
+        now = start_of(self.proc.pid)
+        if now is None or now == self._start:
+            try:
+                os.killpg(self.proc.pid, sig)
+            except (ProcessLookupError, PermissionError):
+                pass
         self._every(sig)
 
     def _every(self, sig: int) -> int:

@@ -6,6 +6,7 @@ import os
 import re
 import textwrap
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -652,6 +653,56 @@ def test_a_dead_workers_namespace_number_taken_by_a_new_worker_is_not_signalled_
         print(f"old namespace {number}, new {new.pidns} ({'the same number' if new.pidns == number else 'another number'})")  # type: ignore[attr-defined]
     finally:
         new.close()
+
+
+
+def _take_pid(pid: int) -> subprocess.Popen[bytes] | None:
+    """A new session leader (``sleep``) given the number ``pid``, handed out again on purpose
+    (ns_last_pid: root only); None where it cannot be, or another process took it first."""
+    for _ in range(50):
+        try:
+            Path("/proc/sys/kernel/ns_last_pid").write_text(str(pid - 1))
+        except OSError:
+            return None
+        p = subprocess.Popen(["sleep", "60"], start_new_session=True)
+        if p.pid == pid:
+            return p
+        p.kill()
+        p.wait()
+    return None
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not Path("/proc/sys/kernel/ns_last_pid").exists(),
+                    reason="handing a chosen pid out again (ns_last_pid) needs root")
+def test_a_closed_workers_pid_handed_to_another_session_is_not_signalled(tmp_path: Path) -> None:
+    # A worker's outer process leads its session, signalled by its process group. Once it has
+    # exited and its zygote has reaped it, its number can go to the next process made, which
+    # may lead a session of its own: another worker (of another grader run of this user too,
+    # rootless: the same uid), anyone's as root. Here that happens at the worst moment, right
+    # after the worker's exit was seen, before it is closed for good; its kill reached the
+    # newcomer's session (pid_max is 32768 on some machines: forking students wrap it in seconds).
+    (tmp_path / "sub.py").write_text("def ok():\n    return 1\n")
+    spec = WorkerSpec(label="student/p", files={"sub.py": tmp_path / "sub.py"}, module="sub", driver=DRIVER, limits=Limits(threads=1))
+    worker = SHARED.start(spec)
+    pid, taken = worker.proc.pid, []  # type: ignore[attr-defined]
+    wait = worker.proc.wait  # type: ignore[attr-defined]
+
+    def wait_then_hand_out(timeout: float | None = None) -> int:
+        code = wait(timeout)  # reaped by now (the zygote reports an exit once it has reaped it)
+        if not taken and (newcomer := _take_pid(pid)) is not None:
+            taken.append(newcomer)
+        return code
+
+    worker.proc.wait = wait_then_hand_out  # type: ignore[attr-defined]
+    worker.close()
+    if not taken:
+        pytest.skip(f"pid {pid} could not be handed out again (another process took it each time)")
+    try:
+        time.sleep(0.2)
+        assert taken[0].poll() is None, f"closing the worker killed the session that took its pid {pid}: {taken[0].returncode}"
+    finally:
+        taken[0].kill()
+        taken[0].wait()
 
 
 MOUNTS = """
