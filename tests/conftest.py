@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -152,6 +153,23 @@ def run_cli(*args: str | Path, cwd: Path | None = None, env: dict[str, str] | No
         [sys.executable, "-m", "grader", *map(str, args)],
         cwd=cwd or ROOT, env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=timeout,
     )  # fmt: skip
+
+
+def run_cli_reaped(*args: str | Path, env: dict[str, str] | None = None, timeout: float = 1800,
+                   settle: float = 1.0) -> tuple[subprocess.CompletedProcess[str], dict[int, str]]:
+    """``run_cli`` under tests/reaper.py: also what this run left running ``settle`` seconds
+    after it ended (pid -> command line), found as what still descends from it, so never
+    another run's processes whatever their uid (those are then ended by the reaper)."""
+    with tempfile.TemporaryDirectory(prefix="grader-reaped-") as tmp:
+        report = Path(tmp) / "report.json"
+        proc = subprocess.run(
+            [sys.executable, str(ROOT / "tests" / "reaper.py"), str(report), str(settle), "--", sys.executable, "-m", "grader", *map(str, args)],
+            cwd=ROOT, env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=timeout,
+        )  # fmt: skip
+        if not report.is_file():
+            raise AssertionError(f"tests/reaper.py wrote no report (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
+        left = json.loads(report.read_text())["left"]
+    return proc, {int(pid): cmd for pid, cmd in left.items()}
 
 
 # The known mistakes by tier: the problems whose mistakes grade in seconds in this process

@@ -11,9 +11,13 @@ result file beside the output folder. Then:
 - every result.json is the grader's own: it parses, lists exactly the rubric's tests,
   its scores add up, and it is small; the output folder holds nothing else;
 - the secret appears in no output; nothing was written outside tmp_path; no process of
-  this batch is left running: none with a hostile case's marker on its command line, none
-  of a worker uid (>= 2**20) whose processes name this batch's folders (other grader runs
-  on the same machine have workers of their own, which are not this batch's to judge).
+  this batch is left running: nothing that still descends from the grader run (it runs
+  under a child subreaper, tests/reaper.py, which adopts every orphan of it: a daemon that
+  left its session, a worker's PID namespace), none with a hostile case's marker on its
+  command line, and as root none of a worker uid (>= 2**20) whose processes name this
+  batch's folders. Other grader runs on the machine, of this user too (rootless, every
+  worker shares the user's uid), have processes of their own, which are not this batch's
+  to judge, nor to kill.
 
 Workers are isolated in namespaces of their own, as root (with a uid of their own) or
 rootless (a user namespace of their own, the user's uid shared with the grader); several
@@ -33,6 +37,7 @@ import secrets
 import shutil
 import signal
 import stat
+import subprocess
 import sys
 import time
 import tomllib
@@ -42,7 +47,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, docker_runner_or_skip, processes, run_cli, slurm_or_skip
+from conftest import ROOT, docker_runner_or_skip, processes, run_cli_reaped, slurm_or_skip
 from grader._course.layout import Course
 from grader._course.models import Result
 from grader._sandbox.isolation import local_isolation
@@ -163,26 +168,22 @@ def snapshot(folder: Path) -> dict[str, str]:
 # ------------------------------------------------------------------ processes and planted files --
 
 
-def strays(root: Path, before: set[int]) -> dict[int, str]:
-    """What this batch left running: processes with a hostile marker on their command line,
-    and every process of a worker uid that has one process naming this batch's folders (a
-    worker's command line names the folders it hides; its forks inherit it). Other grader
-    runs on the machine have workers too: those are not this batch's."""
+def strays(root: Path, before: set[int], left: dict[int, str]) -> dict[int, str]:
+    """What this batch left running: ``left``, what still descended from the grader run after
+    it ended (``run_cli_reaped``: the batch's own processes, whatever their uid or PID
+    namespace); processes with a hostile marker on their command line (a Slurm task's are not
+    the run's descendants); and, as root, every process of a worker uid that has one process
+    naming this batch's folders (a worker's command line names the folders it hides; its
+    forks inherit it). Rootless, every worker of every grader run of this user has this uid
+    and a PID namespace of its own: neither tells this batch's from another's running beside
+    it (which were counted here, and killed, before the grader ran under a subreaper)."""
     procs = {pid: v for pid, v in processes().items() if pid not in before}
-    ours = {uid for uid, cmd in procs.values() if uid >= WORKER_UID_BASE and str(root) in cmd}
-    if ISOLATION == "rootless":  # one uid for all: a worker's processes are those in a PID namespace of their own
-        mine = os.readlink("/proc/self/ns/pid")
-        return {pid: f"pid {pid} uid {uid}: {cmd[:200]}" for pid, (uid, cmd) in procs.items()
-                if any(m in cmd for m in PROCESS_MARKERS) or (uid == os.getuid() and _pidns(pid) not in (mine, None))}
-    return {pid: f"pid {pid} uid {uid}: {cmd[:200]}" for pid, (uid, cmd) in procs.items()
-            if uid in ours or any(m in cmd for m in PROCESS_MARKERS)}
-
-
-def _pidns(pid: int) -> str | None:
-    try:
-        return os.readlink(f"/proc/{pid}/ns/pid")
-    except OSError:
-        return None
+    found = {pid: f"pid {pid} (left below the grader run): {cmd[:200]}" for pid, cmd in left.items()}
+    ours = {uid for uid, cmd in procs.values() if uid >= WORKER_UID_BASE and str(root) in cmd} if ISOLATION == "root" else set()
+    for pid, (uid, cmd) in procs.items():
+        if pid not in found and (uid in ours or any(m in cmd for m in PROCESS_MARKERS)):
+            found[pid] = f"pid {pid} uid {uid}: {cmd[:200]}"
+    return found
 
 
 def planted(dirs: list[Path]) -> list[Path]:
@@ -228,6 +229,7 @@ class Batch:
     strays: dict[int, str] = field(default_factory=dict)
     planted: list[Path] = field(default_factory=list)
     planted_run_lock: list[Path] = field(default_factory=list)
+    unreaped: list[int] = field(default_factory=list)  # strays not below the reaper: the test ends them
 
 
 def runner_args(kind: str) -> list[str]:
@@ -267,13 +269,14 @@ def batch(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     secret = "GRADER-SECRET-" + secrets.token_hex(16)
 
     started = time.monotonic()
-    proc = run_cli("grade", ASSIGNMENT, classroom, "--out", out, "--seed", str(SEED), *extra, *(a for p in PROBLEMS for a in ("--problem", p)),
-                   env={"GRADER_SECRET_TOKEN": secret, "GRADER_SLURM_POLL": "1"}, timeout=1500)  # fmt: skip
+    # (the reaper waits a second after the run before it looks: a left-behind process has had time to show itself)
+    proc, left = run_cli_reaped("grade", ASSIGNMENT, classroom, "--out", out, "--seed", str(SEED), *extra, *(a for p in PROBLEMS for a in ("--problem", p)),
+                                env={"GRADER_SECRET_TOKEN": secret, "GRADER_SLURM_POLL": "1"}, timeout=1500)  # fmt: skip
     seconds = time.monotonic() - started
-    time.sleep(1.0)  # a left-behind process would have had time to show itself
     b = Batch(root, classroom, out, secret, proc.returncode, proc.stdout, proc.stderr, seconds,
-              before=before, after=snapshot(classroom), decoy=decoy.read_text(), strays=strays(root, running_before),
+              before=before, after=snapshot(classroom), decoy=decoy.read_text(), strays=strays(root, running_before, left),
               planted=planted(PLANT_DIRS), planted_run_lock=planted([RUN_LOCK]))  # fmt: skip
+    b.unreaped = [pid for pid in b.strays if pid not in left]
     for p in out.glob("*/result.json"):
         b.sizes[p.parent.name] = p.stat().st_size
         if b.sizes[p.parent.name] <= MAX_RESULT_BYTES:
@@ -283,7 +286,7 @@ def batch(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             print(f"  grader said: {line}")
     print(f"\nhostile batch ({request.param} runner): {len(CASES)} hostile + {len(HONEST)} honest students graded in {seconds:.0f} s (exit {proc.returncode})")
     yield b
-    for pid in b.strays:  # what the batch left running: started by this test, ended by pid
+    for pid in b.unreaped:  # what the batch left running outside the reaper's reach (it ended its own)
         try:
             os.kill(pid, signal.SIGKILL)
         except OSError:
@@ -425,6 +428,45 @@ def test_student_output_stays_inert_in_feedback_pages(batch: Batch) -> None:
 
 def test_no_process_is_left_running(batch: Batch) -> None:
     assert not batch.strays, "left running after grading:\n" + "\n".join(batch.strays.values())
+
+
+def test_the_stray_check_counts_what_the_run_left_and_nothing_beside_it(tmp_path: Path) -> None:
+    """What ``strays`` relies on (tests/reaper.py, under which ``run_cli_reaped`` runs the batch):
+    a daemon the run left (forked twice, in a session of its own, its parent gone) is reported
+    and ended; a process of this same uid started beside the run, in a PID namespace of its own
+    where one can be made (as another batch's worker is, rootless: the rule of old counted it,
+    and the batch's clean-up killed it), is neither reported nor touched."""
+    tag = secrets.token_hex(4)
+    beside_cmd = [sys.executable, "-c", f"import time; time.sleep(120)  # beside-{tag}"]
+    userns = ["unshare", "--user", "--map-root-user", "--pid", "--fork", "--kill-child"]
+    if shutil.which("unshare") and subprocess.run([*userns, "true"], capture_output=True).returncode == 0:
+        beside_cmd = [*userns, *beside_cmd]
+    daemon = f"import os, time\nif os.fork(): os._exit(0)\nos.setsid()\nif os.fork(): os._exit(0)\nnull = os.open(os.devnull, os.O_RDWR)\nfor fd in (0, 1, 2): os.dup2(null, fd)\ntime.sleep(120)  # daemon-{tag}"
+    report = tmp_path / "report.json"
+    beside = subprocess.Popen(beside_cmd, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not (seen := [pid for pid, (_, cmd) in processes().items() if f"beside-{tag}" in cmd and "unshare" not in cmd]):
+            assert time.monotonic() < deadline and beside.poll() is None, "the process beside the run did not start"
+            time.sleep(0.05)
+        done = subprocess.run([sys.executable, str(ROOT / "tests" / "reaper.py"), str(report), "0.5", "--", sys.executable, "-c", daemon],
+                              capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        left = {int(pid): cmd for pid, cmd in json.loads(report.read_text())["left"].items()}
+        assert len(left) == 1 and f"daemon-{tag}" in next(iter(left.values())), f"the run's daemon, and only it: {left}"
+        assert _state(next(iter(left))) in ("gone", "Z"), "the reaper did not end what the run left"
+        assert beside.poll() is None and all(_state(pid) not in ("gone", "Z") for pid in seen), "the reaper ended a process beside the run"
+    finally:
+        beside.kill()
+        beside.wait()
+
+
+def _state(pid: int) -> str:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return "gone"
+    return next((line.split()[1] for line in status.splitlines() if line.startswith("State:")), "gone")
 
 
 def test_nothing_is_written_outside_the_sandbox(batch: Batch) -> None:

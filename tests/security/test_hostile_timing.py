@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, docker_runner_or_skip, processes, run_cli
+from conftest import ROOT, docker_runner_or_skip, processes, run_cli_reaped
 from grader._sandbox.isolation import local_isolation
 
 ISOLATION, WHY_NOT = local_isolation()
@@ -62,32 +62,30 @@ def graded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         shutil.copyfile(ROOT / "reference" / "mfdnn-hw7" / "bn_remove.py", classroom / name / "bn_remove.py")
     before = set(processes())
     started = time.monotonic()
-    proc = run_cli("grade", "mfdnn-hw7", classroom, "--out", out, "--seed", str(SEED), "--problem", "bn_remove", *extra, timeout=1500)
+    # What still descends from the run a second after it ended is this batch's, and ended by the reaper.
+    proc, left = run_cli_reaped("grade", "mfdnn-hw7", classroom, "--out", out, "--seed", str(SEED), "--problem", "bn_remove", *extra, timeout=1500)
     print(f"\nhostile timing batch ({request.param}): {len(CASES)} + {len(HONEST)} students in {time.monotonic() - started:.0f} s")
     assert proc.returncode == 0, proc.stderr[-4000:]
-    time.sleep(1.0)
-    left = {pid: cmd for pid, (uid, cmd) in processes().items() if pid not in before and _a_worker(pid, uid, cmd, root)}
-    for pid in left:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
+    for pid, (uid, cmd) in processes().items():
+        if pid not in before and pid not in left and _a_worker(uid, cmd, root):
+            left[pid] = cmd
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
     results = {p.parent.name: json.loads(p.read_text()) for p in out.glob("*/result.json")}
     results["__left__"] = left  # type: ignore[assignment]
     return results
 
 
-def _a_worker(pid: int, uid: int, cmd: str, root: Path) -> bool:
-    """Is ``pid`` what a worker of this batch started? As root: a worker's uid (its command
-    line names the batch's folders, which it hides). Rootless: this user's process in a PID
-    namespace below this one (a process that hides its namespace link shows it in NSpid)."""
-    if ISOLATION != "rootless":
-        return uid >= WORKER_UID_BASE and str(root) in cmd
-    try:
-        nspid = next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith("NSpid:"))
-    except (OSError, StopIteration):
-        return False
-    return uid == os.getuid() and len(nspid.split()) > 2
+def _a_worker(uid: int, cmd: str, root: Path) -> bool:
+    """As root, a worker of this batch even outside the grader run's tree (a container's,
+    under Docker's runner): a worker's uid, with a command line naming the batch's folders,
+    which it hides. Rootless, only the tree tells (``run_cli_reaped``): every worker of every
+    grader run of this user has this uid and a PID namespace of its own, so the rule of old
+    ("this user's process in a PID namespace below this one") caught, and SIGKILLed, the
+    workers of another batch graded beside this one."""
+    return ISOLATION == "root" and uid >= WORKER_UID_BASE and str(root) in cmd
 
 
 def _detail(result: dict) -> str:
