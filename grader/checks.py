@@ -104,8 +104,15 @@ def _index(flat: int, shape: Sequence[int], names: Sequence[str] | None) -> str:
     return "[" + ", ".join(map(str, idx)) + "]"
 
 
-def _fmt(x: float) -> str:
-    return f"{x:.6g}"
+def _got_expected(got: float, expected: float) -> str:
+    """"got G, expected E" with as many significant digits as it takes to tell the two apart
+    (6 at least): a near miss (a relative error of 1e-7 in float64) must not read as two
+    equal numbers."""
+    for digits in range(6, 18):
+        g, e = f"{got:.{digits}g}", f"{expected:.{digits}g}"
+        if g != e or got == expected:
+            break
+    return f"got {g}, expected {e}"
 
 
 def that(condition: bool, message: str) -> None:
@@ -424,8 +431,7 @@ def _mismatch(got: Any, expected: torch.Tensor, tol: Tolerance, index_names: Seq
     if bad_g.any():
         first = int(bad_g.flatten().nonzero()[0])
         return [f"{int(bad_g.sum())} of {g.numel()} entries are NaN or infinite; the first at "
-                f"{_index(first, g.shape, index_names)}: got {_fmt(float(g.flatten()[first]))}, "
-                f"expected {_fmt(float(e.flatten()[first]))}."]
+                f"{_index(first, g.shape, index_names)}: {_got_expected(float(g.flatten()[first]), float(e.flatten()[first]))}."]
     diff = (g - e).abs()
     allowed = tol.atol + tol.rtol * e.abs()
     outside = diff > allowed
@@ -440,9 +446,9 @@ def _mismatch(got: Any, expected: torch.Tensor, tol: Tolerance, index_names: Seq
     return [
         f"Mismatched elements: {n_out} / {g.numel()} ({100 * n_out / g.numel():.1f}%) are outside the tolerance.",
         f"Greatest absolute difference: {float(diff.flatten()[ia]):.3e} at {_index(ia, g.shape, index_names)} "
-        f"(up to {tol.atol:.1e} allowed): got {_fmt(float(gf[ia]))}, expected {_fmt(float(ef[ia]))}",
+        f"(up to {tol.atol:.1e} allowed): {_got_expected(float(gf[ia]), float(ef[ia]))}",
         f"Greatest relative difference: {float(rel.flatten()[ir]):.3e} at {_index(ir, g.shape, index_names)} "
-        f"(up to {tol.rtol:.1e} allowed): got {_fmt(float(gf[ir]))}, expected {_fmt(float(ef[ir]))}",
+        f"(up to {tol.rtol:.1e} allowed): {_got_expected(float(gf[ir]), float(ef[ir]))}",
         f"Tolerance: {tol.describe()}",
     ]
 

@@ -110,3 +110,23 @@ def test_input_changes_says_what_the_call_did_to_each_input() -> None:
     near = {"memory": {"x": torch.tensor([0.0, 1.0 + 1e-13, 2.0, 3.0], dtype=torch.float64)}, "held": {"x": None}}
     assert input_changes({"x": x64}, near) == ["x was changed in place: 1 of 4 entries differ, by up to 9.99e-14."]
     assert input_changes({"x": x64}, near, Tolerance(rtol=1e-12, atol=1e-14, why="rounding")) == []
+
+
+def test_a_near_miss_prints_two_different_numbers() -> None:
+    """A relative error of 1e-7 in float64 (outside a 1e-9 tolerance) printed with six digits
+    read "got -4.58093, expected -4.58093": the numbers get the digits that tell them apart."""
+    expected = torch.tensor([-4.58093012345, 1.0], dtype=torch.float64)
+    got = expected * torch.tensor([1 + 1e-7, 1.0], dtype=torch.float64)
+    with pytest.raises(CheckFailed) as info:
+        close(got, expected, what="a near miss", tol=Tolerance(rtol=1e-9, atol=0.0, why="tight"))
+    message = str(info.value)
+    lines = [line for line in message.splitlines() if "allowed): got " in line]
+    assert len(lines) == 2, message
+    for line in lines:
+        got_s, expected_s = line.split("got ")[1].split(", expected ")
+        assert float(got_s) != float(expected_s), line
+        assert len(got_s.lstrip("-").replace(".", "")) <= 9, line  # no more digits than it takes
+    # equal numbers (an entry that is right, shown beside a wrong one) keep six digits
+    with pytest.raises(CheckFailed) as info:
+        close(torch.tensor([2.0, 1.0]), torch.tensor([1.0, 1.0]), what="off", tol=Tolerance(rtol=0.0, atol=0.0, why="exact"))
+    assert "got 2, expected 1" in str(info.value)
