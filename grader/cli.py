@@ -437,7 +437,7 @@ def validate(assignment: str | None, all_: bool, course: str | None, mistakes: b
 @cli.command()
 @click.argument("assignment")
 @click.option("--out", "out", type=click.Path(path_type=Path), default=None,
-              help="Where to write the bundle (default: autograder-ASSIGNMENT.zip here).")
+              help="The zip to write, or a folder to write autograder-ASSIGNMENT.zip in (default: that name, here).")
 @click.option("--course", default=None, help="Course folder (default: $GRADER_COURSE, else the nearest course.toml from here up).")
 def gradescope(assignment: str, out: Path | None, course: str | None) -> None:
     """Write the autograder.zip that runs ASSIGNMENT's checks on Gradescope."""

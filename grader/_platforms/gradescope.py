@@ -113,17 +113,24 @@ def _add(z: zipfile.ZipFile, name: str, data: bytes, executable: bool = False) -
 
 
 def build(assignment: str, out: Path, *, course: Course | None = None) -> Path:
-    """Write Gradescope's ``autograder.zip`` for ``assignment`` to ``out``; return ``out``."""
+    """Write Gradescope's ``autograder.zip`` for ``assignment`` to ``out`` (a folder that
+    exists gets ``autograder-ASSIGNMENT.zip`` in it, as ``cp`` does); return the zip's path.
+    The zip is written beside its place and moved there whole: a failure leaves nothing."""
     course = course or Course.locate()
     files = _course_files(course, assignment)
+    if out.is_dir():
+        out = out / f"autograder-{assignment}.zip"
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
-    with zipfile.ZipFile(tmp, "w") as z:
-        _add(z, "setup.sh", _SETUP.encode(), executable=True)
-        _add(z, "run_autograder", _RUN.replace("__ASSIGNMENT__", assignment).encode(), executable=True)
-        for src, name in files:
-            _add(z, name, src.read_bytes())
-    os.replace(tmp, out)
+    try:
+        with zipfile.ZipFile(tmp, "w") as z:
+            _add(z, "setup.sh", _SETUP.encode(), executable=True)
+            _add(z, "run_autograder", _RUN.replace("__ASSIGNMENT__", assignment).encode(), executable=True)
+            for src, name in files:
+                _add(z, name, src.read_bytes())
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
     return out
 
 
