@@ -646,7 +646,7 @@ def _decided(cand: Sequence[float], base: Sequence[float], *, rounds: int, limit
     any round, the candidate's best more than ``give_up`` times the baseline's worst ends the
     timing (the rubric's choice, for hopelessly slow code).
 
-    Simulated (tests/unit/test_timing_rounds.py) with rounds slowed 1.3 to 3 times in up to
+    Simulated (tests/unit/checks/test_timing_rounds.py) with rounds slowed 1.3 to 3 times in up to
     90% of them: about one wrong verdict in 10,000 draws for code 1.76 times inside or
     outside the limit, where a fixed band of 1.25 around the limit gave one in 250.
     """

@@ -173,7 +173,7 @@ def run_cli_reaped(*args: str | Path, env: dict[str, str] | None = None, timeout
 
 
 # The known mistakes by tier: the problems whose mistakes grade in seconds in this process
-# (tests/unit/test_mistakes.py, on the in-process runner) and the others, whose checks train
+# (tests/unit/authoring/test_mistakes.py, on the in-process runner) and the others, whose checks train
 # or time networks for minutes (tests/system/test_known_mistakes.py, through the command line).
 ASSIGNMENTS = ["mfdnn-hw5", "mfdnn-hw7", "ese546-hw2", "data598-hw3"]
 QUICK_PROBLEMS = [

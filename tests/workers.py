@@ -1,5 +1,5 @@
 """One worker at a time, for the tests that talk to a worker directly (tests/security/test_sandbox.py,
-test_boundary.py, test_load.py, tests/system/test_docker.py; tests/unit/test_kept_inputs.py
+test_boundary.py, test_load.py, tests/system/test_docker.py; tests/unit/checks/test_kept_inputs.py
 on the in-process runner): a student module written from a string, its ProblemRun, the
 sandbox driver (tests/sandbox/driver.py)."""
 

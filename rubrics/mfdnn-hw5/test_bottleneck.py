@@ -21,7 +21,7 @@ from grader.fixtures import Generator, Submission
 
 # The homework's Problem 5: Model I = NaiveInception(256, 124, 192, 96) and Model II =
 # BottleneckInception(256, 124, 64, 192, 64, 96, 64), on 256 x 32 x 32. Its answers
-# (the solution's own figures; tests/unit/test_rubric.py checks that the oracle below gives them):
+# (the solution's own figures; tests/unit/course/test_rubric.py checks that the oracle below gives them):
 MODEL_II = {"c_in": 256, "n1": 124, "r3": 64, "n3": 192, "r5": 64, "n5": 96, "pool_proj": 64}
 HOMEWORK_HW = (32, 32)
 HOMEWORK = {

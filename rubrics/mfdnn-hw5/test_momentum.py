@@ -40,7 +40,7 @@ def sgd_iterates(theta0: torch.Tensor, objective: str, params: dict[str, torch.T
     the first step's buffer is a copy of the gradient, then ``buf.mul_(beta).add_(g)``, and
     ``p.add_(buf, alpha=-alpha)`` (beta = 0: the gradient itself). Written out because the
     optimizer's first use imports torch._dynamo, two seconds of every self-check;
-    ``sgd_iterates_by_the_optimizer`` is the optimizer itself, and tests/unit/test_rubric.py
+    ``sgd_iterates_by_the_optimizer`` is the optimizer itself, and tests/unit/course/test_rubric.py
     shows the two equal, bit for bit."""
     grad = objective_grad(objective, params)
     p = theta0.clone()

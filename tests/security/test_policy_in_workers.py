@@ -1,5 +1,5 @@
 """What a worker does with its isolation policy (``grader._worker.isolation.Policy``, whose
-form and checks tests/unit/test_policy.py covers): it refuses a malformed one before it does
+form and checks tests/unit/worker/test_isolation_policy.py covers): it refuses a malformed one before it does
 anything, the sizes it was given are its own, and what the policy leaves out it does not make."""
 
 from __future__ import annotations

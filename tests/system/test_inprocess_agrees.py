@@ -1,7 +1,7 @@
 """The in-process runner stands in for real workers only where both give every check the same
 verdict: the same class (references, templates and every known mistake of three problems)
 graded both ways, compared check by check. (The unit tier grades the quick problems' known
-mistakes on the in-process runner: tests/unit/test_mistakes.py.)"""
+mistakes on the in-process runner: tests/unit/authoring/test_mistakes.py.)"""
 
 from __future__ import annotations
 

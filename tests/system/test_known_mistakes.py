@@ -1,7 +1,7 @@
 """Every check of the slow problems fails on a known wrong submission, and only the checks it should.
 
 The problems whose checks train or time networks for minutes (all but conftest's
-QUICK_PROBLEMS, whose mistakes tests/unit/test_mistakes.py grades in-process): each
+QUICK_PROBLEMS, whose mistakes tests/unit/authoring/test_mistakes.py grades in-process): each
 problem's mutants (rubrics/<assignment>/mistakes.toml), its reference and its template are
 graded as one class with `grader grade`, the way an instructor runs it, in real workers.
 Mistakes marked `extended` (their checks are already failed by a core mistake) form a
@@ -21,7 +21,7 @@ def cases() -> list:
     for a in ASSIGNMENTS:
         for m in load_mistakes(a):
             if (a, m.problem) in QUICK_PROBLEMS and not m.extended:
-                continue  # graded in-process: tests/unit/test_mistakes.py
+                continue  # graded in-process: tests/unit/authoring/test_mistakes.py
             marks = [pytest.mark.slow] if m.extended else []
             out.append(pytest.param(a, m, id=f"{a}/{m.id}", marks=marks))
     return out

@@ -91,3 +91,22 @@ def test_a_long_module_says_why_it_is_one(tmp_path: Path) -> None:
     (tmp_path / "grader").mkdir()
     (tmp_path / "grader" / "long.py").write_text('"""A module."""\n' + "x = 1\n" * 401)
     assert long_modules_without_a_reason(tmp_path / "grader") == ["grader/long.py"]
+
+
+def unmirrored(unit: Path, package: Path, besides: frozenset[str] = frozenset({"reference"})) -> list[str]:
+    """Folders of the unit tier that name no module or subpackage of ``package`` (``sandbox``
+    for ``_sandbox/``, ``checks`` for ``checks.py``): the unit tier is laid out as the package
+    is, so a reader finds a module's tests by its name. ``besides``: folders for what is not
+    the package (``reference``: the reference solutions against the homework texts)."""
+    names = {p.stem.lstrip("_") for p in package.iterdir() if p.suffix == ".py" or (p / "__init__.py").exists()}
+    return sorted(d.name for d in unit.iterdir() if d.is_dir() and d.name != "__pycache__"
+                  and d.name not in names and d.name not in besides)  # fmt: skip
+
+
+def test_the_unit_tier_is_laid_out_as_the_package(tmp_path: Path) -> None:
+    unit = ROOT / "tests" / "unit"
+    assert unmirrored(unit, ROOT / "grader") == []
+    assert not [p.name for p in unit.glob("test_*.py") if p.name != "test_package_shape.py"], "a unit test outside its module's folder"
+    (tmp_path / "sandbox").mkdir()
+    (tmp_path / "helpers").mkdir()
+    assert unmirrored(tmp_path, ROOT / "grader") == ["helpers"]

@@ -17,7 +17,7 @@ from grader._grading.runs import ProblemRun
 from grader._sandbox.inprocess import InProcessRunner
 from grader._sandbox.runner import Limits, WorkerSpec
 
-DRIVER = Path(__file__).parent.parent / "sandbox" / "driver.py"  # tests/sandbox: shared by the tiers
+DRIVER = Path(__file__).parents[2] / "sandbox" / "driver.py"  # tests/sandbox: shared by the tiers
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ STUDENTS = ["ann", "ben", "cal"]
 COUNTING_FIXTURE = '''
 
 @pytest.fixture(scope="session", autouse=True)
-def _made_once_per_session():  # (added by tests/unit/test_plugin.py)
+def _made_once_per_session():  # (added by tests/unit/grading/test_plugin.py)
     with open({path!r}, "a") as f:
         f.write("made\\n")
 '''

@@ -3,7 +3,7 @@ can reproduce: the literal is the homework's, the value compared with it is comp
 from the code. Where the homework's number is a typo, the real figure is asserted, the
 homework's is shown to differ from it, and the template README is shown to explain it.
 
-(The figures of mfdnn-hw5's bottleneck problem are checked in tests/unit/test_rubric.py.)"""
+(The figures of mfdnn-hw5's bottleneck problem are checked in tests/unit/course/test_rubric.py.)"""
 
 from __future__ import annotations
 

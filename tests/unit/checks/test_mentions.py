@@ -1,5 +1,5 @@
 """The static check `mentions`: what it finds in code and what it must leave alone. (Checks that
-forbid a tool read the code against an allow-list instead: tests/unit/test_byhand.py.)"""
+forbid a tool read the code against an allow-list instead: tests/unit/byhand/test_reading.py.)"""
 
 from __future__ import annotations
 
