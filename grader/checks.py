@@ -620,7 +620,7 @@ def _timed(candidate: ProblemRun, baseline: ProblemRun, fn: str, inputs: Callabl
     return Timing(ratio=ratio, candidate=cand, baseline=base)
 
 
-MAX_ROUNDS_FACTOR = 6  # a timing check runs at most this many times its ``rounds`` (a loaded machine's noise)
+MAX_ROUNDS_FACTOR = 4  # a timing check runs at most this many times its ``rounds`` (a loaded machine's noise)
 SETTLED_BEST, SETTLED_SPREAD = 4, 0.05  # a side's floor is known once its 4 best rounds agree (within 5% near the limit)
 
 

@@ -41,7 +41,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Each test is marked with its tier, the folder it is in (``-m unit``, ``-m "not system"``).
     Tests that need the Docker engine run last: CI builds the grading image while the rest run.
 
-    Under pytest-xdist (``-n 3 --dist loadgroup``, as ``make test`` runs) each test module is
+    Under pytest-xdist (``-n 2 --dist loadgroup``, as ``make test`` runs) each test module is
     one group, run by one process in order (module-scoped classes are graded once), unless the
     module says otherwise: a module that grades one class per parameter (known mistakes per
     problem, hostile classes per runner) defines ``xdist_group(item)``, its group for a test.""" 
