@@ -101,12 +101,26 @@ def test_far_from_the_limit_floors_need_agree_less() -> None:
     assert not rule([c * 1.4 / 0.85 for c in cand], base)
 
 
+def bursts(rng: random.Random, quiet: float) -> float:
+    """``spread``, and one round in twenty hit by a burst (4 to 8 times: the machine's other
+    work starting, memory reclaimed)."""
+    return rng.uniform(4.0, 8.0) if rng.random() < 0.05 else spread(rng, quiet)
+
+
+def test_a_burst_in_one_round_is_no_verdict() -> None:
+    rng = random.Random(546)
+    new = [verdict(new_rule(), RIGHT, rng, 0.4, bursts) for _ in range(DRAWS)]
+    old = [verdict(old_rule(), RIGHT, rng, 0.4, bursts) for _ in range(DRAWS)]
+    assert sum(not passed for passed, _ in new) <= 2, sum(not passed for passed, _ in new)
+    assert sum(not passed for passed, _ in old) >= 10  # the old give-up after any round: 1 in 200 or more
+
+
 def test_an_idle_machine_costs_no_extra_round() -> None:
     rng = random.Random(7)
     for own in (RIGHT, 1.0, SLOW):
         _, rounds = verdict(new_rule(), own, rng, quiet=1.0)
         assert rounds == 5, (own, rounds)
-    assert verdict(new_rule(), 5.0, rng, quiet=1.0) == (False, 1)  # past give_up: no more rounds
+    assert verdict(new_rule(), 5.0, rng, quiet=1.0) == (False, 5)  # past give_up after its rounds: no more
 
 
 def test_a_verdict_waits_for_both_floors_or_the_cap() -> None:
@@ -120,9 +134,11 @@ def test_a_verdict_waits_for_both_floors_or_the_cap() -> None:
     # 1.96 against 1.5 allows): the baseline's do not yet
     assert not rule(eve_cand + [0.099, 0.100], eve_base + [0.071, 0.069])
     assert rule(eve_cand + [0.099, 0.100, 0.052, 0.051, 0.050, 0.051], eve_base + [0.071, 0.069, 0.051, 0.050, 0.052, 0.060])
-    # fewer than ``rounds`` decide nothing but a give-up
+    # fewer than ``rounds`` decide nothing, a give-up neither (what failed Bob in CI: one round,
+    # 697 ms against 213 ms, a burst of load on his side alone)
     assert not rule([0.06], [0.10])
-    assert rule([0.40], [0.10])
+    assert not rule([0.697], [0.213])
+    assert rule([0.40] * 5, [0.10, 0.11, 0.12, 0.10, 0.13])
     # the cap
     n = 5 * MAX_ROUNDS_FACTOR
     never = [0.05] + [0.10] * (n - 1)  # one quiet round: the four best never agree
