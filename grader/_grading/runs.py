@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from .._exceptions import MissingFile, NotWritten, StudentFault, WorkerCrashed, WorkerTimeout, WrongAnswer
 from .._notebooks.module import load_failures
-from .._sandbox.runner import Runner, Worker, WorkerSpec
+from .._sandbox.runner import WALL_BACKSTOP, Runner, Worker, WorkerSpec
 from ..checks import input_changes
 
 if TYPE_CHECKING:
@@ -87,6 +87,7 @@ class ProblemRun:
         self._import_failure: StudentFault | None = None
         self.budget = 60.0  # seconds of student time the current test may still use; set per test
         self.used = 0.0
+        self.walled = 0.0  # wall-clock seconds the current test's calls took (``_wall_left``)
         self.compute = 0.0  # seconds the worker spent in calls (the student's code and the driver), all tests
         self._whole: float | None = None
 
@@ -100,7 +101,15 @@ class ProblemRun:
     def start_test(self, budget: float, whole: float | None = None) -> None:
         """Allow ``budget`` seconds of student time from now; ``whole`` is the submission's
         total when that, not the test's own timeout, is what limits this test."""
-        self.budget, self.used, self._whole = budget, 0.0, whole
+        self.budget, self.used, self.walled, self._whole = budget, 0.0, 0.0, whole
+
+    def _wall_left(self) -> float:
+        """Wall-clock seconds the current test's calls may still take, whatever their CPU
+        time: the backstop of one call (``WALL_BACKSTOP`` times the test's budget) for all
+        of them together. Else code that sleeps (no CPU time charged) through the many calls
+        of a test holds what the test holds for as long as it likes: a timing check holds the
+        whole batch (``Runner.alone``), and every other job waits."""
+        return max(WALL_BACKSTOP * self.budget, self.budget + 30.0) - self.walled
 
     def _whole_note(self) -> str:
         if self._whole is None:
@@ -172,11 +181,17 @@ class ProblemRun:
 
     def _timed_request(self, header: dict[str, Any], values: dict[str, Any] | None, timeout: float | None) -> dict[str, Any]:
         worker = self._ready()
-        timeout = self._left() if timeout is None else timeout
+        wall: float | None = None
+        if timeout is None:  # the student's own budget (an explicit timeout is the grader's, for a baseline)
+            timeout = self._left()
+            wall = self._wall_left()
+            if wall <= 0.01:
+                raise WorkerTimeout("Not run: this test's calls had already taken all the wall-clock time a test may "
+                                    "take, mostly without computing (sleeping, waiting, blocked).")
         started = time.monotonic()
         reply: dict[str, Any] | None = None
         try:
-            reply = worker.request(header, values, timeout)
+            reply = worker.request(header, values, timeout, wall)
         except WorkerTimeout as exc:
             self._worker = None  # dead: the next call gets a fresh worker
             raise WorkerTimeout(f"{exc}{self._whole_note()}") from None
@@ -184,12 +199,16 @@ class ProblemRun:
             self._worker = None
             raise
         finally:
-            wall = time.monotonic() - started
+            if worker.dead and self._worker is worker:  # an interrupted request kills it too (its reply unread)
+                self._worker = None
+            took = time.monotonic() - started
+            if wall is not None:
+                self.walled += took
             # The student's limits count CPU time where the worker can tell (never more than
             # the wall time): a loaded machine does not use up a slow-but-correct call's time.
-            self.used += min(wall, getattr(worker, "charged", wall))
+            self.used += min(took, getattr(worker, "charged", took))
             # the student's own time: as the worker timed the call; all of it for a hang, crash or raise
-            self.compute += wall if reply is None else reply.get("__elapsed__", 0.0)
+            self.compute += took if reply is None else reply.get("__elapsed__", 0.0)
         return reply
 
     # ------------------------------------------------------------------ api --

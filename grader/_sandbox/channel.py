@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from .. import _worker
-from .runner import WorkerSpec
+from .runner import WALL_BACKSTOP, WorkerSpec
 from .._exceptions import DriverError, NotWritten, SandboxError, StudentError, WorkerCrashed, WorkerTimeout, WrongAnswer
 from .._course.models import WorkerFault, WorkerReply
 
@@ -53,7 +53,6 @@ def install_worker(folder: Path) -> Path:
 
 MAX_REPLY_BYTES = 1 << 30  # a reply larger than this is refused (the student's answer cannot be that big)
 START_TIMEOUT = 120.0  # importing torch in the worker: the harness's cost, not the student's
-WALL_BACKSTOP = 3.0  # a call may take this many times its limit in wall time while its CPU time stays under it
 
 
 class Drain(threading.Thread):
@@ -207,8 +206,20 @@ class FramedWorker:
         tail = self.output().strip()
         raise WorkerCrashed(f"The process running your code {why}." + (f"\nIts last output:\n{tail[-2000:]}" if tail else ""))
 
-    def request(self, header: dict[str, Any], values: dict[str, Any] | None, timeout: float) -> dict[str, Any]:
-        """Send one request; return the decoded reply values, or raise what the student's code caused."""
+    @property
+    def dead(self) -> bool:
+        """Killed or closed: no request may be sent to it again."""
+        return self._dead
+
+    def request(self, header: dict[str, Any], values: dict[str, Any] | None, timeout: float,
+                wall: float | None = None) -> dict[str, Any]:
+        """Send one request; return the decoded reply values, or raise what the student's code caused.
+
+        ``timeout``: the call's limit (CPU time where it can be read); ``wall``: the most wall
+        time it may take whatever its CPU time (else the backstop, ``WALL_BACKSTOP`` times
+        the limit). A request that ends any other way than with its whole reply read (an
+        alarm of the test that made it, an interrupt) kills the worker: its reply could still
+        come, and the next request would read it as its own."""
         if self._dead:
             raise SandboxError(f"worker {self.label} is closed")
         plain, payload = _worker.encode(values or {})
@@ -216,14 +227,21 @@ class FramedWorker:
         self.charged = math.inf  # until the call ends: a crash is charged its wall time
         started = time.monotonic()
         sent = time.perf_counter()
-        self._budget(timeout)
+        self._budget(timeout, wall)
+        first = min(timeout, self._backstop - started)
+        complete = False
         try:
-            self._send(_worker.frame({**header, "values": plain}, payload), time.monotonic() + timeout)
-        except TimeoutError:
-            self._timed_out(timeout)
-        except (BrokenPipeError, OSError):
-            self._died()
-        reply, data = self._read(timeout - (time.monotonic() - started), budgeted=True)
+            try:
+                self._send(_worker.frame({**header, "values": plain}, payload), time.monotonic() + first)
+            except TimeoutError:
+                self._timed_out(timeout)
+            except (BrokenPipeError, OSError):
+                self._died()
+            reply, data = self._read(first - (time.monotonic() - started), budgeted=True)
+            complete = True
+        finally:
+            if not complete:
+                self.kill()  # (idempotent: a timeout or a crash killed it already)
         self.last_wall = time.perf_counter() - sent  # from the request's first byte to the reply's last
         self.charged = self._charged()
         if not reply.ok:
@@ -306,6 +324,12 @@ class FramedWorker:
     def _timed_out(self, timeout: float) -> NoReturn:
         self.charged = timeout
         self.kill()
+        now = time.monotonic()
+        if getattr(self, "_walled", False) and now >= self._backstop - 0.05:  # the test's wall time ran out, not this call's limit
+            raise WorkerTimeout(
+                "Your code did not finish: this test's calls had taken all the wall-clock time a test may take "
+                f"(this call {now - self._started_at:.3g} s of it), mostly without computing (sleeping, waiting, "
+                "blocked), so it was stopped.") from None
         raise WorkerTimeout(f"Your code did not finish within {timeout:.3g} s, so it was stopped.") from None
 
     # A time limit counts the CPU time the worker's processes used (where it can be read: a
@@ -317,8 +341,11 @@ class FramedWorker:
         """CPU seconds used so far by every process and thread of the worker; None: unknown."""
         return None
 
-    def _budget(self, timeout: float) -> None:
+    def _budget(self, timeout: float, wall: float | None = None) -> None:
         self._limit, self._started_at, self._cpu0 = timeout, time.monotonic(), self.cpu_seconds()
+        backstop = max(WALL_BACKSTOP * timeout, timeout + 30.0)
+        self._walled = wall is not None and wall < backstop
+        self._backstop = self._started_at + (min(backstop, max(wall, 0.0)) if wall is not None else backstop)
 
     def _extended(self) -> bool:
         """Past the wall deadline: move it on when the worker has used less CPU time than its
@@ -328,7 +355,7 @@ class FramedWorker:
         if cpu0 is None or now_cpu is None:
             return False
         now, limit = time.monotonic(), self._limit
-        backstop = self._started_at + max(WALL_BACKSTOP * limit, limit + 30.0)
+        backstop = self._backstop
         used = now_cpu - cpu0
         if used >= limit or now >= backstop:
             return False

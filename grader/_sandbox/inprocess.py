@@ -87,9 +87,10 @@ class InProcessWorker(FramedWorker):
                     if module is not None:
                         sys.modules[name] = module
 
-    def request(self, header: dict[str, Any], values: dict[str, Any] | None, timeout: float) -> dict[str, Any]:
+    def request(self, header: dict[str, Any], values: dict[str, Any] | None, timeout: float,
+                wall: float | None = None) -> dict[str, Any]:
         with self._swapped():
-            return super().request(header, values, timeout)
+            return super().request(header, values, timeout, wall)
 
     def _send(self, data: bytes, deadline: float) -> None:
         write_by(self._req_w, data, deadline)

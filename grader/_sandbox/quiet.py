@@ -10,6 +10,7 @@ import os
 import shutil
 import signal
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -30,6 +31,26 @@ def freeze_refused(label: str, why: str) -> str:
     )
 
 
+def _lock(fd: int, mode: int) -> None:
+    """``flock(fd, mode)``; while it waits (another job holds the batch), the waiting test's
+    own wall-clock alarm (pytest-timeout's, ITIMER_REAL) is paused: another student's timing
+    check is not this test's time, and a test must not fail for what another test took."""
+    try:
+        fcntl.flock(fd, mode | fcntl.LOCK_NB)
+        return
+    except BlockingIOError:
+        pass
+    if threading.current_thread() is not threading.main_thread():
+        fcntl.flock(fd, mode)
+        return
+    left, interval = signal.setitimer(signal.ITIMER_REAL, 0)
+    try:
+        fcntl.flock(fd, mode)
+    finally:
+        if left > 0:
+            signal.setitimer(signal.ITIMER_REAL, left, interval)
+
+
 class Quiet:
     """Timing checks run alone in a batch, across its parallel jobs (processes).
 
@@ -40,7 +61,9 @@ class Quiet:
     workers in the batch's folder, ``register``): nothing another student left running
     (threads, daemons, burners) takes CPU from a baseline or a candidate while they are
     timed. A job waiting for the lock is not charged for the wait (its clocks start after
-    it). The lock is ``flock`` on a file made when the batch's first runner is (before the
+    it, and its test's own alarm is paused meanwhile: ``_lock``); a timing check holds it
+    for a bounded time (the student's calls in it, however they spend it, at most
+    ``WALL_BACKSTOP`` times the test's limit in wall time: ``ProblemRun._wall_left``). The lock is ``flock`` on a file made when the batch's first runner is (before the
     jobs fork), opened anew by each process.
     """
 
@@ -97,7 +120,7 @@ class Quiet:
         if fd is None or self._exclusive or self._shared:  # held already, by this process
             yield
             return
-        fcntl.flock(fd, fcntl.LOCK_SH)
+        _lock(fd, fcntl.LOCK_SH)
         self._shared += 1
         try:
             yield
@@ -114,7 +137,7 @@ class Quiet:
         if self._shared:
             raise RuntimeError("a timing check cannot start inside a request")
         if fd is not None and not self._exclusive:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            _lock(fd, fcntl.LOCK_EX)
         self._exclusive += 1
         frozen: list[Any] = []
         ran: list[str] = []

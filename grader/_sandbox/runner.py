@@ -35,11 +35,21 @@ class WorkerSpec:
     submission: str | None = None
 
 
+WALL_BACKSTOP = 3.0  # a call may take this many times its limit in wall time while its CPU time stays under it
+
+
 class Worker(Protocol):
     label: str
     last_wall: float  # seconds the last request took, measured on this side
 
-    def request(self, header: dict[str, Any], values: dict[str, Any] | None, timeout: float) -> dict[str, Any]: ...
+    def request(self, header: dict[str, Any], values: dict[str, Any] | None, timeout: float,
+                wall: float | None = None) -> dict[str, Any]:
+        """One call: ``timeout`` its limit (CPU time where it can be read), ``wall`` the most
+        wall time it may take (None: a backstop of a few times ``timeout``)."""
+
+    @property
+    def dead(self) -> bool:
+        """Killed or closed (a timeout, a crash, an interrupted request): a fresh one is needed."""
 
     def freeze(self) -> None: ...
 

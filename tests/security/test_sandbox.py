@@ -442,6 +442,33 @@ def test_cpu_time_is_limited_from_when_the_students_code_starts(tmp_path: Path) 
     run.close()
 
 
+def test_a_test_s_calls_that_sleep_are_bounded_in_wall_time_together(tmp_path: Path) -> None:
+    """Limits count CPU time, so a call that sleeps is charged nothing and runs to its wall
+    backstop; without a bound on the test as a whole, a test of many calls (a timing check's
+    rounds, which hold the whole batch) could sleep for as long as the student liked, every
+    other job of the batch waiting. Together a test's calls get the backstop of one: 3 times
+    its limit, at least the limit and 30 s."""
+    budget = 2.0
+    run = make_run(tmp_path, """
+        import time
+        def nap():
+            time.sleep(12)
+            return 1
+    """, budget=budget)
+    allowance = max(3 * budget, budget + 30)
+    started = time.monotonic()
+    naps = 0
+    with pytest.raises(WorkerTimeout) as stopped:
+        for _ in range(4):  # 48 s of sleep
+            run.call("call", name="nap")
+            naps += 1
+    took = time.monotonic() - started
+    assert took < allowance + 5, f"the test's calls took {took:.1f} s, more than the {allowance:.0f} s a test may take"
+    if naps:  # (where the worker's CPU time can be read, a sleeping call is not charged; else each nap is a timeout)
+        assert "wall-clock time a test may take" in str(stopped.value), str(stopped.value)
+    run.close()
+
+
 def test_workers_started_from_scratch_are_bounded_alike(tmp_path: Path) -> None:
     runner = LocalRunner(zygote=False)  # what `benchmarks/` calls the naive way
     run = make_run(tmp_path, """
