@@ -46,7 +46,7 @@ import pytest
 
 from .._course.layout import Assignment
 from .._course.display import capped
-from .._exceptions import CheckFailed, ConfigError, StudentFault, SubmissionError
+from .._exceptions import CheckFailed, ConfigError, StudentFault, SubmissionError, WorkerTimeout
 from ..checks import take_notes
 from .._course.intake import Submission, identity
 from .._course.models import NotebookCell, ProblemResult, ProblemSpec, Result, TestResult, TestSpec
@@ -129,6 +129,7 @@ class GraderPlugin:
         self.records: dict[str, list[TestResult]] = {s.student: [] for s in plan.submissions}
         self.started: dict[str, float] = {}
         self.spent: dict[str, float] = {}  # student time used so far, per student
+        self.hung: dict[tuple[str, str], tuple[str, float]] = {}  # (student, problem) -> its first test that timed out, and its limit
         # (student, problem) -> a notebook's module, the worker's files, or why it cannot be read
         self.notebooks: dict[tuple[str, str], tuple[NotebookModule | None, dict[str, Path], str | None]] = {}
         self.scratch: list[Path] = []  # where notebooks' modules are written (hidden from every worker)
@@ -299,12 +300,16 @@ class GraderPlugin:
             pytest.skip(f"Not graded here: {problem.id} needs a CUDA GPU and this grader runs student code on the CPU. "
                         "It is graded when the instructor grades on a machine with a GPU (--gpus, or --device cuda).")
         left = self.plan.limits.submission_seconds - self.spent.get(student, 0.0)
-        if left < test.timeout:
+        hung = self.hung.get((student, problem.id))
+        limit = test.timeout * HUNG_SHARE if hung else test.timeout
+        if left < limit:
             run.start_test(left, whole=self.plan.limits.submission_seconds)
         else:
-            run.start_test(test.timeout)
+            run.start_test(limit, cut=(*hung, test.timeout) if hung else None)
         yield run
         self.spent[student] = self.spent.get(student, 0.0) + run.used
+        if hung is None and request.node.stash.get(_TIMED_OUT, False):
+            self.hung[(student, problem.id)] = (test.title, test.timeout)
         request.node.stash[_STUDENT_TIME] = run.used  # the test's time is the student's code's, not the worker's start
 
     @pytest.fixture
@@ -396,6 +401,7 @@ class GraderPlugin:
             return "skipped", reason.removeprefix("Skipped: ")
         exc = call.excinfo.value if call.excinfo else None
         if isinstance(exc, StudentFault):
+            item.stash[_TIMED_OUT] = isinstance(exc, WorkerTimeout)
             return exc.outcome, str(exc)
         if isinstance(exc, ConfigError):  # the grader was set up wrong (e.g. --data): no verdict on anyone
             self.plan.config_error = self.plan.config_error or str(exc)
@@ -503,5 +509,13 @@ _SPEC = pytest.StashKey[tuple[ProblemSpec, TestSpec]]()
 _OUTCOME = pytest.StashKey[tuple[str, str]]()
 _DURATION = pytest.StashKey[float]()
 _STUDENT_TIME = pytest.StashKey[float]()
+_TIMED_OUT = pytest.StashKey[bool]()  # the student's code ran out of its time in this test
+
+# Code that never ends costs about one timeout per problem, not one per test: once a test of a
+# problem has timed out, its later tests (hidden ones too) get this share of their limits. A
+# student whose code finishes in time is never affected; one whose code already ran past a
+# limit of this problem gets a quarter of each later limit, which the reference solutions use
+# a few percent of (limits are set for slow but honest code, several times what it needs).
+HUNG_SHARE = 0.25
 
 __all__ = ["BASELINE", "ConfigError", "GraderPlugin", "Plan"]

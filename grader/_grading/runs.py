@@ -90,6 +90,7 @@ class ProblemRun:
         self.walled = 0.0  # wall-clock seconds the current test's calls took (``_wall_left``)
         self.compute = 0.0  # seconds the worker spent in calls (the student's code and the driver), all tests
         self._whole: float | None = None
+        self._cut: tuple[str, float, float] | None = None
 
     def inherit_import_failure(self, other: "ProblemRun") -> None:
         """Fail to import as ``other`` did (the same file: the hidden tests' worker is not made
@@ -98,10 +99,12 @@ class ProblemRun:
 
     # --------------------------------------------------------------- budget --
 
-    def start_test(self, budget: float, whole: float | None = None) -> None:
+    def start_test(self, budget: float, whole: float | None = None, cut: tuple[str, float, float] | None = None) -> None:
         """Allow ``budget`` seconds of student time from now; ``whole`` is the submission's
-        total when that, not the test's own timeout, is what limits this test."""
-        self.budget, self.used, self.walled, self._whole = budget, 0.0, 0.0, whole
+        total when that, not the test's own timeout, is what limits this test; ``cut``: the
+        budget is a share of the test's limit because an earlier test of the problem timed out
+        (that test's title and limit, and this test's full limit)."""
+        self.budget, self.used, self.walled, self._whole, self._cut = budget, 0.0, 0.0, whole, cut
 
     def _wall_left(self) -> float:
         """Wall-clock seconds the current test's calls may still take, whatever their CPU
@@ -112,6 +115,11 @@ class ProblemRun:
         return max(WALL_BACKSTOP * self.budget, self.budget + 30.0) - self.walled
 
     def _whole_note(self) -> str:
+        if self._cut is not None:
+            title, limit, full = self._cut
+            return (f" An earlier test of this problem (\"{title}\") did not finish within its {limit:.3g} s, so this "
+                    f"test got only {self.budget:.3g} s of its {full:.3g} s: code that never ends costs one timeout per "
+                    "problem, not one per test. Once that test finishes in time, this one gets all of its time.")
         if self._whole is None:
             return ""
         return (f" All tests of a submission together may use {self._whole:.3g} s of your code's time, "
@@ -186,15 +194,20 @@ class ProblemRun:
             timeout = self._left()
             wall = self._wall_left()
             if wall <= 0.01:
-                raise WorkerTimeout("Not run: this test's calls had already taken all the wall-clock time a test may "
-                                    "take, mostly without computing (sleeping, waiting, blocked).")
+                raise WorkerTimeout(f"Not run: this test's calls had already taken all the wall-clock time a test may "
+                                    f"take ({WALL_BACKSTOP:g} times its limit, computing or not: {self.walled:.3g} s), "
+                                    "mostly without computing (sleeping, waiting, blocked).")
         started = time.monotonic()
         reply: dict[str, Any] | None = None
         try:
             reply = worker.request(header, values, timeout, wall)
         except WorkerTimeout as exc:
             self._worker = None  # dead: the next call gets a fresh worker
-            raise WorkerTimeout(f"{exc}{self._whole_note()}") from None
+            walled = ""
+            if wall is not None and time.monotonic() - started >= wall - 0.1:
+                walled = (f" All of a test's calls together may take {self._wall_left() + self.walled:.3g} s of wall "
+                          f"time, computing or not ({WALL_BACKSTOP:g} times the test's limit, at least the limit and 30 s).")
+            raise WorkerTimeout(f"{exc}{walled}{self._whole_note()}") from None
         except WorkerCrashed:
             self._worker = None
             raise

@@ -327,9 +327,9 @@ class FramedWorker:
         now = time.monotonic()
         if getattr(self, "_walled", False) and now >= self._backstop - 0.05:  # the test's wall time ran out, not this call's limit
             raise WorkerTimeout(
-                "Your code did not finish: this test's calls had taken all the wall-clock time a test may take "
-                f"(this call {now - self._started_at:.3g} s of it), mostly without computing (sleeping, waiting, "
-                "blocked), so it was stopped.") from None
+                f"Your code did not finish: after {now - self._started_at:.3g} s of wall-clock time, mostly spent "
+                "without computing (sleeping, waiting, blocked), it had used up the wall time it was allowed, so it "
+                "was stopped.") from None
         raise WorkerTimeout(f"Your code did not finish within {timeout:.3g} s, so it was stopped.") from None
 
     # A time limit counts the CPU time the worker's processes used (where it can be read: a

@@ -68,6 +68,7 @@ class InProcessWorker(FramedWorker):
         """This worker's modules and folder in ``sys.modules`` and ``sys.path`` while its request runs."""
         with _ONE_AT_A_TIME:
             before = {name: sys.modules.get(name) for name in self._modules}
+            owned = set(self._modules)
             sys.modules.update(self._modules)
             sys.path.insert(0, str(self.sub))
             _worker.witness_to(self._rep_w)
@@ -78,11 +79,13 @@ class InProcessWorker(FramedWorker):
                 with contextlib.suppress(ValueError):
                     sys.path.remove(str(self.sub))
                 mine = str(self.sub) + os.sep
-                for name in set(sys.modules) - known | set(self._modules):
+                for name in set(sys.modules) - known | owned:
                     module = sys.modules.get(name)
                     where = getattr(module, "__file__", None)
                     if module is not None and isinstance(where, str) and where.startswith(mine):
-                        self._modules[name] = sys.modules.pop(name)
+                        sys.modules.pop(name)
+                        if not self._dead:  # (killed during the request: what it held goes)
+                            self._modules[name] = module
                 for name, module in before.items():
                     if module is not None:
                         sys.modules[name] = module
