@@ -3,6 +3,7 @@ the trusted side (tens of milliseconds, not an interpreter and ``import torch`` 
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import json
 import os
@@ -58,10 +59,19 @@ def zygote(ctl: int) -> int:
     _warm_up()
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    # A child's end wakes the loop at once (SIGCHLD, through the wakeup pipe): the trusted side
+    # waits for the word that a closed worker is gone (a poll every 50 ms cost 69 ms a worker).
+    wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    signal.signal(signal.SIGCHLD, lambda signum, frame: None)
+    signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
     _json_message(sock, {"ready": os.getpid()})
     workers: dict[int, int | None] = {}  # pid -> the uid it runs as (as root), for the last clean-up
     while True:
-        ready, _, _ = select.select([sock], [], [], 0.05)
+        ready, _, _ = select.select([sock.fileno(), wake_r], [], [], 1.0)
+        if wake_r in ready:
+            with contextlib.suppress(BlockingIOError):
+                while os.read(wake_r, 4096):
+                    pass
         while True:  # reap
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
@@ -75,7 +85,7 @@ def zygote(ctl: int) -> int:
                     _json_message(sock, {"exit": pid, "code": os.waitstatus_to_exitcode(status)})
                 except OSError:
                     pass
-        if not ready:
+        if sock.fileno() not in ready:
             continue
         try:
             data, fds, _, _ = socket.recv_fds(sock, 1 << 20, 8)
@@ -123,6 +133,8 @@ def _kill_all(workers: dict[int, int | None]) -> None:
 
 
 def _zygote_child(sock: Any, request: dict[str, Any], req: int, rep: int, out: int, err: int) -> int:
+    signal.set_wakeup_fd(-1)  # the zygote's: before its descriptor is closed (its number may be another's next)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     os.setsid()
     sock.close()
     devnull = os.open(os.devnull, os.O_RDONLY)
