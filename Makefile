@@ -8,7 +8,9 @@
 # make image : the grading image dl-grader:local (Docker, no registry needed): docker/build-base.sh
 #              builds its base from Debian and the pinned wheels (cached by hash), then
 #              docker/Dockerfile; `make base-image` builds only the base
-.PHONY: setup test test-fast test-all typecheck lint demo validate clean image base-image
+# make docs  : the documentation site into site/ (mkdocs build --strict: a broken link or an API
+#              reference that no longer resolves fails it); its tools are requirements-docs.txt
+.PHONY: setup test test-fast test-all typecheck lint demo validate clean image base-image docs
 
 VENV := .venv
 BIN  := $(VENV)/bin
@@ -80,6 +82,17 @@ image:
 
 base-image:
 	docker/build-base.sh
+
+# The docs tools go into the same venv (they add packages; the grader stays as installed). A venv
+# that exists is used as it is: the site documents this checkout (PYTHONPATH), whatever the
+# venv's editable install points at.
+$(BIN)/mkdocs: requirements-docs.txt
+	@test -x $(BIN)/python || $(MAKE) setup
+	$(BIN)/python -m pip install -q -r requirements-docs.txt
+	@touch $@
+
+docs: $(BIN)/mkdocs
+	NO_MKDOCS_2_WARNING=1 PYTHONPATH=$(CURDIR) $(BIN)/mkdocs build --strict --site-dir site
 
 clean:
 	rm -rf $(VENV) out

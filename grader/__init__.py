@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 def public_checks(hidden_module_file: str) -> Any:
     """The public checks' module of the problem whose hidden checks are in ``hidden_module_file``
-    (rubrics/<a>/hidden/test_<p>.py gets rubrics/<a>/test_<p>.py), for the helpers they share::
+    (``rubrics/<a>/hidden/test_<p>.py`` gets ``rubrics/<a>/test_<p>.py``), for the helpers they share::
 
         from grader import public_checks
         public = public_checks(__file__)

@@ -95,6 +95,11 @@ class NotWritten(StudentError):
 
 
 class WrongAnswer(StudentFault):
+    """The student's code gave something that cannot be taken as an answer (a list where a tensor
+    is asked for, no value at all): the test fails (``failed``), and the message, written for the
+    student, says what was given instead. A check raises it; a driver's ``WrongAnswer`` reaches
+    the check as this."""
+
     outcome = "failed"
 
 

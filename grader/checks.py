@@ -510,6 +510,10 @@ def as_shaped(got: Any, expected: Sequence[torch.Tensor]) -> Any:
 
 @dataclass(frozen=True)
 class Timing:
+    """What ``speed_ratio`` measured: the candidate's time per unit of work over the baseline's,
+    from the best round of each, and every round's time; ``describe`` says it in a sentence for
+    the test's message."""
+
     ratio: float  # candidate time per unit / baseline time per unit (the best round of each)
     candidate: list[float]  # seconds per unit, per round
     baseline: list[float]

@@ -1,4 +1,4 @@
-"""What a worker-side driver (rubrics/<assignment>/drivers/<problem>.py) imports::
+"""What a worker-side driver (``rubrics/<assignment>/drivers/<problem>.py``) imports::
 
     from grader.driver import WrongAnswer, plain
 

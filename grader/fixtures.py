@@ -1,4 +1,4 @@
-"""The fixtures a check (a test function of rubrics/<assignment>/test_<problem>.py) can take,
+"""The fixtures a check (a test function of ``rubrics/<assignment>/test_<problem>.py``) can take,
 and the public names of their types, for annotations::
 
     from grader.fixtures import Generator, Submission
@@ -16,7 +16,7 @@ The grader provides them (no conftest.py: a rubric folder has none):
     the trusted side and reaches the student's code only through it:
     ``submission.function(name, context=...)(*args, **kwargs)`` calls the student's own
     function with plain arguments (no driver); ``submission.call(fn, context=..., **values)``
-    runs the driver's ``fn`` (drivers/<problem>.py); ``submission.source()`` is the file as
+    runs the driver's ``fn`` (``drivers/<problem>.py``); ``submission.source()`` is the file as
     written, for source checks (``grader.checks.without``). Hidden tests get a worker of
     their own, started after every visible test of the student.
 ``baseline`` (:class:`Submission`)
@@ -69,7 +69,7 @@ class Submission(Protocol):
         ...
 
     def call(self, fn: str, /, context: str | None = None, **values: Any) -> dict[str, Any]:
-        """Run the driver's ``fn`` (rubrics/<assignment>/drivers/<problem>.py) on the student's
+        """Run the driver's ``fn`` (``rubrics/<assignment>/drivers/<problem>.py``) on the student's
         module with ``values``; return what it reported (a dict of plain values)."""
         ...
 

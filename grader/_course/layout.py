@@ -18,6 +18,10 @@ NO_DRIVER = Path(__file__).resolve().parents[1] / "_grading" / "no_driver.py"
 
 @dataclass(frozen=True)
 class Assignment:
+    """One assignment of a course: its id and the course's root, with where its rubric
+    (``rubrics/<id>/``), template (``student_template/<id>/``) and reference
+    (``reference/<id>/``) live, and its rubric, read and validated once."""
+
     id: str
     root: Path
 
@@ -116,6 +120,9 @@ RELEASED_DIR = ".grader"  # in a student's release (`grader release`), the cours
 
 @dataclass(frozen=True)
 class Course:
+    """A course on disk: the folder holding ``course.toml``, ``rubrics/``, ``reference/`` and
+    ``student_template/``; ``Course.locate()`` finds it as every command does."""
+
     root: Path
 
     @classmethod

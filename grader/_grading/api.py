@@ -612,7 +612,7 @@ def validate(assignment: str, *, course: Course | None = None, seed: int | None 
     does not take, stop the assignment's loading (``Course.assignment``); the placeholders
     ``grader new`` left are reported with the reference's problems, first.
 
-    With ``mistakes``, every known mistake (rubrics/<assignment>/mistakes.toml; the
+    With ``mistakes``, every known mistake (``rubrics/<assignment>/mistakes.toml``; the
     ``extended`` ones too when asked) is graded in the same batch, on its own problem: each
     must fail exactly the checks it names, and every check must be failed by one of them
     (a check never shown to fail is not trusted to pass a right answer). ``problems``: only
