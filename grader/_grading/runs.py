@@ -3,6 +3,10 @@
 A ``ProblemRun`` starts its worker lazily, imports the student's file once, restarts
 the worker after a crash or a timeout (so one bad call costs only the test that made
 it), and charges each test only for the time the student's code used.
+
+Why one module of a little over 400 lines: the run's budget (CPU time, the test's wall-time
+allowance, a problem's cut after a timeout) and the worker it charges are one state, read
+together on every call; split, each half would reach into the other's.
 """
 
 from __future__ import annotations
@@ -142,20 +146,41 @@ class ProblemRun:
         if self._import_failure is not None:
             raise self._import_failure
         if self._worker is None:
-            with self.runner.request():
-                return self._start_worker()
+            # A worker started during a test (its first call, or after a crash) counts toward
+            # the test's wall time: else an import that sleeps, in a worker made to crash before
+            # each timing check, holds the batch on top of the test's own allowance.
+            wall = self._wall_left()
+            if wall <= 0.01:
+                raise WorkerTimeout(self._walled_out())
+            with self.runner.request():  # (a wait for another job's timing check is not this test's time)
+                started = time.monotonic()
+                try:
+                    return self._start_worker(wall)
+                finally:
+                    self.walled += time.monotonic() - started
         return self._worker
 
-    def _start_worker(self) -> Worker:
+    def _walled_out(self) -> str:
+        return (f"Not run: this test's calls had already taken all the wall-clock time a test may take "
+                f"({WALL_BACKSTOP:g} times its limit, computing or not: {self.walled:.3g} s), "
+                "mostly without computing (sleeping, waiting, blocked).")
+
+    def _start_worker(self, wall: float | None = None) -> Worker:
         worker = self.runner.start(self.spec)
+        started = time.monotonic()
         try:
             loaded = worker.request({"op": "load", "rename": self._renames(), "notebook": self.notebook is not None},
-                                    None, self.import_timeout)
+                                    None, self.import_timeout, wall)
             if self.notebook is not None:
                 self.notebook.load_failures = load_failures(loaded.get("failures"))
         except WorkerTimeout:
             said = worker.output()
             worker.close()
+            if wall is not None and time.monotonic() - started >= wall - 0.1:  # the test's wall time ran out, not the import's
+                raise WorkerTimeout(
+                    f"Your code did not finish: a fresh worker was still importing {self.spec.module}.py when this "
+                    f"test's calls had taken all the wall-clock time a test may take ({self._wall_left() + self.walled:.3g} s, "
+                    "computing or not), so it was stopped.") from None
             if self.notebook is not None:
                 self._import_failure = WorkerTimeout(self.notebook.import_timeout(said, self.import_timeout))
                 raise self._import_failure from None
@@ -194,9 +219,7 @@ class ProblemRun:
             timeout = self._left()
             wall = self._wall_left()
             if wall <= 0.01:
-                raise WorkerTimeout(f"Not run: this test's calls had already taken all the wall-clock time a test may "
-                                    f"take ({WALL_BACKSTOP:g} times its limit, computing or not: {self.walled:.3g} s), "
-                                    "mostly without computing (sleeping, waiting, blocked).")
+                raise WorkerTimeout(self._walled_out())
         started = time.monotonic()
         reply: dict[str, Any] | None = None
         try:

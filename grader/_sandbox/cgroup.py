@@ -131,7 +131,11 @@ class Cgroup:
             return {}
 
     def freeze(self, timeout: float = FREEZE_TIMEOUT) -> bool:
-        """Stop every task in the cgroup; True once the kernel says all are stopped."""
+        """Stop every task in the cgroup; True once the kernel says all are stopped. False
+        (and the cgroup thawed again: the caller thaws only what it was told is frozen) when
+        it is empty or did not freeze in time. Left frozen, an empty job's folder stopped
+        every worker that job started later, for good (found by attack: a classmate's import
+        that failed just as another job's timing check began)."""
         if not self._write("cgroup.freeze", "1"):
             return False
         deadline = time.monotonic() + timeout
@@ -139,11 +143,13 @@ class Cgroup:
         while True:
             events = self._events()
             if events.get("populated") == "0":  # nothing joined it: the caller falls back on signals
+                self.thaw()
                 return False
             if events.get("frozen") == "1":
                 return True
             if time.monotonic() > deadline:
                 log.warning("cgroup %s did not freeze within %.0f s", self.path.name, timeout)
+                self.thaw()
                 return False
             time.sleep(delay)
             delay = min(delay * 2, 0.02)

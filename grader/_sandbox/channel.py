@@ -344,7 +344,7 @@ class FramedWorker:
     def _budget(self, timeout: float, wall: float | None = None) -> None:
         self._limit, self._started_at, self._cpu0 = timeout, time.monotonic(), self.cpu_seconds()
         backstop = max(WALL_BACKSTOP * timeout, timeout + 30.0)
-        self._walled = wall is not None and wall < backstop
+        self._walled = wall is not None and wall <= backstop
         self._backstop = self._started_at + (min(backstop, max(wall, 0.0)) if wall is not None else backstop)
 
     def _extended(self) -> bool:

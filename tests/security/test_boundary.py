@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import subprocess
 import time
 from pathlib import Path
 
@@ -266,6 +267,44 @@ def test_a_frozen_worker_burns_no_cpu_whatever_its_processes_look_like(tmp_path:
         root = runner.cgroups.root if runner.cgroups is not None else None
         runner.close()
     assert root is None or not root.exists(), "the runner's cgroups outlived it"
+
+
+def test_a_job_folder_that_was_empty_when_another_job_timed_is_not_left_frozen() -> None:
+    """A timing check freezes the other jobs' cgroup folders; an empty one (a job whose
+    student's import had just failed, or that had not started a worker yet) reported "not
+    frozen" and was never thawed, so every worker that job started afterwards stayed stopped:
+    each of its next student's tests 'the grader itself failed' after a 120 s start, and the
+    batch took 14 minutes instead of 34 s (found by attack)."""
+    from grader._sandbox.cgroup import Cgroups
+
+    batch = Cgroups.find()
+    if batch is None:
+        pytest.skip("no cgroup v2 folder can be made here (root, or a delegated cgroup)")
+    job = Cgroups.find(batch, "job-empty")
+    try:
+        assert job is not None
+        folder = Cgroups.find(batch, "job-timing")  # the job whose timing check freezes the others
+        assert folder is not None
+        (sibling,) = [c for c in folder.siblings() if c.path.name == "job-empty"]
+        assert sibling.freeze() is False  # nothing in it to stop
+        assert (job.root / "cgroup.freeze").read_text().strip() == "0", "the empty job's folder was left frozen"
+        worker = job.make("w-late")  # what that job starts next runs
+        assert worker is not None
+        child = subprocess.Popen(["sleep", "30"])
+        try:
+            (worker.path / "cgroup.procs").write_text(str(child.pid))
+            stat = Path(f"/proc/{child.pid}/stat")
+            time.sleep(0.2)
+            assert worker._events().get("frozen") == "0", "a worker started later in that job is frozen"
+            assert stat.read_text().split()[2] in "SR", stat.read_text()
+        finally:
+            child.kill()
+            child.wait()
+        folder.close()
+    finally:
+        if job is not None:
+            job.close()
+        batch.close()
 
 
 HOPPER = """

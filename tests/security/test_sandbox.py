@@ -469,6 +469,35 @@ def test_a_test_s_calls_that_sleep_are_bounded_in_wall_time_together(tmp_path: P
     run.close()
 
 
+def test_a_worker_restarted_during_a_test_counts_its_import_toward_the_test_s_wall_time(tmp_path: Path) -> None:
+    """An import that sleeps (not charged: CPU time), in a worker that crashes itself before
+    the test's next call, made the test start a fresh worker each time, each import on top of
+    the test's wall-time allowance: 265 s of a timing check holding the batch where 180 s are
+    allowed (found by attack). A worker started during a test is the test's time."""
+    budget = 2.0
+    run = make_run(tmp_path, """
+        import os, time
+        time.sleep(12)
+        def die():
+            os._exit(1)
+    """, budget=budget)
+    allowance = max(3 * budget, budget + 30)
+    started = time.monotonic()
+    with pytest.raises(WorkerTimeout) as stopped:
+        for _ in range(4):  # 48 s of imports
+            with pytest.raises(WorkerCrashed):
+                run.call("call", name="die")
+    took = time.monotonic() - started
+    assert took < allowance + 5, f"the test took {took:.1f} s, more than the {allowance:.0f} s a test may take"
+    assert "still importing" in str(stopped.value), str(stopped.value)
+    with pytest.raises(WorkerTimeout, match="Not run"):  # the allowance is spent ...
+        run.call("call", name="die")
+    run.start_test(budget)  # ... for this test only: the next test imports again (the import itself did not fail)
+    with pytest.raises(WorkerCrashed):
+        run.call("call", name="die")
+    run.close()
+
+
 def test_workers_started_from_scratch_are_bounded_alike(tmp_path: Path) -> None:
     runner = LocalRunner(zygote=False)  # what `benchmarks/` calls the naive way
     run = make_run(tmp_path, """
