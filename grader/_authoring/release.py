@@ -192,12 +192,15 @@ This folder is ready for the course's grader, which runs the **public** checks o
 assignment on your files ({files}) and writes `feedback.html` beside them. The hidden checks
 are graded after the deadline, on the grading machine.
 
-1. Install the grader once (Python 3.11 or newer; no GPU needed):
+1. Install the grader once (Python 3.11 or newer; no GPU needed). Without a GPU, install
+   PyTorch's CPU build first, if you do not have PyTorch (about 200 MB; on Linux the
+   default is the CUDA build, several GB):
+
+       pip install torch torchvision --index-url https://download.pytorch.org/whl/cpu
+
+   then the grader:
 
        {install}
-
-   It installs PyTorch if you do not have it. On Linux without a GPU, installing the
-   CPU build first is much smaller: `pip install torch torchvision --index-url https://download.pytorch.org/whl/cpu`.
 
 2. In this folder, as often as you like:
 

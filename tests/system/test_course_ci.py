@@ -55,9 +55,11 @@ def skipped(command: str) -> str | None:
     return None
 
 
-def run_steps(steps: list[tuple[str, str]], variables: dict[str, str], course: Path, tmp: Path) -> dict[str, str]:
-    """Run each (name, command) in order in ``course``, as a runner does, with ``variables``; the
-    output of each step run, by name. The commands skipped are those ``skipped`` names."""
+def run_steps(steps: list[tuple[str, str]], variables: dict[str, str], course: Path, tmp: Path,
+              folder: str = ".") -> dict[str, str]:
+    """Run each (name, command) in order in ``course`` (its ``folder``: a workflow's
+    working-directory), as a runner does, with ``variables``; the output of each step run, by
+    name. The commands skipped are those ``skipped`` names."""
     venv = fresh_venv(tmp)
     env = {k: v for k, v in os.environ.items() if k not in ("GRADER_COURSE", "PYTHONPATH", "VIRTUAL_ENV")}
     env.update(variables, PATH=f"{venv / 'bin'}:{env['PATH']}", PIP_NO_INDEX="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
@@ -65,7 +67,7 @@ def run_steps(steps: list[tuple[str, str]], variables: dict[str, str], course: P
     for name, command in steps:
         if skipped(command):
             continue
-        proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", command], cwd=course, env=env,
+        proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", command], cwd=course / folder, env=env,
                               capture_output=True, text=True, timeout=1200)
         assert proc.returncode == 0, f"step {name!r} failed ({proc.returncode}):\n{command}\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
         outputs[name] = proc.stdout + proc.stderr
@@ -86,7 +88,7 @@ def test_the_github_workflow_s_steps_validate_the_course(course: Path, tmp_path:
     steps = [(s.get("name", s["run"]), s["run"]) for s in workflow["jobs"]["validate"]["steps"] if "run" in s]
     assert [skipped(c) is not None for _, c in steps].count(True) == 1 + APPARMOR.exists()  # the torch step (and sudo)
     assert steps[-1][1].strip() == "grader validate --all"
-    outputs = run_steps(steps, workflow["env"], course, tmp_path)
+    outputs = run_steps(steps, workflow["env"], course, tmp_path, workflow["defaults"]["run"]["working-directory"])
     assert "dl-grader " in outputs["Install the grader"]
     validated(outputs[steps[-1][0]])
 
