@@ -52,8 +52,31 @@ def public_checks(hidden_module_file: str) -> Any:
     return load_driver(str(path), f"_grader_public_{abs(hash(str(path))):x}", register=True)
 
 
+def _version() -> str:
+    """The grader's version, one source of truth: pyproject.toml's ``version``. Read from the
+    pyproject.toml beside this package when it runs from a checkout (so an editable install
+    whose metadata is older, or none, still says the checkout's), else from the installed
+    distribution's metadata (which pip wrote from that same pyproject.toml)."""
+    import tomllib
+    from pathlib import Path
+
+    pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+    if pyproject.is_file():
+        project = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {})
+        if project.get("name") == "dl-grader":
+            return str(project["version"])
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("dl-grader")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
 def __getattr__(name: str) -> Any:
     # Lazy: `import grader` must stay cheap (the CLI's --help, the worker's copy of the _worker package).
+    if name == "__version__":
+        return _version()
     if name in ("grade", "check", "validate"):
         from ._grading import api as _grade
 

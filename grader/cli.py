@@ -157,7 +157,19 @@ _gpu_problems_on_cpu_option = click.option(
     help="Also grade problems that need a CUDA GPU when student code runs on the CPU (their smaller CPU-sized checks; by default they are reported skipped).")
 
 
+def _print_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    """``grader --version``: the version, and which grader this is (its folder) on which Python."""
+    if not value or ctx.resilient_parsing:
+        return
+    import grader
+
+    click.echo(f"dl-grader {grader.__version__} ({Path(grader.__file__).resolve().parent}; Python {sys.version.split()[0]})")
+    ctx.exit()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
+              help="Print the grader's version, where it is installed, and exit.")
 @click.option("-v", "--verbose", is_flag=True, help="Log what the grader does.")
 def cli(verbose: bool) -> None:
     """Grade PyTorch homework: numeric checks that explain themselves, sandboxed student code."""

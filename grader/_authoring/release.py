@@ -26,8 +26,6 @@ name any check) and nothing else; any other member is refused, and searched like
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import shutil
 import tempfile
@@ -39,6 +37,7 @@ from typing import Any
 from .._course.layout import MARKER, RELEASED_DIR, Assignment, Course, toml_value
 from .._exceptions import ConfigError
 from .scaffold import todos
+from .wheel import build_wheel, grader_wheel as _grader_wheel, installed_from_git
 
 
 @dataclass(frozen=True)
@@ -72,69 +71,6 @@ def released_rubric(a: Assignment) -> str:
         doc["problems"].append(fields)
     header = "# Released with `grader release`: the public checks only (the hidden ones are graded after the deadline).\n"
     return header + tomli_w.dumps(doc)
-
-
-# ----------------------------------------------------------------- wheel --
-
-
-def _metadata() -> tuple[str, str, list[str], str]:
-    """(name, version, Requires-Dist lines, Requires-Python) of this grader, from its
-    pyproject.toml when it runs from a checkout, else from its installed distribution."""
-    import tomllib
-
-    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
-    if pyproject.is_file():
-        project = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {})
-        if project.get("name") == "dl-grader":
-            return project["name"], project["version"], list(project.get("dependencies", [])), project.get("requires-python", "")
-    from importlib import metadata
-
-    dist = metadata.distribution("dl-grader")
-    return dist.metadata["Name"], dist.version, list(dist.requires or []), (dist.metadata.get_all("Requires-Python") or [""])[0]
-
-
-def _grader_wheel() -> tuple[str, list[tuple[str, bytes]]]:
-    """The grader's own wheel (PEP 427; pure Python): its file name and its members, in order:
-    the ``grader`` package as it runs here (every file of it), then its dist-info (its
-    dependencies and its ``grader`` command). Made from the files themselves, so a release
-    can be made offline and from an installed grader; the same bytes for every course."""
-    name, version, requires, python = _metadata()
-    dist = name.replace("-", "_")
-    package = Path(__file__).resolve().parents[1]  # grader/
-    info = f"{dist}-{version}.dist-info"
-    files: list[tuple[str, bytes]] = []
-    for path in sorted(package.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts and path.suffix not in (".pyc", ".pyo"):
-            files.append((f"grader/{path.relative_to(package).as_posix()}", path.read_bytes()))
-    meta = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}",
-            "Summary: A grading harness for PyTorch homework (the grader only: a course is a folder of its own)."]
-    if python:
-        meta.append(f"Requires-Python: {python}")
-    meta += [f"Requires-Dist: {r}" for r in requires]
-    files += [
-        (f"{info}/METADATA", ("\n".join(meta) + "\n").encode()),
-        (f"{info}/WHEEL", b"Wheel-Version: 1.0\nGenerator: grader release\nRoot-Is-Purelib: true\nTag: py3-none-any\n"),
-        (f"{info}/entry_points.txt", b"[console_scripts]\ngrader = grader.cli:main\n"),
-        (f"{info}/top_level.txt", b"grader\n"),
-    ]
-    record = []
-    for arc, data in files:
-        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-        record.append(f"{arc},sha256={digest},{len(data)}")
-    record.append(f"{info}/RECORD,,")
-    files.append((f"{info}/RECORD", ("\n".join(record) + "\n").encode()))
-    return f"{dist}-{version}-py3-none-any.whl", files
-
-
-def build_wheel(dest: Path) -> Path:
-    """Write the grader's own wheel (``_grader_wheel``) into ``dest``."""
-    name, files = _grader_wheel()
-    dest.mkdir(parents=True, exist_ok=True)
-    wheel = dest / name
-    with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as z:
-        for arc, data in files:
-            z.writestr(zipfile.ZipInfo(arc, date_time=(2020, 1, 1, 0, 0, 0)), data, zipfile.ZIP_DEFLATED)
-    return wheel
 
 
 # ------------------------------------------------------------------ leak --
@@ -256,12 +192,15 @@ This folder is ready for the course's grader, which runs the **public** checks o
 assignment on your files ({files}) and writes `feedback.html` beside them. The hidden checks
 are graded after the deadline, on the grading machine.
 
-1. Install the grader once (Python 3.11 or newer; no GPU needed):
+1. Install the grader once (Python 3.11 or newer; no GPU needed). Without a GPU, install
+   PyTorch's CPU build first, if you do not have PyTorch (about 200 MB; on Linux the
+   default is the CUDA build, several GB):
+
+       pip install torch torchvision --index-url https://download.pytorch.org/whl/cpu
+
+   then the grader:
 
        {install}
-
-   It installs PyTorch if you do not have it. On Linux without a GPU, installing the
-   CPU build first is much smaller: `pip install torch torchvision --index-url https://download.pytorch.org/whl/cpu`.
 
 2. In this folder, as often as you like:
 
@@ -358,8 +297,10 @@ def release(assignment: str, out: Path, *, course: Course | None = None, wheel: 
             if wheel:
                 wheel_name = build_wheel(staging).name
                 install = f"pip install ./{wheel_name}"
-            else:
-                install = "pip install dl-grader"
+            else:  # (the grader is on no package index: "pip install dl-grader" would find nothing)
+                git = installed_from_git()
+                install = f"pip install '{git}'" if git else \
+                    f"pip install PATH/TO/{_grader_wheel()[0]}   (the grader's wheel: your course says where it is; the grader is on no package index)"
         readme = staging / "README.md"
         head = readme.read_text(encoding="utf-8") if readme.is_file() else f"# {a.rubric.title}\n"
         visible = [p for p in a.rubric.problems if any(t.visibility == "visible" for t in p.tests)]

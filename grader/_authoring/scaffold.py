@@ -98,17 +98,39 @@ def _append(path: Path, text: str, written: list[Path]) -> None:
 # ---------------------------------------------------------------- course --
 
 
+# Where a new course's CI gets the grader when it was not installed from a git URL: the grader's
+# own wheel, written into the course (the grader the course was made with).
+WHEEL_DIR = "grader-wheel"
+# What a new course's CI writes, and where (CI: its `grader validate --all` on every push).
+CI_FILES = {"github-workflow.yml.j2": ".github/workflows/grader.yml", "gitlab-ci.yml.j2": ".gitlab-ci.yml"}
+
+
 def new_course(root: Path, title: str | None = None) -> Scaffold:
+    """A course in ``root``: course.toml, its folders, README and .gitignore, and its CI
+    (``CI_FILES``: GitHub Actions and GitLab CI running ``grader validate --all``). The CI
+    installs this grader: from git at its commit when it was installed from git
+    (``wheel.installed_from_git``), else from its own wheel, written into ``grader-wheel/``."""
+    from .wheel import build_wheel, grader_wheel, installed_from_git
+
     root = Path(root)
     if (root / MARKER).exists():
         raise ConfigError(f"{root / MARKER} exists: {root} is a course already")
+    for rel in CI_FILES.values():
+        if (root / rel).exists():
+            raise ConfigError(f"{root / rel} exists already: `grader new` never overwrites a file")
     written: list[Path] = []
     title = title or root.resolve().name
+    requirement = installed_from_git()
+    wheel = None if requirement else f"{WHEEL_DIR}/{grader_wheel()[0]}"
     _write(root / MARKER, render("course/course.toml.j2", title=title), written)
     for folder in ("rubrics", "reference", "student_template"):
         (root / folder).mkdir(parents=True, exist_ok=True)
     _write(root / ".gitignore", render("course/gitignore.j2"), written)
-    _write(root / "README.md", render("course/README.md.j2", title=title), written)
+    _write(root / "README.md", render("course/README.md.j2", title=title, wheel=wheel, wheel_dir=WHEEL_DIR), written)
+    for template, rel in CI_FILES.items():
+        _write(root / rel, render(f"course/{template}", requirement=requirement or f"./{wheel}", wheel=wheel, wheel_dir=WHEEL_DIR), written)
+    if wheel is not None:
+        written.append(build_wheel(root / WHEEL_DIR))
     return Scaffold(root, written)
 
 

@@ -261,10 +261,12 @@ def self_check(root: Path, assignment: str, notebooks: bool, student: Student, t
     assert (out / wheel).read_bytes() == student.wheel, "not the wheel installed here: every release ships the same grader"
     assert_nothing_hidden(a, out, wheel)
 
-    # The README's own instructions: install the wheel (done once, for every release), then check.
+    # The README's own instructions: PyTorch's CPU build (the student environment here has
+    # PyTorch), install the wheel (done once, for every release), then check.
     section = readme.split("\n## Checking your work with the grader\n", 1)
     assert len(section) == 2, readme
     commands = re.findall(r"^ {4,}((?:pip install|grader check) .+?)\s*$", section[1], re.M)
+    assert commands.pop(0) == "pip install torch torchvision --index-url https://download.pytorch.org/whl/cpu", commands
     assert commands[:2] == [f"pip install ./{wheel}", f"grader check {assignment}"], commands
     check = commands[1]
     assert f"`grader check {assignment} --problem ID` checks one problem" in section[1]

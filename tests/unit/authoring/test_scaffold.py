@@ -14,6 +14,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+import yaml
 from jinja2 import UndefinedError
 
 from conftest import ROOT
@@ -31,7 +32,12 @@ def templates() -> list[str]:
 
 def context(kind: scaffold.Kind) -> dict[str, object]:
     public, second, hidden = (f"test_p_2_{t}" for t in scaffold.TESTS[kind])
-    return dict(assignment="hw-1", problem="p_2", public=public, second=second, hidden=hidden, title=ODD_TITLE)
+    return dict(assignment="hw-1", problem="p_2", public=public, second=second, hidden=hidden, title=ODD_TITLE,
+                requirement=ODD_REQUIREMENT, wheel="grader-wheel/w.whl", wheel_dir=scaffold.WHEEL_DIR)
+
+
+# A requirement with what YAML would read otherwise unquoted: a colon and a space, a hash, quotes.
+ODD_REQUIREMENT = "dl-grader @ git+https://h.example/a b: #c/'d\"e'@v1"
 
 
 def check(name: str, text: str) -> None:
@@ -40,6 +46,8 @@ def check(name: str, text: str) -> None:
         compile(text, name, "exec")
     elif name.endswith(".toml.j2"):
         tomllib.loads(text)
+    elif name.endswith(".yml.j2"):
+        yaml.safe_load(text)
 
 
 @pytest.mark.parametrize("kind", list(scaffold.FILES))
@@ -52,6 +60,9 @@ def test_every_template_of_a_kind_renders_and_compiles(kind: scaffold.Kind) -> N
         check(name, text)
     rubric = tomllib.loads(scaffold.render("problem/rubric.toml.j2", **context(kind)))
     assert rubric["problems"][0]["title"] == ODD_TITLE
+    github = yaml.safe_load(scaffold.render("course/github-workflow.yml.j2", **context(kind)))
+    gitlab = yaml.safe_load(scaffold.render("course/gitlab-ci.yml.j2", **context(kind)))
+    assert github["env"]["GRADER_REQUIREMENT"] == gitlab["variables"]["GRADER_REQUIREMENT"] == ODD_REQUIREMENT
 
 
 def test_the_checks_catch_a_broken_template() -> None:
@@ -64,6 +75,8 @@ def test_the_checks_catch_a_broken_template() -> None:
         check("broken.py.j2", env.from_string("def {{ problem }}(:\n").render(problem="p"))
     with pytest.raises(tomllib.TOMLDecodeError):
         check("broken.toml.j2", env.from_string('title = "{{ title }}"\n').render(title=ODD_TITLE))
+    with pytest.raises(yaml.YAMLError):
+        check("broken.yml.j2", env.from_string("env:\n  GRADER_REQUIREMENT: {{ requirement }}\n").render(requirement=ODD_REQUIREMENT))
 
 
 def test_every_template_is_used_and_every_used_one_exists() -> None:
@@ -94,3 +107,33 @@ def test_a_kind_the_scaffold_does_not_know_is_refused_before_anything_is_written
     with pytest.raises(ConfigError, match="kind"):
         scaffold.new_assignment(course, "hw1", "p", kind="notebook")  # type: ignore[arg-type]
     assert not (tmp_path / "c" / "rubrics" / "hw1").exists()
+
+
+def test_a_new_course_has_its_ci_installing_the_grader_it_was_made_with(tmp_path: Path) -> None:
+    """Not installed from git (this checkout): the grader's own wheel goes into the course, and
+    both CI files install it, validate every assignment, and take PyTorch's CPU build."""
+    from grader._authoring.wheel import grader_wheel
+
+    s = scaffold.new_course(tmp_path / "c")
+    wheel = tmp_path / "c" / scaffold.WHEEL_DIR / grader_wheel()[0]
+    assert wheel.is_file() and wheel in s.written
+    github = yaml.safe_load((tmp_path / "c" / ".github/workflows/grader.yml").read_text())
+    gitlab = yaml.safe_load((tmp_path / "c" / ".gitlab-ci.yml").read_text())
+    requirement = f"./{scaffold.WHEEL_DIR}/{wheel.name}"
+    assert github["env"]["GRADER_REQUIREMENT"] == gitlab["variables"]["GRADER_REQUIREMENT"] == requirement
+    runs = [step["run"] for step in github["jobs"]["validate"]["steps"] if "run" in step]
+    for commands in (runs, gitlab["validate"]["script"]):
+        text = "\n".join(commands)
+        assert 'pip install torch torchvision --index-url "$TORCH_INDEX"' in text
+        assert 'pip install "$GRADER_REQUIREMENT"' in text and commands[-1] == "grader validate --all"
+    assert "apparmor_restrict_unprivileged_userns=0" in runs[0]
+
+
+def test_a_new_course_refuses_to_overwrite_a_ci_file_and_writes_nothing(tmp_path: Path) -> None:
+    from grader._exceptions import ConfigError
+
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / ".gitlab-ci.yml").write_text("# the course's own\n")
+    with pytest.raises(ConfigError, match="never overwrites"):
+        scaffold.new_course(tmp_path / "c")
+    assert sorted(p.name for p in (tmp_path / "c").iterdir()) == [".gitlab-ci.yml"]
