@@ -46,7 +46,7 @@ import pytest
 
 from .._course.layout import Assignment
 from .._course.display import capped
-from .._exceptions import CheckFailed, ConfigError, StudentFault, SubmissionError, WorkerTimeout
+from .._exceptions import CheckFailed, ConfigError, StudentFault, SubmissionError
 from ..checks import take_notes
 from .._course.intake import Submission, identity
 from .._course.models import NotebookCell, ProblemResult, ProblemSpec, Result, TestResult, TestSpec
@@ -308,7 +308,7 @@ class GraderPlugin:
             run.start_test(limit, cut=(*hung, test.timeout) if hung else None)
         yield run
         self.spent[student] = self.spent.get(student, 0.0) + run.used
-        if hung is None and request.node.stash.get(_TIMED_OUT, False):
+        if hung is None and run.hung:
             self.hung[(student, problem.id)] = (test.title, test.timeout)
         request.node.stash[_STUDENT_TIME] = run.used  # the test's time is the student's code's, not the worker's start
 
@@ -401,7 +401,6 @@ class GraderPlugin:
             return "skipped", reason.removeprefix("Skipped: ")
         exc = call.excinfo.value if call.excinfo else None
         if isinstance(exc, StudentFault):
-            item.stash[_TIMED_OUT] = isinstance(exc, WorkerTimeout)
             return exc.outcome, str(exc)
         if isinstance(exc, ConfigError):  # the grader was set up wrong (e.g. --data): no verdict on anyone
             self.plan.config_error = self.plan.config_error or str(exc)
@@ -509,13 +508,14 @@ _SPEC = pytest.StashKey[tuple[ProblemSpec, TestSpec]]()
 _OUTCOME = pytest.StashKey[tuple[str, str]]()
 _DURATION = pytest.StashKey[float]()
 _STUDENT_TIME = pytest.StashKey[float]()
-_TIMED_OUT = pytest.StashKey[bool]()  # the student's code ran out of its time in this test
 
-# Code that never ends costs about one timeout per problem, not one per test: once a test of a
-# problem has timed out, its later tests (hidden ones too) get this share of their limits. A
-# student whose code finishes in time is never affected; one whose code already ran past a
-# limit of this problem gets a quarter of each later limit, which the reference solutions use
-# a few percent of (limits are set for slow but honest code, several times what it needs).
+# Code that never ends costs about one timeout per problem, not one per test: once a single
+# call of a problem's test ran through its time (it began with more than half of the test's
+# time left: ``ProblemRun.hung``), the problem's later tests (hidden ones too) get this share
+# of their limits. Code whose every call finishes in time is never affected, however slow,
+# also where many calls together run out of a test's time (a timing check's rounds of a slow
+# answer); only code one call of which outlasted most of a whole test's limit, several times
+# what honest code needs, gets a quarter of each later limit.
 HUNG_SHARE = 0.25
 
 __all__ = ["BASELINE", "ConfigError", "GraderPlugin", "Plan"]

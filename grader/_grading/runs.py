@@ -92,6 +92,7 @@ class ProblemRun:
         self.budget = 60.0  # seconds of student time the current test may still use; set per test
         self.used = 0.0
         self.walled = 0.0  # wall-clock seconds the current test's calls took (``_wall_left``)
+        self.hung = False  # in this test, one call ran out of time that began with most of the test's time left
         self.compute = 0.0  # seconds the worker spent in calls (the student's code and the driver), all tests
         self._whole: float | None = None
         self._cut: tuple[str, float, float] | None = None
@@ -109,6 +110,7 @@ class ProblemRun:
         budget is a share of the test's limit because an earlier test of the problem timed out
         (that test's title and limit, and this test's full limit)."""
         self.budget, self.used, self.walled, self._whole, self._cut = budget, 0.0, 0.0, whole, cut
+        self.hung = False
 
     def _wall_left(self) -> float:
         """Wall-clock seconds the current test's calls may still take, whatever their CPU
@@ -222,10 +224,13 @@ class ProblemRun:
                 raise WorkerTimeout(self._walled_out())
         started = time.monotonic()
         reply: dict[str, Any] | None = None
+        # (the test had used at most half of its time, CPU and wall, when this call began)
+        fresh = wall is not None and self.used <= self.budget / 2 and self.walled <= wall
         try:
             reply = worker.request(header, values, timeout, wall)
         except WorkerTimeout as exc:
             self._worker = None  # dead: the next call gets a fresh worker
+            self.hung = self.hung or fresh  # one call outlasted most of the test's time: code that never ends?
             walled = ""
             if wall is not None and time.monotonic() - started >= wall - 0.1:
                 walled = (f" All of a test's calls together may take {self._wall_left() + self.walled:.3g} s of wall "
