@@ -129,7 +129,6 @@ class GraderPlugin:
         self.records: dict[str, list[TestResult]] = {s.student: [] for s in plan.submissions}
         self.started: dict[str, float] = {}
         self.spent: dict[str, float] = {}  # student time used so far, per student
-        self.hung: dict[tuple[str, str], tuple[str, float]] = {}  # (student, problem) -> its first test that timed out, and its limit
         # (student, problem) -> a notebook's module, the worker's files, or why it cannot be read
         self.notebooks: dict[tuple[str, str], tuple[NotebookModule | None, dict[str, Path], str | None]] = {}
         self.scratch: list[Path] = []  # where notebooks' modules are written (hidden from every worker)
@@ -300,16 +299,12 @@ class GraderPlugin:
             pytest.skip(f"Not graded here: {problem.id} needs a CUDA GPU and this grader runs student code on the CPU. "
                         "It is graded when the instructor grades on a machine with a GPU (--gpus, or --device cuda).")
         left = self.plan.limits.submission_seconds - self.spent.get(student, 0.0)
-        hung = self.hung.get((student, problem.id))
-        limit = test.timeout * HUNG_SHARE if hung else test.timeout
-        if left < limit:
+        if left < test.timeout:
             run.start_test(left, whole=self.plan.limits.submission_seconds)
         else:
-            run.start_test(limit, cut=(*hung, test.timeout) if hung else None)
+            run.start_test(test.timeout)
         yield run
         self.spent[student] = self.spent.get(student, 0.0) + run.used
-        if hung is None and run.hung:
-            self.hung[(student, problem.id)] = (test.title, test.timeout)
         request.node.stash[_STUDENT_TIME] = run.used  # the test's time is the student's code's, not the worker's start
 
     @pytest.fixture
@@ -508,14 +503,5 @@ _SPEC = pytest.StashKey[tuple[ProblemSpec, TestSpec]]()
 _OUTCOME = pytest.StashKey[tuple[str, str]]()
 _DURATION = pytest.StashKey[float]()
 _STUDENT_TIME = pytest.StashKey[float]()
-
-# Code that never ends costs about one timeout per problem, not one per test: once a single
-# call of a problem's test ran through its time (it began with more than half of the test's
-# time left: ``ProblemRun.hung``), the problem's later tests (hidden ones too) get this share
-# of their limits. Code whose every call finishes in time is never affected, however slow,
-# also where many calls together run out of a test's time (a timing check's rounds of a slow
-# answer); only code one call of which outlasted most of a whole test's limit, several times
-# what honest code needs, gets a quarter of each later limit.
-HUNG_SHARE = 0.25
 
 __all__ = ["BASELINE", "ConfigError", "GraderPlugin", "Plan"]

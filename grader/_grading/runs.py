@@ -4,9 +4,9 @@ A ``ProblemRun`` starts its worker lazily, imports the student's file once, rest
 the worker after a crash or a timeout (so one bad call costs only the test that made
 it), and charges each test only for the time the student's code used.
 
-Why one module of a little over 400 lines: the run's budget (CPU time, the test's wall-time
-allowance, a problem's cut after a timeout) and the worker it charges are one state, read
-together on every call; split, each half would reach into the other's.
+Why one module of about 400 lines: the run's budget (CPU time, the test's wall-time
+allowance) and the worker it charges are one state, read together on every call; split,
+each half would reach into the other's.
 """
 
 from __future__ import annotations
@@ -92,10 +92,8 @@ class ProblemRun:
         self.budget = 60.0  # seconds of student time the current test may still use; set per test
         self.used = 0.0
         self.walled = 0.0  # wall-clock seconds the current test's calls took (``_wall_left``)
-        self.hung = False  # in this test, one call ran out of time that began with most of the test's time left
         self.compute = 0.0  # seconds the worker spent in calls (the student's code and the driver), all tests
         self._whole: float | None = None
-        self._cut: tuple[str, float, float] | None = None
 
     def inherit_import_failure(self, other: "ProblemRun") -> None:
         """Fail to import as ``other`` did (the same file: the hidden tests' worker is not made
@@ -104,13 +102,10 @@ class ProblemRun:
 
     # --------------------------------------------------------------- budget --
 
-    def start_test(self, budget: float, whole: float | None = None, cut: tuple[str, float, float] | None = None) -> None:
+    def start_test(self, budget: float, whole: float | None = None) -> None:
         """Allow ``budget`` seconds of student time from now; ``whole`` is the submission's
-        total when that, not the test's own timeout, is what limits this test; ``cut``: the
-        budget is a share of the test's limit because an earlier test of the problem timed out
-        (that test's title and limit, and this test's full limit)."""
-        self.budget, self.used, self.walled, self._whole, self._cut = budget, 0.0, 0.0, whole, cut
-        self.hung = False
+        total when that, not the test's own timeout, is what limits this test."""
+        self.budget, self.used, self.walled, self._whole = budget, 0.0, 0.0, whole
 
     def _wall_left(self) -> float:
         """Wall-clock seconds the current test's calls may still take, whatever their CPU
@@ -121,11 +116,6 @@ class ProblemRun:
         return max(WALL_BACKSTOP * self.budget, self.budget + 30.0) - self.walled
 
     def _whole_note(self) -> str:
-        if self._cut is not None:
-            title, limit, full = self._cut
-            return (f" An earlier test of this problem (\"{title}\") did not finish within its {limit:.3g} s, so this "
-                    f"test got only {self.budget:.3g} s of its {full:.3g} s: code that never ends costs one timeout per "
-                    "problem, not one per test. Once that test finishes in time, this one gets all of its time.")
         if self._whole is None:
             return ""
         return (f" All tests of a submission together may use {self._whole:.3g} s of your code's time, "
@@ -178,7 +168,8 @@ class ProblemRun:
         except WorkerTimeout:
             said = worker.output()
             worker.close()
-            if wall is not None and time.monotonic() - started >= wall - 0.1:  # the test's wall time ran out, not the import's
+            own = max(WALL_BACKSTOP * self.import_timeout, self.import_timeout + 30.0)  # the import's own backstop
+            if wall is not None and wall < own and time.monotonic() - started >= wall - 0.1:  # the test's wall time ran out, not the import's
                 raise WorkerTimeout(
                     f"Your code did not finish: a fresh worker was still importing {self.spec.module}.py when this "
                     f"test's calls had taken all the wall-clock time a test may take ({self._wall_left() + self.walled:.3g} s, "
@@ -224,13 +215,10 @@ class ProblemRun:
                 raise WorkerTimeout(self._walled_out())
         started = time.monotonic()
         reply: dict[str, Any] | None = None
-        # (the test had used at most half of its time, CPU and wall, when this call began)
-        fresh = wall is not None and self.used <= self.budget / 2 and self.walled <= wall
         try:
             reply = worker.request(header, values, timeout, wall)
         except WorkerTimeout as exc:
             self._worker = None  # dead: the next call gets a fresh worker
-            self.hung = self.hung or fresh  # one call outlasted most of the test's time: code that never ends?
             walled = ""
             if wall is not None and time.monotonic() - started >= wall - 0.1:
                 walled = (f" All of a test's calls together may take {self._wall_left() + self.walled:.3g} s of wall "
