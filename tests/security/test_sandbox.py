@@ -483,12 +483,18 @@ def test_a_worker_restarted_during_a_test_counts_its_import_toward_the_test_s_wa
     """, budget=budget)
     allowance = max(3 * budget, budget + 30)
     started = time.monotonic()
+    crashes = 0
     with pytest.raises(WorkerTimeout) as stopped:
         for _ in range(4):  # 48 s of imports
             with pytest.raises(WorkerCrashed):
                 run.call("call", name="die")
+            crashes += 1
     took = time.monotonic() - started
     assert took < allowance + 5, f"the test took {took:.1f} s, more than the {allowance:.0f} s a test may take"
+    if not crashes:  # no CPU time to read (rootless, no cgroup): a sleeping import is charged its wall time
+        assert "Importing sub.py did not finish within 5 s" in str(stopped.value), str(stopped.value)
+        run.close()
+        return
     assert "still importing" in str(stopped.value), str(stopped.value)
     with pytest.raises(WorkerTimeout, match="Not run"):  # the allowance is spent ...
         run.call("call", name="die")
