@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from .._exceptions import MissingFile, NotWritten, StudentFault, WorkerCrashed, WorkerTimeout, WrongAnswer
 from .._notebooks.module import load_failures
-from .._sandbox.runner import WALL_BACKSTOP, Runner, Worker, WorkerSpec
+from .._sandbox.runner import WALL_BACKSTOP, Runner, Worker, WorkerSpec, wall_backstop
 from ..checks import input_changes
 
 if TYPE_CHECKING:
@@ -113,7 +113,7 @@ class ProblemRun:
         of them together. Else code that sleeps (no CPU time charged) through the many calls
         of a test holds what the test holds for as long as it likes: a timing check holds the
         whole batch (``Runner.alone``), and every other job waits."""
-        return max(WALL_BACKSTOP * self.budget, self.budget + 30.0) - self.walled
+        return wall_backstop(self.budget) - self.walled
 
     def _whole_note(self) -> str:
         if self._whole is None:
@@ -168,7 +168,7 @@ class ProblemRun:
         except WorkerTimeout:
             said = worker.output()
             worker.close()
-            own = max(WALL_BACKSTOP * self.import_timeout, self.import_timeout + 30.0)  # the import's own backstop
+            own = wall_backstop(self.import_timeout)  # the import's own backstop
             if wall is not None and wall < own and time.monotonic() - started >= wall - 0.1:  # the test's wall time ran out, not the import's
                 raise WorkerTimeout(
                     f"Your code did not finish: a fresh worker was still importing {self.spec.module}.py when this "

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from .. import _worker
-from .runner import WALL_BACKSTOP, WorkerSpec
+from .runner import WorkerSpec, wall_backstop
 from .._exceptions import DriverError, NotWritten, SandboxError, StudentError, WorkerCrashed, WorkerTimeout, WrongAnswer
 from .._course.models import WorkerFault, WorkerReply
 
@@ -343,7 +343,7 @@ class FramedWorker:
 
     def _budget(self, timeout: float, wall: float | None = None) -> None:
         self._limit, self._started_at, self._cpu0 = timeout, time.monotonic(), self.cpu_seconds()
-        backstop = max(WALL_BACKSTOP * timeout, timeout + 30.0)
+        backstop = wall_backstop(timeout)
         self._walled = wall is not None and wall <= backstop
         self._backstop = self._started_at + (min(backstop, max(wall, 0.0)) if wall is not None else backstop)
 

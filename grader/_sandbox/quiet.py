@@ -63,8 +63,9 @@ class Quiet:
     timed. A job waiting for the lock is not charged for the wait (its clocks start after
     it, and its test's own alarm is paused meanwhile: ``_lock``); a timing check holds it
     for a bounded time (the student's calls in it, however they spend it, at most
-    ``WALL_BACKSTOP`` times the test's limit in wall time: ``ProblemRun._wall_left``). The lock is ``flock`` on a file made when the batch's first runner is (before the
-    jobs fork), opened anew by each process.
+    ``WALL_BACKSTOP`` times the test's limit in wall time: ``ProblemRun._wall_left``). The
+    lock is ``flock`` on a file made when the batch's first runner is (before the jobs fork),
+    opened anew by each process.
     """
 
     def __init__(self) -> None:

@@ -38,6 +38,12 @@ class WorkerSpec:
 WALL_BACKSTOP = 3.0  # a call may take this many times its limit in wall time while its CPU time stays under it
 
 
+def wall_backstop(limit: float) -> float:
+    """The wall time a call (or a test's calls together) of CPU-time limit ``limit`` may take:
+    ``WALL_BACKSTOP`` times it, at least the limit and 30 s."""
+    return max(WALL_BACKSTOP * limit, limit + 30.0)
+
+
 class Worker(Protocol):
     label: str
     last_wall: float  # seconds the last request took, measured on this side
