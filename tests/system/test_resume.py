@@ -27,27 +27,41 @@ def graded(out: Path) -> dict[str, bytes]:
     return {p.parent.name: p.read_bytes() for p in out.glob("*/result.json")}
 
 
-def zygotes() -> set[int]:
-    """Live worker zygotes (pre-imported processes that fork workers) on this machine."""
-    return {pid for pid, (_, cmd) in processes().items() if "--zygote" in cmd}
+def zygotes(tmp: Path) -> set[int]:
+    """Live worker zygotes (pre-imported processes that fork workers) of batches whose TMPDIR
+    is ``tmp``: a zygote works in a folder made there. Other tests run beside this one and
+    start zygotes of their own, which are not this batch's to end."""
+    found = set()
+    for pid, (_, cmd) in processes().items():
+        try:
+            cwd = os.readlink(f"/proc/{pid}/cwd")
+        except OSError:
+            continue
+        if "--zygote" in cmd and cwd.startswith(f"{tmp}/"):
+            found.add(pid)
+    return found
 
 
 def test_a_batch_killed_halfway_resumes_and_grades_nobody_twice(tmp_path: Path) -> None:
     src, out = classroom(tmp_path), tmp_path / "out"
     args = ["grade", "mfdnn-hw5", str(src), "--out", str(out), "--problem", "momentum", "--seed", "4", "--jobs", "2"]
-    ours_before = zygotes()
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
     proc = subprocess.Popen([sys.executable, "-m", "grader", *args], cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
-    deadline = time.monotonic() + 120
+                            stderr=subprocess.DEVNULL, start_new_session=True,
+                            env={**os.environ, "TMPDIR": str(tmp)})  # fmt: skip
+    deadline, seen = time.monotonic() + 120, set()
     while not graded(out) and time.monotonic() < deadline:
+        seen |= zygotes(tmp)
         time.sleep(0.05)
+    assert seen, f"no zygote was seen working under {tmp}: the check below would see none either"
     os.killpg(proc.pid, signal.SIGKILL)  # no chance to clean up: as a power loss would do
     proc.wait()
     before = graded(out)
     deadline = time.monotonic() + 15  # the jobs die with the batch, their zygotes and workers with them
-    while zygotes() - ours_before and time.monotonic() < deadline:
+    while zygotes(tmp) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not zygotes() - ours_before, "a zygote outlived the batch killed with SIGKILL"
+    assert not zygotes(tmp), "a zygote outlived the batch killed with SIGKILL"
     assert 1 <= len(before) < len(STUDENTS), f"kill the batch halfway, not after {sorted(before)}"
 
     again = run_cli(*args)
