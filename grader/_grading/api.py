@@ -215,6 +215,8 @@ def grade(
         if not todo:
             results = []
         elif jobs == 1:
+            if isinstance(runner, LocalRunner):
+                runner.warm(device)  # its zygote imports torch while this session collects (and imports it too)
             results = run_plan(plan)
         else:
             results = _run_jobs(plan, jobs, write, progress)
@@ -337,6 +339,8 @@ def _job(plan: Plan, job: int, jobs: int, counter: Any, names: list[str], write:
         return names[i] if i < len(names) else None
 
     runner = plan.runner.fresh(job, jobs)  # where the job gets its GPU (one per job), before anything touches CUDA
+    if isinstance(runner, LocalRunner):
+        runner.warm(plan.device)  # its zygote imports torch while this job's session collects (and imports it too)
     plan.runner, plan.claim = runner, claim
     plan.on_result = lambda r: link.send(("result", write(r).model_dump_json()))
     plan.on_test = lambda s, t: None

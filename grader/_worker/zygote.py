@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import sys
+import threading
 import time
 from typing import Any
 
@@ -56,7 +57,13 @@ def zygote(ctl: int) -> int:
     import socket
 
     sock = socket.socket(fileno=ctl)
+    warmed_r, warmed_w = os.pipe2(os.O_CLOEXEC)
+    watcher = threading.Thread(target=_exit_if_orphaned, args=(ctl, warmed_r), daemon=True)
+    watcher.start()
     _warm_up()
+    os.close(warmed_w)  # the watcher wakes and ends: no thread is left when workers are forked
+    watcher.join()
+    os.close(warmed_r)
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
     # A child's end wakes the loop at once (SIGCHLD, through the wakeup pipe): the trusted side
@@ -108,6 +115,24 @@ def zygote(ctl: int) -> int:
         argv = request.get("argv", [])
         workers[pid] = _uid_of(argv)
         _json_message(sock, {"pid": pid})
+
+
+def _exit_if_orphaned(ctl: int, warmed: int) -> None:
+    """While the imports run (seconds, more on a loaded machine), leave as soon as the trusted
+    side is gone: it sends nothing before the zygote's hello, so a readable or hung-up socket
+    means it was killed (a batch killed while its jobs were starting). No worker exists yet.
+    Returns when ``warmed`` (a pipe's read end) reads end of file: the imports are done."""
+    import select
+
+    poll = select.poll()
+    poll.register(ctl, select.POLLIN | select.POLLHUP)
+    poll.register(warmed, select.POLLIN | select.POLLHUP)
+    while True:
+        fds = {fd for fd, _ in poll.poll()}
+        if warmed in fds:
+            return
+        if ctl in fds:
+            os._exit(0)
 
 
 def _uid_of(argv: list[str]) -> int | None:

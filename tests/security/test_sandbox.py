@@ -583,6 +583,29 @@ def test_closing_the_runner_ends_the_zygote_at_once(tmp_path: Path) -> None:
     assert zygote.proc.returncode == 0, f"the zygote ended with {zygote.proc.returncode} (negative: killed)"
 
 
+def test_a_zygote_whose_grader_dies_during_its_imports_leaves_at_once(tmp_path: Path) -> None:
+    """A batch killed while its zygotes still import torch (seconds; tens on a loaded machine)
+    must not leave them behind until the imports end: the zygote watches its socket meanwhile.
+    The imports are made to take 60 s here; the zygote must be gone within a few."""
+    import socket
+    import sys
+
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    script = ("import sys, time; import grader._worker.zygote as z; "
+              "z._warm_up = lambda: time.sleep(60); sys.exit(z.zygote(int(sys.argv[1])))")  # fmt: skip
+    proc = subprocess.Popen([sys.executable, "-c", script, str(theirs.fileno())], pass_fds=(theirs.fileno(),))
+    theirs.close()
+    try:
+        time.sleep(1.0)  # well inside its imports
+        assert proc.poll() is None
+        ours.close()  # the grader is gone
+        code = proc.wait(timeout=10)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert code == 0
+
+
 def test_drivers_get_a_tensor_list_check_that_says_what_came_instead() -> None:
     """``tensor_list``, which drivers import from grader.driver (backprop's and conv_backprop's use it)."""
     import re
