@@ -2,19 +2,23 @@
 written for the student: what was compared, by how much it was off, where, and the
 tolerance with the reason for it.
 
-Why one module of about 650 lines: it is the public surface a course's checks import
+Why one module of about 780 lines: it is the public surface a course's checks import
 (``from grader.checks import ...``, one import for an author, documented in
 docs/authoring.md); its checks share the message style and ``Tolerance``.
 """
 
 from __future__ import annotations
 
+import copy
+import functools
+import hashlib
 import math
 import random
 import secrets
+from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Collection, Iterator, Sequence, cast
+from typing import TYPE_CHECKING, Any, Callable, Collection, Iterator, ParamSpec, Sequence, TypeVar, cast
 
 from ._exceptions import CheckFailed, ConfigError, FreezeBroken, FreezeEscaped, NotWritten, freeze_escaped, StudentError, StudentFault, WorkerCrashed, WorkerTimeout, WrongAnswer
 from ._worker.source import dotted as _dotted
@@ -25,7 +29,7 @@ if TYPE_CHECKING:
     from ._grading.runs import ProblemRun
     from .fixtures import Submission
 
-__all__ = ["CheckFailed", "Faults", "Tolerance", "WrongAnswer", "all_faults", "as_shaped", "close", "close_all",
+__all__ = ["CheckFailed", "Faults", "Tolerance", "WrongAnswer", "all_faults", "as_shaped", "cached", "close", "close_all",
            "input_changes", "note", "that", "mentions", "without", "Timing", "speed_ratio"]
 
 _notes: list[str] = []
@@ -492,6 +496,70 @@ def close_all(
         if len(rest) > 8:
             message.append(f"  ... and {len(rest) - 8} more")
     raise CheckFailed("\n".join(message))
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def cached(fn: Callable[_P, _R], *, size: int = 32) -> Callable[_P, _R]:
+    """``fn``, computed once per distinct input in a grading session: for an oracle that a
+    check computes on the grader's side from the grader's own inputs (an expected value in
+    float64 from a definition, seconds each), which every student's test would otherwise
+    compute again. A batch's inputs are the same for every student (``generator`` is seeded
+    from the run's seed and the test), so a class of 200 pays for it once, not 200 times.
+
+    Inputs are told apart by content (tensors by dtype, shape and every byte; dicts, lists and
+    tuples item by item; numbers, strings, dtypes and devices by value), never by identity; an
+    input of another kind is refused with a ``ConfigError``. Each call returns its own deep
+    copy of the result. Use it only for a function whose result depends on its inputs alone and
+    that changes none of them (not one that draws from a ``torch.Generator``: the generator
+    would not advance on a cached call). The ``size`` most recent results are kept.
+
+        @cached
+        def oracle(state: dict[str, Tensor], images: Tensor, lr: float) -> float: ...
+    """
+    results: OrderedDict[bytes, Any] = OrderedDict()
+
+    @functools.wraps(fn)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        h = hashlib.sha256()
+        _digest((args, sorted(kwargs.items())), h, fn.__qualname__)
+        key = h.digest()
+        if key in results:
+            results.move_to_end(key)
+        else:
+            results[key] = fn(*args, **kwargs)
+            while len(results) > size:
+                results.popitem(last=False)
+        return cast("_R", copy.deepcopy(results[key]))
+
+    return wrapper
+
+
+def _digest(value: Any, h: Any, where: str) -> None:
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        t = value.detach().cpu().contiguous().reshape(-1)
+        h.update(f"T{t.dtype}{tuple(value.shape)}{value.requires_grad};".encode())
+        if t.numel():
+            h.update(t.view(torch.uint8).numpy().tobytes())
+    elif isinstance(value, dict):
+        h.update(f"D{len(value)};".encode())
+        for k, v in value.items():
+            _digest(k, h, where)
+            _digest(v, h, where)
+    elif isinstance(value, (list, tuple)):
+        h.update(f"{type(value).__name__[0]}{len(value)};".encode())
+        for v in value:
+            _digest(v, h, where)
+    elif value is None or isinstance(value, (bool, int, float, complex, str, bytes, torch.dtype, torch.device)):
+        h.update(f"{type(value).__name__}:{value!r};".encode())
+    else:
+        raise ConfigError(f"cached({where}): an input of type {type(value).__name__} cannot be told apart by its content; "
+                          "pass tensors, numbers, strings, or dicts, lists and tuples of them (a model's state_dict(), "
+                          "not the model).")
 
 
 def as_shaped(got: Any, expected: Sequence[torch.Tensor]) -> Any:

@@ -24,7 +24,7 @@ import torch
 from torch import Tensor, nn
 
 from grader import ConfigError, load_driver
-from grader.checks import CheckFailed, Tolerance, all_faults, close, input_changes
+from grader.checks import CheckFailed, Tolerance, all_faults, cached, close, input_changes
 from grader.fixtures import Generator, Submission
 
 _driver = load_driver(Path(__file__).parent / "drivers" / "convnets.py")
@@ -325,6 +325,7 @@ def network_state(net: str, gen: torch.Generator, images: Tensor, dtype: torch.d
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
+@cached  # seconds in float64, the same for every student of a batch
 def oracle(net: str, state: dict[str, Tensor], images: Tensor, labels: Tensor, bx: Tensor, by: Tensor, lr: float,
            label_smoothing: float) -> float:
     """||g(theta + u) - g(theta)|| / ||u||, in float64, straight from the definition."""
