@@ -13,7 +13,13 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import ASSIGNMENTS, QUICK_PROBLEMS, build_class, grade_class, load_mistakes
+from conftest import ASSIGNMENTS, QUICK_PROBLEMS, ROOT, build_class, grade_class, load_mistakes
+
+# The full-marks sample student of mfdnn-hw7 (examples/mfdnn-hw7/eve) hands in lnin, whose
+# checks build a 340M-parameter network: a class of lnin is graded once per test run, so
+# eve's LNiN.py is graded in the known mistakes' class (tests/system/test_course_material.py
+# grades eve's other problems).
+SAMPLE_IN_CLASS, FULL_MARKS, SAMPLE = ("mfdnn-hw7", "lnin"), "eve", "sample-eve"
 
 
 def cases() -> list:
@@ -48,6 +54,8 @@ def graded(course, tmp_path_factory, assignment: str, problem: str, extended: bo
         for m in load_mistakes(assignment):
             if m.problem == problem and m.extended == extended:
                 students[m.id] = {m.file: m.text(a)}
+        if (assignment, problem) == SAMPLE_IN_CLASS and not extended:  # graded once per run, not in a class of its own
+            students[SAMPLE] = {spec.file: (ROOT / "examples" / assignment / FULL_MARKS / spec.file).read_text()}
         root = tmp_path_factory.mktemp(f"{assignment}-{problem}{'-extended' if extended else ''}")
         build_class(course, assignment, root / "class", students)
         # problems that need CUDA are graded here with their CPU-sized checks (without the flag: skipped, see test_cli)
@@ -90,3 +98,13 @@ def test_reference_passes_and_template_scores_zero(course, tmp_path_factory, ass
     assert template["score"] == 0
     for t in template["tests"]:
         assert t["outcome"] == "error" and "Not written yet" in t["output"], f"{t['name']}: {t['outcome']}: {t['output'][:300]}"
+
+
+@pytest.mark.parametrize("assignment, problem", [pytest.param(*SAMPLE_IN_CLASS, id="/".join(SAMPLE_IN_CLASS))])
+def test_the_hw7_full_marks_student_gets_full_marks_on_lnin_too(course, tmp_path_factory, assignment, problem):  # type: ignore[no-untyped-def]
+    """eve's LNiN.py, graded in lnin's class above: full marks, every test passed (with
+    tests/system/test_course_material.py, every problem of the rubric)."""
+    r = graded(course, tmp_path_factory, assignment, problem)[SAMPLE]
+    assert r["score"] == r["max_score"] == course.assignment(assignment).rubric.problem(problem).points, [
+        (t["test"], t["outcome"], t["output"][:300]) for t in r["tests"]]
+    assert {t["outcome"] for t in r["tests"]} == {"passed"}
