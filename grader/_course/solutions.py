@@ -19,8 +19,10 @@ at its own indentation (``<function>`` names the function it stands in: ``Model.
 Any number of ``#`` (nbgrader's ``### BEGIN SOLUTION``) spells the same marker. A marker is a
 comment as Python reads the file (tokenize): one in a string or a docstring is text, not a
 marker; a graded reference runs with the markers as plain comments. A comment that looks like
-a marker but is not one exactly (``# begin solution``, ``# END SOLUTION here``) is an error,
-never passed over: what it should have hidden would reach students.
+a marker but is not one exactly (``# begin solution``, ``# END SOLUTION here``, ``x = 1  #
+solution``) is an error, never passed over: what it should have hidden would reach students.
+(A comment ``# Solution`` alone on its line, in any case but capitals, is a plain comment: a
+heading of the reference's own.)
 
 Each marked solution lies inside a function's body (a block at module level or in a class's
 body would make the template raise when imported); a block begins and ends between
@@ -47,7 +49,8 @@ from .._exceptions import ConfigError
 
 _BLOCK = re.compile(r"#+[ \t]*(BEGIN|END)[ \t]+SOLUTION[ \t]*")  # a whole comment, alone on its line
 _LINE = re.compile(r"#+[ \t]*SOLUTION[ \t]*")  # a whole comment, at the end of a line of code
-_LOOKALIKE = re.compile(r"\b(BEGIN|END)[ \t]+SOLUTION|^#+[ \t]*SOLUTION[ \t]*$", re.IGNORECASE)
+_LOOKALIKE = re.compile(r"\b(BEGIN|END)[ \t]+SOLUTION", re.IGNORECASE)  # anywhere in a comment
+_LOOKALIKE_LINE = re.compile(r"#+[ \t]*SOLUTION[ \t]*", re.IGNORECASE)  # a whole comment after code
 _MAYBE = re.compile(r"#.*\b(BEGIN|END)[ \t]+SOLUTION|#+[ \t]*SOLUTION[ \t]*\r?$", re.IGNORECASE | re.MULTILINE)
 _NO_CODE = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENCODING,
             tokenize.ENDMARKER}
@@ -185,7 +188,7 @@ def derive(text: str, where: str = "<reference>") -> Derived | None:
         alone = not lines[row - 1][:t.start[1]].strip()
         block, line = _BLOCK.fullmatch(comment), _LINE.fullmatch(comment)
         if not block and not line:
-            if _LOOKALIKE.search(comment):
+            if _LOOKALIKE.search(comment) or (not alone and _LOOKALIKE_LINE.fullmatch(comment)):
                 raise ConfigError(f"{where}:{row}: {comment!r} looks like a solution marker but is not one: write "
                                   "'# BEGIN SOLUTION' and '# END SOLUTION' on lines of their own, or end a line with "
                                   "'# SOLUTION' (in capitals, nothing after them)")

@@ -113,6 +113,8 @@ def test_markers_in_strings_and_docstrings_are_text() -> None:
             return x  # solution is not a marker's spelling, nor is this: SOLUTION
     ''')
     assert derive(only_text) is None  # no marker at all: no template to derive
+    heading = "def f(x):\n    # Solution\n    # the solution, in lower case\n    return x\n"
+    assert derive(heading) is None  # a reference's own heading, alone on its line, is a plain comment
 
 
 def test_the_reference_runs_as_if_the_markers_were_not_there() -> None:
@@ -170,6 +172,7 @@ def test_derived_template_writes_it_once_per_content(tmp_path: Path) -> None:
                  id="lower-case"),
     pytest.param("def f(x):\n    # BEGIN SOLUTION here\n    return x\n    # END SOLUTION\n", 2,
                  "looks like a solution marker", id="words-after"),
+    pytest.param("def f(x):\n    return x  # Solution\n", 2, "looks like a solution marker", id="line-marker-in-lower-case"),
     pytest.param("def f(x):\n    for i in x:  # SOLUTION\n        print(i)\n", 3, "does not parse near its line 3",
                  id="header-of-a-block"),
 ])
