@@ -16,8 +16,9 @@ A release is a folder a student works in::
 Hidden checks live in rubrics/<a>/hidden/ (the rubric's loading enforces it), so they are
 never copied; nor are reference/, the known mistakes (mistakes.toml, mistakes/) or anything
 else of the rubric's folder. Before the release is put in place, every file in it is
-searched for each hidden check's name and for each line of the reference solutions that the
-template does not have: a hit stops the release and names the file and line. A notebook is
+searched for each hidden check's name, for each line of the reference solutions that the
+template does not have, and for solution markers (``# BEGIN SOLUTION``: a template derived
+from a marked reference has none): a hit stops the release and names the file and line. A notebook is
 searched both as its bytes and as its cells' text (in its JSON, each line is a quoted string).
 The grader's own wheel is the grader's words, the same for every course: it must hold the
 grader's package byte for byte as it runs here (those files are not searched: its docs may
@@ -35,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from .._course.layout import MARKER, RELEASED_DIR, Assignment, Course, toml_value
+from .._course.solutions import marker_lines
 from .._exceptions import ConfigError
 from .scaffold import todos
 from .wheel import build_wheel, grader_wheel as _grader_wheel, installed_from_git
@@ -92,7 +94,7 @@ def _secrets(a: Assignment) -> tuple[list[tuple[str, str]], dict[tuple[str, str,
     names = [(f"the hidden check {t.name}", t.name) for p in a.rubric.problems for t in p.tests if t.visibility != "visible"]
     pairs: dict[tuple[str, str, str], str] = {}
     for ref in sorted(a.reference_dir.rglob("*.py")) if a.reference_dir.is_dir() else []:
-        template = a.template_dir / ref.relative_to(a.reference_dir)
+        template = a.template_file(ref.relative_to(a.reference_dir).as_posix())
         given = {s for _, s in _code_lines(template.read_text(encoding="utf-8", errors="replace"))} if template.is_file() else set()
         lines = [s for _, s in _code_lines(ref.read_text(encoding="utf-8", errors="replace"))]
         for run in zip(lines, lines[1:], lines[2:]):
@@ -113,7 +115,7 @@ def leaks(a: Assignment, folder: Path) -> list[str]:
     names, pairs = _secrets(a)
     found = []
 
-    def scan(where: str, data: bytes, *, with_names: bool = True) -> None:
+    def scan(where: str, data: bytes, *, with_names: bool = True, markers: bool = True) -> None:
         text = data.decode("utf-8", errors="replace")
         for what, s in names if with_names else []:
             i = text.find(s)
@@ -123,6 +125,9 @@ def leaks(a: Assignment, folder: Path) -> list[str]:
         for (n, one), (_, two), (_, three) in zip(lines, lines[1:], lines[2:]):
             if (one, two, three) in pairs:
                 found.append(f"{where}:{n}: {pairs[(one, two, three)]} ({one[:60]!r})")
+        found.extend(f"{where}:{n}: a solution marker ({line[:60]!r}): markers never reach students (a template file "
+                     "that has them is the reference's copy; remove it and the template is derived from the reference)"
+                     for n, line in (marker_lines(text) if markers else []))
 
     own: tuple[str, dict[str, bytes]] | None = None
     for path in sorted(folder.rglob("*")):
@@ -144,7 +149,8 @@ def leaks(a: Assignment, folder: Path) -> list[str]:
                                      + (f"(it differs from {member} of the grader that runs here)" if member in grader else
                                         "(the grader has no such file: the grader's wheel holds the grader's package and "
                                         "its dist-info, nothing of the course)"))
-                    scan(f"{rel}!{member}", data)
+                    # (the grader's own dist-info holds its README, which may show the markers)
+                    scan(f"{rel}!{member}", data, markers=grader is None)
         else:
             scan(rel, path.read_bytes())
             if path.suffix == ".ipynb":
@@ -237,7 +243,7 @@ def _write_notebooks(a: Assignment, staging: Path) -> list[str]:
     text = readme.read_text(encoding="utf-8") if readme.is_file() else ""
     written = []
     for name in dict.fromkeys(a.student_files):
-        source = a.template_dir / name
+        source = a.template_file(name)
         if not name.endswith(".py") or not source.is_file():
             continue
         section = readme_section(text, name) or (readme_section(text, Path(name).name) if "/" in name else None)
@@ -253,6 +259,18 @@ def _write_notebooks(a: Assignment, staging: Path) -> list[str]:
         target.write_text(nbformat.writes(nb), encoding="utf-8")
         written.append(Path(name).with_suffix(".ipynb").as_posix())
     return written
+
+
+def _copy_template(a: Assignment, to: Path) -> None:
+    """The template as students get it, into ``to``: student_template/<assignment>/, and each
+    student file derived from the reference's solution markers where it has no file there
+    (the derived text only: no marker, no solution)."""
+    to.mkdir(parents=True, exist_ok=True)
+    if a.template_dir.is_dir():
+        shutil.copytree(a.template_dir, to, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for name, path in a.derived_templates().items():
+        (to / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, to / name)
 
 
 def release(assignment: str, out: Path, *, course: Course | None = None, wheel: bool = True, force: bool = False,
@@ -276,7 +294,7 @@ def release(assignment: str, out: Path, *, course: Course | None = None, wheel: 
     out.resolve().parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".release-", dir=out.resolve().parent if out.resolve().parent.is_dir() else None))
     try:
-        shutil.copytree(a.template_dir, staging, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        _copy_template(a, staging)
         inner = staging / RELEASED_DIR
         (inner / "rubrics" / a.id).mkdir(parents=True)
         (inner / MARKER).write_text(
@@ -290,7 +308,7 @@ def release(assignment: str, out: Path, *, course: Course | None = None, wheel: 
                 if a.has_driver(p):
                     (inner / "rubrics" / a.id / "drivers").mkdir(exist_ok=True)
                     shutil.copyfile(a.driver(p), inner / "rubrics" / a.id / "drivers" / a.driver(p).name)
-        shutil.copytree(a.template_dir, inner / "student_template" / a.id, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        _copy_template(a, inner / "student_template" / a.id)
         written = _write_notebooks(a, staging) if notebooks else []
         wheel_name = None
         if install is None:

@@ -136,7 +136,7 @@ def driver_call_problems(assignment: Assignment, rubric: Rubric | None = None) -
 
     for problem in rubric.problems:
         driver, own = assignment.driver(problem), assignment.has_driver(problem)
-        template = assignment.template_dir / problem.file
+        template = assignment.template_file(problem.file)
         try:
             uses = [u for test in assignment.test_modules(problem)
                     for u in _uses(ast.parse(test.read_text(encoding="utf-8"), filename=str(test)), test)]
@@ -153,7 +153,7 @@ def driver_call_problems(assignment: Assignment, rubric: Rubric | None = None) -
             where = f"{rel(use.module)}:{use.line}: {use.how}({use.name!r})"
             if use.how == "function":  # the student's own function: the template must define it
                 if use.name not in given and given_complete:
-                    problems.append(f"{where} names a function the template {rel(template)} does not define, so no "
+                    problems.append(f"{where} names a function {assignment.describe_template(problem.file)} does not define, so no "
                                     "student is asked to write it")
                 continue
             if not own:

@@ -12,6 +12,7 @@ from typing import Any
 from .driver_calls import driver_call_problems
 from .._exceptions import ConfigError
 from .models import ProblemSpec, Rubric
+from .solutions import derived_template
 
 NO_DRIVER = Path(__file__).resolve().parents[1] / "_grading" / "no_driver.py"
 
@@ -37,18 +38,43 @@ class Assignment:
     def reference_dir(self) -> Path:
         return self.root / "reference" / self.id
 
+    def template_file(self, file: str) -> Path:
+        """The file students start ``file`` from: ``student_template/<id>/<file>`` where it
+        exists (it wins), else the template derived from ``reference/<id>/<file>``'s solution
+        markers (grader._course.solutions; written to a folder of this process's own), else the
+        missing ``student_template/<id>/<file>``. A ConfigError where the markers are wrong."""
+        own = self.template_dir / file
+        reference = self.reference_dir / file
+        if own.is_file() or not reference.is_file():
+            return own
+        return derived_template(reference, file, str(reference.relative_to(self.root))) or own
+
+    def derived_templates(self) -> dict[str, Path]:
+        """The student files whose template is derived from the reference's markers (no
+        template file of their own): file name -> the derived file."""
+        return {f: path for f in dict.fromkeys(self.student_files)
+                if (path := self.template_file(f)) != self.template_dir / f}
+
+    def describe_template(self, file: str) -> str:
+        """How a message names the template of ``file``: "the template <its path in the course>",
+        or where it is derived from."""
+        if self.template_file(file) == self.template_dir / file:
+            return f"the template {(self.template_dir / file).relative_to(self.root)}"
+        return f"the template derived from {(self.reference_dir / file).relative_to(self.root)}"
+
     @cached_property
     def rubric(self) -> Rubric:
         rubric = Rubric.load(self.rubric_dir / "rubric.toml")
         if rubric.assignment != self.id:
             raise ConfigError(f"{self.rubric_dir / 'rubric.toml'}: assignment: says {rubric.assignment!r}, but the folder is {self.id!r}")
         for problem in rubric.problems:
-            for path, what in [
-                (self.test_module(problem), "test module"),
-                (self.template_dir / problem.file, "template file"),
-            ]:
-                if not path.is_file():
-                    raise ConfigError(f"{self.rubric_dir / 'rubric.toml'}: problem {problem.id!r}: its {what} {path} is missing")
+            if not self.test_module(problem).is_file():
+                raise ConfigError(f"{self.rubric_dir / 'rubric.toml'}: problem {problem.id!r}: its test module "
+                                  f"{self.test_module(problem)} is missing")
+            if not self.template_file(problem.file).is_file():
+                raise ConfigError(f"{self.rubric_dir / 'rubric.toml'}: problem {problem.id!r}: its template file "
+                                  f"{self.template_dir / problem.file} is missing (and {self.reference_dir / problem.file} "
+                                  "has no solution markers to derive it from: docs/authoring.md, \"One file\")")
         self._check_split(rubric)
         for name in rubric.data_files:
             if not (self.template_dir / name).is_file():

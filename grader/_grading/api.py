@@ -610,7 +610,9 @@ def validate(assignment: str, *, course: Course | None = None, seed: int | None 
     that need CUDA are skipped here (said in ``notes``) unless ``gpu_problems_on_cpu``.
     Checks that call a driver function their driver does not define, or with arguments it
     does not take, stop the assignment's loading (``Course.assignment``); the placeholders
-    ``grader new`` left are reported with the reference's problems, first.
+    ``grader new`` left are reported with the reference's problems, first. Where a reference
+    marks its solutions, the template's given code (derived, or its own file) must be the
+    reference's (``_authoring.given``): said with the template's problems.
 
     With ``mistakes``, every known mistake (``rubrics/<assignment>/mistakes.toml``; the
     ``extended`` ones too when asked) is graded in the same batch, on its own problem: each
@@ -619,6 +621,7 @@ def validate(assignment: str, *, course: Course | None = None, seed: int | None 
     these problems and their mistakes. ``runner``: where the code runs (default: local
     workers without a sandbox, the course's own code being all that runs; the grader's tests
     give the in-process runner)."""
+    from .._authoring import given as _given
     from .._authoring import mistakes as _mistakes
     from .._authoring import scaffold as _scaffold
 
@@ -629,11 +632,12 @@ def validate(assignment: str, *, course: Course | None = None, seed: int | None 
     a = course.assignment(assignment)
     # (a check calling what its driver lacks stopped course.assignment() already, as a ConfigError)
     authoring = [f"still to write: {t}" for t in _scaffold.todos(a)]
+    given_problems, given_notes = _given.template_agreement(a)  # the template's given code is the reference's
     known = [m for m in _mistakes.load(a) if (extended or not m.extended) and (problems is None or m.problem in problems)
              ] if mistakes else []
     subs = [
         Submission("reference", {f: a.reference_dir / f for f in a.student_files if (a.reference_dir / f).is_file()}),
-        Submission("template", {f: a.template_dir / f for f in a.student_files}),
+        Submission("template", {f: a.template_file(f) for f in a.student_files}),
     ]
     scratch = Path(tempfile.mkdtemp(prefix="grader-mistakes-")) if known else None
     unmade: list[str] = []  # mistakes whose edits no longer apply to the reference: said, not graded
@@ -678,9 +682,10 @@ def validate(assignment: str, *, course: Course | None = None, seed: int | None 
     ] + ([f"missing reference file {f}" for f in a.student_files if f not in subs[0].files]), [
         f"{p}: not validated here, it needs a CUDA GPU ({sum(t.problem == p for t in unchecked)} tests skipped; "
         "--gpu-problems-on-cpu runs its CPU-sized checks)" for p in sorted({t.problem for t in unchecked})]))
-    out.append(Validation(a.id, "template", tpl, [
+    out.append(Validation(a.id, "template", tpl, given_problems + [
         f"{t.name}: {t.outcome} (the untouched template must not score)" for t in tpl.tests if t.score > 0
-    ] + [f"{t.name}: the grader failed internally:\n{t.output}" for t in tpl.tests if "grader itself failed" in t.output]))
+    ] + [f"{t.name}: the grader failed internally:\n{t.output}" for t in tpl.tests if "grader itself failed" in t.output],
+        given_notes))
     if mistakes:
         left_out = {p.id for p in a.rubric.problems if problems is not None and p.id not in problems}
         out.append(_mistake_validation(a, known, unmade, results, not_here, left_out))

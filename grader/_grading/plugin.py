@@ -229,7 +229,7 @@ class GraderPlugin:
             data = {n: a.template_dir / n for n in self.rubric.data_files}
             notebook = None
             if student == BASELINE:
-                files, missing = {problem.file: a.template_dir / problem.file}, None
+                files, missing = {problem.file: a.template_file(problem.file)}, None
             else:
                 sub = self.subs[student]
                 src = sub.files.get(problem.file)
@@ -278,7 +278,7 @@ class GraderPlugin:
                 self.scratch.append(Path(tempfile.mkdtemp(prefix="grader-notebooks-")))
             try:
                 nb = convert(path, problem.module, mode=problem.notebook, notebook_name=shown,
-                             wanted=template_names(self.plan.assignment.template_dir / problem.file))
+                             wanted=template_names(self.plan.assignment.template_file(problem.file)))
             except SubmissionError as exc:
                 self.notebooks[key] = (None, {}, f"{str(exc).rstrip('.')}. (It stands for {problem.file}.)")
             except Exception as exc:  # noqa: BLE001 - one upload never stops the batch
@@ -317,7 +317,7 @@ class GraderPlugin:
     def _given(self, problem_id: str) -> ModuleType:
         if problem_id not in self.given_modules:
             problem = self.rubric.problem(problem_id)
-            path = self.plan.assignment.template_dir / problem.file
+            path = self.plan.assignment.template_file(problem.file)
             spec = importlib.util.spec_from_file_location(f"_given_{self.rubric.assignment}_{problem.module}".replace("-", "_"), path)
             assert spec and spec.loader
             module = importlib.util.module_from_spec(spec)

@@ -96,6 +96,8 @@ def _course_files(course: Course, assignment: str) -> list[tuple[Path, str]]:
     # the known mistakes hold right-but-different solutions too: they never leave the course
     tree(a.rubric_dir, f"rubrics/{assignment}", leave_out=(_mistakes.FILE, _mistakes.FOLDER))
     tree(a.template_dir, f"student_template/{assignment}")
+    # a template derived from the reference's solution markers: the derived text, never the reference
+    out += [(path, f"course/student_template/{assignment}/{name}") for name, path in a.derived_templates().items()]
     project = package.parent  # the grader's checkout: how to install it
     for name in ("pyproject.toml", "requirements.txt", "README.md"):
         if not (project / name).is_file():

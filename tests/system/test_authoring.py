@@ -242,6 +242,61 @@ def test_the_generic_path_reports_the_student_s_mistakes_in_their_words(tmp_path
             assert "grader itself failed" not in small["output"]
 
 
+ONE_FILE = '''"""double: write double(x) (see README.md)."""
+
+import torch
+
+
+def double(x: torch.Tensor) -> torch.Tensor:
+    """2 * x, in x's dtype, for x of shape (n, d)."""
+    # BEGIN SOLUTION
+    y = 2 * x
+    return y
+    # END SOLUTION
+'''
+
+
+def test_a_course_in_one_file_per_problem_validates_releases_and_self_checks(tmp_path: Path) -> None:
+    """Issue 30, point 4: a problem whose reference marks its solution and that has no template
+    file: validate grades the template derived from it, a release holds that template (no
+    marker, no solution), it self-checks; a template file whose given code drifted is caught."""
+    course = scaffold(tmp_path)
+    fill_in(course)
+    (course / "reference/hw1/double.py").write_text(ONE_FILE)
+    mistakes = course / "rubrics/hw1/mistakes.toml"  # (their edits, of the new reference's lines)
+    mistakes.write_text(mistakes.read_text().replace('"    return 2 * x', '"    y = 2 * x').replace('"    return (2 * x)', '"    y = (2 * x)'))
+    (course / "student_template/hw1/double.py").unlink()  # (net keeps its two files: a course may mix them)
+    derived = ONE_FILE.split("    # BEGIN SOLUTION")[0] + '    raise NotImplementedError("double")\n'
+
+    proc = grader("validate", "hw1", cwd=course)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "hw1 template: 0/20 ok" in proc.stdout, proc.stdout
+    assert "note: double.py: the template is derived from reference/hw1/double.py (1 marked solution)" in proc.stdout
+
+    release = tmp_path / "student"
+    proc = grader("release", "hw1", "--out", release, "--no-wheel", cwd=course)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (release / "double.py").read_text() == derived
+    assert (release / ".grader/student_template/hw1/double.py").read_text() == derived
+    for path in release.rglob("*"):
+        if path.is_file():
+            text = path.read_bytes().decode("utf-8", "replace")
+            assert "SOLUTION" not in text and "y = 2 * x" not in text, path
+    proc = grader("check", "hw1", "--problem", "double", cwd=release)
+    assert proc.returncode == 1 and "Not written yet: double" in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+    shutil.copyfile(course / "reference/hw1/double.py", release / "double.py")  # the markers are comments: it runs
+    proc = grader("check", "hw1", "--problem", "double", cwd=release)
+    assert proc.returncode == 0 and "Public tests: 6/6" in proc.stdout, proc.stdout + proc.stderr
+
+    # A template file beside the marked reference wins; one whose given code drifted is invalid.
+    (course / "student_template/hw1/double.py").write_text(derived.replace("def double(x: torch.Tensor)", "def double(x)"))
+    proc = grader("validate", "hw1", "--no-mistakes", cwd=course)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "hw1 template: 0/20 INVALID" in proc.stdout, proc.stdout
+    assert ("student_template/hw1/double.py:6: 'def double(x) -> torch.Tensor:', where reference/hw1/double.py:6 has "
+            "'def double(x: torch.Tensor) -> torch.Tensor:'") in proc.stdout, proc.stdout
+
+
 def test_the_published_rubric_reference_is_what_the_models_say() -> None:
     from grader._authoring import docs as _docs
 
