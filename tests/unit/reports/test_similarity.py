@@ -185,6 +185,32 @@ def moving_average(signal: torch.Tensor, w: int) -> torch.Tensor:
     return torch.stack(averages)
 '''
 
+# INDEPENDENT[1] disguised harder: statements within the loops reordered, `+=` written out,
+# a tuple assignment swapped, every name changed.
+HEAVY = '''import torch
+
+
+def moving_average(sig: torch.Tensor, win: int) -> torch.Tensor:
+    cs = torch.cumsum(torch.cat([torch.zeros(1, dtype=sig.dtype), sig]), dim=0)
+    return (cs[win:] - cs[:-win]) / win
+
+
+def train(m, batches, eta: float, n: int) -> list[float]:
+    hist = []
+    optimizer = torch.optim.SGD(m.parameters(), lr=eta)
+    for _ in range(n):
+        cnt, acc = 0, 0.0
+        for inp, tgt in batches:
+            optimizer.zero_grad()
+            e = torch.nn.functional.mse_loss(m(inp), tgt)
+            e.backward()
+            optimizer.step()
+            cnt = cnt + 1
+            acc = acc + float(e)
+        hist.append(acc / cnt)
+    return hist
+'''
+
 
 def _rank(pairs: list[Pair], a: str, b: str) -> int:
     return next(i for i, p in enumerate(pairs) if {p.a, p.b} == {a, b})
@@ -212,6 +238,15 @@ def test_a_disguised_copy_ranks_above_every_independent_pair() -> None:
     independent = [p.score for p in sim.pairs if "copier" not in (p.a, p.b)]
     assert max(independent, default=0.0) < FLOOR, independent
     assert top.files["hw.py"].lines[0] and top.files["hw.py"].lines[1], "the shared lines are marked on both sides"
+
+
+def test_a_harder_disguise_still_ranks_above_every_independent_pair() -> None:
+    sim = compare("hw", _class({"copier": DISGUISED, "rewriter": HEAVY}), {"hw.py": TEMPLATE}, floor=0.0)
+    assert _rank(sim.pairs, "rewriter", "student1") <= 1 and _rank(sim.pairs, "copier", "student0") <= 1
+    planted = {frozenset(("rewriter", "student1")), frozenset(("copier", "student0"))}
+    weakest = min(p.score for p in sim.pairs if frozenset((p.a, p.b)) in planted)
+    strongest = max(p.score for p in sim.pairs if frozenset((p.a, p.b)) not in planted)
+    assert weakest >= FLOOR > strongest, (weakest, strongest)
 
 
 def test_only_the_templates_code_in_common_scores_nothing() -> None:
