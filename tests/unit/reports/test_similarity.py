@@ -4,6 +4,8 @@ right answers to a tiny problem are not."""
 
 from __future__ import annotations
 
+import pytest
+
 from grader._reports.similarity import FLOOR, Pair, compare, tokens
 
 TEMPLATE = '''"""Homework: a moving average and a training loop."""
@@ -332,3 +334,14 @@ def test_the_lexer_reads_python_as_the_standard_library_does() -> None:
         expected = [marks.get(t.type, t.string) for t in tokenize.generate_tokens(io.StringIO(source).readline)
                     if t.type not in dropped]
         assert [t[1] for t in _lex(source)] == expected, path
+
+
+def test_reading_on_every_core_gives_what_reading_here_gives(monkeypatch: pytest.MonkeyPatch) -> None:
+    import grader._reports.similarity as similarity
+
+    texts = [*INDEPENDENT, DISGUISED, HEAVY, TEMPLATE] * 3
+    here = similarity.fingerprint_all(texts)
+    monkeypatch.setattr(similarity, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(similarity.os, "cpu_count", lambda: 2)
+    assert similarity.fingerprint_all(texts) == here
+    assert all(here), "every text has fingerprints"
