@@ -345,3 +345,18 @@ def test_reading_on_every_core_gives_what_reading_here_gives(monkeypatch: pytest
     monkeypatch.setattr(similarity.os, "cpu_count", lambda: 2)
     assert similarity.fingerprint_all(texts) == here
     assert all(here), "every text has fingerprints"
+
+
+@pytest.mark.parametrize("source", [
+    "(" * 50_000,  # nesting the compiler refuses
+    '"""never closed\n' + "x = 1\n" * 1000,
+    "def f():\n\treturn 1\n        return 2\n",  # inconsistent indentation
+    "\x00\x01 x = 1 \ufeff\n",
+    "x" * 1_000_000,  # over the part of a file that is read
+])  # fmt: skip
+def test_code_that_is_not_python_is_read_as_far_as_it_goes(source: str) -> None:
+    # uploads are hostile: none of these may raise, and each still gives what tokens it has
+    toks = tokens(source)
+    assert isinstance(toks, list) and all(t.first <= t.last for t in toks)
+    sim = compare("hw", {"a": {"hw.py": source}, "b": {"hw.py": source}}, {"hw.py": ""}, floor=0.0)
+    assert all(0.0 <= p.score <= 1.0 for p in sim.pairs)
