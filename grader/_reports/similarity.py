@@ -80,7 +80,8 @@ HOW_TO_READ = (
     "weighted by how rare it is in the class (a piece only these two wrote counts fully, one that m "
     "students wrote counts 1/(m - 1)). Excess: the share they both hold, less what either shares with "
     "anyone else in the class. 1.0 means all of the smaller one's own code is in the other's and "
-    "nobody else's; independent solutions of the same problem usually score under 0.1. Renamed names, "
+    "nobody else's. In a class of a hundred, independent solutions of the same problem usually score "
+    "under 0.1; in a class of a few, every shared piece is rare, and they score higher. Renamed names, "
     "reordered functions, changed comments, docstrings and formatting, and inserted dead code lower a "
     "score little; rewriting the code in other words lowers it."
 )
