@@ -351,6 +351,40 @@ def report(out_dir: Path) -> None:
 
 @cli.command()
 @click.argument("assignment")
+@click.argument("submissions_dir", type=click.Path(path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
+              help="Folder for similarity.json, similarity.html and the side-by-side pages (default: similarity-ASSIGNMENT here). "
+                   "Keep it away from what students get.")
+@click.option("--floor", type=click.FloatRange(0, 1), default=None,
+              help="Pairs scoring below this are left out of the report (default: 0.2).")
+@click.option("--pages", type=click.IntRange(min=0), default=None, help="Side-by-side pages written, highest pairs first (default: 100).")
+@click.option("--course", default=None, help="Course folder (default: $GRADER_COURSE, else the nearest course.toml from here up).")
+@click.option("--layout", type=click.Choice(["auto", "folders", "gradescope", "canvas"]), default="auto", show_default=True,
+              help="How SUBMISSIONS_DIR is laid out (as for grade).")
+def similarity(assignment: str, submissions_dir: Path, out_dir: Path | None, floor: float | None, pages: int | None,
+               course: str | None, layout: str) -> None:
+    """Rank pairs of students of SUBMISSIONS_DIR by how much code they share, the template's
+    given code and lines most of the class wrote left out. No student code runs. The report is
+    for instructors: evidence to look at, never a verdict."""
+    from ._grading.similarity import PAGES, similarity as run
+    from ._reports.similarity import FLOOR
+
+    out = out_dir or Path(f"similarity-{assignment}")
+    r = run(assignment, submissions_dir, out, course=_course(course), layout=layout,
+            floor=FLOOR if floor is None else floor, pages=PAGES if pages is None else pages)
+    sim = r.similarity
+    click.echo(f"Compared {len(sim.students)} submissions of {assignment}: {len(sim.pairs)} pair(s) score {sim.floor:g} or more.")
+    for i, p in enumerate(sim.pairs[:10], start=1):
+        click.echo(f"  {i:>3}. {p.score:.2f}  {visible(p.a)}  {visible(p.b)}")
+    for note in sim.notes:
+        click.echo(f"  note: {visible(note)}", err=True)
+    click.echo(f"Report:         {r.page}")
+    click.echo(f"Pairs (JSON):   {r.json_path}")
+    click.echo("Similarity is evidence to look at, never a verdict: read the side-by-side pages before concluding anything.")
+
+
+@cli.command()
+@click.argument("assignment")
 @click.argument("folder", type=click.Path(path_type=Path), default=".")
 @click.option("--seed", type=int, default=None, help="Seed for the test inputs (default: a fresh random one).")
 @click.option("--course", default=None, help="Course folder (default: $GRADER_COURSE, else the nearest course.toml from here up).")
