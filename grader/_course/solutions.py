@@ -21,8 +21,13 @@ comment as Python reads the file (tokenize): one in a string or a docstring is t
 marker; a graded reference runs with the markers as plain comments. A comment that looks like
 a marker but is not one exactly (``# begin solution``, ``# END SOLUTION here``, ``x = 1  #
 solution``) is an error, never passed over: what it should have hidden would reach students.
-(A comment ``# Solution`` alone on its line, in any case but capitals, is a plain comment: a
-heading of the reference's own.)
+In a file with markers, that rule refuses by default: every comment that names SOLUTION as a
+word (in any case or spelling: ``#SOLUTION#``, ``# SOLUTION: why``, ``# BEGIN_SOLUTION``,
+Otter's ``# SOLUTION NO PROMPT``, with invisible or non-breaking spaces, or letters that only
+look Latin) and is not one of the markers exactly is an error; the one exception is a comment
+``# Solution`` (or ``# Solution:``) alone on its line, in any case but capitals: a heading of
+the reference's own. A file with no exact marker is no marked file (a two-file course's
+reference may say "solution" as it likes).
 
 Each marked solution lies inside a function's body (a block at module level or in a class's
 body would make the template raise when imported); a block begins and ends between
@@ -42,6 +47,7 @@ import re
 import shutil
 import tempfile
 import tokenize
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,9 +55,11 @@ from .._exceptions import ConfigError
 
 _BLOCK = re.compile(r"#+[ \t]*(BEGIN|END)[ \t]+SOLUTION[ \t]*")  # a whole comment, alone on its line
 _LINE = re.compile(r"#+[ \t]*SOLUTION[ \t]*")  # a whole comment, at the end of a line of code
-_LOOKALIKE = re.compile(r"\b(BEGIN|END)[ \t]+SOLUTION", re.IGNORECASE)  # anywhere in a comment
-_LOOKALIKE_LINE = re.compile(r"#+[ \t]*SOLUTION[ \t]*", re.IGNORECASE)  # a whole comment after code
-_MAYBE = re.compile(r"#.*\b(BEGIN|END)[ \t]+SOLUTION|#+[ \t]*SOLUTION[ \t]*\r?$", re.IGNORECASE | re.MULTILINE)
+# Letters of BEGIN, END and SOLUTION that other scripts draw alike (Cyrillic, Greek, Cherokee):
+# a comment spelled with them reads as a marker to its author and must not pass as plain text.
+_CONFUSABLE = str.maketrans("ВЕІОЅТНΒΕΙΝΟΤΜЅԀᏞеоѕіοԁӏ", "BEIOSTHBEINOTMSDLeosiodl")
+_WORD = re.compile(r"(?<![a-z0-9])(?:begin|end)?solution", re.IGNORECASE)
+_HEADING = re.compile(r"#[ \t]*solution:?[ \t]*", re.IGNORECASE)  # "# Solution" alone on its line: a heading
 _NO_CODE = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENCODING,
             tokenize.ENDMARKER}
 STUB = "raise NotImplementedError"
@@ -87,10 +95,33 @@ def _read(text: str, where: str) -> _Read:
     lines = io.StringIO(text, newline="").readlines()
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(text, newline="").readline))
-    except (tokenize.TokenError, SyntaxError) as exc:
-        line = exc.lineno if isinstance(exc, SyntaxError) else exc.args[1][0]
-        raise ConfigError(f"{where}:{line}: does not parse: {exc.args[0]}") from None
+    except (tokenize.TokenError, SyntaxError, ValueError, SystemError) as exc:  # (a NUL byte: ValueError or SystemError)
+        line = exc.lineno if isinstance(exc, SyntaxError) else exc.args[1][0] if isinstance(exc, tokenize.TokenError) else None
+        at = f"{where}:{line}" if line else where
+        raise ConfigError(f"{at}: does not parse: {exc.args[0] if exc.args else exc}") from None
     return _Read(lines, tokens)
+
+
+def _skeleton(comment: str) -> str:
+    """A comment as its author reads it: compatibility forms folded (NFKC: full-width letters,
+    ligatures), letters of other scripts drawn like Latin ones made Latin, invisible characters
+    (format characters: zero-width spaces, joiners) dropped and every other kind of space made
+    one."""
+    folded = unicodedata.normalize("NFKC", comment).translate(_CONFUSABLE)
+    return "".join("" if unicodedata.category(c) == "Cf" else " " if c.isspace() else c for c in folded)
+
+
+def _lookalike(comment: str, alone: bool) -> bool:
+    """Whether a comment that is no exact marker must be refused: it names SOLUTION, and it is
+    not the one plain form (``# Solution`` alone on its line, not in capitals)."""
+    heading = alone and _HEADING.fullmatch(comment) is not None and "SOLUTION" not in comment
+    return not heading and _names_solution(comment)
+
+
+def _names_solution(comment: str) -> bool:
+    """Whether a comment names SOLUTION as a word, in any case or spelling (``BEGIN_SOLUTION``,
+    ``#SOLUTION#``; not ``resolution``)."""
+    return _WORD.search(re.sub(r"[^A-Za-z0-9]+", " ", _skeleton(comment))) is not None
 
 
 def _code_only(line: str, comment_at: int | None) -> str:
@@ -103,14 +134,15 @@ def _ending(line: str) -> str:
 
 
 def _indent(line: str) -> str:
-    return line[:len(line) - len(line.lstrip(" \t"))]
+    """The line's indentation as Python reads it: a form feed resets the column to 0."""
+    return line[:len(line) - len(line.lstrip(" \t\f"))].rsplit("\f", 1)[-1]
 
 
 def has_markers(text: str) -> bool:
     """Whether ``text`` (a Python file) has a line that may hold a solution marker (or a
     comment that looks like one): cheap, for the many files that never say SOLUTION. A string
     that says so is told apart by ``derive``, which reads the comments as Python does."""
-    return _MAYBE.search(text) is not None
+    return "SOLUTION" in text  # every exact marker says it, in capitals
 
 
 def _statements(tokens: list[tokenize.TokenInfo]) -> list[tuple[int, int]]:
@@ -136,7 +168,8 @@ def _functions(tree: ast.Module) -> list[tuple[int, int, str]]:
             if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 name = prefix + child.name
                 # (a body on the def's own line is no body to mark: the def line would go with it)
-                found.append((max(child.body[0].lineno, child.lineno + 1), child.end_lineno or child.lineno, name))
+                first = min([child.body[0].lineno] + [d.lineno for d in getattr(child.body[0], "decorator_list", [])])
+                found.append((max(first, child.lineno + 1), child.end_lineno or child.lineno, name))
                 walk(child, name + ".")
             elif isinstance(child, ast.ClassDef):
                 walk(child, prefix + child.name + ".")
@@ -147,17 +180,31 @@ def _functions(tree: ast.Module) -> list[tuple[int, int, str]]:
     return found
 
 
-def derive(text: str, where: str = "<reference>") -> Derived | None:
+def derive(text: str, where: str = "<reference>", *, strict: bool = False) -> Derived | None:
     """The template derived from the reference ``text``, or None when it has no solution
-    markers. ``where`` names the file in errors (``reference/hw1/logsumexp.py``)."""
-    if not has_markers(text):
+    markers. ``where`` names the file in errors (``reference/hw1/logsumexp.py``). ``strict``:
+    the template is to come from it (there is no template file), so a file whose only
+    markers are lookalikes is an error, not a file with no markers."""
+    text = text.removeprefix("\ufeff")  # a byte order mark: Python reads the file without it
+    if not strict and not has_markers(text):
         return None
     read = _read(text, where)
     lines = read.lines
+    comments = [t for t in read.tokens if t.type == tokenize.COMMENT]
+    if not any(_BLOCK.fullmatch(t.string.rstrip()) or _LINE.fullmatch(t.string.rstrip()) for t in comments):
+        for t in comments if strict else []:
+            if _lookalike(t.string.rstrip(), not lines[t.start[0] - 1][:t.start[1]].strip()):
+                raise ConfigError(f"{where}:{t.start[0]}: {t.string.rstrip()!r} looks like a solution marker but is not "
+                                  "one, and the file has no other: the template derived from it would be the whole "
+                                  "solution. Write '# BEGIN SOLUTION' and '# END SOLUTION' on lines of their own, or "
+                                  "end a line with '# SOLUTION' (in capitals, nothing after them, plain spaces)")
+        return None  # "SOLUTION" only in strings, or in comments of a reference that marks nothing
     try:
         tree = ast.parse(text, filename=where)
     except SyntaxError as exc:
         raise ConfigError(f"{where}:{exc.lineno}: does not parse: {exc.msg}") from None
+    except ValueError as exc:  # (a NUL byte)
+        raise ConfigError(f"{where}: does not parse: {exc}") from None
     code_rows = sorted({r for t in read.tokens if t.type not in _NO_CODE for r in range(t.start[0], t.end[0] + 1)})
     spans = _statements(read.tokens)
     functions = _functions(tree)
@@ -188,10 +235,11 @@ def derive(text: str, where: str = "<reference>") -> Derived | None:
         alone = not lines[row - 1][:t.start[1]].strip()
         block, line = _BLOCK.fullmatch(comment), _LINE.fullmatch(comment)
         if not block and not line:
-            if _LOOKALIKE.search(comment) or (not alone and _LOOKALIKE_LINE.fullmatch(comment)):
+            if begin is None and _lookalike(comment, alone):  # (inside a block, a comment goes with the block)
                 raise ConfigError(f"{where}:{row}: {comment!r} looks like a solution marker but is not one: write "
                                   "'# BEGIN SOLUTION' and '# END SOLUTION' on lines of their own, or end a line with "
-                                  "'# SOLUTION' (in capitals, nothing after them)")
+                                  "'# SOLUTION' (in capitals, nothing after them, plain spaces); a comment of "
+                                  "your own that says 'solution' must say it otherwise in a file with markers")
             continue
         if block:
             if not alone:
@@ -273,6 +321,7 @@ def given_differences(reference: str, template: str, *, reference_name: str, tem
     Comments and blank lines are not compared (a template may add hints, a reference notes to
     the course's staff); indentation and everything else of a line of code are. Empty when
     they agree; the reference must have markers (else nothing is known of what is given)."""
+    reference, template = reference.removeprefix("\ufeff"), template.removeprefix("\ufeff")
     derived = derive(reference, reference_name)
     if derived is None:
         raise ValueError(f"{reference_name} has no solution markers")
@@ -335,10 +384,10 @@ def marker_lines(text: str) -> list[tuple[int, str]]:
     """(line, text) of each line of ``text`` that holds a solution marker, or what looks like one,
     in any context (a comment, a string, a notebook's JSON): what must never reach students."""
     return [(i, line.strip()) for i, line in enumerate(text.splitlines(), 1)
-            if _RELEASED_BLOCK.search(line) or _RELEASED_LINE.search(line)]
+            if _RELEASED_BLOCK.search(seen := _skeleton(line)) or _RELEASED_LINE.search(seen)]
 
 
-_RELEASED_BLOCK = re.compile(r"#+[ \t]*(BEGIN|END)[ \t]+SOLUTION", re.IGNORECASE)
+_RELEASED_BLOCK = re.compile(r"#+[ \t]*(BEGIN|END)[ \t_-]*SOLUTION|#+[ \t]*SOLUTION[ \t_-]*(BEGIN|END)", re.IGNORECASE)
 _RELEASED_LINE = re.compile(r"#+[ \t]*SOLUTION[ \t]*(\\n)?[\"',]*[ \t]*$")  # (a notebook's JSON: "...  # SOLUTION\n",)
 
 
@@ -368,10 +417,10 @@ def derived_template(reference: Path, name: str, where: str) -> Path | None:
     if key in _derived and _derived[key].is_file():
         return _derived[key]
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{where}: not UTF-8 text ({exc})") from None
-    derived = derive(text, where)
+    derived = derive(text, where, strict=True)
     if derived is None:
         return None
     path = _cache() / key[1][:24] / name

@@ -178,7 +178,7 @@ def test_derived_template_writes_it_once_per_content(tmp_path: Path) -> None:
 ])
 def test_a_wrong_marker_is_an_error_that_names_its_line(text: str, line: int, says: str) -> None:
     with pytest.raises(ConfigError) as info:
-        derive(text, "reference/hw1/f.py")
+        derive(text, "reference/hw1/f.py", strict=True)  # as when the template is derived from it
     message = str(info.value)
     assert says in message, message
     where = re.match(r"reference/hw1/f\.py:(\d+): ", message)
