@@ -47,10 +47,11 @@ import pytest
 from .._course.layout import Assignment
 from .._course.display import capped
 from .._exceptions import CheckFailed, ConfigError, StudentFault, SubmissionError
-from ..checks import take_notes
+from ..checks import observe, take_notes, take_observations
 from .._course.intake import Submission, identity
 from .._course.models import NotebookCell, ProblemResult, ProblemSpec, Result, TestResult, TestSpec
 from .._notebooks.module import NotebookModule
+from .diagnosis import Known, Log, diagnose
 from .runs import ProblemRun
 from .._sandbox.runner import Limits, Runner, WorkerSpec
 
@@ -81,11 +82,22 @@ class Plan:
     # In a parallel batch: the next student this session grades (None: no more), shared by
     # every job; None here means this session grades every submission in order.
     claim: Callable[[], str | None] | None = None
+    # Diagnosis (diagnosis.py): the known mistakes' comparisons on this batch's inputs, or the
+    # file they were written to (read where a student is first diagnosed); ``keep_observations``:
+    # keep every submission's comparisons in ``observations`` (to make them)
+    known: list[Known] = field(default_factory=list)
+    known_file: Path | None = None
+    keep_observations: bool = False
 
     # Filled while grading:
     config_error: str | None = None
     internal_errors: list[str] = field(default_factory=list)
     results: list[Result] = field(default_factory=list)
+    observations: dict[str, dict[str, Log]] = field(default_factory=dict)  # student -> problem -> comparisons
+
+    @property
+    def observing(self) -> bool:
+        return self.keep_observations or bool(self.known) or self.known_file is not None
 
     def selected(self, problem: ProblemSpec, test: TestSpec) -> bool:
         if self.problems is not None and problem.id not in self.problems:
@@ -134,6 +146,8 @@ class GraderPlugin:
         self.scratch: list[Path] = []  # where notebooks' modules are written (hidden from every worker)
         # (student, problem) -> the cells (and lines) its messages name
         self.named_cells: dict[tuple[str, str], list[tuple[int, int | None]]] = {}
+        # (student, problem) -> the comparisons its checks made (diagnosis.py), while observing
+        self.observed: dict[tuple[str, str], Log] = {}
 
     # ------------------------------------------------------------ collection --
 
@@ -303,6 +317,7 @@ class GraderPlugin:
             run.start_test(left, whole=self.plan.limits.submission_seconds)
         else:
             run.start_test(test.timeout)
+        observe(self.plan.observing)
         yield run
         self.spent[student] = self.spent.get(student, 0.0) + run.used
         request.node.stash[_STUDENT_TIME] = run.used  # the test's time is the student's code's, not the worker's start
@@ -436,6 +451,10 @@ class GraderPlugin:
             duration=round(float(item.stash.get(_STUDENT_TIME, item.stash.get(_DURATION, 0.0))), 3),
         )
         self.records[student].append(record)
+        if self.plan.observing:
+            log_ = self.observed.setdefault((student, problem.id), {})
+            for i, seen in enumerate(take_observations()):
+                log_[(test.name, i)] = seen
         self.plan.on_test(student, record)
 
     def _finish(self, student: str) -> None:
@@ -453,8 +472,14 @@ class GraderPlugin:
         for p in self.rubric.problems:
             mine = [t for t in tests if t.problem == p.id]
             if mine:
+                found = self._diagnosis(student, p.id)
                 problems.append(ProblemResult(id=p.id, title=p.title, score=sum(t.score for t in mine),
-                                              max_score=sum(t.max_score for t in mine), **self._notebook_part(student, p)))
+                                              max_score=sum(t.max_score for t in mine), **self._notebook_part(student, p),
+                                              diagnosis=[m.id for m in found], hints=[m.as_hint() for m in found]))
+        if self.plan.keep_observations:
+            self.plan.observations[student] = {p: log_ for (s, p), log_ in self.observed.items() if s == student}
+        for key in [k for k in self.observed if k[0] == student]:
+            del self.observed[key]
         result = Result(
             assignment=self.rubric.assignment,
             student=student,
@@ -474,6 +499,19 @@ class GraderPlugin:
         for r in [result, *(result.model_copy(update={"student": m.student, **identity(m)}, deep=True) for m in members)]:
             self.plan.results.append(r)
             self.plan.on_result(r)
+
+    def _diagnosis(self, student: str, problem: str) -> list[Known]:
+        """The known mistakes the student's answers on ``problem`` match (diagnosis.py)."""
+        if self.plan.known_file is not None:  # made in a process of its own: read here, once
+            import pickle
+
+            try:
+                self.plan.known = pickle.loads(self.plan.known_file.read_bytes())
+            except (OSError, pickle.UnpicklingError, EOFError) as exc:
+                log.warning("the known mistakes' answers could not be read (%s): no diagnosis", exc)
+            self.plan.known_file = None
+        known = [m for m in self.plan.known if m.problem == problem]
+        return diagnose(self.observed.get((student, problem), {}), known) if known else []
 
     def _notebook_part(self, student: str, problem: ProblemSpec) -> dict[str, Any]:
         """A problem's result's notebook fields: the block saying what of the notebook ran,
