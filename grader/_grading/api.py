@@ -217,7 +217,7 @@ def grade(
             gpu_problems_on_cpu=gpu_problems_on_cpu,
         )
         if todo and diagnose:
-            _with_known(plan, scratch, apart=jobs > 1)
+            plan.known = known_mistakes(plan, scratch, jobs)
         if not todo:
             results = []
         elif jobs == 1:
@@ -234,11 +234,14 @@ def grade(
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def known_mistakes(plan: Plan, scratch: Path) -> list[Known]:
+def known_mistakes(plan: Plan, scratch: Path, jobs: int = 1) -> list[Known]:
     """The known mistakes of ``plan``'s assignment that carry a hint, each graded once on the
-    plan's problems, seed, mode and runner (a batch of their own, before the students), with
-    the comparisons its checks made (diagnosis.py). None where there are none; a mistake whose
-    run fails diagnoses nobody; a mistakes.toml that cannot be read is logged and gives none."""
+    plan's seed, mode and runner (a batch of their own, before the students; only the checks
+    each one fails, the only ones where it can get a comparison wrong), with the comparisons
+    those checks made (diagnosis.py). ``jobs`` > 1: in that many processes, each writing its
+    mistakes' comparisons to a file the students' jobs read (this process must not import
+    torch before it forks them). A mistake whose run fails diagnoses nobody; a mistakes.toml
+    that cannot be read is logged and gives none."""
     from .._authoring import mistakes as _mistakes
 
     a = plan.assignment
@@ -261,50 +264,24 @@ def known_mistakes(plan: Plan, scratch: Path) -> list[Known]:
         subs.append(Submission(f"mistake-{m.id}", {m.file: folder / m.file}))
     if not subs:
         return []
+    jobs = max(1, min(jobs, len(subs)))
+    observed = scratch / "observed" if jobs > 1 else None
     own = dataclasses.replace(plan, submissions=subs, problems={m.problem for m in hinted}, keep_observations=True,
-                              known=[], known_file=None, on_result=lambda r: None, on_test=lambda s, t: None, claim=None,
+                              tests_of={f"mistake-{m.id}": set(m.fails) for m in hinted}, observed_dir=observed,
+                              known=[], on_result=lambda r: None, on_test=lambda s, t: None, claim=None,
                               config_error=None, internal_errors=[], results=[], observations={})
     try:
-        run_plan(own)
+        if observed is None:
+            run_plan(own)
+        else:
+            _run_jobs(own, jobs, lambda r: r, Progress())
     except Exception as exc:  # noqa: BLE001 - the mistakes' run never stops the students' grading
         log.warning("the known mistakes could not be graded (%s): no diagnosis", exc)
         return []
+    if observed is not None:  # read where a student is diagnosed, in the job that grades them
+        return [Known(m.id, m.problem, m.hint, m.shown, source=observed / f"mistake-{m.id}.pickle") for m in hinted]
     return [Known(m.id, m.problem, m.hint, m.shown, own.observations.get(f"mistake-{m.id}", {}).get(m.problem, {}))
             for m in hinted]
-
-
-def _with_known(plan: Plan, scratch: Path, apart: bool) -> None:
-    """Give ``plan`` its known mistakes' comparisons (``known_mistakes``). ``apart``: in a
-    process of its own, which writes them to a file each job reads (the batch's own process
-    must not import torch before it forks its jobs)."""
-    if not apart:
-        plan.known = known_mistakes(plan, scratch)
-        return
-    import multiprocessing as mp
-    import pickle
-
-    path = scratch / "known-mistakes.pickle"
-
-    def child() -> None:
-        code = 0
-        runner = plan.runner.fresh(0, 1)
-        try:
-            known = known_mistakes(dataclasses.replace(plan, runner=runner), scratch)
-            if known:
-                atomic_write(path, pickle.dumps(known))
-        except BaseException:  # noqa: BLE001 - whatever happened, the students are graded (without diagnosis)
-            code = 1
-        finally:
-            runner.close()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
-
-    p = mp.get_context("fork").Process(target=child, name="grader-known-mistakes", daemon=False)
-    p.start()
-    p.join()
-    if path.is_file():
-        plan.known_file = path
 
 
 def write_class_files(out_dir: Path, a: Assignment | None, results: list[Result]) -> None:

@@ -20,7 +20,8 @@ crash, a timeout) got no comparison wrong, and so diagnoses nobody. Timed rounds
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .._course.models import Hint
@@ -41,6 +42,20 @@ class Known:
     hint: str
     shown: str  # "students" or "instructors"
     log: Log = field(default_factory=dict)
+    source: Path | None = None  # where its comparisons were written, in place of ``log`` (``loaded``)
+
+    def loaded(self) -> Known:
+        """This mistake with its ``log`` read from ``source`` (a file the grader wrote in a run of
+        its own); with an empty one, diagnosing nobody, where that run wrote none."""
+        if self.source is None:
+            return self
+        import pickle
+
+        try:
+            logs = pickle.loads(self.source.read_bytes())
+        except (OSError, pickle.UnpicklingError, EOFError):
+            logs = {}
+        return replace(self, log=logs.get(self.problem, {}), source=None)
 
     @property
     def wrong(self) -> frozenset[Key]:

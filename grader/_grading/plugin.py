@@ -82,12 +82,15 @@ class Plan:
     # In a parallel batch: the next student this session grades (None: no more), shared by
     # every job; None here means this session grades every submission in order.
     claim: Callable[[], str | None] | None = None
-    # Diagnosis (diagnosis.py): the known mistakes' comparisons on this batch's inputs, or the
-    # file they were written to (read where a student is first diagnosed); ``keep_observations``:
-    # keep every submission's comparisons in ``observations`` (to make them)
+    # Diagnosis (diagnosis.py): the known mistakes with their comparisons on this batch's inputs
+    # (or the files those were written to: read where a student is first diagnosed).
+    # ``keep_observations``: keep every submission's comparisons (to make them), in
+    # ``observations``, and in ``observed_dir``/<submission>.pickle where given (a parallel
+    # batch's jobs); ``tests_of``: the only tests run for these submissions (a mistake's failed ones)
     known: list[Known] = field(default_factory=list)
-    known_file: Path | None = None
     keep_observations: bool = False
+    observed_dir: Path | None = None
+    tests_of: dict[str, set[str]] = field(default_factory=dict)
 
     # Filled while grading:
     config_error: str | None = None
@@ -97,7 +100,7 @@ class Plan:
 
     @property
     def observing(self) -> bool:
-        return self.keep_observations or bool(self.known) or self.known_file is not None
+        return self.keep_observations or bool(self.known)
 
     def selected(self, problem: ProblemSpec, test: TestSpec) -> bool:
         if self.problems is not None and problem.id not in self.problems:
@@ -186,7 +189,8 @@ class GraderPlugin:
         for item in items:
             problem = self.rubric.problem(_problem_of(item))
             test = next(t for t in problem.tests if t.name == getattr(item, "originalname", item.name))
-            if self.plan.selected(problem, test):
+            only = self.plan.tests_of.get(_student_of(item))
+            if self.plan.selected(problem, test) and (only is None or test.name in only):
                 item.add_marker(pytest.mark.timeout(test.timeout + 900, method="signal"))
                 # pytest's own report of a failure (a long traceback, formatted for every
                 # failing test: half a second of a self-check) is never read: _classify
@@ -477,7 +481,15 @@ class GraderPlugin:
                                               max_score=sum(t.max_score for t in mine), **self._notebook_part(student, p),
                                               diagnosis=[m.id for m in found], hints=[m.as_hint() for m in found]))
         if self.plan.keep_observations:
-            self.plan.observations[student] = {p: log_ for (s, p), log_ in self.observed.items() if s == student}
+            mine_ = self.plan.observations[student] = {p: log_ for (s, p), log_ in self.observed.items() if s == student}
+            if self.plan.observed_dir is not None:
+                import pickle
+
+                self.plan.observed_dir.mkdir(parents=True, exist_ok=True)
+                path = self.plan.observed_dir / f"{student}.pickle"
+                tmp = path.with_name(f".{path.name}.tmp")
+                tmp.write_bytes(pickle.dumps(mine_))
+                tmp.replace(path)
         for key in [k for k in self.observed if k[0] == student]:
             del self.observed[key]
         result = Result(
@@ -502,14 +514,8 @@ class GraderPlugin:
 
     def _diagnosis(self, student: str, problem: str) -> list[Known]:
         """The known mistakes the student's answers on ``problem`` match (diagnosis.py)."""
-        if self.plan.known_file is not None:  # made in a process of its own: read here, once
-            import pickle
-
-            try:
-                self.plan.known = pickle.loads(self.plan.known_file.read_bytes())
-            except (OSError, pickle.UnpicklingError, EOFError) as exc:
-                log.warning("the known mistakes' answers could not be read (%s): no diagnosis", exc)
-            self.plan.known_file = None
+        if any(m.source is not None for m in self.plan.known):  # written by the jobs that graded them: read once
+            self.plan.known = [m.loaded() for m in self.plan.known]
         known = [m for m in self.plan.known if m.problem == problem]
         return diagnose(self.observed.get((student, problem), {}), known) if known else []
 
