@@ -217,7 +217,7 @@ def grade(
             gpu_problems_on_cpu=gpu_problems_on_cpu,
         )
         if todo and diagnose:
-            plan.known = known_mistakes(plan, scratch, jobs)
+            add_known_mistakes(plan, scratch)
         if not todo:
             results = []
         elif jobs == 1:
@@ -234,14 +234,12 @@ def grade(
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def known_mistakes(plan: Plan, scratch: Path, jobs: int = 1) -> list[Known]:
-    """The known mistakes of ``plan``'s assignment that carry a hint, each graded once on the
-    plan's seed, mode and runner (a batch of their own, before the students; only the checks
-    each one fails, the only ones where it can get a comparison wrong), with the comparisons
-    those checks made (diagnosis.py). ``jobs`` > 1: in that many processes, each writing its
-    mistakes' comparisons to a file the students' jobs read (this process must not import
-    torch before it forks them). A mistake whose run fails diagnoses nobody; a mistakes.toml
-    that cannot be read is logged and gives none."""
+def add_known_mistakes(plan: Plan, scratch: Path) -> None:
+    """Put the known mistakes of ``plan``'s assignment that carry a hint at the head of its
+    batch (diagnosis.py): each graded once, before any student is claimed, on the batch's
+    seed, mode and runner, only on the checks it fails (the only ones where it can get a
+    comparison wrong); never written or counted as a student. A mistakes.toml that cannot be
+    read is logged and gives none; a mistake whose run fails diagnoses nobody."""
     from .._authoring import mistakes as _mistakes
 
     a = plan.assignment
@@ -249,39 +247,28 @@ def known_mistakes(plan: Plan, scratch: Path, jobs: int = 1) -> list[Known]:
         hinted = [m for m in _mistakes.load(a) if m.diagnoses and (plan.problems is None or m.problem in plan.problems)]
     except ConfigError as exc:
         log.warning("no diagnosis: %s", exc)
-        return []
-    subs = []
-    for m in list(hinted):
+        return
+    taken = {s.student for s in plan.submissions}
+    subs, known = [], []
+    for m in hinted:
         try:
             text = m.text(a)
         except ConfigError as exc:
             log.warning("no diagnosis by %s: %s", m.id, exc)
-            hinted.remove(m)
             continue
-        folder = scratch / "mistakes" / m.id
+        name = f"known-mistake-{m.id}"
+        while name in taken:  # a student of that name: the mistake runs under another
+            name += "_"
+        taken.add(name)
+        folder = scratch / "known-mistakes" / m.id
         folder.mkdir(parents=True, exist_ok=True)
         (folder / m.file).write_text(text, encoding="utf-8")
-        subs.append(Submission(f"mistake-{m.id}", {m.file: folder / m.file}))
-    if not subs:
-        return []
-    jobs = max(1, min(jobs, len(subs)))
-    observed = scratch / "observed" if jobs > 1 else None
-    own = dataclasses.replace(plan, submissions=subs, problems={m.problem for m in hinted}, keep_observations=True,
-                              tests_of={f"mistake-{m.id}": set(m.fails) for m in hinted}, observed_dir=observed,
-                              known=[], on_result=lambda r: None, on_test=lambda s, t: None, claim=None,
-                              config_error=None, internal_errors=[], results=[], observations={})
-    try:
-        if observed is None:
-            run_plan(own)
-        else:
-            _run_jobs(own, jobs, lambda r: r, Progress())
-    except Exception as exc:  # noqa: BLE001 - the mistakes' run never stops the students' grading
-        log.warning("the known mistakes could not be graded (%s): no diagnosis", exc)
-        return []
-    if observed is not None:  # read where a student is diagnosed, in the job that grades them
-        return [Known(m.id, m.problem, m.hint, m.shown, source=observed / f"mistake-{m.id}.pickle") for m in hinted]
-    return [Known(m.id, m.problem, m.hint, m.shown, own.observations.get(f"mistake-{m.id}", {}).get(m.problem, {}))
-            for m in hinted]
+        subs.append(Submission(name, {m.file: folder / m.file}))
+        known.append(Known(m.id, m.problem, m.hint, m.shown, runs_as=name))
+        plan.tests_of[name] = set(m.fails)
+    plan.submissions = [*subs, *plan.submissions]
+    plan.known = known
+    plan.observed_dir = scratch / "known-mistakes-observed"
 
 
 def write_class_files(out_dir: Path, a: Assignment | None, results: list[Result]) -> None:
@@ -562,7 +549,7 @@ def grade_one(
     diagnose: bool = False,
 ) -> Result:
     """One submission in local workers (or ``runner``'s), in a session of its own (a self-check, a Gradescope run).
-    ``diagnose``: name the known mistakes its answers match (``known_mistakes``: where the
+    ``diagnose``: name the known mistakes its answers match (``add_known_mistakes``: where the
     course folder has them, never in a release)."""
     if runner is None:
         local = LocalRunner(unsandboxed=unsandboxed)
@@ -585,7 +572,7 @@ def grade_one(
     scratch = Path(tempfile.mkdtemp(prefix="grader-known-")) if diagnose else None
     try:
         if scratch is not None:
-            plan.known = known_mistakes(plan, scratch)
+            add_known_mistakes(plan, scratch)
         (result,) = run_plan(plan)
     finally:
         runner.close()

@@ -3,9 +3,11 @@
 While a batch is graded, the plugin keeps every comparison a check makes with ``close`` or
 ``close_all`` (``grader.checks.Observation``: what came, the tolerance, whether it matched),
 per student, problem, test and order within the test. The known mistakes that carry a hint
-(``rubrics/<assignment>/mistakes.toml``) are graded once per batch, before the students, by
-the same checks on the same inputs (the batch's seed; every rubric input is drawn from it), and
-their comparisons kept the same way (``Known``).
+(``rubrics/<assignment>/mistakes.toml``) are graded once per batch, at its head (claimed before
+any student, by whichever job is free), by the same checks on the same inputs (the batch's
+seed; every rubric input is drawn from it), and their comparisons kept the same way
+(``Known``): in memory, and in a file per mistake that a parallel batch's other jobs read
+(waiting, where a student ends before a mistake another job grades).
 
 A student's problem is diagnosed with mistake M when M got at least one comparison wrong and,
 on every comparison M got wrong, the student got it wrong too, with the same answer as M's
@@ -20,8 +22,7 @@ crash, a timeout) got no comparison wrong, and so diagnoses nobody. Timed rounds
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .._course.models import Hint
@@ -42,20 +43,7 @@ class Known:
     hint: str
     shown: str  # "students" or "instructors"
     log: Log = field(default_factory=dict)
-    source: Path | None = None  # where its comparisons were written, in place of ``log`` (``loaded``)
-
-    def loaded(self) -> Known:
-        """This mistake with its ``log`` read from ``source`` (a file the grader wrote in a run of
-        its own); with an empty one, diagnosing nobody, where that run wrote none."""
-        if self.source is None:
-            return self
-        import pickle
-
-        try:
-            logs = pickle.loads(self.source.read_bytes())
-        except (OSError, pickle.UnpicklingError, EOFError):
-            logs = {}
-        return replace(self, log=logs.get(self.problem, {}), source=None)
+    runs_as: str = ""  # the name it is graded under, at the head of the batch (never a student's)
 
     @property
     def wrong(self) -> frozenset[Key]:

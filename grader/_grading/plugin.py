@@ -33,6 +33,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import logging
+import os
 import shutil
 import tempfile
 import time
@@ -82,15 +83,12 @@ class Plan:
     # In a parallel batch: the next student this session grades (None: no more), shared by
     # every job; None here means this session grades every submission in order.
     claim: Callable[[], str | None] | None = None
-    # Diagnosis (diagnosis.py): the known mistakes with their comparisons on this batch's inputs
-    # (or the files those were written to: read where a student is first diagnosed).
-    # ``keep_observations``: keep every submission's comparisons (to make them), in
-    # ``observations``, and in ``observed_dir``/<submission>.pickle where given (a parallel
-    # batch's jobs); ``tests_of``: the only tests run for these submissions (a mistake's failed ones)
+    # Diagnosis (diagnosis.py): the known mistakes, graded at the head of the batch under the
+    # names ``tests_of`` gives the only tests they run (their failed ones); never a result, their
+    # comparisons kept in ``observations`` and in ``observed_dir``/<name>.pickle (for the other jobs)
     known: list[Known] = field(default_factory=list)
-    keep_observations: bool = False
-    observed_dir: Path | None = None
     tests_of: dict[str, set[str]] = field(default_factory=dict)
+    observed_dir: Path | None = None
 
     # Filled while grading:
     config_error: str | None = None
@@ -100,7 +98,7 @@ class Plan:
 
     @property
     def observing(self) -> bool:
-        return self.keep_observations or bool(self.known)
+        return bool(self.known)
 
     def selected(self, problem: ProblemSpec, test: TestSpec) -> bool:
         if self.problems is not None and problem.id not in self.problems:
@@ -470,6 +468,9 @@ class GraderPlugin:
                 compute += run.compute
                 run.close()
         self.plan.runner.release(student)
+        if student in self.plan.tests_of:  # a known mistake (diagnosis.py): its comparisons, never a result
+            self._keep_known(student)
+            return
         rank = {(p.id, t.name): (i, j) for i, p in enumerate(self.rubric.problems) for j, t in enumerate(p.tests)}
         tests = sorted(self.records[student], key=lambda t: rank[(t.problem, t.test)])  # rubric order (hidden ones ran last)
         problems = []
@@ -480,16 +481,6 @@ class GraderPlugin:
                 problems.append(ProblemResult(id=p.id, title=p.title, score=sum(t.score for t in mine),
                                               max_score=sum(t.max_score for t in mine), **self._notebook_part(student, p),
                                               diagnosis=[m.id for m in found], hints=[m.as_hint() for m in found]))
-        if self.plan.keep_observations:
-            mine_ = self.plan.observations[student] = {p: log_ for (s, p), log_ in self.observed.items() if s == student}
-            if self.plan.observed_dir is not None:
-                import pickle
-
-                self.plan.observed_dir.mkdir(parents=True, exist_ok=True)
-                path = self.plan.observed_dir / f"{student}.pickle"
-                tmp = path.with_name(f".{path.name}.tmp")
-                tmp.write_bytes(pickle.dumps(mine_))
-                tmp.replace(path)
         for key in [k for k in self.observed if k[0] == student]:
             del self.observed[key]
         result = Result(
@@ -512,11 +503,44 @@ class GraderPlugin:
             self.plan.results.append(r)
             self.plan.on_result(r)
 
+    def _keep_known(self, mistake: str) -> None:
+        """Keep a known mistake's comparisons (per problem) for the students of this job, and
+        in a file for the other jobs of the batch."""
+        logs = {p: log_ for (s, p), log_ in self.observed.items() if s == mistake}
+        for key in [k for k in self.observed if k[0] == mistake]:
+            del self.observed[key]
+        self.plan.observations[mistake] = logs
+        if self.plan.observed_dir is not None:
+            import pickle
+
+            self.plan.observed_dir.mkdir(parents=True, exist_ok=True)
+            path = self.plan.observed_dir / f"{mistake}.pickle"
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            tmp.write_bytes(pickle.dumps(logs))
+            tmp.replace(path)
+
+    def _known_log(self, m: Known) -> Log:
+        """A known mistake's comparisons on its problem: kept here, or read from the file the
+        job that graded it wrote (waiting for it while that job grades it: mistakes are claimed
+        before any student, so it is under way; a job that died with it leaves none, and after
+        the time a submission may take, that mistake diagnoses nobody)."""
+        if m.runs_as not in self.plan.observations:
+            import pickle
+
+            path = None if self.plan.observed_dir is None else self.plan.observed_dir / f"{m.runs_as}.pickle"
+            until = time.monotonic() + self.plan.limits.submission_seconds + 60
+            while path is not None and not path.is_file() and time.monotonic() < until:
+                time.sleep(0.05)
+            try:
+                self.plan.observations[m.runs_as] = pickle.loads(path.read_bytes()) if path is not None else {}
+            except (OSError, pickle.UnpicklingError, EOFError) as exc:
+                log.warning("no diagnosis by %s: its comparisons could not be read (%s)", m.id, exc)
+                self.plan.observations[m.runs_as] = {}
+        return self.plan.observations[m.runs_as].get(m.problem, {})
+
     def _diagnosis(self, student: str, problem: str) -> list[Known]:
         """The known mistakes the student's answers on ``problem`` match (diagnosis.py)."""
-        if any(m.source is not None for m in self.plan.known):  # written by the jobs that graded them: read once
-            self.plan.known = [m.loaded() for m in self.plan.known]
-        known = [m for m in self.plan.known if m.problem == problem]
+        known = [replace(m, log=self._known_log(m)) for m in self.plan.known if m.problem == problem]
         return diagnose(self.observed.get((student, problem), {}), known) if known else []
 
     def _notebook_part(self, student: str, problem: ProblemSpec) -> dict[str, Any]:
