@@ -59,7 +59,7 @@ def agree(student: Observation, mistake: Observation) -> bool:
     (scaled, where it is, to the mistake's answer): same number of tensors, each of the same
     shape, every entry close; an answer that was not kept (not tensors, too big) agrees with
     nothing."""
-    from ..checks import _mismatch
+    from ..checks import within
 
     if student.items is None or mistake.items is None or len(student.items) != len(mistake.items):
         return False
@@ -68,7 +68,7 @@ def agree(student: Observation, mistake: Observation) -> bool:
             return False
         if s.dtype != m.dtype and not (s.is_floating_point() and m.is_floating_point()):
             return False
-        if _mismatch(s, m, mistake.tol, None, check_dtype=False):
+        if not within(s, m, mistake.tol):
             return False
     return True
 

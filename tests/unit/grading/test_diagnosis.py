@@ -49,6 +49,8 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Result]:
     out = tmp_path_factory.mktemp("out")
     results = grade("mfdnn-hw5", folder, out, course=course, problems={"backprop", "momentum"}, seed=4242,
                     runner=InProcessRunner(), jobs=1)
+    assert sorted(r.student for r in results) == sorted(students)  # the known mistakes graded beside them are no results
+    assert sorted(p.parent.name for p in out.glob("*/result.json")) == sorted(students)
     return {r.student: r for r in results}
 
 
