@@ -265,7 +265,7 @@ def add_known_mistakes(plan: Plan, scratch: Path) -> None:
         (folder / m.file).write_text(text, encoding="utf-8")
         subs.append(Submission(name, {m.file: folder / m.file}))
         known.append(Known(m.id, m.problem, m.hint, m.shown, runs_as=name))
-        plan.tests_of[name] = set(m.fails)
+        plan.tests_of[name] = {(m.problem, t) for t in m.fails}
     plan.submissions = [*subs, *plan.submissions]
     plan.known = known
     plan.observed_dir = scratch / "known-mistakes-observed"

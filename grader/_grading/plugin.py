@@ -87,7 +87,7 @@ class Plan:
     # names ``tests_of`` gives the only tests they run (their failed ones); never a result, their
     # comparisons kept in ``observations`` and in ``observed_dir``/<name>.pickle (for the other jobs)
     known: list[Known] = field(default_factory=list)
-    tests_of: dict[str, set[str]] = field(default_factory=dict)
+    tests_of: dict[str, set[tuple[str, str]]] = field(default_factory=dict)  # name -> {(problem, test)}
     observed_dir: Path | None = None
 
     # Filled while grading:
@@ -188,7 +188,7 @@ class GraderPlugin:
             problem = self.rubric.problem(_problem_of(item))
             test = next(t for t in problem.tests if t.name == getattr(item, "originalname", item.name))
             only = self.plan.tests_of.get(_student_of(item))
-            if self.plan.selected(problem, test) and (only is None or test.name in only):
+            if self.plan.selected(problem, test) and (only is None or (problem.id, test.name) in only):
                 item.add_marker(pytest.mark.timeout(test.timeout + 900, method="signal"))
                 # pytest's own report of a failure (a long traceback, formatted for every
                 # failing test: half a second of a self-check) is never read: _classify
