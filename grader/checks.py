@@ -47,6 +47,7 @@ def take_notes() -> str:
 # ``close`` and ``close_all`` make is kept, in order, with what came and the tolerance, so that
 # a student's answers can be matched with a known mistake's on the same inputs.
 MAX_OBSERVED = 1_000_000  # entries of one comparison's answer kept; a bigger one is noted, not kept
+MAX_OBSERVED_ITEMS = 4096  # tensors of one close_all answer kept (a list of more is noted, not kept)
 
 
 @dataclass(frozen=True)
@@ -102,11 +103,12 @@ def _keep(got: Any, tol: Tolerance, matched: bool, many: bool) -> None:
             return None
         return t.detach().to("cpu", copy=True)
 
-    items: tuple[torch.Tensor | None, ...] | None
-    if many:
-        items = tuple(copy(g) for g in got) if isinstance(got, (list, tuple)) else None
-    else:
+    items: tuple[torch.Tensor | None, ...] | None = None
+    if not many:
         items = (copy(got),)
+    elif isinstance(got, (list, tuple)) and len(got) <= MAX_OBSERVED_ITEMS and sum(
+            t.numel() for t in got if type(t) is torch.Tensor) <= MAX_OBSERVED:  # noqa: E721
+        items = tuple(copy(g) for g in got)
     _observed.append(Observation(items=items, tol=tol, matched=matched))
 
 

@@ -163,3 +163,24 @@ def test_a_hint_for_students_must_be_written(tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="no hint to show"):
         Mistake(id="m", problem="p", file="f.py", what="w", fails=["t"], source="x/f.py", shown="students")
     assert not Mistake(id="m", problem="p", file="f.py", what="w", fails=[], source="x/f.py", hint="h").diagnoses
+
+
+def test_checks_keep_their_comparisons_only_while_observed() -> None:
+    from grader import checks
+
+    expected = [torch.ones(2), torch.zeros(3)]
+    checks.observe(True)
+    try:
+        checks.close_all([torch.ones(2), torch.zeros(3)], expected, what="w", item="{i}", tol=TOL)
+        with pytest.raises(checks.CheckFailed):
+            checks.close(torch.full((2,), 5.0), torch.ones(2), what="w", tol=TOL)
+        with pytest.raises(checks.CheckFailed):  # too many tensors to keep: noted, not kept
+            checks.close_all([torch.ones(1)] * (checks.MAX_OBSERVED_ITEMS + 1), expected, what="w", item="{i}", tol=TOL)
+        first, second, third = checks.take_observations()
+    finally:
+        checks.observe(False)
+    assert first.matched and first.items is not None and len(first.items) == 2
+    assert not second.matched and second.items is not None and float(second.items[0][0]) == 5.0
+    assert not third.matched and third.items is None
+    checks.close(torch.ones(2), torch.ones(2), what="w", tol=TOL)
+    assert checks.take_observations() == []
