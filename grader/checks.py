@@ -47,6 +47,75 @@ def take_notes() -> str:
     return text
 
 
+# Diagnosis (grader/_grading/diagnosis.py): while the plugin observes, every comparison that
+# ``close`` and ``close_all`` make is kept, in order, with what came and the tolerance, so that
+# a student's answers can be matched with a known mistake's on the same inputs.
+MAX_OBSERVED = 1_000_000  # entries of one comparison's answer kept; a bigger one is noted, not kept
+MAX_OBSERVED_ITEMS = 4096  # tensors of one close_all answer kept (a list of more is noted, not kept)
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One comparison a check made: what came (CPU copies of the tensors; None where it was not
+    a tensor or a list of tensors, or too big to keep), the tolerance, and whether it matched."""
+
+    items: tuple[torch.Tensor | None, ...] | None
+    tol: Tolerance
+    matched: bool
+
+
+_observing: list[bool] = []  # [True] while the plugin observes; speed_ratio pauses it (its inputs are drawn anew)
+_observed: list[Observation] = []
+
+
+def observe(on: bool) -> None:
+    """Start (or stop) keeping comparisons; either way forgets those kept so far."""
+    _observing[:] = [on]
+    _observed.clear()
+
+
+def take_observations() -> list[Observation]:
+    """The comparisons kept since the last call, in the order they were made."""
+    out = list(_observed)
+    _observed.clear()
+    return out
+
+
+def within(got: torch.Tensor, other: torch.Tensor, tol: Tolerance) -> bool:
+    """Whether ``got`` equals ``other`` within ``tol`` as ``close`` judges it (shapes equal,
+    dtypes aside): two answers to one comparison told apart, for a diagnosis."""
+    return not _mismatch(got, other, tol, None, check_dtype=False)
+
+
+@contextmanager
+def _unobserved() -> Iterator[None]:
+    was = list(_observing)
+    _observing[:] = [False]
+    try:
+        yield
+    finally:
+        _observing[:] = was
+
+
+def _keep(got: Any, tol: Tolerance, matched: bool, many: bool) -> None:
+    if not (_observing and _observing[0]):
+        return
+    import torch
+
+    def copy(t: Any) -> torch.Tensor | None:
+        if type(t) is not torch.Tensor or t.numel() > MAX_OBSERVED:  # noqa: E721 - a subclass could act on the trusted side
+            return None
+        return t.detach().to("cpu", copy=True)
+
+    items: tuple[torch.Tensor | None, ...] | None = None
+    if not many:
+        items = (copy(got),)
+    elif isinstance(got, (list, tuple)) and len(got) <= MAX_OBSERVED_ITEMS and sum(
+            t.numel() for t in got if type(t) is torch.Tensor) <= MAX_OBSERVED:  # noqa: E721
+        items = tuple(copy(g) for g in got)
+    _observed.append(Observation(items=items, tol=tol, matched=matched))
+
+
 @dataclass(frozen=True)
 class Tolerance:
     """|got - expected| <= atol + rtol * |expected|, elementwise; ``why`` is told to the student.
@@ -410,6 +479,7 @@ def close(
 ) -> None:
     """Check that the tensor ``got`` equals ``expected`` within ``tol``; explain any difference."""
     lines = _mismatch(got, expected, tol, index_names, check_dtype)
+    _keep(got, tol, not lines, many=False)
     if lines:
         raise CheckFailed("\n".join([f"Compared: {what}", *lines]))
 
@@ -478,14 +548,17 @@ def close_all(
     ``{name}`` is ``names[i]`` where ``names`` are given (a state_dict's keys).
     """
     if not isinstance(got, (list, tuple)):
+        _keep(got, tol, False, many=True)
         raise CheckFailed(f"Compared: {what}\nExpected a list of {len(expected)} tensors, got {type(got).__name__}.")
     if len(got) != len(expected):
+        _keep(got, tol, False, many=True)
         raise CheckFailed(f"Compared: {what}\nExpected a list of {len(expected)} tensors, got {len(got)}.")
     off: list[tuple[str, list[str]]] = []
     for i, (g, e) in enumerate(zip(got, expected)):
         lines = _mismatch(g, e, tol, index_names, check_dtype)
         if lines:
             off.append((item.format(i=i, l=i + 1, name=names[i] if names else i), lines))
+    _keep(got, tol, not off, many=True)
     if not off:
         return
     (first, lines), rest = off[0], off[1:]
@@ -644,7 +717,9 @@ def speed_ratio(
     """
     for attempt in range(3):
         try:
-            with _run(candidate).alone():  # no other job of the batch runs anything while this is timed
+            # no other job of the batch runs anything while this is timed; its comparisons are not
+            # observed (fresh inputs each round: nothing a mistake's answers could be matched on)
+            with _run(candidate).alone(), _unobserved():
                 return _timed(_run(candidate), _run(baseline), fn, inputs, check, baseline_fn, values, baseline_values, units,
                               baseline_units, rounds, repeat, give_up, limit, threads)
         except FreezeBroken:  # another job's worker ran meanwhile (it is stopped for good now): time again

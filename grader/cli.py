@@ -202,6 +202,9 @@ def cli(verbose: bool) -> None:
 @click.option("--each-test", is_flag=True, help="Print every test's outcome, not only a line per student.")
 @click.option("--layout", type=click.Choice(["auto", "folders", "gradescope", "canvas"]), default="auto", show_default=True,
               help="How SUBMISSIONS_DIR is laid out (auto: recognised from its top, never from inside an upload).")
+@click.option("--diagnosis/--no-diagnosis", default=True, show_default=True,
+              help="Grade the known mistakes that carry a hint (mistakes.toml) once, first, and name in each result those "
+                   "whose answers the student's match; scores are not changed.")
 @_gpu_problems_on_cpu_option
 @_unsandboxed_option
 @click.option("--slurm", is_flag=True, help="Grade through Slurm: a job array, each task a chunk of students on a node "
@@ -225,7 +228,7 @@ def grade(
     memory_mb: int | None, data_dir: Path | None, runner: str, image: str | None, gpus: str | None, device: str | None,
     regrade: tuple[str, ...], regrade_all: bool, jobs: int | None, each_test: bool, layout: str, gpu_problems_on_cpu: bool,
     unsandboxed: bool, slurm: bool, partition: str | None, account: str | None, time_limit: str | None, gpus_per_task: int,
-    cpus_per_task: int, students_per_task: int, sbatch_options: tuple[str, ...], slurm_retries: int,
+    cpus_per_task: int, students_per_task: int, sbatch_options: tuple[str, ...], slurm_retries: int, diagnosis: bool,
 ) -> None:  # fmt: skip
     """Grade every student folder or .zip in SUBMISSIONS_DIR."""
     from ._grading.api import grade as run
@@ -256,7 +259,7 @@ def grade(
     results = run(assignment, submissions_dir, out_dir, course=_course(course), problems=set(problems) or None, seed=seed,
                   limits=limits, runner=workers, device=workers_device(workers, device), progress=_progress(False, each_test),
                   memory_mb=memory_mb, data_dir=data_dir, regrade=set(regrade), regrade_all=regrade_all, jobs=jobs, gpu_problems_on_cpu=gpu_problems_on_cpu,
-                  layout=layout)  # fmt: skip
+                  layout=layout, diagnose=diagnosis)  # fmt: skip
     _summary_lines(assignment, out_dir, results)
 
 
@@ -432,6 +435,11 @@ def check_table(result: Result) -> list[str]:
         lines.append(f"{mark}  {t.name:<{width}}  {t.score:g}/{t.max_score:g}")
     for reason in sorted({t.output for t in tests if t.outcome == "skipped"}):
         lines.append(click.style("SKIP: ", fg=_COLOR["skipped"]) + visible(reason, newlines=True))
+    for p in result.problems:  # a diagnosis' hints marked for students (never an instructors-only one)
+        for h in p.hints:
+            if h.shown == "students":
+                lines.append(f"HINT ({p.id}): your answers are those of a mistake we have seen before; look at: "
+                             + visible(h.text, newlines=True))
     score, max_score = sum(t.score for t in tests), sum(t.max_score for t in tests)
     lines.append(f"\nPublic tests: {score:g}/{max_score:g}. Hidden tests are graded after the deadline.")
     return lines

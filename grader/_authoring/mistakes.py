@@ -11,6 +11,8 @@ They live beside the rubric, in ``rubrics/<assignment>/mistakes.toml``:
     fails = ["test_model_i_params", ...]   # exactly the checks of `problem` it must not pass
     extended = false                       # true: its checks are failed by another mistake too
     says = { test_model_i_params = ["expected 1,088,924"] }   # optional: what a failing check must say
+    hint = "Count what each convolution adds besides its weights."  # optional: what to look at, not the fix
+    shown = "students"                     # who reads the hint: "students", or "instructors" (the default)
     [[mistake.edit]]                       # an exact edit of reference/<assignment>/<file> ...
     old = "    return k * k * c_in * c_out + c_out\n"
     new = "    return k * k * c_in * c_out\n"
@@ -20,12 +22,17 @@ or, instead of edits, ``source = "<folder>/<file>"``: a whole file under
 written differently, which must score full marks). ``grader validate`` grades every mistake
 and says, in a table, which did not fail exactly its checks and which checks no mistake
 fails. Neither file is ever shipped to students or to Gradescope.
+
+A mistake with a ``hint`` (and a non-empty ``fails``) is also a diagnosis: ``grader grade`` runs
+it once per batch, on the batch's inputs, and names it in the result of every student whose
+answers match its answers (grader/_grading/diagnosis.py); the hint is shown on the feedback page
+when ``shown = "students"``, and always on the instructor's summary.
 """
 
 from __future__ import annotations
 
 import tomllib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -58,6 +65,10 @@ class Mistake(BaseModel):
     extended: bool = Field(default=False, description="its checks are failed by another mistake too: graded with --extended only")
     says: dict[str, list[str]] = Field(default_factory=dict, description="phrases a failing check's output must hold, "
                                        "{check = [phrase, ...]}: each fault said, none hidden by another's")
+    hint: str = Field(default="", description="what to tell a student whose answers match this mistake's: what to look "
+                      "at, not the fix (a mistake with a hint is diagnosed by `grader grade`)")
+    shown: Literal["students", "instructors"] = Field(default="instructors", description="who reads the hint: students "
+                                                      "(the feedback page too) or instructors only (the summary page)")
 
     @model_validator(mode="after")
     def _one_kind(self) -> Mistake:
@@ -70,7 +81,14 @@ class Mistake(BaseModel):
         if not self.source and not self.fails:
             raise ValueError(f"mistake {self.id!r}: an edit of the reference that fails nothing is not a mistake "
                              "(a right-but-different file is a source file with fails = [])")
+        if self.shown == "students" and not self.hint:
+            raise ValueError(f"mistake {self.id!r}: shown = \"students\" but it has no hint to show")
         return self
+
+    @property
+    def diagnoses(self) -> bool:
+        """Whether students are diagnosed with it: a wrong answer (``fails`` not empty) with a hint."""
+        return bool(self.hint.strip()) and bool(self.fails)
 
     def text(self, assignment: Assignment) -> str:
         """The mistaken file's text."""

@@ -172,6 +172,15 @@ class NotebookCell(BaseModel):
     lines: list[int] = Field(default_factory=list, description="the lines of it that messages name")
 
 
+class Hint(BaseModel):
+    """What the author of a known mistake tells a student whose answers match it."""
+
+    mistake: str = Field(description="the mistake's id in mistakes.toml")
+    text: str = Field(description="the hint: what to look at, not the fix")
+    shown: Literal["students", "instructors"] = Field(description="who may read it: students (the feedback page), or "
+                                                      "instructors only (the summary page)")
+
+
 class ProblemResult(BaseModel):
     id: str
     title: str = ""
@@ -180,6 +189,11 @@ class ProblemResult(BaseModel):
     notebook: str | None = Field(default=None, description="the notebook this problem was graded from, if any")
     notes: list[str] = Field(default_factory=list, description="what of the notebook ran, and what was left out and why")
     cells: list[NotebookCell] = Field(default_factory=list, description="the notebook's cells that messages name")
+    diagnosis: list[str] = Field(default_factory=list, description="the known mistakes (ids in mistakes.toml) whose "
+                                 "answers this problem's answers match on every comparison where they are wrong; "
+                                 "empty for a right answer and where no known mistake matches")
+    hints: list[Hint] = Field(default_factory=list, description="the hints of the mistakes in diagnosis, and who may "
+                              "read each")
 
 
 class Result(BaseModel):

@@ -31,6 +31,7 @@ from .._course.display import FORMULA, cell
 from .._course.intake import Submission, single, take_in
 from .._reports.summary import load_results, render_summary
 from .._course.models import Result, TestResult
+from .diagnosis import Known
 from .plugin import GraderPlugin, Plan
 from .._sandbox.local import LocalRunner
 from .._sandbox.runner import Limits, Runner
@@ -139,6 +140,7 @@ def grade(
     layout: str = "auto",
     students: set[str] | None = None,
     class_files: bool = True,
+    diagnose: bool = True,
 ) -> list[Result]:
     """Grade every submission in ``submissions_dir``; write result.json and feedback.html per
     student and gradebook.csv into ``out_dir``. Each student's files are written as soon as
@@ -148,7 +150,9 @@ def grade(
     graded at once (default: one per core, or one per GPU when grading on GPUs). ``data_dir``
     is where rubrics may read a real data set (their `data_dir` fixture; None: they make their own).
     ``students``: only these of the class (a Slurm task's share); ``class_files`` False leaves
-    intake.txt, the gradebooks and summary.html to whoever grades the rest (the Slurm submitter)."""
+    intake.txt, the gradebooks and summary.html to whoever grades the rest (the Slurm submitter).
+    ``diagnose``: grade the known mistakes that carry a hint once, first, and name in each
+    student's result those whose answers theirs match (diagnosis.py); no score changes."""
     course = course or Course.locate()
     a = course.assignment(assignment)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -212,6 +216,8 @@ def grade(
             on_test=progress.on_test,
             gpu_problems_on_cpu=gpu_problems_on_cpu,
         )
+        if todo and diagnose:
+            add_known_mistakes(plan, scratch)
         if not todo:
             results = []
         elif jobs == 1:
@@ -228,6 +234,43 @@ def grade(
         if runner is not None:  # containers go, also when the batch was interrupted
             runner.close()
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def add_known_mistakes(plan: Plan, scratch: Path) -> None:
+    """Put the known mistakes of ``plan``'s assignment that carry a hint at the head of its
+    batch (diagnosis.py): each graded once, before any student is claimed, on the batch's
+    seed, mode and runner, only on the checks it fails (the only ones where it can get a
+    comparison wrong); never written or counted as a student. A mistakes.toml that cannot be
+    read is logged and gives none; a mistake whose run fails diagnoses nobody."""
+    from .._authoring import mistakes as _mistakes
+
+    a = plan.assignment
+    try:
+        hinted = [m for m in _mistakes.load(a) if m.diagnoses and (plan.problems is None or m.problem in plan.problems)]
+    except ConfigError as exc:
+        log.warning("no diagnosis: %s", exc)
+        return
+    taken = {s.student for s in plan.submissions}
+    subs, known = [], []
+    for m in hinted:
+        try:
+            text = m.text(a)
+        except ConfigError as exc:
+            log.warning("no diagnosis by %s: %s", m.id, exc)
+            continue
+        name = f"known-mistake-{m.id}"
+        while name in taken:  # a student of that name: the mistake runs under another
+            name += "_"
+        taken.add(name)
+        folder = scratch / "known-mistakes" / m.id
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / m.file).write_text(text, encoding="utf-8")
+        subs.append(Submission(name, {m.file: folder / m.file}))
+        known.append(Known(m.id, m.problem, m.hint, m.shown, runs_as=name))
+        plan.tests_of[name] = {(m.problem, t) for t in m.fails}
+    plan.submissions = [*subs, *plan.submissions]
+    plan.known = known
+    plan.observed_dir = scratch / "known-mistakes-observed"
 
 
 def write_class_files(out_dir: Path, a: Assignment | None, results: list[Result]) -> None:
@@ -507,8 +550,11 @@ def grade_one(
     problems: set[str] | None = None,
     unsandboxed: bool = False,
     runner: Runner | None = None,
+    diagnose: bool = False,
 ) -> Result:
-    """One submission in local workers (or ``runner``'s), in a session of its own (a self-check, a Gradescope run)."""
+    """One submission in local workers (or ``runner``'s), in a session of its own (a self-check, a Gradescope run).
+    ``diagnose``: name the known mistakes its answers match (``add_known_mistakes``: where the
+    course folder has them, never in a release)."""
     if runner is None:
         local = LocalRunner(unsandboxed=unsandboxed)
         local.warm(device)
@@ -527,10 +573,15 @@ def grade_one(
         on_test=on_test,
         problems=problems,
     )
+    scratch = Path(tempfile.mkdtemp(prefix="grader-known-")) if diagnose else None
     try:
+        if scratch is not None:
+            add_known_mistakes(plan, scratch)
         (result,) = run_plan(plan)
     finally:
         runner.close()
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
     return _stamp(result, isolation)
 
 
@@ -548,9 +599,12 @@ def check(
     problems: set[str] | None = None,
     unsandboxed: bool = False,
     runner: Runner | None = None,
+    diagnose: bool = True,
 ) -> Result:
     """A student's self-check: the public tests on their folder; feedback.html written beside it.
-    ``runner``: where the code runs (default: local workers, sandboxed unless ``unsandboxed``)."""
+    ``runner``: where the code runs (default: local workers, sandboxed unless ``unsandboxed``).
+    ``diagnose``: in a course's own folder (not a release: it has no known mistakes), name
+    the known mistakes with hints that its answers match, on the public tests."""
     course = course or Course.locate()
     a = course.assignment(assignment)
     unknown = sorted((problems or set()) - {p.id for p in a.rubric.problems})
@@ -565,7 +619,8 @@ def check(
         named = [p.id for p in a.rubric.problems if Path(p.file).stem == folder.stem]
         problems = set(named) or None
     result = grade_one(a, sub, mode="check", seed=seed, device=device, data_dir=data_dir, on_test=progress.on_test,
-                       gpu_problems_on_cpu=gpu_problems_on_cpu, problems=problems, unsandboxed=unsandboxed, runner=runner)
+                       gpu_problems_on_cpu=gpu_problems_on_cpu, problems=problems, unsandboxed=unsandboxed, runner=runner,
+                       diagnose=diagnose and not course.released)
     default = folder.with_name(f"{folder.stem}-feedback.html") if notebook else folder / "feedback.html"
     write_feedback(result, feedback or default, problem_titles={p.id: p.title for p in a.rubric.problems})
     return result

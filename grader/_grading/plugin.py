@@ -33,6 +33,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import logging
+import os
 import shutil
 import tempfile
 import time
@@ -47,10 +48,11 @@ import pytest
 from .._course.layout import Assignment
 from .._course.display import capped
 from .._exceptions import CheckFailed, ConfigError, StudentFault, SubmissionError
-from ..checks import take_notes
+from ..checks import observe, take_notes, take_observations
 from .._course.intake import Submission, identity
 from .._course.models import NotebookCell, ProblemResult, ProblemSpec, Result, TestResult, TestSpec
 from .._notebooks.module import NotebookModule
+from .diagnosis import Known, Log, diagnose
 from .runs import ProblemRun
 from .._sandbox.runner import Limits, Runner, WorkerSpec
 
@@ -81,11 +83,22 @@ class Plan:
     # In a parallel batch: the next student this session grades (None: no more), shared by
     # every job; None here means this session grades every submission in order.
     claim: Callable[[], str | None] | None = None
+    # Diagnosis (diagnosis.py): the known mistakes, graded at the head of the batch under the
+    # names ``tests_of`` gives the only tests they run (their failed ones); never a result, their
+    # comparisons kept in ``observations`` and in ``observed_dir``/<name>.pickle (for the other jobs)
+    known: list[Known] = field(default_factory=list)
+    tests_of: dict[str, set[tuple[str, str]]] = field(default_factory=dict)  # name -> {(problem, test)}
+    observed_dir: Path | None = None
 
     # Filled while grading:
     config_error: str | None = None
     internal_errors: list[str] = field(default_factory=list)
     results: list[Result] = field(default_factory=list)
+    observations: dict[str, dict[str, Log]] = field(default_factory=dict)  # student -> problem -> comparisons
+
+    @property
+    def observing(self) -> bool:
+        return bool(self.known)
 
     def selected(self, problem: ProblemSpec, test: TestSpec) -> bool:
         if self.problems is not None and problem.id not in self.problems:
@@ -134,6 +147,8 @@ class GraderPlugin:
         self.scratch: list[Path] = []  # where notebooks' modules are written (hidden from every worker)
         # (student, problem) -> the cells (and lines) its messages name
         self.named_cells: dict[tuple[str, str], list[tuple[int, int | None]]] = {}
+        # (student, problem) -> the comparisons its checks made (diagnosis.py), while observing
+        self.observed: dict[tuple[str, str], Log] = {}
 
     # ------------------------------------------------------------ collection --
 
@@ -172,7 +187,8 @@ class GraderPlugin:
         for item in items:
             problem = self.rubric.problem(_problem_of(item))
             test = next(t for t in problem.tests if t.name == getattr(item, "originalname", item.name))
-            if self.plan.selected(problem, test):
+            only = self.plan.tests_of.get(_student_of(item))
+            if self.plan.selected(problem, test) and (only is None or (problem.id, test.name) in only):
                 item.add_marker(pytest.mark.timeout(test.timeout + 900, method="signal"))
                 # pytest's own report of a failure (a long traceback, formatted for every
                 # failing test: half a second of a self-check) is never read: _classify
@@ -303,6 +319,7 @@ class GraderPlugin:
             run.start_test(left, whole=self.plan.limits.submission_seconds)
         else:
             run.start_test(test.timeout)
+        observe(self.plan.observing)
         yield run
         self.spent[student] = self.spent.get(student, 0.0) + run.used
         request.node.stash[_STUDENT_TIME] = run.used  # the test's time is the student's code's, not the worker's start
@@ -436,6 +453,10 @@ class GraderPlugin:
             duration=round(float(item.stash.get(_STUDENT_TIME, item.stash.get(_DURATION, 0.0))), 3),
         )
         self.records[student].append(record)
+        if self.plan.observing:
+            log_ = self.observed.setdefault((student, problem.id), {})
+            for i, seen in enumerate(take_observations()):
+                log_[(test.name, i)] = seen
         self.plan.on_test(student, record)
 
     def _finish(self, student: str) -> None:
@@ -447,14 +468,21 @@ class GraderPlugin:
                 compute += run.compute
                 run.close()
         self.plan.runner.release(student)
+        if student in self.plan.tests_of:  # a known mistake (diagnosis.py): its comparisons, never a result
+            self._keep_known(student)
+            return
         rank = {(p.id, t.name): (i, j) for i, p in enumerate(self.rubric.problems) for j, t in enumerate(p.tests)}
         tests = sorted(self.records[student], key=lambda t: rank[(t.problem, t.test)])  # rubric order (hidden ones ran last)
         problems = []
         for p in self.rubric.problems:
             mine = [t for t in tests if t.problem == p.id]
             if mine:
+                found = self._diagnosis(student, p.id)
                 problems.append(ProblemResult(id=p.id, title=p.title, score=sum(t.score for t in mine),
-                                              max_score=sum(t.max_score for t in mine), **self._notebook_part(student, p)))
+                                              max_score=sum(t.max_score for t in mine), **self._notebook_part(student, p),
+                                              diagnosis=[m.id for m in found], hints=[m.as_hint() for m in found]))
+        for key in [k for k in self.observed if k[0] == student]:
+            del self.observed[key]
         result = Result(
             assignment=self.rubric.assignment,
             student=student,
@@ -474,6 +502,46 @@ class GraderPlugin:
         for r in [result, *(result.model_copy(update={"student": m.student, **identity(m)}, deep=True) for m in members)]:
             self.plan.results.append(r)
             self.plan.on_result(r)
+
+    def _keep_known(self, mistake: str) -> None:
+        """Keep a known mistake's comparisons (per problem) for the students of this job, and
+        in a file for the other jobs of the batch."""
+        logs = {p: log_ for (s, p), log_ in self.observed.items() if s == mistake}
+        for key in [k for k in self.observed if k[0] == mistake]:
+            del self.observed[key]
+        self.plan.observations[mistake] = logs
+        if self.plan.observed_dir is not None:
+            import pickle
+
+            self.plan.observed_dir.mkdir(parents=True, exist_ok=True)
+            path = self.plan.observed_dir / f"{mistake}.pickle"
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            tmp.write_bytes(pickle.dumps(logs))
+            tmp.replace(path)
+
+    def _known_log(self, m: Known) -> Log:
+        """A known mistake's comparisons on its problem: kept here, or read from the file the
+        job that graded it wrote (waiting for it while that job grades it: mistakes are claimed
+        before any student, so it is under way; a job that died with it leaves none, and after
+        the time a submission may take, that mistake diagnoses nobody)."""
+        if m.runs_as not in self.plan.observations:
+            import pickle
+
+            path = None if self.plan.observed_dir is None else self.plan.observed_dir / f"{m.runs_as}.pickle"
+            until = time.monotonic() + self.plan.limits.submission_seconds + 60
+            while path is not None and not path.is_file() and time.monotonic() < until:
+                time.sleep(0.05)
+            try:
+                self.plan.observations[m.runs_as] = pickle.loads(path.read_bytes()) if path is not None else {}
+            except (OSError, pickle.UnpicklingError, EOFError) as exc:
+                log.warning("no diagnosis by %s: its comparisons could not be read (%s)", m.id, exc)
+                self.plan.observations[m.runs_as] = {}
+        return self.plan.observations[m.runs_as].get(m.problem, {})
+
+    def _diagnosis(self, student: str, problem: str) -> list[Known]:
+        """The known mistakes the student's answers on ``problem`` match (diagnosis.py)."""
+        known = [replace(m, log=self._known_log(m)) for m in self.plan.known if m.problem == problem]
+        return diagnose(self.observed.get((student, problem), {}), known) if known else []
 
     def _notebook_part(self, student: str, problem: ProblemSpec) -> dict[str, Any]:
         """A problem's result's notebook fields: the block saying what of the notebook ran,

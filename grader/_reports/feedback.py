@@ -28,7 +28,7 @@ from typing import Literal
 from jinja2 import Environment, PackageLoader, StrictUndefined, Template, select_autoescape
 
 from .._course.display import finalize
-from .._course.models import Outcome, Result, TestResult
+from .._course.models import Outcome, ProblemResult, Result, TestResult
 from .shown import later_sentence, shown_time
 
 __all__ = ["Audience", "render_feedback", "write_feedback"]
@@ -121,6 +121,25 @@ class ProblemView:
     notebook: str = ""  # the notebook the problem was graded from, if any
     notebook_notes: list[str] = field(default_factory=list)
     cells: list[CellView] = field(default_factory=list)
+    hints: list[HintView] = field(default_factory=list)  # the diagnosis' hints this audience may read
+
+
+@dataclass(frozen=True)
+class HintView:
+    """A known mistake's hint under a problem: its text, and (instructor page) which mistake and who may read it."""
+
+    text: str
+    label: str = ""
+
+
+def _hint_views(pr: ProblemResult | None, student_view: bool) -> list[HintView]:
+    """The hints of ``pr``'s diagnosis: on a student's page only those marked for students
+    (an instructors-only hint never reaches it), on the instructor's every one, labelled."""
+    if pr is None:
+        return []
+    if student_view:
+        return [HintView(h.text) for h in pr.hints if h.shown == "students"]
+    return [HintView(h.text, f"{h.mistake}; shown to {h.shown}") for h in pr.hints]
 
 
 @dataclass(frozen=True)
@@ -367,6 +386,7 @@ def _build_page(result: Result, problem_titles: dict[str, str], audience: Audien
                 notebook=pr.notebook or "" if pr is not None else "",
                 notebook_notes=list(pr.notes) if pr is not None else [],
                 cells=[_cell_view(c.index, c.execution_count, c.source, c.lines) for c in pr.cells] if pr is not None else [],
+                hints=_hint_views(pr, student_view),
             )
         )
 

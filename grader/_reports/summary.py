@@ -82,6 +82,18 @@ class Incident:
 
 
 @dataclass
+class Diagnosed:
+    """The students whose answers on a problem match one known mistake's (their result's diagnosis)."""
+
+    problem: str
+    mistake: str
+    hint: str
+    shown: str
+    count: int
+    students: list[str]
+
+
+@dataclass
 class Slow:
     student: str
     seconds: str
@@ -101,6 +113,21 @@ class SummaryView:
     slowest: list[Slow] = field(default_factory=list)
     total_bins: list[Bin] = field(default_factory=list)
     tests: list[TestRate] = field(default_factory=list)
+    diagnosed: list[Diagnosed] = field(default_factory=list)
+
+
+def diagnosed(results: list[Result]) -> list[Diagnosed]:
+    """The class grouped by diagnosed mistake, the largest group first: who, and the hint."""
+    groups: dict[tuple[str, str], Diagnosed] = {}
+    for r in results:
+        for p in r.problems:
+            hints = {h.mistake: h for h in p.hints}
+            for m in p.diagnosis:
+                h = hints.get(m)
+                g = groups.setdefault((p.id, m), Diagnosed(p.id, m, h.text if h else "", h.shown if h else "", 0, []))
+                g.count += 1
+                g.students.append(r.student)
+    return sorted(groups.values(), key=lambda g: (-g.count, g.problem, g.mistake))
 
 
 def load_results(out_dir: Path) -> list[Result]:
@@ -218,6 +245,7 @@ def build_summary(results: list[Result]) -> SummaryView:
             example=_cut(text, EXAMPLE_CHARS), example_student=who[(n, o, m)][0], key=m,
         ))  # fmt: skip
     view.tests = pass_rates(results)
+    view.diagnosed = diagnosed(results)
     view.slowest = [Slow(r.student, seconds_text(r.execution_time), points_text(r.score))
                     for r in sorted(results, key=lambda r: -r.execution_time)[:10]]  # fmt: skip
     return view
