@@ -24,6 +24,7 @@ from typing import Any, Callable, Literal, cast
 
 import pytest
 
+from .._course.files import atomic_write
 from .._course.layout import Assignment, Course
 from .._exceptions import ConfigError
 from .._reports.feedback import write_feedback
@@ -32,6 +33,7 @@ from .._course.intake import Submission, single, take_in
 from .._reports.summary import load_results, render_summary
 from .._course.models import Result, TestResult
 from .diagnosis import Known
+from .similarity import MIN_CLASS, class_similarity
 from .plugin import GraderPlugin, Plan
 from .._sandbox.local import LocalRunner
 from .._sandbox.runner import Limits, Runner
@@ -42,21 +44,6 @@ try:
     GRADER_VERSION = version("dl-grader")
 except PackageNotFoundError:  # running from a checkout without installing
     GRADER_VERSION = "0+unknown"
-
-
-def atomic_write(path: Path, data: str | bytes) -> None:
-    """Write ``path`` so that a reader sees the old file or the whole new one, never a part."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data.encode() if isinstance(data, str) else data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 @dataclass(frozen=True)
@@ -228,6 +215,9 @@ def grade(
             results = _run_jobs(plan, jobs, write, progress)
         results = sorted([*done.values(), *results], key=lambda r: r.student)
         if class_files:
+            if len(results) >= MIN_CLASS:
+                log.info("Comparing the class's code (similarity, for the summary: instructors only)")
+                class_similarity(a.id, submissions_dir, out_dir, course=course, layout=layout)
             write_class_files(out_dir, a, results)
         return results
     finally:
@@ -278,7 +268,8 @@ def write_class_files(out_dir: Path, a: Assignment | None, results: list[Result]
     atomic_write(out_dir / "gradebook.csv", gradebook(a, results))
     atomic_write(out_dir / "gradebook-canvas.csv", canvas_gradebook(results))
     if results:
-        atomic_write(out_dir / "summary.html", render_summary(results))
+        similar = out_dir / "similarity" / "similarity.json"
+        atomic_write(out_dir / "summary.html", render_summary(results, similar if similar.is_file() else None))
 
 
 def default_jobs(runner: Runner, device: str, memory_mb: int = 0) -> int:

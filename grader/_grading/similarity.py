@@ -6,17 +6,19 @@ similarity.html and a side-by-side page per pair. No student code runs: it is on
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .._course.files import atomic_write
 from .._course.intake import take_in
 from .._course.layout import Course
 from .._reports.similarity import FLOOR, MAX_CHARS, Similarity, as_json, compare, write_pages
-from .api import atomic_write
 
 PAGES = 100  # side-by-side pages written, highest pairs first
+MIN_CLASS = 10  # a graded class smaller than this gets no similarity in its summary: every piece is rare
 
 
 @dataclass
@@ -35,7 +37,8 @@ def read_class(assignment: str, submissions_dir: Path, *, course: Course | None 
     course = course or Course.locate()
     a = course.assignment(assignment)
     problems = [p for p in a.rubric.problems if p.file.endswith(".py")]
-    templates = {p.file: (a.template_dir / p.file).read_text(encoding="utf-8", errors="replace") for p in problems}
+    templates = {p.file: t.read_text(encoding="utf-8", errors="replace") if (t := a.template_file(p.file)).is_file() else ""
+                 for p in problems}  # (a template derived from the reference's solution markers too)
     sources: dict[str, dict[str, str]] = {}
     notes: list[str] = []
     scratch = Path(tempfile.mkdtemp(prefix="grader-similarity-"))
@@ -79,3 +82,24 @@ def similarity(assignment: str, submissions_dir: Path, out_dir: Path, *, course:
     path = out_dir / "similarity.json"
     atomic_write(path, json.dumps(as_json(sim), indent=2) + "\n")
     return SimilarityRun(sim, path, page)
+
+
+log = logging.getLogger("grader")
+
+
+def class_similarity(assignment: str, submissions_dir: Path, out_dir: Path, *, course: Course | None = None,
+                     layout: str = "auto") -> Path | None:
+    """The similarity of a graded class, for its summary page: written into
+    ``out_dir/similarity/`` (similarity.json, its page and the side-by-side pages), its json's
+    path returned; None for a class under ``MIN_CLASS`` students (its scores would say more
+    about its size than its code). A failure here is logged, never the batch's: the grades
+    are written already."""
+    sources, _, _ = read_class(assignment, submissions_dir, course=course, layout=layout)
+    if len(sources) < MIN_CLASS:
+        return None
+    try:
+        return similarity(assignment, submissions_dir, out_dir / "similarity", course=course, layout=layout).json_path
+    except Exception as exc:  # noqa: BLE001 - the grades stand whatever happens here
+        log.warning("the class's similarity could not be computed (%s: %s); `grader similarity` computes it alone",
+                    type(exc).__name__, exc)
+        return None

@@ -204,7 +204,8 @@ def _student(root: Path) -> str:
 def run(assignment: str, root: Path, *, course: Course | None = None, seed: int | None = None) -> tuple[Result, GradescopeResults]:
     """Grade ``root/submission`` and write ``root/results/results.json`` (Gradescope's layout);
     return the result and what was written."""
-    from .._grading.api import atomic_write, grade_one
+    from .._course.files import atomic_write
+    from .._grading.api import grade_one
 
     course = course or Course.locate()
     a = course.assignment(assignment)

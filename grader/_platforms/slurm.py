@@ -197,7 +197,8 @@ def grade_on_slurm(
 ) -> list[Result]:
     """Grade the class through Slurm (see the module's docstring); return every student's
     result, the ones graded before included, after writing the gradebooks and summary."""
-    from .._grading.api import finished_results, write_class_files, atomic_write
+    from .._course.files import atomic_write
+    from .._grading.api import finished_results, write_class_files
 
     why = slurm_tools()
     if why:
@@ -404,7 +405,7 @@ def grade_on_slurm(
 
 def _write_result(out_dir: Path, a: Any, r: Result) -> None:
     from .._reports.feedback import write_feedback
-    from .._grading.api import atomic_write
+    from .._course.files import atomic_write
 
     folder = out_dir / r.student
     write_feedback(r, folder / "feedback.html", problem_titles={p.id: p.title for p in a.rubric.problems})
@@ -491,7 +492,7 @@ def run_task(run: Path, chunk_file: Path, index: int) -> int:
     if config["gpus"]:
         print(f"grader slurm-task {task_id}: GPUs from Slurm: CUDA_VISIBLE_DEVICES={gpus}", flush=True)
     code = _run_chunk(run, config, plan, chunk, task_id)
-    from .._grading.api import atomic_write
+    from .._course.files import atomic_write
 
     # When it ran, for the benchmark and for whoever reads why a class took its time
     atomic_write(run / f"task-{task_id}.json", json.dumps({"node": node, "gpus": gpus, "students": chunk, "submitted": plan.get("submitted"),
@@ -547,7 +548,7 @@ def _run_chunk(run: Path, config: dict[str, Any], plan: dict[str, Any], chunk: l
         print(f"grader slurm-task {task_id}: stopped by a signal", flush=True)
         return 130
     except GraderError as exc:
-        from .._grading.api import atomic_write
+        from .._course.files import atomic_write
 
         if stopped:  # pytest turned the signal into "grading stopped": it is the stop, not a fault
             print(f"grader slurm-task {task_id}: stopped by a signal", flush=True)

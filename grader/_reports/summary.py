@@ -3,6 +3,8 @@ stored result.json files, without grading anything again."""
 
 from __future__ import annotations
 
+import json
+
 import re
 import statistics
 from collections import Counter, defaultdict
@@ -114,6 +116,36 @@ class SummaryView:
     total_bins: list[Bin] = field(default_factory=list)
     tests: list[TestRate] = field(default_factory=list)
     diagnosed: list[Diagnosed] = field(default_factory=list)
+    similar: list[Similar] = field(default_factory=list)
+    similar_page: str | None = None  # the class's similarity page, from summary.html; None: not computed
+
+
+@dataclass
+class Similar:
+    """A pair of students whose code looks alike (``grader similarity``): evidence to look at."""
+
+    a: str
+    b: str
+    score: str
+    page: str  # its side-by-side page, from summary.html
+    files: str
+
+
+SIMILAR_SHOWN = 10  # pairs in the summary; the similarity page has every pair above its floor
+
+
+def similar_pairs(similarity_json: Path) -> tuple[list[Similar], str] | None:
+    """The most similar pairs of a class's similarity.json (``similarity/`` beside summary.html),
+    and its page; None where it cannot be read (the summary is made without it)."""
+    try:
+        data = json.loads(similarity_json.read_text(encoding="utf-8"))
+        pairs = sorted(data["pairs"], key=lambda p: -float(p["score"]))[:SIMILAR_SHOWN]
+        folder = similarity_json.parent.name
+        shown = [Similar(str(p["a"]), str(p["b"]), f"{float(p['score']):.2f}", f"{folder}/{p['page']}" if p.get("page") else "",
+                         ", ".join(sorted(p.get("files", {})))) for p in pairs]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return shown, f"{folder}/similarity.html"
 
 
 def diagnosed(results: list[Result]) -> list[Diagnosed]:
@@ -202,7 +234,7 @@ def group_key(text: str) -> str:
     return _cut(line, KEY_CHARS) if line else "(no message)"
 
 
-def build_summary(results: list[Result]) -> SummaryView:
+def build_summary(results: list[Result], similarity_json: Path | None = None) -> SummaryView:
     totals = [r.score for r in results]
     first = results[0]
     view = SummaryView(
@@ -246,6 +278,8 @@ def build_summary(results: list[Result]) -> SummaryView:
         ))  # fmt: skip
     view.tests = pass_rates(results)
     view.diagnosed = diagnosed(results)
+    if similarity_json is not None and (found := similar_pairs(similarity_json)) is not None:
+        view.similar, view.similar_page = found
     view.slowest = [Slow(r.student, seconds_text(r.execution_time), points_text(r.score))
                     for r in sorted(results, key=lambda r: -r.execution_time)[:10]]  # fmt: skip
     return view
@@ -299,5 +333,5 @@ def pass_rate_lines(rates: list[TestRate]) -> list[str]:
     return lines
 
 
-def render_summary(results: list[Result]) -> str:
-    return template_env().get_template("summary.html").render(page=build_summary(results))
+def render_summary(results: list[Result], similarity_json: Path | None = None) -> str:
+    return template_env().get_template("summary.html").render(page=build_summary(results, similarity_json))
