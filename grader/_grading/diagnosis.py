@@ -16,7 +16,9 @@ same tests are told apart by their numbers. A right answer matches every compari
 never diagnosed; a wrong answer no mistake reproduces is diagnosed with nothing. Where several
 mistakes match and what one got wrong is a strict part of what another got wrong, only the
 other is named (it explains more of the student's answers). A mistake whose run failed (a
-crash, a timeout) got no comparison wrong, and so diagnoses nobody. Timed rounds
+crash, a timeout) got no comparison wrong, and so diagnoses nobody. A comparison whose answer
+was too big to keep (``grader.checks.MAX_OBSERVED`` entries) is left out of the rule: the
+mistake's other wrong comparisons decide, and there must be one. Timed rounds
 (``speed_ratio``) are not kept: each draws its inputs anew.
 """
 
@@ -47,11 +49,17 @@ class Known:
 
     @property
     def wrong(self) -> frozenset[Key]:
-        """The comparisons it got wrong: those a student must get wrong the same way."""
-        return frozenset(k for k, o in self.log.items() if not o.matched)
+        """The comparisons it got wrong and whose answers were kept: those a student must get
+        wrong the same way. (One too big to keep, a million samples' outputs, tells nothing
+        either way: the mistake's other comparisons decide.)"""
+        return frozenset(k for k, o in self.log.items() if not o.matched and _kept(o))
 
     def as_hint(self) -> Hint:
         return Hint(mistake=self.id, text=self.hint, shown="students" if self.shown == "students" else "instructors")
+
+
+def _kept(o: Observation) -> bool:
+    return o.items is not None and all(t is not None for t in o.items)
 
 
 def agree(student: Observation, mistake: Observation) -> bool:

@@ -155,6 +155,17 @@ def test_a_mistake_that_got_nothing_wrong_or_was_not_kept_diagnoses_nobody() -> 
     assert diagnose(right, [Known("m", "p", "h", "students", {("t", 0): _seen(2.0)})]) == []
 
 
+def test_a_wrong_comparison_too_big_to_keep_leaves_the_others_to_decide() -> None:
+    """mfdnn-hw7's conv_backprop mistakes fail a million-sample test whose answers are not kept:
+    the held-out class's flipped-filter and sigma'-of-output students were missed until those
+    comparisons were left out of the rule."""
+    mistake = Known("m", "p", "h", "students", {("small", 0): _seen(2.0), ("huge", 0): _seen(None)})
+    same = {("small", 0): _seen(2.0), ("huge", 0): _seen(None)}
+    other = {("small", 0): _seen(7.0), ("huge", 0): _seen(None)}
+    assert [m.id for m in diagnose(same, [mistake])] == ["m"]
+    assert diagnose(other, [mistake]) == []
+
+
 def test_a_hint_for_students_must_be_written(tmp_path: Path) -> None:
     from pydantic import ValidationError
 
