@@ -60,8 +60,11 @@ class Observation:
     a tensor or a list of tensors, or too big to keep), the tolerance, and whether it matched."""
 
     items: tuple[torch.Tensor | None, ...] | None
-    tol: Tolerance
+    tol: Tolerance | None
     matched: bool
+    # ``that(..., answer=)``: an answer compared exactly (numbers, strings, and lists and dicts
+    # of them, as plain Python data); None with ``items`` for a tensor comparison
+    answer: Any = None
 
 
 _observing: list[bool] = []  # [True] while the plugin observes; speed_ratio pauses it (its inputs are drawn anew)
@@ -188,10 +191,47 @@ def _got_expected(got: float, expected: float) -> str:
     return f"got {g}, expected {e}"
 
 
-def that(condition: bool, message: str) -> None:
-    """A plain check: ``message`` says what was expected and what came."""
+_NO_ANSWER: Any = object()
+
+
+def that(condition: bool, message: str, *, answer: Any = _NO_ANSWER) -> None:
+    """A plain check: ``message`` says what was expected and what came. ``answer``: what the
+    submission gave, where the check compares it (counts, names, a set of groups): kept for a
+    diagnosis (a known mistake whose answer this is, exactly, can then be named); numbers,
+    strings, booleans, and lists, tuples, sets and dicts of them."""
+    _keep_answer(answer, condition)
     if not condition:
         raise CheckFailed(message)
+
+
+MAX_ANSWER_ITEMS = 100_000  # numbers and strings of one ``that`` answer kept; a bigger one is noted, not kept
+
+
+def _plain(value: Any, budget: list[int]) -> Any:
+    """``value`` as plain, comparable data (sets sorted, tuples as lists, dict keys as strings);
+    raises ValueError for anything else or for more than the budget of items."""
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise ValueError("too big")
+    if value is None or type(value) in (bool, int, float, str):
+        return value
+    if type(value) in (list, tuple):
+        return [_plain(v, budget) for v in value]
+    if type(value) in (set, frozenset):
+        return sorted((_plain(v, budget) for v in value), key=repr)
+    if type(value) is dict:
+        return {str(_plain(k, budget)): _plain(v, budget) for k, v in value.items()}
+    raise ValueError(f"not plain data: {type(value).__name__}")
+
+
+def _keep_answer(answer: Any, matched: bool) -> None:
+    if answer is _NO_ANSWER or not (_observing and _observing[0]):
+        return
+    try:
+        kept = _plain(answer, [MAX_ANSWER_ITEMS])
+    except (ValueError, RecursionError):
+        kept = None
+    _observed.append(Observation(items=None, tol=None, matched=matched, answer=kept))
 
 
 class Faults:
@@ -212,8 +252,9 @@ class Faults:
         except (CheckFailed, StudentError, WorkerCrashed, WrongAnswer) as exc:
             self.found.append(exc)
 
-    def that(self, condition: bool, message: str) -> None:
-        """``that``, kept instead of raised."""
+    def that(self, condition: bool, message: str, *, answer: Any = _NO_ANSWER) -> None:
+        """``that``, kept instead of raised (``answer`` as ``that``'s)."""
+        _keep_answer(answer, condition)
         if not condition:
             self.found.append(CheckFailed(message))
 
@@ -496,6 +537,8 @@ def _mismatch(got: Any, expected: torch.Tensor, tol: Tolerance, index_names: Seq
         return [f"Expected shape {tuple(expected.shape)}, got shape {tuple(got.shape)}."]
     if check_dtype and got.dtype != expected.dtype:
         return [f"Expected dtype {expected.dtype}, got {got.dtype} (keep the dtype of the inputs you were given)."]
+    if got.is_complex() and not expected.is_complex():  # (converted, its imaginary part would go unread)
+        return [f"Expected real numbers ({expected.dtype}), got complex ones ({got.dtype})."]
     tol = tol.on(expected)
     if not (got.is_floating_point() or got.is_complex()):
         got = got.to(expected.dtype)

@@ -19,7 +19,10 @@ other is named (it explains more of the student's answers). A mistake whose run 
 crash, a timeout) got no comparison wrong, and so diagnoses nobody. A comparison whose answer
 was too big to keep (``grader.checks.MAX_OBSERVED`` entries) is left out of the rule: the
 mistake's other wrong comparisons decide, and there must be one. Timed rounds
-(``speed_ratio``) are not kept: each draws its inputs anew.
+(``speed_ratio``) are not kept: each draws its inputs anew. A hint marked for students is shown
+to the student where the public tests' comparisons alone match the mistake, whatever the
+hidden tests' answers: decided with them, its showing would tell what the hidden tests hold
+(``diagnosis``, the instructor's, uses every test).
 """
 
 from __future__ import annotations
@@ -54,29 +57,35 @@ class Known:
         either way: the mistake's other comparisons decide.)"""
         return frozenset(k for k, o in self.log.items() if not o.matched and _kept(o))
 
-    def as_hint(self) -> Hint:
-        return Hint(mistake=self.id, text=self.hint, shown="students" if self.shown == "students" else "instructors")
+    def as_hint(self, to_students: bool = True) -> Hint:
+        """Its hint, for the student's page where it is marked for students and ``to_students``
+        (the caller's word that it matched on the public tests alone), else the instructor's."""
+        return Hint(mistake=self.id, text=self.hint,
+                    shown="students" if self.shown == "students" and to_students else "instructors")
 
 
 def _kept(o: Observation) -> bool:
+    if o.tol is None:  # an answer of ``that``: plain data, compared exactly
+        return o.answer is not None
     return o.items is not None and all(t is not None for t in o.items)
 
 
 def agree(student: Observation, mistake: Observation) -> bool:
     """Whether two answers to one comparison are the same, within the comparison's tolerance
-    (scaled, where it is, to the mistake's answer): same number of tensors, each of the same
-    shape, every entry close; an answer that was not kept (not tensors, too big) agrees with
-    nothing."""
+    (scaled, where it is, to the mistake's answer), judged as the check judged them (its dtype
+    conversions too: an answer the check read as another dtype's is read so here): same number
+    of tensors, each of the same shape, every entry close; an answer that was not kept (not
+    tensors, too big) agrees with nothing."""
     from ..checks import within
 
+    if mistake.tol is None or student.tol is None:  # answers of ``that``: the same data, exactly
+        return mistake.tol is None and student.tol is None and mistake.answer is not None and student.answer == mistake.answer
     if student.items is None or mistake.items is None or len(student.items) != len(mistake.items):
         return False
     for s, m in zip(student.items, mistake.items):
         if s is None or m is None:
             return False
-        if s.dtype != m.dtype and not (s.is_floating_point() and m.is_floating_point()):
-            return False
-        if not within(s, m, mistake.tol):
+        if not within(s, m, mistake.tol):  # (mistake.tol is not None here)
             return False
     return True
 

@@ -477,10 +477,12 @@ class GraderPlugin:
         for p in self.rubric.problems:
             mine = [t for t in tests if t.problem == p.id]
             if mine:
-                found = self._diagnosis(student, p.id)
+                found, public = self._diagnosis(student, p)
+                shown = [m.as_hint() for m in public if m.shown == "students"]
+                hints = shown + [m.as_hint(to_students=False) for m in found if m.id not in {h.mistake for h in shown}]
                 problems.append(ProblemResult(id=p.id, title=p.title, score=sum(t.score for t in mine),
                                               max_score=sum(t.max_score for t in mine), **self._notebook_part(student, p),
-                                              diagnosis=[m.id for m in found], hints=[m.as_hint() for m in found]))
+                                              diagnosis=[m.id for m in found], hints=hints))
         for key in [k for k in self.observed if k[0] == student]:
             del self.observed[key]
         result = Result(
@@ -538,10 +540,19 @@ class GraderPlugin:
                 self.plan.observations[m.runs_as] = {}
         return self.plan.observations[m.runs_as].get(m.problem, {})
 
-    def _diagnosis(self, student: str, problem: str) -> list[Known]:
-        """The known mistakes the student's answers on ``problem`` match (diagnosis.py)."""
-        known = [replace(m, log=self._known_log(m)) for m in self.plan.known if m.problem == problem]
-        return diagnose(self.observed.get((student, problem), {}), known) if known else []
+    def _diagnosis(self, student: str, problem: ProblemSpec) -> tuple[list[Known], list[Known]]:
+        """The known mistakes the student's answers on ``problem`` match (diagnosis.py), on
+        every test (the instructor's) and on the public tests alone: only the latter show a
+        student their hint (one decided by the hidden tests' answers would tell, by showing
+        or not, what the hidden tests hold)."""
+        known = [replace(m, log=self._known_log(m)) for m in self.plan.known if m.problem == problem.id]
+        if not known:
+            return [], []
+        log_ = self.observed.get((student, problem.id), {})
+        visible = {t.name for t in problem.tests if t.visibility == "visible"}
+        public = diagnose({k: o for k, o in log_.items() if k[0] in visible},
+                          [replace(m, log={k: o for k, o in m.log.items() if k[0] in visible}) for m in known])
+        return diagnose(log_, known), public
 
     def _notebook_part(self, student: str, problem: ProblemSpec) -> dict[str, Any]:
         """A problem's result's notebook fields: the block saying what of the notebook ran,

@@ -159,7 +159,8 @@ def matches(submission: Submission, given: ModuleType, sizes: dict[str, int], h:
                 off = f" (off by {number - want[count]:+,})" if isinstance(number, int) else ""
                 wrong.append(f"  {_said(count)}: expected {want[count]:,}, got {number:,}{off}.{_hint(count, number, sizes, h, w)}")
         faults.that(not wrong, f"With {describe(shown, h, w)} ({why}):\n" + "\n".join(wrong)
-                    + "\n(counted on the template's NaiveInception and BottleneckInception)")
+                    + "\n(counted on the template's NaiveInception and BottleneckInception)",
+                    answer={count: got[count][0] for count in which if count in got})  # (kept: a known mistake's counts name it)
 
 
 def _homework(model: str, quantity: str) -> Callable[[Submission, ModuleType], None]:

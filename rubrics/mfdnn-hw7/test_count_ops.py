@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from grader import load_driver
-from grader.checks import CheckFailed, all_faults, input_changes, that
+from grader.checks import all_faults, input_changes, that
 from grader.fixtures import Submission
 
 _driver = load_driver(Path(__file__).parent / "drivers" / "count_ops.py")
@@ -109,6 +109,7 @@ def same_counts(got: dict[str, Any], model: str, input_shape: tuple[int, ...], l
     want = totals(layers)
     counts = got["counts"]
     for kind in kinds:
+        lines: list[str] = []
         if counts[kind] != want[kind]:
             lines = [f"On {label} with input_shape {input_shape}: count_ops()[{kind!r}] = {counts[kind]:,}, "
                      f"expected {want[kind]:,} (off by {counts[kind] - want[kind]:+,}; ratio {counts[kind] / want[kind]:.4g})."
@@ -119,7 +120,7 @@ def same_counts(got: dict[str, Any], model: str, input_shape: tuple[int, ...], l
             for l in (l for l in layers if l.kind == kind):
                 lines.append(f"  {l.name}: output {'x'.join(map(str, l.out_shape))} = {l.outputs:,} numbers, each "
                              f"{l.k} multiplications + {l.k - 1} additions{' + 1 bias' if l.bias else ''} -> {l.cost():,}")
-            raise CheckFailed("\n".join(lines))
+        that(not lines, "\n".join(lines), answer=counts[kind])  # (the count kept: a known mistake's count names it)
 
 
 def _alexnet(submission: Submission, kind: str) -> None:

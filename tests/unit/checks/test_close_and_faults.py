@@ -130,3 +130,18 @@ def test_a_near_miss_prints_two_different_numbers() -> None:
     with pytest.raises(CheckFailed) as info:
         close(torch.tensor([2.0, 1.0]), torch.tensor([1.0, 1.0]), what="off", tol=Tolerance(rtol=0.0, atol=0.0, why="exact"))
     assert "got 2, expected 1" in str(info.value)
+
+
+def test_a_complex_answer_to_a_real_question_fails_whatever_its_real_part() -> None:
+    """Read as float64 a complex answer kept only its real part: a right real part with an
+    imaginary part of 1e6 passed (found by an attacker of the diagnosis, issue 31)."""
+    import pytest
+    import torch
+
+    from grader.checks import CheckFailed, Tolerance, close
+
+    expected = torch.tensor([1.0, 2.0])
+    with pytest.raises(CheckFailed, match="got complex ones"):
+        close(torch.complex(expected, torch.tensor([1e6, 0.0])), expected, what="w", tol=Tolerance(rtol=1e-6, atol=0.0, why="t"), check_dtype=False)
+    with pytest.raises(CheckFailed, match="got complex ones"):
+        close(expected.to(torch.complex64), expected, what="w", tol=Tolerance(rtol=1e-6, atol=0.0, why="t"), check_dtype=False)

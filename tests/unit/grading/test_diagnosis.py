@@ -195,3 +195,87 @@ def test_checks_keep_their_comparisons_only_while_observed() -> None:
     assert not third.matched and third.items is None
     checks.close(torch.ones(2), torch.ones(2), what="w", tol=TOL)
     assert checks.take_observations() == []
+
+
+def test_that_keeps_its_answer_as_plain_data_only_while_observed() -> None:
+    from grader import checks
+
+    checks.that(True, "m", answer=1)
+    assert checks.take_observations() == []  # not observing: nothing kept
+    checks.observe(True)
+    try:
+        checks.that(True, "m", answer={"conv": 3, "names": {"b", "a"}, "shape": (2, 3)})
+        with pytest.raises(checks.CheckFailed, match="wrong count"):
+            checks.that(False, "wrong count", answer=[1, 2.5, "x", None])
+        checks.that(True, "m", answer=torch.ones(2))  # not plain data: noted, not kept
+        checks.that(True, "m")  # no answer: nothing noted
+        with pytest.raises(checks.CheckFailed, match="kept, not raised"):
+            with checks.all_faults() as faults:
+                faults.that(False, "kept, not raised", answer=7)
+        plain, wrong, tensor, kept = checks.take_observations()
+    finally:
+        checks.observe(False)
+    assert plain.matched and plain.answer == {"conv": 3, "names": ["a", "b"], "shape": [2, 3]} and plain.tol is None
+    assert not wrong.matched and wrong.answer == [1, 2.5, "x", None]
+    assert tensor.answer is None and not kept.matched and kept.answer == 7
+
+
+def _answered(value: object, matched: bool = False) -> Observation:
+    return Observation(items=None, tol=None, matched=matched, answer=value)
+
+
+def test_a_mistake_of_counts_is_named_by_the_same_counts_exactly() -> None:
+    """mfdnn-hw5's bottleneck and mfdnn-hw7's count_ops compare counts with that(): the
+    held-out class's counting mistakes were missed until their answers were kept."""
+    mistake = Known("no_bias", "p", "h", "students", {("t", 0): _answered({"params": 100}), ("t", 1): _answered(5, True)})
+    assert [m.id for m in diagnose({("t", 0): _answered({"params": 100}), ("t", 1): _answered(5, True)}, [mistake])] == ["no_bias"]
+    assert diagnose({("t", 0): _answered({"params": 101}), ("t", 1): _answered(5, True)}, [mistake]) == []
+    assert diagnose({("t", 0): _answered({"params": 110}, True), ("t", 1): _answered(5, True)}, [mistake]) == []  # right
+    assert diagnose({("t", 0): _seen(100.0), ("t", 1): _answered(5, True)}, [mistake]) == []  # a tensor is no count
+    untold = Known("untold", "p", "h", "students", {("t", 0): _answered(None)})
+    assert diagnose({("t", 0): _answered(None)}, [untold]) == []
+
+
+def test_answers_are_compared_as_the_check_read_them() -> None:
+    """An integer answer the check read as floats agrees with the same values in floats; a
+    complex one (which the check refuses) agrees with nothing: returning complex numbers on
+    one input no longer removes a diagnosis with the same messages."""
+    from grader._grading.diagnosis import agree
+
+    mistake = Observation(items=(torch.tensor([2.0, 3.0]),), tol=TOL, matched=False)
+    assert agree(Observation(items=(torch.tensor([2, 3]),), tol=TOL, matched=False), mistake)
+    assert not agree(Observation(items=(torch.tensor([2.0, 3.0], dtype=torch.complex64),), tol=TOL, matched=False), mistake)
+
+
+ATTACK = Path(__file__).parent / "diagnosis_attack"  # written by an attacker of the diagnosis who never read these tests
+
+
+def test_a_students_hint_is_decided_by_the_public_tests_alone(tmp_path: Path) -> None:
+    """A velocity form climbing the gradient everywhere, and one climbing it only where the
+    public tests look (right where theta0 is 2-D, which only hidden inputs are): both are shown
+    the hint, so whether it shows tells nothing of the hidden tests; the instructor's diagnosis
+    (every test) names only the first. Before, the hint showed for the first alone."""
+    course = Course.locate(ROOT)
+    students = {"asc_all": dict([_mistake("mfdnn-hw5", "velocity_gradient_ascent")]),
+                "asc_public": {"momentum.py": (ATTACK / "asc_public_momentum.py").read_text()}}
+    folder = build_class(course, "mfdnn-hw5", tmp_path / "class", students)
+    results = {r.student: r for r in grade("mfdnn-hw5", folder, tmp_path / "out", course=course, problems={"momentum"},
+                                           seed=5, runner=InProcessRunner(), jobs=1)}
+    hints = {s: [(h.mistake, h.shown) for p in r.problems for h in p.hints] for s, r in results.items()}
+    assert hints["asc_all"] == hints["asc_public"] == [("velocity_gradient_ascent", "students")], hints
+    assert _diagnosis(results["asc_all"], "momentum") == ["velocity_gradient_ascent"]
+    assert _diagnosis(results["asc_public"], "momentum") == []
+    assert results["asc_all"].score == results["asc_public"].score
+
+
+def test_complex_answers_on_one_input_do_not_remove_a_diagnosis_unseen(tmp_path: Path) -> None:
+    """The attacker's copy of the loss-sign mistake returning complex gradients on the homework's
+    example: its real parts were read as the answer (same score and messages) while the
+    diagnosis refused complex numbers, so the diagnosis went unnoticed. Now the check itself
+    refuses them, and says so."""
+    course = Course.locate(ROOT)
+    folder = build_class(course, "mfdnn-hw5", tmp_path / "class",
+                         {"sign_c": {"backprop.py": (ATTACK / "sign_c_backprop.py").read_text()}})
+    (r,) = grade("mfdnn-hw5", folder, tmp_path / "out", course=course, problems={"backprop"}, seed=5,
+                 runner=InProcessRunner(), jobs=1)
+    assert any("got complex ones" in t.output for t in r.tests), [t.output[:200] for t in r.tests]
