@@ -20,6 +20,10 @@ from grader._authoring.mistakes import Mistake
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# tests/corpus holds courses and submissions the tests grade: their rubrics' test_*.py are a
+# course's checks (run by the grader on a submission), never this suite's tests.
+collect_ignore = ["corpus"]
+
 
 def pytest_configure(config: pytest.Config) -> None:
     """GRADER_REQUIRE_ISOLATION=root|rootless (CI): workers must be isolated so here, or
