@@ -97,6 +97,10 @@ def class_similarity(assignment: str, submissions_dir: Path, out_dir: Path, *, c
     sources, _, _ = read_class(assignment, submissions_dir, course=course, layout=layout)
     if len(sources) < MIN_CLASS:
         return None
+    if "similarity" in sources:  # that student's folder is out_dir/similarity: the report is not written over it
+        log.warning("a student is named 'similarity': the class's similarity is left out of its summary "
+                    "(`grader similarity` writes it elsewhere)")
+        return None
     try:
         return similarity(assignment, submissions_dir, out_dir / "similarity", course=course, layout=layout).json_path
     except Exception as exc:  # noqa: BLE001 - the grades stand whatever happens here

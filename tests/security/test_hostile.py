@@ -406,6 +406,10 @@ def test_every_result_file_is_the_graders_own(batch: Batch, course: Course) -> N
 
 def test_the_output_folder_holds_only_the_graders_files(batch: Batch) -> None:
     allowed = {"gradebook.csv", "gradebook-canvas.csv", "intake.txt", "summary.html"} | {f"{s}/{f}" for s in batch.sizes for f in ("result.json", "feedback.html")} | set(batch.sizes)
+    # The class's similarity (a class of 10 or more, graded here: not through Slurm): its report and pair pages
+    allowed |= {"similarity", "similarity/similarity.json", "similarity/similarity.html", "similarity/similarity"}
+    allowed |= {p for p in (str(p.relative_to(batch.out)) for p in batch.out.glob("similarity/similarity/*"))
+                if re.fullmatch(r"similarity/similarity/pair-[0-9]{4}\.html", p)}
     # A --slurm run's own folder: the task script, the chunks submitted, each task's log and record
     slurm = re.compile(r"\.slurm(/[0-9]{8}-[0-9]{6}-[0-9a-f]{6}(/(run\.json|task\.sh|chunks-[0-9]+\.json|task-[0-9]+_[0-9]+\.(log|json)))?)?")
     extra = sorted(str(p.relative_to(batch.out)) for p in batch.out.rglob("*")
