@@ -513,15 +513,30 @@ def gradescope(assignment: str, out: Path | None, course: str | None) -> None:
 @click.option("--force", is_flag=True, help="Replace OUT if it exists.")
 @click.option("--notebooks", is_flag=True,
               help="Also write each student file X.py as a Jupyter notebook X.ipynb (students may hand in either).")
-def release(assignment: str, out: Path, course: str | None, wheel: bool, force: bool, notebooks: bool) -> None:
+@click.option("--hints/--no-hints", default=True, show_default=True,
+              help="Let self-checks show the hints of known mistakes marked for students (shown = \"students\"): those "
+                   "mistakes are graded here on the public checks, and only their wrong answers to inputs that do not "
+                   "depend on the seed are released, never their code.")
+def release(assignment: str, out: Path, course: str | None, wheel: bool, force: bool, notebooks: bool, hints: bool) -> None:
     """Write what students get for ASSIGNMENT into OUT: the template, its README (with how to
     install the grader and self-check), and the public checks only. Hidden checks, reference
     solutions and known mistakes are never copied, and the release is searched for them
     before it is written."""
     from ._authoring.release import release as run
+    from ._course.layout import RELEASED_DIR
+    from ._grading.api import record_hints
+    from ._grading.released_hints import read
 
-    r = run(assignment, out, course=_course(course), wheel=wheel, force=force, notebooks=notebooks)
+    if hints:
+        click.echo(f"Grading the known mistakes of {assignment} with hints for students, on the public checks ...", err=True)
+    r = run(assignment, out, course=_course(course), wheel=wheel, force=force, notebooks=notebooks,
+            hints=record_hints if hints else None)
     click.echo(f"Release of {assignment}: {r.out} ({len(r.files)} files; no hidden check, reference or known mistake in it)")
+    if r.hints is not None:
+        named = read(r.out / RELEASED_DIR, assignment)
+        click.echo(f"Self-checks can show {len(named)} known mistake(s)' hints for students"
+                   + (f" ({', '.join(sorted({m.problem for m in named}))})" if named else "")
+                   + ": only those whose wrong answers on the public checks do not depend on the seed")
     click.echo(f"Students install the grader with: {r.install}")
     click.echo(f"and self-check in that folder with: grader check {assignment}")
 

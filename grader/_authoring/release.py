@@ -11,6 +11,9 @@ A release is a folder a student works in::
       rubrics/<a>/test_<p>.py       the public checks' modules, as they are
       rubrics/<a>/drivers/          the worker-side drivers (they run next to student code anyway)
       student_template/<a>/         the given code the checks import
+      hints/<a>.json       with ``hints`` (the CLI's default): what self-checks need to show the
+                           hints of known mistakes marked for students, and no mistake's code
+                           (grader/_grading/released_hints.py says what it holds and why)
     dl_grader-<version>-py3-none-any.whl   the grader, unless the course names its own install command
 
 Hidden checks live in rubrics/<a>/hidden/ (the rubric's loading enforces it), so they are
@@ -33,7 +36,7 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from .._course.layout import MARKER, RELEASED_DIR, Assignment, Course, toml_value
 from .._course.solutions import marker_lines
@@ -48,6 +51,7 @@ class Release:
     files: list[str]  # relative to ``out``
     wheel: str | None  # the grader's wheel in the release, or None (the course's own install command)
     install: str  # what the README tells students to run
+    hints: str | None = None  # the hints file in the release (relative to ``out``), or None
 
 
 # ------------------------------------------------------------------ TOML --
@@ -274,11 +278,13 @@ def _copy_template(a: Assignment, to: Path) -> None:
 
 
 def release(assignment: str, out: Path, *, course: Course | None = None, wheel: bool = True, force: bool = False,
-            notebooks: bool = False) -> Release:
+            notebooks: bool = False, hints: Callable[[Assignment], str] | None = None) -> Release:
     """Write what students get for ``assignment`` into ``out`` (see the module's docstring).
 
     With ``notebooks``, each student file ``X.py`` comes as ``X.ipynb`` too (``_nbtemplate``),
-    and the README says students may hand in either."""
+    and the README says students may hand in either. ``hints``: the text of the release's
+    hints file for the assignment (the grading layer's ``record_hints``; this layer grades
+    nothing), searched for leaks like every file of the release."""
     course = course or Course.locate()
     a = course.assignment(assignment)
     out = Path(out)
@@ -309,6 +315,11 @@ def release(assignment: str, out: Path, *, course: Course | None = None, wheel: 
                     (inner / "rubrics" / a.id / "drivers").mkdir(exist_ok=True)
                     shutil.copyfile(a.driver(p), inner / "rubrics" / a.id / "drivers" / a.driver(p).name)
         _copy_template(a, inner / "student_template" / a.id)
+        hints_file = None
+        if hints is not None:
+            hints_file = f"{RELEASED_DIR}/hints/{a.id}.json"
+            (staging / hints_file).parent.mkdir(parents=True)
+            (staging / hints_file).write_text(hints(a), encoding="utf-8")
         written = _write_notebooks(a, staging) if notebooks else []
         wheel_name = None
         if install is None:
@@ -340,4 +351,4 @@ def release(assignment: str, out: Path, *, course: Course | None = None, wheel: 
         shutil.rmtree(staging, ignore_errors=True)
         raise
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
-    return Release(out=out, files=files, wheel=wheel_name, install=install)
+    return Release(out=out, files=files, wheel=wheel_name, install=install, hints=hints_file)

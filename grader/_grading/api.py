@@ -32,6 +32,7 @@ from .._course.display import FORMULA, cell
 from .._course.intake import Submission, single, take_in
 from .._reports.summary import load_results, render_summary
 from .._course.models import Result, TestResult
+from . import released_hints
 from .diagnosis import Known
 from .similarity import MIN_CLASS, class_similarity
 from .plugin import GraderPlugin, Plan
@@ -226,23 +227,30 @@ def grade(
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def add_known_mistakes(plan: Plan, scratch: Path) -> None:
+def add_known_mistakes(plan: Plan, scratch: Path, *, students_only: bool = False) -> None:
     """Put the known mistakes of ``plan``'s assignment that carry a hint at the head of its
     batch (diagnosis.py): each graded once, before any student is claimed, on the batch's
     seed, mode and runner, only on the checks it fails (the only ones where it can get a
-    comparison wrong); never written or counted as a student. A mistakes.toml that cannot be
-    read is logged and gives none; a mistake whose run fails diagnoses nobody."""
+    comparison wrong) that the plan runs (a self-check: the public ones; a mistake that fails
+    none of them is left out); never written or counted as a student. A mistakes.toml that
+    cannot be read is logged and gives none; a mistake whose run fails diagnoses nobody.
+    ``students_only``: only the mistakes whose hint is shown to students (a release's)."""
     from .._authoring import mistakes as _mistakes
 
     a = plan.assignment
     try:
-        hinted = [m for m in _mistakes.load(a) if m.diagnoses and (plan.problems is None or m.problem in plan.problems)]
+        hinted = [m for m in _mistakes.load(a) if m.diagnoses and (plan.problems is None or m.problem in plan.problems)
+                  and (m.shown == "students" or not students_only)]
     except ConfigError as exc:
         log.warning("no diagnosis: %s", exc)
         return
     taken = {s.student for s in plan.submissions}
     subs, known = [], []
     for m in hinted:
+        problem = a.rubric.problem(m.problem)
+        tests = {(m.problem, t.name) for t in problem.tests if t.name in m.fails and plan.selected(problem, t)}
+        if not tests:
+            continue
         try:
             text = m.text(a)
         except ConfigError as exc:
@@ -257,7 +265,7 @@ def add_known_mistakes(plan: Plan, scratch: Path) -> None:
         (folder / m.file).write_text(text, encoding="utf-8")
         subs.append(Submission(name, {m.file: folder / m.file}))
         known.append(Known(m.id, m.problem, m.hint, m.shown, runs_as=name))
-        plan.tests_of[name] = {(m.problem, t) for t in m.fails}
+        plan.tests_of[name] = tests
     plan.submissions = [*subs, *plan.submissions]
     plan.known = known
     plan.observed_dir = scratch / "known-mistakes-observed"
@@ -542,10 +550,12 @@ def grade_one(
     unsandboxed: bool = False,
     runner: Runner | None = None,
     diagnose: bool = False,
+    known: list[Known] | None = None,
 ) -> Result:
     """One submission in local workers (or ``runner``'s), in a session of its own (a self-check, a Gradescope run).
     ``diagnose``: name the known mistakes its answers match (``add_known_mistakes``: where the
-    course folder has them, never in a release)."""
+    course folder has them, never in a release). ``known``: instead, these mistakes, their
+    comparisons already made (a release's hints: released_hints.py)."""
     if runner is None:
         local = LocalRunner(unsandboxed=unsandboxed)
         local.warm(device)
@@ -564,7 +574,10 @@ def grade_one(
         on_test=on_test,
         problems=problems,
     )
-    scratch = Path(tempfile.mkdtemp(prefix="grader-known-")) if diagnose else None
+    if known:
+        plan.known = [m for m in known if problems is None or m.problem in problems]
+        plan.observations = {m.runs_as: {m.problem: m.log} for m in plan.known}
+    scratch = Path(tempfile.mkdtemp(prefix="grader-known-")) if diagnose and not known else None
     try:
         if scratch is not None:
             add_known_mistakes(plan, scratch)
@@ -594,8 +607,9 @@ def check(
 ) -> Result:
     """A student's self-check: the public tests on their folder; feedback.html written beside it.
     ``runner``: where the code runs (default: local workers, sandboxed unless ``unsandboxed``).
-    ``diagnose``: in a course's own folder (not a release: it has no known mistakes), name
-    the known mistakes with hints that its answers match, on the public tests."""
+    ``diagnose``: name the known mistakes with hints that its answers match, on the public
+    tests: in a course's own folder, its known mistakes; in a release, the hints it carries
+    for students (released_hints.py; none where it has none)."""
     course = course or Course.locate()
     a = course.assignment(assignment)
     unknown = sorted((problems or set()) - {p.id for p in a.rubric.problems})
@@ -611,10 +625,40 @@ def check(
         problems = set(named) or None
     result = grade_one(a, sub, mode="check", seed=seed, device=device, data_dir=data_dir, on_test=progress.on_test,
                        gpu_problems_on_cpu=gpu_problems_on_cpu, problems=problems, unsandboxed=unsandboxed, runner=runner,
-                       diagnose=diagnose and not course.released)
+                       diagnose=diagnose and not course.released,
+                       known=released_hints.read(course.root, a.id) if diagnose and course.released else None)
     default = folder.with_name(f"{folder.stem}-feedback.html") if notebook else folder / "feedback.html"
     write_feedback(result, feedback or default, problem_titles={p.id: p.title for p in a.rubric.problems})
     return result
+
+
+def record_hints(a: Assignment, *, seeds: tuple[int, int] | None = None, runner: Callable[[], Runner] | None = None,
+                 device: str = "cpu") -> str:
+    """What a release of ``a`` carries for students' self-checks (released_hints.py): its known
+    mistakes with a hint shown to students, graded on the public checks at the head of an
+    otherwise empty self-check batch (``add_known_mistakes``), once under each of two seeds,
+    and of their wrong answers those that do not depend on the seed. ``runner`` makes the
+    workers of each run (default: local ones without a sandbox: only the course's own code
+    runs)."""
+    first, second = seeds or (secrets.randbits(31), secrets.randbits(31))
+    while second == first:
+        second = secrets.randbits(31)
+    runs: list[dict[str, dict[str, Any]]] = []
+    known: list[Known] = []
+    for seed in (first, second):
+        plan = Plan(assignment=a, submissions=[], runner=runner() if runner else LocalRunner(unsandboxed=True),
+                    mode="check", seed=seed, device=device)
+        scratch = Path(tempfile.mkdtemp(prefix="grader-release-hints-"))
+        try:
+            add_known_mistakes(plan, scratch, students_only=True)
+            if plan.submissions:
+                run_plan(plan)
+        finally:
+            plan.runner.close()
+            shutil.rmtree(scratch, ignore_errors=True)
+        known = plan.known
+        runs.append(plan.observations)
+    return released_hints.dumps(a.id, released_hints.kept(known, runs[0], runs[1]))
 
 
 @dataclass(frozen=True)
