@@ -33,6 +33,10 @@ Each marked solution lies inside a function's body (a block at module level or i
 body would make the template raise when imported); a block begins and ends between
 statements, holds code, and does not nest; a ``# SOLUTION`` line is a whole statement. Every
 violation is a ConfigError naming the file and line.
+
+Why one module of about 430 lines: how a marker is read (tokens, lookalikes), what a derived
+template is, and what "the given code is the reference's" means are one definition of the
+markers; split, the refusal of a lookalike would live apart from the derivation it protects.
 """
 
 from __future__ import annotations
