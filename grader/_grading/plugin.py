@@ -477,7 +477,11 @@ class GraderPlugin:
         for p in self.rubric.problems:
             mine = [t for t in tests if t.problem == p.id]
             if mine:
-                found, public = self._diagnosis(student, p)
+                try:
+                    found, public = self._diagnosis(student, p)
+                except Exception as exc:  # noqa: BLE001 - a diagnosis never costs a student their result
+                    log.warning("no diagnosis of %s on %s: %s: %s", student, p.id, type(exc).__name__, exc)
+                    found, public = [], []
                 shown = [m.as_hint() for m in public if m.shown == "students"]
                 hints = shown + [m.as_hint(to_students=False) for m in found if m.id not in {h.mistake for h in shown}]
                 problems.append(ProblemResult(id=p.id, title=p.title, score=sum(t.score for t in mine),

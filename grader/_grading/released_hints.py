@@ -22,6 +22,7 @@ as it was.
 from __future__ import annotations
 
 import json
+import math
 import logging
 from dataclasses import replace
 from pathlib import Path
@@ -85,11 +86,15 @@ def _tensor(t: torch.Tensor) -> dict[str, Any]:
     return {"dtype": str(t.dtype).removeprefix("torch."), "shape": list(t.shape), "values": t.tolist()}
 
 
+_DTYPE_NAMES = ("bool", "float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8")
+
+
 def _untensor(d: Any) -> torch.Tensor:
     import torch
 
+    _DTYPES = {getattr(torch, n) for n in _DTYPE_NAMES}
     dtype = getattr(torch, str(d["dtype"]), None)
-    if not isinstance(dtype, torch.dtype) or dtype.is_complex:
+    if not isinstance(dtype, torch.dtype) or dtype not in _DTYPES:  # (what a check compares: real numbers)
         raise ValueError(f"not a tensor's dtype: {d['dtype']!r}")
     shape = [int(n) for n in d["shape"]]
     return torch.tensor(d["values"], dtype=dtype).reshape(shape)
@@ -124,6 +129,8 @@ def loads(text: str, assignment: str) -> list[Known]:
         for c in m["comparisons"]:
             t = c["tolerance"]
             tol = Tolerance(rtol=float(t["rtol"]), atol=float(t["atol"]), why=str(t["why"]), of_largest=float(t["of_largest"]))
+            if not all(math.isfinite(x) and 0 <= x <= 1 for x in (tol.rtol, tol.of_largest)) or not math.isfinite(tol.atol) or tol.atol < 0:
+                raise ValueError(f"not a tolerance: {t!r}")
             key: Key = (str(c["test"]), int(c["order"]))
             log_[key] = Observation(items=tuple(_untensor(a) for a in c["answer"]), tol=tol, matched=False)
         if log_:
@@ -140,7 +147,7 @@ def read(course_root: Path, assignment: str) -> list[Known]:
         return []
     try:
         return loads(where.read_text(encoding="utf-8"), assignment)
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, RuntimeError, ArithmeticError, RecursionError) as exc:
         log.info("no hints in this self-check: %s could not be read (%s: %s)", where, type(exc).__name__, exc)
         return []
 

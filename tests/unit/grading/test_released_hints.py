@@ -101,6 +101,24 @@ def test_the_hints_file_reads_back_as_written_and_diagnoses_the_same() -> None:
     assert diagnose(right, [back]) == []
 
 
+def test_a_hostile_hints_file_gives_no_hints_and_no_crash(tmp_path: Path) -> None:
+    """From an attack on the release's hints file (by someone who never read these tests): a
+    shape or an order of 1e400 (JSON's infinity) was an OverflowError traceback; a float8 dtype,
+    or a tolerance of NaN, read as hints. Each now gives no hints."""
+    def doc(dtype: str = "float32", shape: str = "[2]", order: str = "0", rtol: str = "0") -> str:
+        return ('{"format": "dl-grader release hints", "version": 1, "assignment": "mfdnn-hw5", "mistakes": [{"id": "x", '
+                '"problem": "p", "hint": "h", "comparisons": [{"test": "t", "order": ' + order + ', "answer": [{"dtype": "'
+                + dtype + '", "shape": ' + shape + ', "values": [1, 2]}], "tolerance": {"rtol": ' + rtol
+                + ', "atol": 0, "of_largest": 0, "why": ""}}]}]}')
+    where = released_hints.path(tmp_path, "mfdnn-hw5")
+    where.parent.mkdir(parents=True)
+    where.write_text(doc())
+    assert len(released_hints.read(tmp_path, "mfdnn-hw5")) == 1  # the well-formed one reads
+    for text in (doc(shape="[1e400]"), doc(order="1e400"), doc(dtype="float8_e5m2"), doc(rtol="NaN"), doc(rtol="1e308")):
+        where.write_text(text)
+        assert released_hints.read(tmp_path, "mfdnn-hw5") == [], text
+
+
 @pytest.mark.parametrize("text", [
     "", "not json", "[]", '{"format": "something else", "version": 1}',
     '{"format": "dl-grader release hints", "version": 99, "assignment": "mfdnn-hw5", "mistakes": []}',
