@@ -759,13 +759,17 @@ def speed_ratio(
     machine, which steadies the times).
     """
     for attempt in range(3):
+        spent = _run(candidate).spent()
         try:
             # no other job of the batch runs anything while this is timed; its comparisons are not
             # observed (fresh inputs each round: nothing a mistake's answers could be matched on)
             with _run(candidate).alone(), _unobserved():
                 return _timed(_run(candidate), _run(baseline), fn, inputs, check, baseline_fn, values, baseline_values, units,
                               baseline_units, rounds, repeat, give_up, limit, threads)
-        except FreezeBroken:  # another job's worker ran meanwhile (it is stopped for good now): time again
+        except FreezeBroken:  # another job's worker ran meanwhile (it is stopped for good now): time again,
+            # at no cost to this student: on a loaded CI machine two spoiled attempts of a slow (8x) network
+            # used up the test's wall time, and the third was told "not run" instead of "slower", no figures
+            _run(candidate).refund(spent)
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")

@@ -11,7 +11,7 @@ from typing import Any, Iterator
 import pytest
 import torch
 
-from grader._exceptions import WorkerTimeout
+from grader._exceptions import FreezeBroken, WorkerTimeout
 from grader._grading.runs import ProblemRun
 from grader._sandbox.inprocess import InProcessRunner
 from grader._sandbox.runner import Limits, WorkerSpec
@@ -75,3 +75,36 @@ def test_a_slow_answer_that_runs_out_of_time_is_told_slower_with_its_figures(run
 def test_out_of_time_before_any_round_stays_a_timeout(runner: InProcessRunner, tmp_path: Path) -> None:
     with pytest.raises(WorkerTimeout):  # (the warm-up itself outlasts the test's time: no round to judge by)
         timing(runner, tmp_path, pause=0.5, budget=0.3)
+
+
+def test_an_attempt_another_job_spoiled_costs_the_student_nothing(runner: InProcessRunner, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another job's worker that runs while a check is timed (it is then stopped for good)
+    makes the check time again from the start. The spoiled attempt is not the student's time:
+    charged to it, two such attempts of a slow network used up a CI run's wall time, and the
+    third was a bare "not run" timeout instead of "slower" with figures."""
+    # 21 calls of 0.05 s (the warm-up and 20 rounds) fit in the 2 s allowed once, not twice over
+    candidate = make_run(runner, tmp_path / "student", SLOW.format(pause=0.05), 2.0)
+    baseline = make_run(runner, tmp_path / "baseline", SLOW.format(pause=0.01), 60.0)
+    spoiled = []
+    real_run = ProblemRun.run
+
+    def run(self: ProblemRun, *args: Any, **kwargs: Any) -> Any:
+        if self is baseline and not spoiled and candidate.used >= 1.0:
+            spoiled.append(candidate.used)
+            raise FreezeBroken("another job's worker ran while this check was timed, and was stopped for good")
+        return real_run(self, *args, **kwargs)
+
+    monkeypatch.setattr(ProblemRun, "run", run)
+
+    def right(out: Any, x: torch.Tensor) -> None:
+        assert torch.equal(out, x * 2)
+
+    try:
+        got = speed_ratio(candidate, baseline, "timed", values={"name": "double"}, inputs=lambda: torch.ones(3),
+                          check=right, rounds=20)
+    finally:
+        candidate.close()
+        baseline.close()
+    assert spoiled, "the attempt was never spoiled: this test would show nothing"
+    assert not got.out_of_time and len(got.candidate) == 20 and got.ratio > 1.5
