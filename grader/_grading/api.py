@@ -429,13 +429,19 @@ def finished_results(out_dir: Path, assignment: str, wanted: set[str], units: li
 
 
 def gradebook(a: Assignment | None, results: list[Result]) -> str:
+    """One row per student: each problem's score, the total, and last the known mistakes
+    diagnosed (``problem: id id; problem: id``, every one, instructors-only hints included:
+    the gradebook is the instructor's), empty where none was; a column at the end, so the
+    score columns stay where spreadsheets and scripts read them."""
     buf = io.StringIO()
     w = csv.writer(buf)
     ids = [p.id for p in a.rubric.problems] if a else list(dict.fromkeys(p.id for r in results for p in r.problems))
-    w.writerow(["student", *ids, "score", "max_score"])
+    w.writerow(["student", *ids, "score", "max_score", "diagnosis"])
     for r in sorted(results, key=lambda r: r.student):
         by = {p.id: p.score for p in r.problems}
-        w.writerow([cell(r.student), *(by.get(i, "") for i in ids), r.score, r.max_score])  # a name never runs as a formula
+        diagnosed = "; ".join(f"{p.id}: {' '.join(p.diagnosis)}" for p in r.problems if p.diagnosis)
+        # a name (or an id) never runs as a formula
+        w.writerow([cell(r.student), *(by.get(i, "") for i in ids), r.score, r.max_score, cell(diagnosed)])
     return buf.getvalue()
 
 

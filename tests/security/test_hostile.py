@@ -393,7 +393,7 @@ def test_every_result_file_is_the_graders_own(batch: Batch, course: Course) -> N
             assert p.score == sum(t.score for t in result.tests if t.problem == p.id), f"{student}: {p.id}"
         assert [p.id for p in result.problems] == list(PROBLEMS), student
     rows = list(csv.DictReader((batch.out / "gradebook.csv").open()))
-    assert list(rows[0]) == ["student", *(p.id for p in rubric.problems), "score", "max_score"]  # problems not graded: empty
+    assert list(rows[0]) == ["student", *(p.id for p in rubric.problems), "score", "max_score", "diagnosis"]  # problems not graded: empty
     book = {r["student"]: r for r in rows}
     assert set(book) == set(batch.sizes)
     for student, row in book.items():

@@ -4,6 +4,7 @@ in the course's folder."""
 
 from __future__ import annotations
 
+import csv
 import shutil
 from pathlib import Path
 
@@ -44,11 +45,17 @@ def test_a_class_is_diagnosed_and_told_the_hints(tmp_path: Path) -> None:
     assert str(escape(hints["heavy_ball_gradient_ascent"])) not in uphill and "mistake we have seen" not in uphill
     summary = (out / "summary.html").read_text()
     assert all(m in summary for m in ("velocity_gradient_ascent", "heavy_ball_gradient_ascent"))
+    book = {r["student"]: r for r in csv.DictReader((out / "gradebook.csv").open())}  # the instructor's: every id
+    assert {s: r["diagnosis"] for s, r in book.items()} == {
+        "sigma": "backprop: backprop_sigmoid_prime_of_activation", "sign": "backprop: backprop_loss_gradient_sign",
+        "uphill": "momentum: heavy_ball_gradient_ascent", "erin": "", "frank": "momentum: velocity_gradient_ascent"}
+    assert all(float(book[s]["score"]) == r["score"] for s, r in results.items())
 
     plain = grade_class(folder, tmp_path / "plain", "mfdnn-hw5", "--problem", "backprop", "--problem", "momentum",
                         "--no-diagnosis")
     assert {s: r["score"] for s, r in plain.items()} == {s: r["score"] for s, r in results.items()}
     assert all(p["diagnosis"] == [] for r in plain.values() for p in r["problems"])
+    assert all(r["diagnosis"] == "" for r in csv.DictReader((tmp_path / "plain" / "gradebook.csv").open()))
 
 
 def test_check_in_the_course_folder_shows_a_students_hint(tmp_path: Path) -> None:

@@ -109,7 +109,7 @@ def test_grade_writes_results_feedback_and_gradebook(tmp_path: Path) -> None:
     rows = list(csv.DictReader((out / "gradebook.csv").open()))
     assert [r["student"] for r in rows] == ["alice", "bob", "carol", "dan", "eve"]
     assert rows[1] == {"student": "bob", "backprop": "25.0", "momentum": "0.0", "bottleneck": "15.0", "memorization": "0.0",
-                       "score": "40.0", "max_score": "75.0"}
+                       "score": "40.0", "max_score": "75.0", "diagnosis": ""}
     assert "bob" in proc.stdout and "feedback.html" in proc.stdout
 
     # The class summary, and `grader report`, which re-makes every page from the results alone.
