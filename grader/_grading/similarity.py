@@ -71,10 +71,12 @@ def read_class(assignment: str, submissions_dir: Path, *, course: Course | None 
 
 
 def similarity(assignment: str, submissions_dir: Path, out_dir: Path, *, course: Course | None = None,
-               layout: str = "auto", floor: float = FLOOR, pages: int = PAGES) -> SimilarityRun:
+               layout: str = "auto", floor: float = FLOOR, pages: int = PAGES,
+               read: tuple[dict[str, dict[str, str]], dict[str, str], list[str]] | None = None) -> SimilarityRun:
     """Score every pair of the class and write similarity.json, similarity.html and the
-    side-by-side pages of the ``pages`` highest pairs into ``out_dir``."""
-    sources, templates, notes = read_class(assignment, submissions_dir, course=course, layout=layout)
+    side-by-side pages of the ``pages`` highest pairs into ``out_dir``. ``read``: what
+    ``read_class`` gave for this class already (it is not read again)."""
+    sources, templates, notes = read or read_class(assignment, submissions_dir, course=course, layout=layout)
     sim = compare(assignment, sources, templates, floor=floor)
     sim.notes = notes
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -94,15 +96,16 @@ def class_similarity(assignment: str, submissions_dir: Path, out_dir: Path, *, c
     path returned; None for a class under ``MIN_CLASS`` students (its scores would say more
     about its size than its code). A failure here is logged, never the batch's: the grades
     are written already."""
-    sources, _, _ = read_class(assignment, submissions_dir, course=course, layout=layout)
-    if len(sources) < MIN_CLASS:
-        return None
-    if "similarity" in sources:  # that student's folder is out_dir/similarity: the report is not written over it
-        log.warning("a student is named 'similarity': the class's similarity is left out of its summary "
-                    "(`grader similarity` writes it elsewhere)")
-        return None
     try:
-        return similarity(assignment, submissions_dir, out_dir / "similarity", course=course, layout=layout).json_path
+        read = read_class(assignment, submissions_dir, course=course, layout=layout)  # once: similarity() takes it
+        if len(read[0]) < MIN_CLASS:
+            return None
+        if "similarity" in read[0]:  # that student's folder is out_dir/similarity: the report is not written over it
+            log.warning("a student is named 'similarity': the class's similarity is left out of its summary "
+                        "(`grader similarity` writes it elsewhere)")
+            return None
+        return similarity(assignment, submissions_dir, out_dir / "similarity", course=course, layout=layout,
+                          read=read).json_path
     except Exception as exc:  # noqa: BLE001 - the grades stand whatever happens here
         log.warning("the class's similarity could not be computed (%s: %s); `grader similarity` computes it alone",
                     type(exc).__name__, exc)

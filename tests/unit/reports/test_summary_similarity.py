@@ -8,7 +8,10 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from grader._course.layout import Course
+from grader._grading import similarity as similarity_module
 from grader._course.models import ProblemResult, Result
 from grader._grading.similarity import MIN_CLASS, class_similarity
 from grader._reports.summary import SIMILAR_SHOWN, render_summary
@@ -48,8 +51,16 @@ def test_no_section_without_a_similarity_and_none_from_an_unreadable_one(tmp_pat
     assert "Similar code" not in render_summary(results(3), broken)
 
 
-def test_a_class_under_the_minimum_gets_no_similarity_and_a_class_at_it_does(tmp_path: Path) -> None:
+def test_a_class_under_the_minimum_gets_no_similarity_and_a_class_at_it_does(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     course = Course(ROOT)
+    reads: list[Path] = []
+    real = similarity_module.read_class
+
+    def counted(assignment: str, submissions_dir: Path, **kw: object) -> object:
+        reads.append(submissions_dir)
+        return real(assignment, submissions_dir, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(similarity_module, "read_class", counted)
     small, big = tmp_path / "small", tmp_path / "big"
     people = ["erin", "frank", "grace", "heidi"]
     for i in range(MIN_CLASS):
@@ -63,5 +74,6 @@ def test_a_class_under_the_minimum_gets_no_similarity_and_a_class_at_it_does(tmp
     assert found == tmp_path / "out-big" / "similarity" / "similarity.json"
     data = json.loads(found.read_text())
     assert data["students"] == MIN_CLASS and data["pairs"]
+    assert reads == [small, big]  # each class read once (intake, notebooks), counted then compared
     top = data["pairs"][0]
     assert top["a"].rstrip("0123456789") == top["b"].rstrip("0123456789")  # copies of one example student
