@@ -13,7 +13,7 @@ an instructors-only mistake never is.
 
 The release carries them in ``.grader/hints/<assignment>.json`` (``dumps``): per mistake its
 id, problem and hint, and each kept comparison's test, order within the test, answer (each
-tensor as nested lists with its dtype and shape) and tolerance. ``grader check`` in a release
+tensor as nested lists with its dtype and shape) and tolerance (a comparison of more than ``MAX_ENTRIES`` numbers is left out). ``grader check`` in a release
 reads it (``read``) and diagnoses the student's problem with diagnosis.py's rule, on those
 comparisons. A file that is absent or cannot be read gives no hints, and the self-check is
 as it was.
@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 FOLDER = "hints"  # .grader/hints/<assignment>.json in a release
 FORMAT = "dl-grader release hints"
 VERSION = 1
+MAX_ENTRIES = 20_000  # numbers one comparison may carry (a million-entry public input would make megabytes)
+MAX_BYTES = 8 << 20  # a hints file larger than this is not read (no hints): a release never writes one
 
 
 def path(course_root: Path, assignment: str) -> Path:
@@ -56,6 +58,8 @@ def _same(a: Observation, b: Observation) -> bool:
     import torch
 
     if a.items is None or b.items is None or len(a.items) != len(b.items) or a.tol != b.tol:
+        return False
+    if sum(x.numel() for x in a.items if x is not None) > MAX_ENTRIES:  # too big to carry: left out
         return False
     for x, y in zip(a.items, b.items):
         if x is None or y is None or x.is_complex() or x.dtype != y.dtype or x.shape != y.shape or not torch.equal(x, y):
@@ -146,6 +150,8 @@ def read(course_root: Path, assignment: str) -> list[Known]:
     if not where.is_file():
         return []
     try:
+        if where.stat().st_size > MAX_BYTES:
+            raise ValueError(f"{where.stat().st_size} bytes, more than a release writes ({MAX_BYTES})")
         return loads(where.read_text(encoding="utf-8"), assignment)
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, RuntimeError, ArithmeticError, RecursionError) as exc:
         log.info("no hints in this self-check: %s could not be read (%s: %s)", where, type(exc).__name__, exc)

@@ -117,6 +117,20 @@ def test_a_hostile_hints_file_gives_no_hints_and_no_crash(tmp_path: Path) -> Non
     for text in (doc(shape="[1e400]"), doc(order="1e400"), doc(dtype="float8_e5m2"), doc(rtol="NaN"), doc(rtol="1e308")):
         where.write_text(text)
         assert released_hints.read(tmp_path, "mfdnn-hw5") == [], text
+    where.write_text(doc() + " " * released_hints.MAX_BYTES)  # larger than a release writes: not even parsed
+    assert released_hints.read(tmp_path, "mfdnn-hw5") == []
+
+
+def test_an_answer_too_big_to_carry_is_left_out() -> None:
+    """A fixed public input of a million entries would make a hints file of megabytes: such a
+    comparison is not carried (the mistake's smaller ones still are)."""
+    big, small = torch.zeros(released_hints.MAX_ENTRIES + 1), torch.ones(3)
+    m = Known("sign", "backprop", "Look at the sign.", "students", runs_as="known-mistake-sign")
+    runs = _runs(m.runs_as, "backprop", {("test_big", 0): _seen(big), ("test_small", 0): _seen(small)})
+    (k,) = released_hints.kept([m], runs, runs)
+    assert list(k.log) == [("test_small", 0)]
+    only_big = _runs(m.runs_as, "backprop", {("test_big", 0): _seen(big)})
+    assert released_hints.kept([m], only_big, only_big) == []
 
 
 @pytest.mark.parametrize("text", [
