@@ -147,7 +147,12 @@ class Tolerance:
         its largest |entry|, and said so."""
         if not self.of_largest:
             return self
-        largest = float(expected.detach().abs().max()) if expected.numel() else 0.0
+        import torch
+
+        e = expected.detach()
+        if not (e.is_floating_point() or e.is_complex()):  # (bool and integer answers: abs() refuses bool)
+            e = e.to(torch.float64)
+        largest = float(e.abs().max()) if e.numel() else 0.0
         return Tolerance(rtol=self.rtol, atol=self.atol + self.of_largest * largest,
                          why=f"{self.why}; atol is {self.of_largest:.0e} times this tensor's largest |entry|, {largest:.3g}")
 

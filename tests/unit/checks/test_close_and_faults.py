@@ -145,3 +145,17 @@ def test_a_complex_answer_to_a_real_question_fails_whatever_its_real_part() -> N
         close(torch.complex(expected, torch.tensor([1e6, 0.0])), expected, what="w", tol=Tolerance(rtol=1e-6, atol=0.0, why="t"), check_dtype=False)
     with pytest.raises(CheckFailed, match="got complex ones"):
         close(expected.to(torch.complex64), expected, what="w", tol=Tolerance(rtol=1e-6, atol=0.0, why="t"), check_dtype=False)
+
+
+def test_a_tolerance_scaled_to_the_largest_entry_reads_bool_and_integer_answers() -> None:
+    """abs() refuses bool tensors: a mask or a count compared with ``of_largest`` was a
+    NotImplementedError on the trusted side (noticed by a helper) instead of a verdict."""
+    tol = Tolerance.of_each(rtol=1e-5, of_largest=1e-7, why="a mask")
+    mask = torch.tensor([True, False, True])
+    close(mask.clone(), mask, what="the mask", tol=tol)
+    close(torch.tensor([1.0, 0.0, 1.0]), mask, what="the mask", tol=tol, check_dtype=False)
+    with pytest.raises(CheckFailed, match="the mask"):
+        close(torch.tensor([True, True, True]), mask, what="the mask", tol=tol)
+    close(torch.tensor([3, -4]), torch.tensor([3, -4]), what="counts", tol=tol)
+    with pytest.raises(CheckFailed, match="counts"):
+        close(torch.tensor([3, 4]), torch.tensor([3, -4]), what="counts", tol=tol)
