@@ -121,37 +121,3 @@ def init_of(outer: int) -> tuple[int, int] | None:
     start = start_of(children[0]) if len(children) == 1 else None
     return None if start is None else (children[0], start)
 
-
-
-_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-
-def namespace_cpu_seconds(pidns: str) -> float | None:
-    """CPU seconds used by a rootless worker: every process of its PID namespace ``pidns``
-    (as ``readlink /proc/PID/ns/pid`` names it), each with the time of the children it has
-    reaped (``stat``'s utime, stime, cutime and cstime; a process's ended threads are in its
-    own). None where ``/proc`` cannot be read.
-
-    So a rootless worker's limits count CPU time, as a cgroup's ``cpu.stat`` does as root:
-    a loaded machine does not turn slow-but-correct code into a timeout. What it misses
-    (a process that hides its namespace link, a child reaped by nobody because its parent
-    ignores SIGCHLD) only lets code run on to the wall-clock backstop, as sleeping code does.
-    """
-    total = 0
-    try:
-        entries = os.scandir("/proc")
-    except OSError:
-        return None
-    with entries:
-        for entry in entries:
-            if not entry.name.isdigit():
-                continue
-            try:
-                if os.readlink(f"/proc/{entry.name}/ns/pid") != pidns:
-                    continue
-                with open(f"/proc/{entry.name}/stat", "rb") as f:
-                    fields = f.read().rsplit(b")", 1)[1].split()
-                total += int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])
-            except (OSError, IndexError, ValueError):
-                continue
-    return total / _TICKS

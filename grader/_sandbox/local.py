@@ -24,8 +24,7 @@ from . import freeze as _freeze
 from .. import _worker
 from .cgroup import Cgroups
 from .channel import Drain, FramedWorker, install_worker, scrubbed_env, stage, write_by
-from .isolation import (init_of, local_isolation, namespace_cpu_seconds, namespace_of, refuse_unsandboxed, start_of,
-                        worker_policy, worker_uid)
+from .isolation import init_of, local_isolation, namespace_of, refuse_unsandboxed, start_of, worker_policy, worker_uid
 from .quiet import Quiet, freeze_refused
 from .runner import Worker, WorkerSpec, job_gpu, visible_gpus
 from .zygote import Zygote
@@ -150,12 +149,7 @@ class LocalWorker(FramedWorker):
     # ------------------------------------------------------------ lifecycle --
 
     def cpu_seconds(self) -> float | None:
-        """The CPU time of every process of the worker: its cgroup's, else (rootless) its PID
-        namespace's as ``/proc`` shows it; None (limits count wall time) for neither."""
-        if self.cgroup is not None:
-            return self.cgroup.cpu_seconds()
-        pidns = self.pidns
-        return namespace_cpu_seconds(pidns) if pidns is not None else None
+        return self.cgroup.cpu_seconds() if self.cgroup is not None else None
 
     def freeze(self) -> None:
         """Stop every process and thread of this worker (so nothing it started can disturb a

@@ -442,6 +442,41 @@ def test_cpu_time_is_limited_from_when_the_students_code_starts(tmp_path: Path) 
     run.close()
 
 
+def test_cpu_time_hidden_from_proc_still_counts_toward_the_limit(tmp_path: Path) -> None:
+    """From an attack (by someone who never read these tests) on a rootless limit counted from
+    /proc (this stop, reverted): a worker that made itself not dumpable (its PID-namespace link
+    unreadable to the grader), or burned in children reaped by nobody (SIGCHLD ignored: their
+    CPU time is folded into no one's), showed no CPU time at all, and 45 s of CPU passed a
+    30 s limit. A limit is counted where nothing can hide from it (a cgroup as root, wall time
+    rootless): 12 s of CPU in hidden children never passes a 4 s limit."""
+    run = make_run(tmp_path, """
+        import ctypes, os, signal, time
+        ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0
+        signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children reaped by the kernel, their time by no one
+        def hidden():
+            kids = []
+            for _ in range(2):
+                pid = os.fork()
+                if pid == 0:
+                    end = time.process_time() + 6.0
+                    while time.process_time() < end:
+                        pass
+                    os._exit(0)
+                kids.append(pid)
+            for pid in kids:
+                while True:
+                    try:
+                        os.kill(pid, 0)
+                    except ProcessLookupError:
+                        break
+                    time.sleep(0.05)
+            return 1
+    """, budget=4.0)
+    with pytest.raises(WorkerTimeout):
+        run.call("call", name="hidden")
+    run.close()
+
+
 def test_a_test_s_calls_that_sleep_are_bounded_in_wall_time_together(tmp_path: Path) -> None:
     """Limits count CPU time, so a call that sleeps is charged nothing and runs to its wall
     backstop; without a bound on the test as a whole, a test of many calls (a timing check's
