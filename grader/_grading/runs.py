@@ -107,15 +107,17 @@ class ProblemRun:
         total when that, not the test's own timeout, is what limits this test."""
         self.budget, self.used, self.walled, self._whole = budget, 0.0, 0.0, whole
 
-    def spent(self) -> tuple[float, float]:
-        """What the current test's calls have been charged so far (its time, its wall time): for ``refund``."""
-        return self.used, self.walled
+    def spent(self) -> float:
+        """The student time the current test's calls have been charged so far: for ``refund``."""
+        return self.used
 
-    def refund(self, spent: tuple[float, float]) -> None:
-        """Charge the current test no more than it had been at ``spent``: for calls whose work
-        another student spoiled (a timing check's attempt that another job's worker broke,
-        timed again from the start)."""
-        self.used, self.walled = min(self.used, spent[0]), min(self.walled, spent[1])
+    def refund(self, spent: float) -> None:
+        """Charge the student's limit no more than it had been at ``spent``: for calls whose
+        work another student spoiled (a timing check's attempt that another job's worker
+        broke, timed again from the start). Their wall time still counts toward the test's
+        wall-clock bound (``_wall_left``): refunded too, two students working together (a slow
+        one, a spoiler beside it) held a batch twice that bound (found by attack)."""
+        self.used = min(self.used, spent)
 
     def _wall_left(self) -> float:
         """Wall-clock seconds the current test's calls may still take, whatever their CPU

@@ -106,7 +106,18 @@ def test_a_timing_attack_wins_nothing(graded: dict[str, dict], case: dict) -> No
         assert not grader_failed, f"{case['id']}: no verdict on {grader_failed}\n{_detail(result)}"
         return
     assert scores == case["scores"], f"{case['id']}: {case['what']}\n{_detail(result)}"
-    assert outcomes == case["outcomes"], f"{case['id']}\n{_detail(result)}"
+    assert outcomes == {t: _as_timed(t, want, outcomes.get(t)) for t, want in case["outcomes"].items()}, \
+        f"{case['id']}\n{_detail(result)}"
+
+
+def _as_timed(test: str, want: str, got: str | None) -> str:
+    """The outcome ``want`` as this run may give it: an 8x-slow network's timing check that
+    ran out of the test's time before its first round ended is a timeout, not "slower": 0
+    points either way (the scores are compared exactly). Rootless, limits count wall time (a
+    count from /proc could be hidden from: see tests/security/test_sandbox.py), and on a
+    loaded CI machine (load 30 on 2 cores, slow_baseline's own 20 burner threads beside it)
+    the warm-up and a round of 5 batches took more than the 60 s of test_not_slower."""
+    return got if test == "test_not_slower" and want == "failed" and got == "timeout" else want
 
 
 def test_honest_neighbours_keep_full_marks(graded: dict[str, dict]) -> None:

@@ -108,3 +108,5 @@ def test_an_attempt_another_job_spoiled_costs_the_student_nothing(runner: InProc
         baseline.close()
     assert spoiled, "the attempt was never spoiled: this test would show nothing"
     assert not got.out_of_time and len(got.candidate) == 20 and got.ratio > 1.5
+    # the limit is given back, the wall time is not: the bound on how long a test holds the batch stands
+    assert candidate.walled >= spoiled[0] + candidate.used - 0.01
