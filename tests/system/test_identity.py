@@ -352,8 +352,8 @@ def test_report_writes_one_row_per_lms_identity(tmp_path: Path) -> None:
         _stored(out, sub, 20 if "101" in sub.student else 5, when="2026-11-08T10:00:00+00:00")
     assert len(list(out.glob("*/result.json"))) == 3
     report(out)
-    plain = list(csv.reader((out / "gradebook.csv").read_text().splitlines()))[1:]
-    assert sorted((r[0], float(r[-2])) for r in plain) == [("Alex_Kim_102", 5.0), ("Alexander_Kim_101", 20.0)]
+    plain = list(csv.DictReader((out / "gradebook.csv").read_text().splitlines()))
+    assert sorted((r["student"], float(r["score"])) for r in plain) == [("Alex_Kim_102", 5.0), ("Alexander_Kim_101", 20.0)]
 
 
 def test_an_email_canvas_must_match_is_written_as_it_is(tmp_path: Path) -> None:
