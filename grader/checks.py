@@ -772,8 +772,7 @@ def speed_ratio(
                 return _timed(_run(candidate), _run(baseline), fn, inputs, check, baseline_fn, values, baseline_values, units,
                               baseline_units, rounds, repeat, give_up, limit, threads)
         except FreezeBroken:  # another job's worker ran meanwhile (it is stopped for good now): time again,
-            # at no cost to this student: on a loaded CI machine two spoiled attempts of a slow (8x) network
-            # used up the test's wall time, and the third was told "not run" instead of "slower", no figures
+            # at no cost to this student's limit (its wall time still counts toward the test's bound: ``refund``)
             _run(candidate).refund(spent)
             if attempt == 2:
                 raise
