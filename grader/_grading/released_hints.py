@@ -150,8 +150,8 @@ def read(course_root: Path, assignment: str) -> list[Known]:
     if not where.is_file():
         return []
     try:
-        if where.stat().st_size > MAX_BYTES:
-            raise ValueError(f"{where.stat().st_size} bytes, more than a release writes ({MAX_BYTES})")
+        if (size := where.stat().st_size) > MAX_BYTES:
+            raise ValueError(f"{size} bytes, more than a release writes ({MAX_BYTES})")
         return loads(where.read_text(encoding="utf-8"), assignment)
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, RuntimeError, ArithmeticError, RecursionError) as exc:
         log.info("no hints in this self-check: %s could not be read (%s: %s)", where, type(exc).__name__, exc)

@@ -28,8 +28,11 @@ class SimilarityRun:
     page: Path
 
 
+ClassRead = tuple[dict[str, dict[str, str]], dict[str, str], list[str]]  # read_class's: sources, templates, notes
+
+
 def read_class(assignment: str, submissions_dir: Path, *, course: Course | None = None,
-               layout: str = "auto") -> tuple[dict[str, dict[str, str]], dict[str, str], list[str]]:
+               layout: str = "auto") -> ClassRead:
     """Each student's code per file (student -> file -> code), the template's code per file,
     and notes on what could not be read. A group's upload counts once (its leader's)."""
     from .._notebooks.module import convert, template_names
@@ -72,7 +75,7 @@ def read_class(assignment: str, submissions_dir: Path, *, course: Course | None 
 
 def similarity(assignment: str, submissions_dir: Path, out_dir: Path, *, course: Course | None = None,
                layout: str = "auto", floor: float = FLOOR, pages: int = PAGES,
-               read: tuple[dict[str, dict[str, str]], dict[str, str], list[str]] | None = None) -> SimilarityRun:
+               read: ClassRead | None = None) -> SimilarityRun:
     """Score every pair of the class and write similarity.json, similarity.html and the
     side-by-side pages of the ``pages`` highest pairs into ``out_dir``. ``read``: what
     ``read_class`` gave for this class already (it is not read again)."""
