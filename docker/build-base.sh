@@ -172,8 +172,8 @@ in_root() {  # in_root CMD...: in the chroot, a clean environment
 phase "debootstrap $SUITE"
 if ! command -v debootstrap >/dev/null; then
     log "installing debootstrap (apt-get)"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends debootstrap ||
-        { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends debootstrap; }
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends debootstrap ||
+        { apt-get -o DPkg::Lock::Timeout=600 update -q && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends debootstrap; }
 fi
 [[ -f $KEYRING ]] || die "no $KEYRING (apt-get install debian-archive-keyring)"
 mkdir -p "$DEBOOTSTRAP_CACHE"

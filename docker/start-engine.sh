@@ -14,8 +14,8 @@ fi
 if ! command -v dockerd >/dev/null; then
     echo "start-engine: installing Debian's docker.io"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq docker.io >/dev/null
+    apt-get -o DPkg::Lock::Timeout=600 update -qq
+    apt-get -o DPkg::Lock::Timeout=600 install -y -qq docker.io >/dev/null
 fi
 echo "start-engine: starting dockerd (log: /var/log/dockerd.log)"
 setsid nohup dockerd >/var/log/dockerd.log 2>&1 < /dev/null &
