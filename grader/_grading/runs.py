@@ -69,6 +69,31 @@ class Called:
         return input_changes(sent, {"memory": by_name(memory), "held": by_name(held), "moved": moved}, tol)
 
 
+@dataclass(frozen=True)
+class Cap:
+    """A bound on student time that several tests share, when it, not a test's own timeout,
+    limits a test: what the feedback says of it while some is left (``note``) and once it
+    is spent (``spent``, after "Not run: ")."""
+
+    note: str
+    spent: str
+
+    @staticmethod
+    def submission(seconds: float) -> "Cap":
+        """All tests of one submission together (``Limits.submission_seconds``)."""
+        return Cap(f"All tests of a submission together may use {seconds:.3g} s of your code's time.",
+                   f"your code had already used all {seconds:.3g} s that the tests of a submission may use together.")
+
+    @staticmethod
+    def after_timeout(test: str, seconds: float) -> "Cap":
+        """A problem's tests after one of them ran out of time (issue 29: code that loops
+        forever costs about two limits per problem, not one per test)."""
+        return Cap(f"Your code ran out of time in {test}, so this problem's later tests together may use one more "
+                   f"test's limit ({seconds:.3g} s) of your code's time.",
+                   f"your code ran out of time in {test}, and this problem's later tests together may use one more "
+                   f"test's limit ({seconds:.3g} s): your code has used it all.")
+
+
 class ProblemRun:
     def __init__(
         self,
@@ -93,7 +118,8 @@ class ProblemRun:
         self.used = 0.0
         self.walled = 0.0  # wall-clock seconds the current test's calls took (``_wall_left``)
         self.compute = 0.0  # seconds the worker spent in calls (the student's code and the driver), all tests
-        self._whole: float | None = None
+        self._cap: Cap | None = None
+        self.ran_out = False  # a call of the current test was stopped at a limit (CPU or wall time)
 
     def inherit_import_failure(self, other: "ProblemRun") -> None:
         """Fail to import as ``other`` did (the same file: the hidden tests' worker is not made
@@ -102,10 +128,10 @@ class ProblemRun:
 
     # --------------------------------------------------------------- budget --
 
-    def start_test(self, budget: float, whole: float | None = None) -> None:
-        """Allow ``budget`` seconds of student time from now; ``whole`` is the submission's
-        total when that, not the test's own timeout, is what limits this test."""
-        self.budget, self.used, self.walled, self._whole = budget, 0.0, 0.0, whole
+    def start_test(self, budget: float, cap: "Cap | None" = None) -> None:
+        """Allow ``budget`` seconds of student time from now; ``cap`` says why, when a bound
+        shared by several tests (``Cap``), not the test's own timeout, is what limits this test."""
+        self.budget, self.used, self.walled, self._cap, self.ran_out = budget, 0.0, 0.0, cap, False
 
     def spent(self) -> float:
         """The student time the current test's calls have been charged so far: for ``refund``."""
@@ -128,17 +154,16 @@ class ProblemRun:
         return wall_backstop(self.budget) - self.walled
 
     def _whole_note(self) -> str:
-        if self._whole is None:
+        if self._cap is None:
             return ""
-        return (f" All tests of a submission together may use {self._whole:.3g} s of your code's time, "
-                f"and only {max(self.budget, 0):.3g} s of it were left for this test.")
+        return f" {self._cap.note} Only {max(self.budget, 0):.3g} s of it were left for this test."
 
     def _left(self) -> float:
         left = self.budget - self.used
         if left <= 0.01:  # (what is left of a CPU-time budget can be a few microseconds: that is spent)
-            if self._whole is not None and self.budget <= 0.01:
-                raise WorkerTimeout(f"Not run: your code had already used all {self._whole:.3g} s that the tests "
-                                    "of a submission may use together.")
+            self.ran_out = True
+            if self._cap is not None and self.budget <= 0.01:
+                raise WorkerTimeout(f"Not run: {self._cap.spent}")
             raise WorkerTimeout(f"Your code used up this test's {self.budget:.3g} s, so it was stopped.{self._whole_note()}")
         return left
 
@@ -155,6 +180,7 @@ class ProblemRun:
             # each timing check, holds the batch on top of the test's own allowance.
             wall = self._wall_left()
             if wall <= 0.01:
+                self.ran_out = True
                 raise WorkerTimeout(self._walled_out())
             with self.runner.request():  # (a wait for another job's timing check is not this test's time)
                 started = time.monotonic()
@@ -220,10 +246,12 @@ class ProblemRun:
     def _timed_request(self, header: dict[str, Any], values: dict[str, Any] | None, timeout: float | None) -> dict[str, Any]:
         worker = self._ready()
         wall: float | None = None
+        explicit = timeout
         if timeout is None:  # the student's own budget (an explicit timeout is the grader's, for a baseline)
             timeout = self._left()
             wall = self._wall_left()
             if wall <= 0.01:
+                self.ran_out = True
                 raise WorkerTimeout(self._walled_out())
         started = time.monotonic()
         reply: dict[str, Any] | None = None
@@ -231,6 +259,7 @@ class ProblemRun:
             reply = worker.request(header, values, timeout, wall)
         except WorkerTimeout as exc:
             self._worker = None  # dead: the next call gets a fresh worker
+            self.ran_out = self.ran_out or explicit is None  # (a baseline's timeout is the grader's, not the student's)
             walled = ""
             if wall is not None and time.monotonic() - started >= wall - 0.1:
                 walled = (f" All of a test's calls together may take {self._wall_left() + self.walled:.3g} s of wall "
