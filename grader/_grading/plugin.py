@@ -53,7 +53,7 @@ from .._course.intake import Submission, identity
 from .._course.models import NotebookCell, ProblemResult, ProblemSpec, Result, TestResult, TestSpec
 from .._notebooks.module import NotebookModule
 from .diagnosis import Known, Log, diagnose
-from .runs import Cap, ProblemRun
+from .runs import Cap, ProblemRun, RanOut
 from .._sandbox.runner import Limits, Runner, WorkerSpec
 
 log = logging.getLogger(__name__)
@@ -142,8 +142,8 @@ class GraderPlugin:
         self.records: dict[str, list[TestResult]] = {s.student: [] for s in plan.submissions}
         self.started: dict[str, float] = {}
         self.spent: dict[str, float] = {}  # student time used so far, per student
-        # (student, problem id) -> the student time its later tests may still share, and why, once its code ran out of time in one
-        self.after_timeout: dict[tuple[str, str], tuple[float, Cap]] = {}
+        # (student, problem id) -> the calls of its code that ran out of time (RanOut), for its visible and hidden tests
+        self.ran_out: dict[tuple[str, str], dict[str, RanOut]] = {}
         # (student, problem) -> a notebook's module, the worker's files, or why it cannot be read
         self.notebooks: dict[tuple[str, str], tuple[NotebookModule | None, dict[str, Path], str | None]] = {}
         self.scratch: list[Path] = []  # where notebooks' modules are written (hidden from every worker)
@@ -276,7 +276,8 @@ class GraderPlugin:
                 submission=None if student == BASELINE else student,
             )
             run = self.runs[key] = ProblemRun(self.plan.runner, spec, import_timeout=problem.import_timeout, missing=missing,
-                                              notebook=notebook, by_hand=problem.by_hand)
+                                              notebook=notebook, by_hand=problem.by_hand,
+                                              ran_out=self.ran_out.setdefault((student, problem.id), {}))
             shown = self.runs.get((student, problem.id, False))
             if hidden and shown is not None:  # an import that failed (or hung) for the visible tests is not tried again
                 run.inherit_import_failure(shown)
@@ -320,23 +321,11 @@ class GraderPlugin:
         left = self.plan.limits.submission_seconds - self.spent.get(student, 0.0)
         if left < budget:
             budget, cap = left, Cap.submission(self.plan.limits.submission_seconds)
-        # Once the student's code has run out of time in a test of this problem, the problem's
-        # later tests share one more limit (its tests' largest) instead of each waiting out its
-        # own: code that loops forever costs about two limits per problem, not one per test.
-        # Code that finishes every call within its limits never meets this.
-        shared = self.after_timeout.get((student, problem.id))
-        if shared is not None and shared[0] <= budget:
-            budget, cap = shared[0], shared[1]
         run.start_test(max(budget, 0.0), cap)
+        run.test_label = test.name if test.visibility == "visible" else "a hidden test"  # (its name is not the student's to read)
         observe(self.plan.observing)
         yield run
         self.spent[student] = self.spent.get(student, 0.0) + run.used
-        if shared is not None:
-            self.after_timeout[(student, problem.id)] = (max(shared[0] - run.used, 0.0), shared[1])
-        elif run.ran_out:
-            allowance = max(t.timeout for t in problem.tests)
-            named = test.name if test.visibility == "visible" else "a hidden test of this problem"  # (its name is not the student's to read)
-            self.after_timeout[(student, problem.id)] = (allowance, Cap.after_timeout(named, allowance))
         request.node.stash[_STUDENT_TIME] = run.used  # the test's time is the student's code's, not the worker's start
 
     @pytest.fixture

@@ -70,6 +70,19 @@ class Called:
 
 
 @dataclass(frozen=True)
+class RanOut:
+    """A call of the student's code that ran out of time: with no more time than it had
+    (``timeout`` of student time, ``wall`` of wall-clock time), the same call (the same
+    function, the same inputs) is not run again: it would run out again, and a submission
+    that loops forever would cost one limit per test that makes it (issue 29, point 4)."""
+
+    timeout: float
+    wall: float | None
+    test: str  # where it ran out, as the student may read it
+    said: str  # what that test was told
+
+
+@dataclass(frozen=True)
 class Cap:
     """A bound on student time that several tests share, when it, not a test's own timeout,
     limits a test: what the feedback says of it while some is left (``note``) and once it
@@ -84,15 +97,6 @@ class Cap:
         return Cap(f"All tests of a submission together may use {seconds:.3g} s of your code's time.",
                    f"your code had already used all {seconds:.3g} s that the tests of a submission may use together.")
 
-    @staticmethod
-    def after_timeout(test: str, seconds: float) -> "Cap":
-        """A problem's tests after one of them ran out of time (issue 29: code that loops
-        forever costs about two limits per problem, not one per test)."""
-        return Cap(f"Your code ran out of time in {test}, so this problem's later tests together may use one more "
-                   f"test's limit ({seconds:.3g} s) of your code's time.",
-                   f"your code ran out of time in {test}, and this problem's later tests together may use one more "
-                   f"test's limit ({seconds:.3g} s): your code has used it all.")
-
 
 class ProblemRun:
     def __init__(
@@ -104,6 +108,7 @@ class ProblemRun:
         missing: str | None = None,
         notebook: NotebookModule | None = None,
         by_hand: ByHand | None = None,
+        ran_out: dict[str, RanOut] | None = None,
     ) -> None:
         self.runner = runner
         self.by_hand = by_hand  # the problem's by-hand rule ([problems.by_hand]), read by checks.without
@@ -119,7 +124,10 @@ class ProblemRun:
         self.walled = 0.0  # wall-clock seconds the current test's calls took (``_wall_left``)
         self.compute = 0.0  # seconds the worker spent in calls (the student's code and the driver), all tests
         self._cap: Cap | None = None
-        self.ran_out = False  # a call of the current test was stopped at a limit (CPU or wall time)
+        self.test_label = "an earlier test"  # the current test, as the student may read it (set per test)
+        # calls that ran out of time, by what they asked (``_asked``): shared with the problem's
+        # other runs of this student (its hidden tests' worker)
+        self.ran_out: dict[str, RanOut] = {} if ran_out is None else ran_out
 
     def inherit_import_failure(self, other: "ProblemRun") -> None:
         """Fail to import as ``other`` did (the same file: the hidden tests' worker is not made
@@ -131,7 +139,7 @@ class ProblemRun:
     def start_test(self, budget: float, cap: "Cap | None" = None) -> None:
         """Allow ``budget`` seconds of student time from now; ``cap`` says why, when a bound
         shared by several tests (``Cap``), not the test's own timeout, is what limits this test."""
-        self.budget, self.used, self.walled, self._cap, self.ran_out = budget, 0.0, 0.0, cap, False
+        self.budget, self.used, self.walled, self._cap = budget, 0.0, 0.0, cap
 
     def spent(self) -> float:
         """The student time the current test's calls have been charged so far: for ``refund``."""
@@ -161,7 +169,6 @@ class ProblemRun:
     def _left(self) -> float:
         left = self.budget - self.used
         if left <= 0.01:  # (what is left of a CPU-time budget can be a few microseconds: that is spent)
-            self.ran_out = True
             if self._cap is not None and self.budget <= 0.01:
                 raise WorkerTimeout(f"Not run: {self._cap.spent}")
             raise WorkerTimeout(f"Your code used up this test's {self.budget:.3g} s, so it was stopped.{self._whole_note()}")
@@ -180,7 +187,6 @@ class ProblemRun:
             # each timing check, holds the batch on top of the test's own allowance.
             wall = self._wall_left()
             if wall <= 0.01:
-                self.ran_out = True
                 raise WorkerTimeout(self._walled_out())
             with self.runner.request():  # (a wait for another job's timing check is not this test's time)
                 started = time.monotonic()
@@ -251,20 +257,28 @@ class ProblemRun:
             timeout = self._left()
             wall = self._wall_left()
             if wall <= 0.01:
-                self.ran_out = True
                 raise WorkerTimeout(self._walled_out())
+        # (what a call asked is hashed only once one has run out: most submissions never pay for it)
+        asked = _asked(header, values) if explicit is None and self.ran_out else ""
+        before = self.ran_out.get(asked) if asked else None
+        if before is not None and timeout <= before.timeout + 0.01 and (before.wall is None or (wall is not None and wall <= before.wall + 0.01)):
+            raise WorkerTimeout(f"Not run again: the same call, on the same inputs, ran out of time in {before.test} "
+                                f"with {before.timeout:.3g} s ({before.said.rstrip('.')}), and this test has no more "
+                                f"time for it ({timeout:.3g} s).")
         started = time.monotonic()
         reply: dict[str, Any] | None = None
         try:
             reply = worker.request(header, values, timeout, wall)
         except WorkerTimeout as exc:
             self._worker = None  # dead: the next call gets a fresh worker
-            self.ran_out = self.ran_out or explicit is None  # (a baseline's timeout is the grader's, not the student's)
             walled = ""
             if wall is not None and time.monotonic() - started >= wall - 0.1:
                 walled = (f" All of a test's calls together may take {self._wall_left() + self.walled:.3g} s of wall "
                           f"time, computing or not ({WALL_BACKSTOP:g} times the test's limit, at least the limit and 30 s).")
-            raise WorkerTimeout(f"{exc}{walled}{self._whole_note()}") from None
+            said = f"{exc}{walled}{self._whole_note()}"
+            if explicit is None:  # (a baseline's timeout is the grader's own)
+                self.ran_out[asked or _asked(header, values)] = RanOut(timeout, wall, self.test_label, str(exc))
+            raise WorkerTimeout(said) from None
         except WorkerCrashed:
             self._worker = None
             raise
@@ -429,6 +443,13 @@ def _sentence(context: str) -> str:
     (``heavy_ball``, ``Net2``, ``nu(x, beta)``) is left as it is written."""
     first = context.split(" ", 1)[0]
     return context[0].upper() + context[1:] if first.isalpha() and first.islower() else context
+
+
+def _asked(header: dict[str, Any], values: dict[str, Any] | None) -> str:
+    """What a request asks of the student's code: its operation and function, and its inputs."""
+    import json
+
+    return json.dumps(header, sort_keys=True, default=repr) + _digest(values or {})
 
 
 def _digest(values: dict[str, Any]) -> str:

@@ -1,6 +1,8 @@
-"""Once a student's code runs out of time in a test, the problem's later tests share one more
-test's limit (issue 29, point 4): code that loops forever costs about two limits per problem,
-not one per test, and code that is slow in one test only still passes the others."""
+"""A call that ran out of time is not run again with no more time (issue 29, point 4): the
+same function on the same inputs, in a later test of the same problem (its hidden tests
+too), is a timeout at once, saying where it ran out; with more time it runs again; other
+calls run as ever. A submission that loops forever on the inputs several tests share costs
+one limit for them, not one per test, and no verdict of code that finishes changes."""
 
 from __future__ import annotations
 
@@ -13,41 +15,48 @@ from grader._grading.api import run_plan
 from grader._grading.plugin import Plan
 from grader._sandbox.inprocess import InProcessRunner
 
-LIMIT = 1.0
-TESTS = ["test_one", "test_two", "test_three", "test_four"]
-
-CHECKS = '''
-from grader.checks import that
-from grader.fixtures import Submission
-
-def answer_is(submission: Submission, k: int) -> None:
-    got = submission.function("answer", context=f"answer({k})")(k)
-    that(got == k, f"answer({k}) should be {k}, got {got!r}")
-''' + "".join(f'''
-def {name}(submission: Submission) -> None:
-    answer_is(submission, {k})
-''' for k, name in enumerate(TESTS, start=1))
+# test name: (the k it calls answer with, its limit in seconds, its visibility)
+TESTS = {
+    "test_one": (1, 1.0, "visible"),
+    "test_two": (1, 1.0, "visible"),  # the same call as test_one's, the same time
+    "test_three": (3, 1.0, "visible"),  # another call
+    "test_four": (1, 3.0, "hidden"),  # test_one's call with more time: run again
+    "test_five": (1, 1.0, "hidden"),  # test_one's call, the same time, in the hidden tests' worker
+}
 
 STUDENTS = {
     "right": "def answer(k):\n    return k\n",
-    # a hang in the first test only: the later tests are fast and pass within the shared limit
-    "slow_once": "import time\n\ndef answer(k):\n    if k == 1:\n        time.sleep(600)\n    return k\n",
+    # 2 s on answer(1), more than 1 s but less than 3 s: a timeout where it has 1 s, right where it has 3
+    "slow_on_one": "import time\n\ndef answer(k):\n    if k == 1:\n        time.sleep(2)\n    return k\n",
     "forever": "import time\n\ndef answer(k):\n    time.sleep(600)\n    return k\n",
 }
 
 
+def _checks(visibility: str) -> str:
+    text = "from grader.checks import that\nfrom grader.fixtures import Submission\n"
+    for name, (k, _, shown) in TESTS.items():
+        if shown == visibility:
+            text += f'''
+
+def {name}(submission: Submission) -> None:
+    got = submission.function("answer", context="answer({k})")({k})
+    that(got == {k}, f"answer({k}) should be {k}, got {{got!r}}")
+'''
+    return text
+
+
 def _course(root: Path) -> Course:
-    root.mkdir(parents=True)
-    (root / "course.toml").write_text('title = "Timeouts"\n')
     rubric = root / "rubrics" / "hw"
-    rubric.mkdir(parents=True)
+    (rubric / "hidden").mkdir(parents=True)
+    (root / "course.toml").write_text('title = "Timeouts"\n')
     tests = "".join(f'''
 [[problems.tests]]
 name = "{name}"
 title = "answer({k}) is {k}"
 points = 1
-timeout = {LIMIT}
-''' for k, name in enumerate(TESTS, start=1))
+timeout = {limit}
+visibility = "{shown}"
+''' for name, (k, limit, shown) in TESTS.items())
     (rubric / "rubric.toml").write_text(textwrap.dedent(f'''\
         assignment = "hw"
         title = "Homework"
@@ -58,16 +67,16 @@ timeout = {LIMIT}
         file = "wait.py"
         points = {len(TESTS)}
         ''') + tests)
-    (rubric / "test_wait.py").write_text(CHECKS)
+    (rubric / "test_wait.py").write_text(_checks("visible"))
+    (rubric / "hidden" / "test_wait.py").write_text(_checks("hidden"))
     for part, text in (("reference", STUDENTS["right"]), ("student_template", "def answer(k):\n    raise NotImplementedError\n")):
         (root / part / "hw").mkdir(parents=True)
         (root / part / "hw" / "wait.py").write_text(text)
     return Course.locate(root)
 
 
-def test_a_problem_that_timed_out_shares_one_more_limit_among_its_later_tests(tmp_path: Path) -> None:
-    course = _course(tmp_path / "course")
-    a = course.assignment("hw")
+def test_a_call_that_ran_out_of_time_is_not_run_again_without_more_time(tmp_path: Path) -> None:
+    a = _course(tmp_path / "course").assignment("hw")
     subs = []
     for student, text in STUDENTS.items():
         (tmp_path / "class" / student).mkdir(parents=True)
@@ -78,17 +87,23 @@ def test_a_problem_that_timed_out_shares_one_more_limit_among_its_later_tests(tm
         results = {r.student: r for r in run_plan(Plan(assignment=a, submissions=subs, runner=runner, seed=1))}
     finally:
         runner.close()
-    outcomes = {s: {t.test: (t.outcome, t.output) for t in r.tests} for s, r in results.items()}
+    said = {s: {t.test: (t.outcome, t.output) for t in r.tests} for s, r in results.items()}
+    outcomes = {s: {t: o for t, (o, _) in tests.items()} for s, tests in said.items()}
 
-    assert {t: o for t, (o, _) in outcomes["right"].items()} == dict.fromkeys(TESTS, "passed")
-    # slow in one test only: that test is a timeout, the others pass (one more limit is plenty for them)
-    assert {t: o for t, (o, _) in outcomes["slow_once"].items()} == {**dict.fromkeys(TESTS, "passed"), "test_one": "timeout"}
-    forever = outcomes["forever"]
-    assert {t: o for t, (o, _) in forever.items()} == dict.fromkeys(TESTS, "timeout"), forever
-    assert "test_one" in forever["test_two"][1] and "one more test's limit" in forever["test_two"][1], forever["test_two"]
-    for name in ("test_three", "test_four"):  # nothing left: not run at all, and the message says why
-        assert forever[name][1].startswith("Not run: your code ran out of time in test_one"), forever[name]
-    assert results["forever"].score == 0 and results["slow_once"].score == len(TESTS) - 1
-    # forever's four tests used two limits of its code's time (test_one's, then the shared one), not four
-    used = sum(t.duration for t in results["forever"].tests)
-    assert 2 * LIMIT - 0.1 <= used <= 2 * LIMIT + 0.5, [(t.test, t.duration) for t in results["forever"].tests]
+    assert outcomes["right"] == dict.fromkeys(TESTS, "passed")
+    # the same verdicts as when every test waits its own limit out
+    assert outcomes["slow_on_one"] == {"test_one": "timeout", "test_two": "timeout", "test_three": "passed",
+                                       "test_four": "passed", "test_five": "timeout"}
+    assert outcomes["forever"] == dict.fromkeys(TESTS, "timeout")
+    # where it ran out last, with the most time: a hidden test is not named
+    for student, name, where in (("slow_on_one", "test_two", "test_one with 1 s"), ("slow_on_one", "test_five", "test_one with 1 s"),
+                                 ("forever", "test_two", "test_one with 1 s"), ("forever", "test_five", "a hidden test with 3 s")):
+        text = said[student][name][1]
+        assert text.startswith(f"answer(1): Not run again: the same call, on the same inputs, ran out of time in {where} "), text
+        assert "did not finish within" in text and "this test has no more time for it (1 s)" in text, text
+    assert "Not run again" not in said["forever"]["test_four"][1]  # more time: it ran again
+    assert "Not run again" not in said["forever"]["test_three"][1]  # another call
+    # forever's code ran 1 + 1 + 3 s (test_one, test_three, test_four), not 1 s more for each of test_two and test_five
+    used = {t.test: t.duration for t in results["forever"].tests}
+    assert used["test_two"] < 0.5 and used["test_five"] < 0.5, used
+    assert 4.9 <= sum(used.values()) <= 6.0, used
