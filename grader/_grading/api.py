@@ -6,6 +6,7 @@ split by verb, each would reach into the others for them."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import io
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any, Callable, Literal, cast
+from typing import Any, Callable, Iterator, Literal, cast
 
 import pytest
 
@@ -80,7 +81,8 @@ def run_plan(plan: Plan) -> list[Result]:
     ]  # fmt: skip
     plugin = GraderPlugin(plan)
     try:
-        code = pytest.main(args, plugins=[plugin])
+        with _own_options():
+            code = pytest.main(args, plugins=[plugin])
     finally:
         _forget_rubric_modules(a.rubric_dir)
     if plan.config_error:
@@ -88,6 +90,19 @@ def run_plan(plan: Plan) -> list[Result]:
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         raise ConfigError(f"grading {a.id} stopped: pytest exited with {code!r}")
     return plan.results
+
+
+@contextlib.contextmanager
+def _own_options() -> Iterator[None]:
+    """The grading session without the options and plugins pytest takes from the environment
+    (``PYTEST_ADDOPTS``, ``PYTEST_PLUGINS``): a CI's ``-x``, ``--collect-only`` or ``-n auto``,
+    meant for its own tests, stopped or emptied the grading of a class (every job wrote its
+    ``--junitxml`` over the CI's own, too)."""
+    saved = {name: os.environ.pop(name) for name in ("PYTEST_ADDOPTS", "PYTEST_PLUGINS") if name in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
 
 
 def _forget_rubric_modules(rubric_dir: Path) -> None:

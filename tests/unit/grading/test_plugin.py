@@ -146,3 +146,24 @@ def test_each_job_of_a_parallel_batch_gets_one_gpu_of_its_own(monkeypatch: Any) 
         assert default_jobs(batch, "cuda") == (os.cpu_count() or 1)
     finally:
         batch.close()
+
+
+def test_pytest_options_in_the_environment_do_not_change_a_grading(tmp_path: Path, monkeypatch: Any) -> None:
+    """PYTEST_ADDOPTS and PYTEST_PLUGINS are a CI's settings for its own tests: a grading
+    session takes none of them (``--collect-only`` graded nothing; ``-x`` stopped at the first
+    failure; ``--junitxml`` wrote over the CI's report), and leaves them as they were."""
+    from grader._grading.api import check
+
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    shutil.copyfile(ROOT / "reference" / "mfdnn-hw5" / "momentum.py", folder / "momentum.py")
+    report = tmp_path / "ci-report.xml"
+    options = f"-x --collect-only --junitxml={report}"
+    monkeypatch.setenv("PYTEST_ADDOPTS", options)
+    monkeypatch.setenv("PYTEST_PLUGINS", "no_such_plugin_of_the_ci")
+    result = check("mfdnn-hw5", folder, course=Course.locate(ROOT), seed=1, problems={"momentum"}, runner=InProcessRunner())
+    assert result.score == result.max_score > 0 and all(t.outcome == "passed" for t in result.tests), result.tests
+    assert not report.exists()
+    import os
+
+    assert os.environ["PYTEST_ADDOPTS"] == options and os.environ["PYTEST_PLUGINS"] == "no_such_plugin_of_the_ci"
