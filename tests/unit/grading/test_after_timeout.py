@@ -105,5 +105,5 @@ def test_a_call_that_ran_out_of_time_is_not_run_again_without_more_time(tmp_path
     assert "Not run again" not in said["forever"]["test_three"][1]  # another call
     # forever's code ran 1 + 1 + 3 s (test_one, test_three, test_four), not 1 s more for each of test_two and test_five
     used = {t.test: t.duration for t in results["forever"].tests}
-    assert used["test_two"] < 0.5 and used["test_five"] < 0.5, used
-    assert 4.9 <= sum(used.values()) <= 6.0, used
+    assert used["test_two"] == used["test_five"] == 0, used  # not run: none of its code's time
+    assert 4.9 <= sum(used.values()) < 6.9, used  # (what a loaded machine adds to the three that ran out; 7 had they run)
