@@ -188,6 +188,12 @@ class ProblemRun:
             wall = self._wall_left()
             if wall <= 0.01:
                 raise WorkerTimeout(self._walled_out())
+            before = self.ran_out.get(_IMPORT)
+            if before is not None and before.wall is not None and wall <= before.wall + 0.01:
+                # (else an import that never ends costs every test its wall-clock bound: found by attack)
+                raise WorkerTimeout(f"Not run again: importing {self.spec.module}.py had not finished after "
+                                    f"{before.wall:.3g} s of wall-clock time in {before.test}, and this test has no more "
+                                    f"time for it ({wall:.3g} s).")
             with self.runner.request():  # (a wait for another job's timing check is not this test's time)
                 started = time.monotonic()
                 try:
@@ -214,10 +220,11 @@ class ProblemRun:
             worker.close()
             own = wall_backstop(self.import_timeout)  # the import's own backstop
             if wall is not None and wall < own and time.monotonic() - started >= wall - 0.1:  # the test's wall time ran out, not the import's
-                raise WorkerTimeout(
-                    f"Your code did not finish: a fresh worker was still importing {self.spec.module}.py when this "
-                    f"test's calls had taken all the wall-clock time a test may take ({self._wall_left() + self.walled:.3g} s, "
-                    "computing or not), so it was stopped.") from None
+                stopped = (f"Your code did not finish: a fresh worker was still importing {self.spec.module}.py when this "
+                           f"test's calls had taken all the wall-clock time a test may take ({self._wall_left() + self.walled:.3g} s, "
+                           "computing or not), so it was stopped.")
+                self.ran_out[_IMPORT] = RanOut(0.0, wall, self.test_label, stopped)
+                raise WorkerTimeout(stopped) from None
             if self.notebook is not None:
                 self._import_failure = WorkerTimeout(self.notebook.import_timeout(said, self.import_timeout))
                 raise self._import_failure from None
@@ -443,6 +450,9 @@ def _sentence(context: str) -> str:
     (``heavy_ball``, ``Net2``, ``nu(x, beta)``) is left as it is written."""
     first = context.split(" ", 1)[0]
     return context[0].upper() + context[1:] if first.isalpha() and first.islower() else context
+
+
+_IMPORT = "import"  # ProblemRun.ran_out's key for an import stopped by a test's wall-clock bound (``_asked`` keys are JSON)
 
 
 def _asked(header: dict[str, Any], values: dict[str, Any] | None) -> str:

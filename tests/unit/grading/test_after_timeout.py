@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
+from typing import Any
 
 from grader._course.intake import Submission
 from grader._course.layout import Course
@@ -107,3 +108,35 @@ def test_a_call_that_ran_out_of_time_is_not_run_again_without_more_time(tmp_path
     used = {t.test: t.duration for t in results["forever"].tests}
     assert used["test_two"] == used["test_five"] == 0, used  # not run: none of its code's time
     assert 4.9 <= sum(used.values()) < 6.9, used  # (what a loaded machine adds to the three that ran out; 7 had they run)
+
+
+def test_an_import_that_ran_out_of_a_test_s_wall_time_is_not_waited_for_again(tmp_path: Path, monkeypatch: Any) -> None:
+    """An import that never ends is stopped at a test's wall-clock bound (shorter than the
+    import's own): it is not started again for a later test with no more wall time, its hidden
+    tests included; every test is a timeout, as when each waited (found by attack: a file that
+    sleeps at the top cost every test of a problem its wall-clock bound)."""
+    from grader._grading import runs
+
+    monkeypatch.setattr(runs, "wall_backstop", lambda limit: limit)  # (30 s at the least otherwise)
+    course = _course(tmp_path / "course")
+    rubric = tmp_path / "course" / "rubrics" / "hw" / "rubric.toml"
+    rubric.write_text(rubric.read_text().replace('points = 5\n', 'points = 5\nimport_timeout = 20\n', 1))
+    a = Course.locate(tmp_path / "course").assignment("hw")
+    assert a.rubric.problem("wait").import_timeout == 20 and course
+    folder = tmp_path / "class" / "asleep"
+    folder.mkdir(parents=True)
+    (folder / "wait.py").write_text("import time\ntime.sleep(600)\n\ndef answer(k):\n    return k\n")
+    runner = InProcessRunner()
+    try:
+        [result] = run_plan(Plan(assignment=a, submissions=[Submission(student="asleep", files={"wait.py": folder / "wait.py"})],
+                                 runner=runner, seed=1))
+    finally:
+        runner.close()
+    said = {t.test: (t.outcome, t.output) for t in result.tests}
+    assert {t: o for t, (o, _) in said.items()} == dict.fromkeys(TESTS, "timeout"), said
+    assert "still importing wait.py" in said["test_one"][1], said["test_one"]
+    # not started again (the message is said before any worker starts): 1 s of wall time each, as test_one had ...
+    for name, where in (("test_two", "1 s of wall-clock time in test_one"), ("test_three", "1 s of wall-clock time in test_one"),
+                        ("test_five", "3 s of wall-clock time in a hidden test")):  # (... or test_four, hidden, had)
+        assert said[name][1].startswith(f"Not run again: importing wait.py had not finished after {where}, "), said[name]
+    assert "still importing wait.py" in said["test_four"][1]  # 3 s: more time, so it was tried again
