@@ -468,18 +468,22 @@ def _digest(values: dict[str, Any]) -> str:
     h = hashlib.sha256()
 
     def feed(v: Any) -> None:
+        # (each value's type, and a tensor's layout: a call on a transposed view or a tuple is
+        # not the call on a contiguous tensor or a list, for ``_asked``)
         if isinstance(v, torch.Tensor):
-            h.update(f"{v.dtype}{tuple(v.shape)}".encode())
+            h.update(f"T{type(v).__name__}{v.dtype}{tuple(v.shape)}{v.stride()}{v.requires_grad}{v.device.type}|".encode())
             h.update(v.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
         elif isinstance(v, dict):
-            for k in sorted(v):
-                h.update(str(k).encode())
+            h.update(f"D{type(v).__name__}{len(v)}|".encode())
+            for k in sorted(v, key=repr):
+                h.update(f"{type(k).__name__}{k!r}|".encode())
                 feed(v[k])
         elif isinstance(v, (list, tuple)):
+            h.update(f"L{type(v).__name__}{len(v)}|".encode())
             for x in v:
                 feed(x)
         else:
-            h.update(repr(v).encode())
+            h.update(f"V{type(v).__name__}{v!r}|".encode())
 
     feed(values)
     return h.hexdigest()

@@ -140,3 +140,25 @@ def test_an_import_that_ran_out_of_a_test_s_wall_time_is_not_waited_for_again(tm
                         ("test_five", "3 s of wall-clock time in a hidden test")):  # (... or test_four, hidden, had)
         assert said[name][1].startswith(f"Not run again: importing wait.py had not finished after {where}, "), said[name]
     assert "still importing wait.py" in said["test_four"][1]  # 3 s: more time, so it was tried again
+
+
+def test_the_same_call_means_the_same_inputs_their_types_and_layout_too() -> None:
+    """What a call asked (``_asked``) tells apart inputs a student's code may treat apart: a
+    transposed view from a contiguous tensor of the same values, a tuple from a list, True
+    from 1, -0.0 from 0.0, keys of different types; a copy of the same tensor is the same."""
+    import torch
+
+    from grader._grading.runs import _asked
+
+    sym = torch.arange(4.0).reshape(2, 2)
+    sym = sym + sym.t()
+
+    def asked(x: Any) -> str:
+        return _asked({"op": "function", "name": "f"}, {"args": [x], "kwargs": {}})
+
+    for one, other in ((sym, sym.t()), ([1, 2], (1, 2)), (1, True), (torch.tensor(0.0), torch.tensor(-0.0)),
+                       ({1: 2}, {"1": 2}), (torch.ones(2), torch.ones(2, dtype=torch.float64)),
+                       (torch.ones(2), torch.ones(2).requires_grad_()), ([[1], [2]], [[1, 2]])):
+        assert asked(one) != asked(other), (one, other)
+    assert asked(sym) == asked(sym.clone())
+    assert _asked({"op": "function", "name": "f"}, {"args": [1]}) != _asked({"op": "function", "name": "g"}, {"args": [1]})
