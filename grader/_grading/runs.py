@@ -71,15 +71,24 @@ class Called:
 
 @dataclass(frozen=True)
 class RanOut:
-    """A call of the student's code that ran out of time: with no more time than it had
-    (``timeout`` of student time, ``wall`` of wall-clock time), the same call (the same
-    function, the same inputs) is not run again: it would run out again, and a submission
-    that loops forever would cost one limit per test that makes it (issue 29, point 4)."""
+    """A call of the student's code that ran out of time as the first call of a fresh worker
+    (its module just imported): the same call (the same function, the same inputs) as the
+    first call of another fresh worker, with no more of the time it ran out of, is not run
+    again: it would run out again, and a submission that loops forever would cost one limit
+    per test that makes it (issue 29, point 4). It is charged what it was charged then."""
 
-    timeout: float
-    wall: float | None
+    timeout: float  # the student time it had
+    wall: float | None  # the wall-clock time it had
+    by_wall: bool  # it ran out of wall-clock time (it slept or blocked), not of student time
+    charged: float  # the student time it was charged
     test: str  # where it ran out, as the student may read it
     said: str  # what that test was told
+
+    def again(self, timeout: float, wall: float | None) -> bool:
+        """Would the call run out again with ``timeout`` of student time and ``wall`` of wall time?"""
+        if self.by_wall:
+            return self.wall is not None and wall is not None and wall <= self.wall + 0.01
+        return timeout <= self.timeout + 0.01
 
 
 @dataclass(frozen=True)
@@ -128,6 +137,7 @@ class ProblemRun:
         # calls that ran out of time, by what they asked (``_asked``): shared with the problem's
         # other runs of this student (its hidden tests' worker)
         self.ran_out: dict[str, RanOut] = {} if ran_out is None else ran_out
+        self._calls = 0  # requests of the student's code the current worker has served (0: just imported)
 
     def inherit_import_failure(self, other: "ProblemRun") -> None:
         """Fail to import as ``other`` did (the same file: the hidden tests' worker is not made
@@ -189,7 +199,7 @@ class ProblemRun:
             if wall <= 0.01:
                 raise WorkerTimeout(self._walled_out())
             before = self.ran_out.get(_IMPORT)
-            if before is not None and before.wall is not None and wall <= before.wall + 0.01:
+            if before is not None and before.again(0.0, wall):
                 # (else an import that never ends costs every test its wall-clock bound: found by attack)
                 raise WorkerTimeout(f"Not run again: importing {self.spec.module}.py had not finished after "
                                     f"{before.wall:.3g} s of wall-clock time in {before.test}, and this test has no more "
@@ -223,7 +233,7 @@ class ProblemRun:
                 stopped = (f"Your code did not finish: a fresh worker was still importing {self.spec.module}.py when this "
                            f"test's calls had taken all the wall-clock time a test may take ({self._wall_left() + self.walled:.3g} s, "
                            "computing or not), so it was stopped.")
-                self.ran_out[_IMPORT] = RanOut(0.0, wall, self.test_label, stopped)
+                self.ran_out[_IMPORT] = RanOut(0.0, wall, True, 0.0, self.test_label, stopped)
                 raise WorkerTimeout(stopped) from None
             if self.notebook is not None:
                 self._import_failure = WorkerTimeout(self.notebook.import_timeout(said, self.import_timeout))
@@ -239,6 +249,7 @@ class ProblemRun:
             self._import_failure = exc
             raise
         self._worker = worker
+        self._calls = 0
         self._prepared.clear()
         return worker
 
@@ -265,13 +276,20 @@ class ProblemRun:
             wall = self._wall_left()
             if wall <= 0.01:
                 raise WorkerTimeout(self._walled_out())
-        # (what a call asked is hashed only once one has run out: most submissions never pay for it)
-        asked = _asked(header, values) if explicit is None and self.ran_out else ""
+        # A call that ran out of time as a fresh worker's first is not run again as another's
+        # first with no more time (``RanOut``): the same code on the same inputs from the same
+        # state. (After other calls the worker's state is another: a cache warmed, a thread
+        # left running.) What a call asked is hashed only once one has run out.
+        cold = explicit is None and self._calls == 0
+        asked = _asked(header, values) if cold and self.ran_out else ""
         before = self.ran_out.get(asked) if asked else None
-        if before is not None and timeout <= before.timeout + 0.01 and (before.wall is None or (wall is not None and wall <= before.wall + 0.01)):
+        if before is not None and before.again(timeout, wall):
+            self.used += min(before.charged, timeout)  # (as when it was waited out: the submission's total counts it)
             raise WorkerTimeout(f"Not run again: the same call, on the same inputs, ran out of time in {before.test} "
                                 f"with {before.timeout:.3g} s ({before.said.rstrip('.')}), and this test has no more "
                                 f"time for it ({timeout:.3g} s).")
+        if explicit is None:
+            self._calls += 1
         started = time.monotonic()
         reply: dict[str, Any] | None = None
         try:
@@ -283,8 +301,10 @@ class ProblemRun:
                 walled = (f" All of a test's calls together may take {self._wall_left() + self.walled:.3g} s of wall "
                           f"time, computing or not ({WALL_BACKSTOP:g} times the test's limit, at least the limit and 30 s).")
             said = f"{exc}{walled}{self._whole_note()}"
-            if explicit is None:  # (a baseline's timeout is the grader's own)
-                self.ran_out[asked or _asked(header, values)] = RanOut(timeout, wall, self.test_label, str(exc))
+            if cold:  # (a baseline's timeout is the grader's own: never cold)
+                took = time.monotonic() - started
+                self.ran_out[asked or _asked(header, values)] = RanOut(
+                    timeout, wall, bool(walled), min(took, getattr(worker, "charged", took)), self.test_label, str(exc))
             raise WorkerTimeout(said) from None
         except WorkerCrashed:
             self._worker = None

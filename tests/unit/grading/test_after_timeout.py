@@ -30,6 +30,9 @@ STUDENTS = {
     # 2 s on answer(1), more than 1 s but less than 3 s: a timeout where it has 1 s, right where it has 3
     "slow_on_one": "import time\n\ndef answer(k):\n    if k == 1:\n        time.sleep(2)\n    return k\n",
     "forever": "import time\n\ndef answer(k):\n    time.sleep(600)\n    return k\n",
+    # right, but its first call in a process takes 2 s (a cache to fill): a call that ran out
+    # of time cold is run again where the worker is warm (found by attack)
+    "warms_up": "import time\n\nwarm = []\n\ndef answer(k):\n    if not warm:\n        time.sleep(2)\n        warm.append(1)\n    return k\n",
 }
 
 
@@ -96,18 +99,22 @@ def test_a_call_that_ran_out_of_time_is_not_run_again_without_more_time(tmp_path
     assert outcomes["slow_on_one"] == {"test_one": "timeout", "test_two": "timeout", "test_three": "passed",
                                        "test_four": "passed", "test_five": "timeout"}
     assert outcomes["forever"] == dict.fromkeys(TESTS, "timeout")
-    # where it ran out last, with the most time: a hidden test is not named
-    for student, name, where in (("slow_on_one", "test_two", "test_one with 1 s"), ("slow_on_one", "test_five", "test_one with 1 s"),
-                                 ("forever", "test_two", "test_one with 1 s"), ("forever", "test_five", "a hidden test with 3 s")):
+    assert outcomes["warms_up"] == {"test_one": "timeout", "test_two": "timeout", "test_three": "timeout",
+                                    "test_four": "passed", "test_five": "passed"}
+    # not run again, each the first call of a fresh worker as the one that ran out: where it
+    # ran out last, with the most time (a hidden test is not named)
+    for student, name, where in (("slow_on_one", "test_two", "test_one with 1 s"), ("forever", "test_two", "test_one with 1 s"),
+                                 ("forever", "test_five", "a hidden test with 3 s"), ("warms_up", "test_two", "test_one with 1 s")):
         text = said[student][name][1]
         assert text.startswith(f"answer(1): Not run again: the same call, on the same inputs, ran out of time in {where} "), text
         assert "did not finish within" in text and "this test has no more time for it (1 s)" in text, text
-    assert "Not run again" not in said["forever"]["test_four"][1]  # more time: it ran again
-    assert "Not run again" not in said["forever"]["test_three"][1]  # another call
-    # forever's code ran 1 + 1 + 3 s (test_one, test_three, test_four), not 1 s more for each of test_two and test_five
+    # run again: with more time, another call, or after another call in the same worker (its state is another)
+    for student, name in (("forever", "test_four"), ("forever", "test_three"), ("slow_on_one", "test_five"), ("warms_up", "test_five")):
+        assert "Not run again" not in said[student][name][1], (student, name, said[student][name])
+    # a call not run again is charged what it was when it ran out, as if waited out (the
+    # submission's total time counts it: found by attack)
     used = {t.test: t.duration for t in results["forever"].tests}
-    assert used["test_two"] == used["test_five"] == 0, used  # not run: none of its code's time
-    assert 4.9 <= sum(used.values()) < 6.9, used  # (what a loaded machine adds to the three that ran out; 7 had they run)
+    assert 0.9 <= used["test_two"] <= 1.0 and 0.9 <= used["test_five"] <= 1.0, used
 
 
 def test_an_import_that_ran_out_of_a_test_s_wall_time_is_not_waited_for_again(tmp_path: Path, monkeypatch: Any) -> None:
@@ -158,7 +165,12 @@ def test_the_same_call_means_the_same_inputs_their_types_and_layout_too() -> Non
 
     for one, other in ((sym, sym.t()), ([1, 2], (1, 2)), (1, True), (torch.tensor(0.0), torch.tensor(-0.0)),
                        ({1: 2}, {"1": 2}), (torch.ones(2), torch.ones(2, dtype=torch.float64)),
-                       (torch.ones(2), torch.ones(2).requires_grad_()), ([[1], [2]], [[1, 2]])):
+                       (torch.ones(2), torch.ones(2).requires_grad_()), ([[1], [2]], [[1, 2]]),
+                       ([[1, 2], [3]], [[1], [2, 3]]), ([1, 10], [11, 0]), ([1, 10.5], [11, 0.5]), ([], [[]])):
         assert asked(one) != asked(other), (one, other)
+    # (found by attack: the values were fed without their structure, so these were one call)
+    assert _asked({"op": "function", "name": "f"}, {"args": [sym]}) != _asked({"op": "function", "name": "f"}, {"args": [sym, []]})
+    assert _asked({"op": "function", "name": "f"}, {"args": [sym]}) != _asked({"op": "function", "name": "f"}, {"args": [[sym]]})
+    assert asked({0: sym, "lr": 0.1}) != asked({"0": sym, "lr": 0.1})  # keys of mixed types: hashed, not a TypeError
     assert asked(sym) == asked(sym.clone())
     assert _asked({"op": "function", "name": "f"}, {"args": [1]}) != _asked({"op": "function", "name": "g"}, {"args": [1]})
