@@ -53,7 +53,7 @@ from .._course.intake import Submission, identity
 from .._course.models import NotebookCell, ProblemResult, ProblemSpec, Result, TestResult, TestSpec
 from .._notebooks.module import NotebookModule
 from .diagnosis import Known, Log, diagnose
-from .runs import Cap, ProblemRun, RanOut
+from .runs import ProblemRun, RanOut
 from .._sandbox.runner import Limits, Runner, WorkerSpec
 
 log = logging.getLogger(__name__)
@@ -317,11 +317,11 @@ class GraderPlugin:
         if not self.plan.graded_here(problem) and not run.missing:
             pytest.skip(f"Not graded here: {problem.id} needs a CUDA GPU and this grader runs student code on the CPU. "
                         "It is graded when the instructor grades on a machine with a GPU (--gpus, or --device cuda).")
-        budget, cap = test.timeout, None
         left = self.plan.limits.submission_seconds - self.spent.get(student, 0.0)
-        if left < budget:
-            budget, cap = left, Cap.submission(self.plan.limits.submission_seconds)
-        run.start_test(max(budget, 0.0), cap)
+        if left < test.timeout:
+            run.start_test(left, whole=self.plan.limits.submission_seconds)
+        else:
+            run.start_test(test.timeout)
         run.test_label = test.name if test.visibility == "visible" else "a hidden test"  # (its name is not the student's to read)
         observe(self.plan.observing)
         yield run

@@ -91,22 +91,6 @@ class RanOut:
         return timeout <= self.timeout + 0.01
 
 
-@dataclass(frozen=True)
-class Cap:
-    """A bound on student time that several tests share, when it, not a test's own timeout,
-    limits a test: what the feedback says of it while some is left (``note``) and once it
-    is spent (``spent``, after "Not run: ")."""
-
-    note: str
-    spent: str
-
-    @staticmethod
-    def submission(seconds: float) -> "Cap":
-        """All tests of one submission together (``Limits.submission_seconds``)."""
-        return Cap(f"All tests of a submission together may use {seconds:.3g} s of your code's time.",
-                   f"your code had already used all {seconds:.3g} s that the tests of a submission may use together.")
-
-
 class ProblemRun:
     def __init__(
         self,
@@ -132,7 +116,7 @@ class ProblemRun:
         self.used = 0.0
         self.walled = 0.0  # wall-clock seconds the current test's calls took (``_wall_left``)
         self.compute = 0.0  # seconds the worker spent in calls (the student's code and the driver), all tests
-        self._cap: Cap | None = None
+        self._whole: float | None = None
         self.test_label = "an earlier test"  # the current test, as the student may read it (set per test)
         # calls that ran out of time, by what they asked (``_asked``): shared with the problem's
         # other runs of this student (its hidden tests' worker)
@@ -146,10 +130,10 @@ class ProblemRun:
 
     # --------------------------------------------------------------- budget --
 
-    def start_test(self, budget: float, cap: "Cap | None" = None) -> None:
-        """Allow ``budget`` seconds of student time from now; ``cap`` says why, when a bound
-        shared by several tests (``Cap``), not the test's own timeout, is what limits this test."""
-        self.budget, self.used, self.walled, self._cap = budget, 0.0, 0.0, cap
+    def start_test(self, budget: float, whole: float | None = None) -> None:
+        """Allow ``budget`` seconds of student time from now; ``whole`` is the submission's
+        total when that, not the test's own timeout, is what limits this test."""
+        self.budget, self.used, self.walled, self._whole = budget, 0.0, 0.0, whole
 
     def spent(self) -> float:
         """The student time the current test's calls have been charged so far: for ``refund``."""
@@ -172,15 +156,17 @@ class ProblemRun:
         return wall_backstop(self.budget) - self.walled
 
     def _whole_note(self) -> str:
-        if self._cap is None:
+        if self._whole is None:
             return ""
-        return f" {self._cap.note} Only {max(self.budget, 0):.3g} s of it were left for this test."
+        return (f" All tests of a submission together may use {self._whole:.3g} s of your code's time, "
+                f"and only {max(self.budget, 0):.3g} s of it were left for this test.")
 
     def _left(self) -> float:
         left = self.budget - self.used
         if left <= 0.01:  # (what is left of a CPU-time budget can be a few microseconds: that is spent)
-            if self._cap is not None and self.budget <= 0.01:
-                raise WorkerTimeout(f"Not run: {self._cap.spent}")
+            if self._whole is not None and self.budget <= 0.01:
+                raise WorkerTimeout(f"Not run: your code had already used all {self._whole:.3g} s that the tests "
+                                    "of a submission may use together.")
             raise WorkerTimeout(f"Your code used up this test's {self.budget:.3g} s, so it was stopped.{self._whole_note()}")
         return left
 
